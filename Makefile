@@ -1,0 +1,58 @@
+# aloft — top-level driver. `make test` and `make demo` are the two commands
+# a fresh Debian machine needs; everything else is built by CMake into build/.
+
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_OPTS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+# Debian packages the build and tests need (binutils for the size report
+# come with the cross compilers).
+DEBS = cmake make gcc pkg-config libcmocka-dev libmbedtls-dev zlib1g-dev \
+       gcc-xtensa-lx106 gcc-riscv64-unknown-elf
+
+.PHONY: all deps build test test-unit test-asan size demo clean
+
+all: build
+
+# Install missing packages when root; otherwise print the exact command.
+deps:
+	@missing=""; for p in $(DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	  else \
+	    echo "missing packages; run:"; echo "  sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+build:
+	@cmake -S . -B $(BUILD) $(CMAKE_OPTS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test-unit: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-asan:
+	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DALOFT_SANITIZE=ON >/dev/null
+	@cmake --build $(BUILD_ASAN) -j $(JOBS)
+	cd $(BUILD_ASAN) && ctest --output-on-failure -j $(JOBS)
+
+test: deps
+	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory size
+
+# Compile lib/ freestanding for ESP8266 (Xtensa LX106) and ESP32-C3 (RV32IMC)
+# and print .text/.data/.bss per module; proves the core needs no OS or libc.
+size:
+	@sh tools/size.sh
+
+demo: build
+	@bash tools/demo.sh $(BUILD)/bin
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)

@@ -1,0 +1,116 @@
+/*
+ * aloft/otadata.h — ESP-IDF otadata: which app slot boots, and the rollback
+ * states, bit-compatible with the ESP-IDF bootloader and esp_ota_ops.
+ *
+ * The data/ota partition is two flash sectors; entry i (32 bytes) sits at the
+ * start of sector i, the rest stays 0xFF:
+ *   ota_seq u32 | seq_label[20] (0xFF) | ota_state u32 | crc u32
+ * crc = CRC-32 of the 4 ota_seq bytes only, as the ROM's
+ * crc32_le(0xFFFFFFFF, ...) computes it: reflected, poly 0xEDB88320, in
+ * zlib's convention crc32(0xFFFFFFFF, seq, 4) (not crc32(0, ...)).
+ *
+ * Rules (ESP-IDF bootloader_utility.c / esp_ota_ops.c):
+ *  - an entry is valid iff seq != 0xFFFFFFFF, crc matches, state is not
+ *    INVALID or ABORTED; the valid entry with the larger seq is active;
+ *  - the active entry selects slot (seq - 1) % nslots; with no valid entry
+ *    the first OTA slot boots;
+ *  - activation writes the *inactive* entry (erase its sector, program 32
+ *    bytes) with the smallest seq >= active seq that maps to the target
+ *    slot, so a torn write leaves the old entry in charge;
+ *  - at boot, with rollback enabled: every PENDING_VERIFY entry becomes
+ *    ABORTED (the app never confirmed), then an active NEW entry becomes
+ *    PENDING_VERIFY; the app later confirms (VALID) or rejects (INVALID).
+ */
+#ifndef ALOFT_OTADATA_H
+#define ALOFT_OTADATA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aloft/error.h"
+#include "aloft/flash.h"
+#include "aloft/ptable.h"
+
+#define ALOFT_OTADATA_ENTRY_LEN 32u
+#define ALOFT_OTA_SLOTS_MAX 16u
+
+/* esp_ota_img_states_t (frozen: on flash). */
+typedef enum aloft_ota_state {
+    ALOFT_OTA_NEW = 0x0,
+    ALOFT_OTA_PENDING_VERIFY = 0x1,
+    ALOFT_OTA_VALID = 0x2,
+    ALOFT_OTA_INVALID = 0x3,
+    ALOFT_OTA_ABORTED = 0x4,
+    ALOFT_OTA_UNDEFINED = 0xFFFFFFFF,
+} aloft_ota_state_t;
+
+/* "PENDING_VERIFY" etc.; "UNKNOWN" for other values. */
+const char *aloft_ota_state_name(uint32_t state);
+
+typedef struct aloft_ota_entry {
+    uint32_t seq;
+    uint32_t state;
+    uint32_t crc;
+} aloft_ota_entry_t;
+
+/* Reflected CRC-32 (poly 0xEDB88320) in zlib's convention: continue from
+ * crc (the previous result; 0 starts a plain CRC-32). ESP-IDF's otadata CRC
+ * is aloft_crc32(0xFFFFFFFF, seq, 4). Vectors for that: seq 1 -> 0x4743989A,
+ * 2 -> 0x55F63774, 3 -> 0xED4A5011, 4 -> 0x709D68A8. */
+uint32_t aloft_crc32(uint32_t crc, const void *data, size_t len);
+
+/* The CRC an entry with this seq must carry. */
+uint32_t aloft_ota_entry_crc(uint32_t seq);
+
+/* 32 bytes <-> entry. encode fills seq_label with 0xFF. */
+void aloft_ota_entry_encode(const aloft_ota_entry_t *e, uint8_t out[32]);
+void aloft_ota_entry_decode(aloft_ota_entry_t *e, const uint8_t in[32]);
+
+/* Valid per the rule above. */
+bool aloft_ota_entry_valid(const aloft_ota_entry_t *e);
+
+/* Index (0 or 1) of the active entry, or -1 if neither is valid. Both valid
+ * with equal seq: entry 0 (as bootloader_common_get_active_otadata). */
+int aloft_otadata_active(const aloft_ota_entry_t e[2]);
+
+/* Everything the core needs to reach otadata and the slots. */
+typedef struct aloft_otadata {
+    const aloft_flash_t *flash;
+    uint32_t offset;          /* the data/ota partition */
+    uint32_t sector_size;     /* distance between the two entries */
+    const aloft_part_t *slots[ALOFT_OTA_SLOTS_MAX];
+    int nslots;
+    aloft_ota_entry_t e[2];   /* last read or written */
+} aloft_otadata_t;
+
+/* Bind to the otadata partition and OTA slots of pt and read both entries.
+ * Returns 0, ALOFT_ERR_NO_OTADATA, ALOFT_ERR_NO_SLOT or a flash error. */
+int aloft_otadata_open(aloft_otadata_t *od, const aloft_flash_t *flash,
+                       const aloft_ptable_t *pt);
+
+/* Re-read both entries from flash. Returns 0 or a flash error. */
+int aloft_otadata_read(aloft_otadata_t *od);
+
+/* Slot index the active entry selects, or 0 (first OTA slot) when none is
+ * valid. *entry receives the active entry index or -1. */
+int aloft_otadata_selected(const aloft_otadata_t *od, int *entry);
+
+/* esp_ota_set_boot_partition: make slot boot next with the given state
+ * (ALOFT_OTA_NEW with rollback, ALOFT_OTA_UNDEFINED without). Writes only
+ * the inactive entry (or, if the active entry already selects slot, rewrites
+ * its state). Returns 0, ALOFT_ERR_ARG or a flash error. */
+int aloft_otadata_activate(aloft_otadata_t *od, int slot, uint32_t state);
+
+/* Rewrite the active entry's state (esp_ota_mark_app_valid_cancel_rollback
+ * with VALID, esp_ota_mark_app_invalid_rollback with INVALID). Returns 0,
+ * ALOFT_ERR_STATE if no entry is active, or a flash error. */
+int aloft_otadata_set_state(aloft_otadata_t *od, uint32_t state);
+
+/* The bootloader's otadata step with rollback enabled: PENDING_VERIFY ->
+ * ABORTED for every entry, then an active NEW -> PENDING_VERIFY. Returns the
+ * slot to boot (>= 0) or a negative error code. *aborted is set when an
+ * unconfirmed image was abandoned (may be NULL). */
+int aloft_otadata_boot(aloft_otadata_t *od, bool *aborted);
+
+#endif /* ALOFT_OTADATA_H */

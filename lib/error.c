@@ -1,0 +1,214 @@
+/*
+ * lib/error.c — messages and hints for aloft_err_t.
+ *
+ * Each code has a plain-words message and a hint template. Templates name
+ * the numbers of an aloft_diag_t with placeholders, expanded here without
+ * any libc formatting (the core has no printf):
+ *   %h / %w   have / want as a decimal with thin groups ("1 310 720")
+ *   %x / %y   have / want as 0x-hex
+ *   %H / %W   have / want as chip names
+ *   %s        the where label
+ */
+#include <string.h>
+
+#include "aloft/error.h"
+#include "aloft/image.h"
+#include "aloft/ptable.h"
+
+typedef struct {
+    int err;
+    const char *msg;
+    const char *hint;
+} err_text_t;
+
+static const err_text_t texts[] = {
+    {ALOFT_OK, "no error", ""},
+    {ALOFT_ERR_ARG, "invalid argument", "this is a bug in the caller"},
+    {ALOFT_ERR_STATE, "operation not valid now", "this is a bug in the caller"},
+    {ALOFT_ERR_FAILED, "session already failed", "start a new update"},
+    {ALOFT_ERR_BUFFER, "buffer too small", "need %w bytes, got %h"},
+    {ALOFT_ERR_IO, "flash operation failed", "at flash offset %x; the flash chip may be worn or the wiring faulty"},
+    {ALOFT_ERR_NOT_ERASED, "flash programmed without erasing first",
+     "at flash offset %x; this is a bug in the writer, the running firmware is untouched"},
+    {ALOFT_ERR_ALIGN, "flash operation misaligned or out of range", "at flash offset %x, length %h"},
+    {ALOFT_ERR_ABORTED, "update aborted", "the running firmware is untouched; start the upload again"},
+    {ALOFT_ERR_BUSY, "another update is in progress", "wait for it to finish, then try again"},
+    {ALOFT_ERR_TIMEOUT, "peer went silent", "no data for %h ms; check the network and try again"},
+
+    {ALOFT_ERR_IMG_MAGIC, "not an app image",
+     "first byte is %x, an ESP32 app image starts with 0xe9; upload the app .bin (not the merged/factory or ELF file)"},
+    {ALOFT_ERR_IMG_ESP8266, "this is an ESP8266 image",
+     "the device is an ESP32-class chip; build the firmware for the right board"},
+    {ALOFT_ERR_IMG_SEGMENTS, "bad segment count in the image header",
+     "header says %h segments, at most %w are allowed; the file is damaged or not an app image"},
+    {ALOFT_ERR_IMG_SEG_LEN, "bad segment length",
+     "segment at image offset %x declares %h bytes (must be a multiple of 4 and below 16 MiB); the file is damaged"},
+    {ALOFT_ERR_IMG_MAPPING, "flash-mapped segment breaks the 64 KiB mapping rule",
+     "segment data at image offset %x is not congruent to its load address %y modulo 64 KiB; rebuild with esptool"},
+    {ALOFT_ERR_IMG_CHECKSUM, "image checksum mismatch",
+     "stored checksum %x, computed %y; the file is damaged or was edited after the build"},
+    {ALOFT_ERR_IMG_HASH, "image SHA-256 mismatch",
+     "the SHA-256 appended at image offset %x does not match the contents; the file is damaged"},
+    {ALOFT_ERR_IMG_TRUNCATED, "image is truncated",
+     "it ends after %h bytes but its segments need at least %w; copy the complete .bin again"},
+    {ALOFT_ERR_IMG_TRAILING, "extra bytes after the image",
+     "the image ends at %w bytes but %h were given; upload the app .bin itself"},
+    {ALOFT_ERR_IMG_HEADER, "image header field out of range", "field %s has value %x; the file is damaged"},
+    {ALOFT_ERR_IMG_CHIP, "image is for another chip",
+     "image is built for %H but the device is %W; build for the device's board"},
+    {ALOFT_ERR_IMG_DESC, "app description malformed", "field %s is not NUL-terminated; the file is damaged"},
+
+    {ALOFT_ERR_PT_ENTRY, "partition table entry is corrupt",
+     "entry %h has a bad magic; reflash the partition table over serial"},
+    {ALOFT_ERR_PT_MD5, "partition table checksum mismatch", "the table's MD5 entry does not match; reflash it over serial"},
+    {ALOFT_ERR_PT_LAYOUT, "partition layout is invalid",
+     "partition %s at %x does not fit (overlap, alignment or beyond the %y-byte flash)"},
+    {ALOFT_ERR_PT_TOO_MANY, "partition table has too many entries", "at most %w entries are supported"},
+    {ALOFT_ERR_NO_SLOT, "no partition to write to",
+     "the partition table has no %s partition; OTA needs a scheme with two app slots (default or min_spiffs)"},
+    {ALOFT_ERR_NO_OTADATA, "no otadata partition", "OTA needs a data/ota partition; choose a scheme with OTA"},
+    {ALOFT_ERR_NO_BOOTABLE, "no bootable image", "no app slot holds a verified image; reflash over serial"},
+
+    {ALOFT_ERR_SIZE, "bad image size", "declared size %h bytes is not a possible image size"},
+    {ALOFT_ERR_TOO_LARGE, "image is larger than the slot", NULL /* built in too_large_hint */},
+    {ALOFT_ERR_OVERFLOW, "more data than announced", "%h bytes arrived but the upload declared %w"},
+    {ALOFT_ERR_SHORT, "upload ended early", "got %h of %w bytes; the running firmware is untouched, try again"},
+    {ALOFT_ERR_SHA256, "SHA-256 mismatch", "the received data does not hash to the announced SHA-256; the transfer was corrupted, try again"},
+    {ALOFT_ERR_MD5, "MD5 mismatch", "the received data does not hash to the announced MD5; the transfer was corrupted, try again"},
+    {ALOFT_ERR_READBACK, "flash read-back mismatch",
+     "slot %s differs from what was written at offset %x; the flash may be failing"},
+    {ALOFT_ERR_PENDING, "running image is not confirmed yet",
+     "the firmware in %s is still PENDING_VERIFY; let it confirm itself (or reboot to roll back) before updating"},
+    {ALOFT_ERR_SAME_SLOT, "target slot is the running one", "slot %s is running; the update must go to the other slot"},
+};
+
+static const err_text_t *lookup(int err)
+{
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        if (texts[i].err == err)
+            return &texts[i];
+    return NULL;
+}
+
+const char *aloft_strerror(int err)
+{
+    const err_text_t *t = lookup(err);
+    return t ? t->msg : "unknown error";
+}
+
+int aloft_diag_set(aloft_diag_t *d, int err, uint32_t have, uint32_t want, const char *where)
+{
+    if (d == NULL)
+        return err;
+    d->err = err;
+    d->have = have;
+    d->want = want;
+    d->where[0] = '\0';
+    if (where != NULL) {
+        size_t i = 0;
+        for (; i < sizeof d->where - 1 && where[i]; i++)
+            d->where[i] = where[i];
+        d->where[i] = '\0';
+    }
+    return err;
+}
+
+/* A bounded string builder; output is always NUL-terminated. */
+typedef struct {
+    char *p;
+    size_t n, len;
+} sbuf_t;
+
+static void put_char(sbuf_t *b, char c)
+{
+    if (b->len + 1 < b->n)
+        b->p[b->len] = c;
+    b->len++;
+}
+
+static void put_str(sbuf_t *b, const char *s)
+{
+    while (*s)
+        put_char(b, *s++);
+}
+
+/* Decimal with a space every three digits, as the design's messages read. */
+static void put_dec(sbuf_t *b, uint32_t v)
+{
+    char tmp[16];
+    int n = 0, digits = 0;
+    do {
+        if (digits && digits % 3 == 0)
+            tmp[n++] = ' ';
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+        digits++;
+    } while (v);
+    while (n)
+        put_char(b, tmp[--n]);
+}
+
+static void put_hex(sbuf_t *b, uint32_t v)
+{
+    static const char hex[] = "0123456789abcdef";
+    int shift = 28;
+    put_str(b, "0x");
+    while (shift > 0 && ((v >> shift) & 0xF) == 0)
+        shift -= 4;
+    for (; shift >= 0; shift -= 4)
+        put_char(b, hex[(v >> shift) & 0xF]);
+}
+
+static void expand(sbuf_t *b, const char *tpl, const aloft_diag_t *d)
+{
+    for (; *tpl; tpl++) {
+        if (*tpl != '%' || tpl[1] == '\0') {
+            put_char(b, *tpl);
+            continue;
+        }
+        switch (*++tpl) {
+        case 'h': put_dec(b, d->have); break;
+        case 'w': put_dec(b, d->want); break;
+        case 'x': put_hex(b, d->have); break;
+        case 'y': put_hex(b, d->want); break;
+        case 'H': put_str(b, aloft_chip_name((uint16_t)d->have)); break;
+        case 'W': put_str(b, aloft_chip_name((uint16_t)d->want)); break;
+        case 's': put_str(b, d->where[0] ? d->where : "?"); break;
+        default: put_char(b, '%'); put_char(b, *tpl); break;
+        }
+    }
+}
+
+/* "image is N bytes, slot S holds M; <what would fit>": the numbers a user
+ * needs to pick a partition scheme. */
+static void too_large_hint(sbuf_t *b, const aloft_diag_t *d)
+{
+    uint32_t big = aloft_scheme_app_size(ALOFT_SCHEME_MIN_SPIFFS);
+    expand(b, "image is %h bytes, slot %s holds %w; ", d);
+    if (d->have <= big && d->want < big) {
+        put_str(b, "choose the min_spiffs partition scheme (");
+        put_dec(b, big);
+        put_str(b, " bytes per slot) or shrink the image");
+    } else {
+        put_str(b, "shrink the image (by ");
+        put_dec(b, d->have - d->want);
+        put_str(b, " bytes) or use a larger flash; OTA needs two slots of this size");
+    }
+}
+
+size_t aloft_diag_format(const aloft_diag_t *d, char *out, size_t n)
+{
+    sbuf_t b = {out, n, 0};
+    const err_text_t *t = lookup(d->err);
+    put_str(&b, aloft_strerror(d->err));
+    if (d->err == ALOFT_ERR_TOO_LARGE) {
+        put_str(&b, ": ");
+        too_large_hint(&b, d);
+    } else if (t && t->hint[0]) {
+        put_str(&b, ": ");
+        expand(&b, t->hint, d);
+    }
+    if (n)
+        out[b.len < n ? b.len : n - 1] = '\0';
+    return b.len < n ? b.len : n - 1;
+}

@@ -1,0 +1,16 @@
+/*
+ * port/posix/crypto_mbedtls.h — the core's hash algorithms (aloft/hash.h)
+ * backed by mbedTLS, as on ESP-IDF.
+ */
+#ifndef ALOFT_CRYPTO_MBEDTLS_H
+#define ALOFT_CRYPTO_MBEDTLS_H
+
+#include "aloft/hash.h"
+
+extern const aloft_hash_alg_t aloft_mbedtls_sha256;
+extern const aloft_hash_alg_t aloft_mbedtls_md5;
+
+/* { &aloft_mbedtls_sha256, &aloft_mbedtls_md5 } */
+extern const aloft_crypto_t aloft_mbedtls_crypto;
+
+#endif /* ALOFT_CRYPTO_MBEDTLS_H */
