@@ -42,7 +42,7 @@ static const err_text_t texts[] = {
     {ALOFT_ERR_IMG_SEGMENTS, "bad segment count in the image header",
      "header says %h segments, at most %w are allowed; the file is damaged or not an app image"},
     {ALOFT_ERR_IMG_SEG_LEN, "bad segment length",
-     "segment at image offset %x declares %h bytes (must be a multiple of 4 and below 16 MiB); the file is damaged"},
+     "%s (header at image offset %y) declares %h bytes (must be a multiple of 4 and below 16 MiB); the file is damaged"},
     {ALOFT_ERR_IMG_MAPPING, "flash-mapped segment breaks the 64 KiB mapping rule",
      "segment data at image offset %x is not congruent to its load address %y modulo 64 KiB; rebuild with esptool"},
     {ALOFT_ERR_IMG_CHECKSUM, "image checksum mismatch",
@@ -185,7 +185,8 @@ static void too_large_hint(sbuf_t *b, const aloft_diag_t *d)
 {
     uint32_t big = aloft_scheme_app_size(ALOFT_SCHEME_MIN_SPIFFS);
     expand(b, "image is %h bytes, slot %s holds %w; ", d);
-    if (d->have <= big && d->want < big) {
+    /* Only an app slot of the default scheme has a roomier standard scheme. */
+    if (d->want == aloft_scheme_app_size(ALOFT_SCHEME_DEFAULT) && d->have <= big) {
         put_str(b, "choose the min_spiffs partition scheme (");
         put_dec(b, big);
         put_str(b, " bytes per slot) or shrink the image");
@@ -199,6 +200,8 @@ static void too_large_hint(sbuf_t *b, const aloft_diag_t *d)
 size_t aloft_diag_format(const aloft_diag_t *d, char *out, size_t n)
 {
     sbuf_t b = {out, n, 0};
+    if (n == 0)
+        return 0;
     const err_text_t *t = lookup(d->err);
     put_str(&b, aloft_strerror(d->err));
     if (d->err == ALOFT_ERR_TOO_LARGE) {
@@ -208,7 +211,6 @@ size_t aloft_diag_format(const aloft_diag_t *d, char *out, size_t n)
         put_str(&b, ": ");
         expand(&b, t->hint, d);
     }
-    if (n)
-        out[b.len < n ? b.len : n - 1] = '\0';
+    out[b.len < n ? b.len : n - 1] = '\0';
     return b.len < n ? b.len : n - 1;
 }

@@ -50,6 +50,8 @@ enum aloft_chip {
     ALOFT_CHIP_ESP32C6 = 0x000D,
     ALOFT_CHIP_ESP32H2 = 0x0010,
     ALOFT_CHIP_ESP32P4 = 0x0012,
+    ALOFT_CHIP_ESP32C61 = 0x0014,
+    ALOFT_CHIP_ESP32C5 = 0x0017,
     ALOFT_CHIP_ESP8266 = 0xFFFE,  /* not an IDF id: reported for ESP8266 images */
 };
 
@@ -69,12 +71,14 @@ typedef struct aloft_app_desc {
     char date[17];
     char idf_ver[33];
     uint8_t app_elf_sha256[32];
+    uint8_t mmu_page_size;   /* log2 of the MMU page (IDF 5.x), 0 = not set */
 } aloft_app_desc_t;
 
 typedef struct aloft_segment_info {
     uint32_t load_addr;
     uint32_t data_len;
-    uint32_t offset;   /* image offset of the segment's data */
+    uint32_t offset;   /* image offset of the segment's data; 0 until the
+                        * segment's header has been parsed */
 } aloft_segment_info_t;
 
 /* What the parser has learned so far. Fields are valid once the matching

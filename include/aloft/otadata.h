@@ -13,10 +13,12 @@
  *  - an entry is valid iff seq != 0xFFFFFFFF, crc matches, state is not
  *    INVALID or ABORTED; the valid entry with the larger seq is active;
  *  - the active entry selects slot (seq - 1) % nslots; with no valid entry
- *    the first OTA slot boots;
+ *    the first OTA slot boots (factory partitions are not modelled);
  *  - activation writes the *inactive* entry (erase its sector, program 32
  *    bytes) with the smallest seq >= active seq that maps to the target
- *    slot, so a torn write leaves the old entry in charge;
+ *    slot, so a torn write leaves the old entry in charge; if the active
+ *    entry already selects the slot, only its state is rewritten; with no
+ *    valid entry, entry 0 gets seq = slot + 1;
  *  - at boot, with rollback enabled: every PENDING_VERIFY entry becomes
  *    ABORTED (the app never confirmed), then an active NEW entry becomes
  *    PENDING_VERIFY; the app later confirms (VALID) or rejects (INVALID).
@@ -35,15 +37,16 @@
 #define ALOFT_OTADATA_ENTRY_LEN 32u
 #define ALOFT_OTA_SLOTS_MAX 16u
 
-/* esp_ota_img_states_t (frozen: on flash). */
+/* esp_ota_img_states_t (frozen: on flash). States travel as uint32_t. */
 typedef enum aloft_ota_state {
     ALOFT_OTA_NEW = 0x0,
     ALOFT_OTA_PENDING_VERIFY = 0x1,
     ALOFT_OTA_VALID = 0x2,
     ALOFT_OTA_INVALID = 0x3,
     ALOFT_OTA_ABORTED = 0x4,
-    ALOFT_OTA_UNDEFINED = 0xFFFFFFFF,
 } aloft_ota_state_t;
+/* A macro, not an enumerator: ISO C limits enumerators to int. */
+#define ALOFT_OTA_UNDEFINED 0xFFFFFFFFu
 
 /* "PENDING_VERIFY" etc.; "UNKNOWN" for other values. */
 const char *aloft_ota_state_name(uint32_t state);
@@ -74,7 +77,10 @@ bool aloft_ota_entry_valid(const aloft_ota_entry_t *e);
  * with equal seq: entry 0 (as bootloader_common_get_active_otadata). */
 int aloft_otadata_active(const aloft_ota_entry_t e[2]);
 
-/* Everything the core needs to reach otadata and the slots. */
+/* Everything the core needs to reach otadata and the slots. slots point
+ * into the aloft_ptable_t given to open, which must outlive this struct.
+ * Like ESP-IDF, every call that writes re-reads both entries first, and a
+ * write keeps the stored entry's other bytes (seq_label). */
 typedef struct aloft_otadata {
     const aloft_flash_t *flash;
     uint32_t offset;          /* the data/ota partition */
@@ -97,20 +103,34 @@ int aloft_otadata_read(aloft_otadata_t *od);
 int aloft_otadata_selected(const aloft_otadata_t *od, int *entry);
 
 /* esp_ota_set_boot_partition: make slot boot next with the given state
- * (ALOFT_OTA_NEW with rollback, ALOFT_OTA_UNDEFINED without). Writes only
- * the inactive entry (or, if the active entry already selects slot, rewrites
- * its state). Returns 0, ALOFT_ERR_ARG or a flash error. */
+ * (IDF writes ALOFT_OTA_NEW with rollback, ALOFT_OTA_UNDEFINED without).
+ * Writes only the inactive entry (or, if the active entry already selects
+ * slot, rewrites its state). Verifying the image in slot first is the
+ * caller's job. Returns 0, ALOFT_ERR_ARG or a flash error. */
 int aloft_otadata_activate(aloft_otadata_t *od, int slot, uint32_t state);
 
 /* Rewrite the active entry's state (esp_ota_mark_app_valid_cancel_rollback
- * with VALID, esp_ota_mark_app_invalid_rollback with INVALID). Returns 0,
- * ALOFT_ERR_STATE if no entry is active, or a flash error. */
+ * with VALID: no write if already VALID; esp_ota_mark_app_invalid_rollback
+ * with INVALID: only if the other entry is valid, so there is something to
+ * roll back to — that its slot holds a verified image is the caller's
+ * check). Other states are ALOFT_ERR_ARG. Returns 0, ALOFT_ERR_ARG,
+ * ALOFT_ERR_STATE if no entry is active, ALOFT_ERR_NO_BOOTABLE if INVALID
+ * has nothing to fall back to, or a flash error. */
 int aloft_otadata_set_state(aloft_otadata_t *od, uint32_t state);
 
 /* The bootloader's otadata step with rollback enabled: PENDING_VERIFY ->
  * ABORTED for every entry, then an active NEW -> PENDING_VERIFY. Returns the
  * slot to boot (>= 0) or a negative error code. *aborted is set when an
- * unconfirmed image was abandoned (may be NULL). */
+ * unconfirmed image was abandoned (may be NULL). If the slot's image does
+ * not load, the bootloader tries lower slots, then higher ones: that walk
+ * is the caller's. */
 int aloft_otadata_boot(aloft_otadata_t *od, bool *aborted);
+
+/* The bootloader's set_actual_ota_seq: call right after aloft_otadata_boot
+ * once the image in slot has loaded. If otadata was in its initial state
+ * (both entries invalid, each blank or with a bad crc) entry 0 becomes
+ * {slot + 1, VALID}; otherwise nothing is written. Returns 0,
+ * ALOFT_ERR_ARG or a flash error. */
+int aloft_otadata_booted(aloft_otadata_t *od, int slot);
 
 #endif /* ALOFT_OTADATA_H */

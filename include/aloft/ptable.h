@@ -52,26 +52,32 @@ typedef struct aloft_ptable {
     bool has_md5;
 } aloft_ptable_t;
 
-/* The arduino-esp32 4 MB layouts (tools/partitions/*.csv). */
+/* The arduino-esp32 4 MB layouts (tools/partitions/<name>.csv). */
 typedef enum aloft_scheme {
     ALOFT_SCHEME_DEFAULT,     /* 2 x 1280 KiB apps, 1408 KiB spiffs, coredump */
     ALOFT_SCHEME_MIN_SPIFFS,  /* 2 x 1920 KiB apps, 128 KiB spiffs, coredump */
 } aloft_scheme_t;
 
-/* Parse a binary table of len bytes (normally the 0xC00 bytes at 0x8000).
- * Parsing stops at the first all-0xFF entry. If an MD5 entry is present it
- * is checked with md5 (required then; NULL gives ALOFT_ERR_ARG). Checks that
+/* Parse a binary table of len bytes (normally the 0xC00 bytes at 0x8000;
+ * at most 0xC00 are looked at), as esp_partition_table_verify does: parsing
+ * stops at the end entry (magic 0xFFFF, type 0xFF, subtype 0xFF), which
+ * must come within those bytes; entries may follow the MD5 entry. If an MD5
+ * entry is present it is checked with md5 (required then; NULL gives
+ * ALOFT_ERR_ARG); a second MD5 entry is ALOFT_ERR_PT_ENTRY. Checks that
  * entries lie inside flash_size (0 = do not check), do not overlap, and that
- * app partitions are 64 KiB aligned. Returns 0, or ALOFT_ERR_PT_ENTRY,
- * ALOFT_ERR_PT_MD5, ALOFT_ERR_PT_LAYOUT, ALOFT_ERR_PT_TOO_MANY (details in
- * diag, which may be NULL). */
+ * app partitions are 64 KiB aligned. pt is overwritten. Returns 0, or
+ * ALOFT_ERR_PT_ENTRY (diag have = entry index), ALOFT_ERR_PT_MD5,
+ * ALOFT_ERR_PT_LAYOUT (where = label, have = offset, want = flash_size),
+ * ALOFT_ERR_PT_TOO_MANY (want = ALOFT_PT_MAX_ENTRIES); diag may be NULL. */
 int aloft_ptable_parse(aloft_ptable_t *pt, const uint8_t *buf, size_t len,
                        uint32_t flash_size, const aloft_hash_alg_t *md5,
                        aloft_diag_t *diag);
 
 /* Serialise pt into out (len >= ALOFT_PT_LEN) with an MD5 entry computed by
- * md5, and 0xFF after it. Returns the bytes of entries written (including
- * the MD5 entry), or a negative error code. */
+ * md5 (always, whatever pt->has_md5 says), and 0xFF after it up to
+ * ALOFT_PT_LEN; bytes of out past ALOFT_PT_LEN are not touched. Returns the
+ * bytes of entries written (including the MD5 entry), or a negative error
+ * code. */
 int aloft_ptable_write(const aloft_ptable_t *pt, uint8_t *out, size_t len,
                        const aloft_hash_alg_t *md5);
 
@@ -101,8 +107,9 @@ int aloft_ptable_ota_slots(const aloft_ptable_t *pt, const aloft_part_t **slots,
                            int max);
 
 /* The filesystem data partition an espota "command 100" upload writes: the
- * partition with this label if label is not NULL, else the first spiffs,
- * littlefs or fat data partition. NULL if none. */
+ * data partition with this label if label is not NULL (an app partition
+ * with that label gives NULL), else the first spiffs, littlefs or fat data
+ * partition. NULL if none. */
 const aloft_part_t *aloft_ptable_find_fs(const aloft_ptable_t *pt,
                                          const char *label);
 

@@ -1,0 +1,132 @@
+/*
+ * aloft/update.h — the update pipeline every transport feeds (espota, the
+ * native protocol, later HTTP pull and web upload):
+ *
+ *   aloft_update_begin(metadata) -> aloft_update_feed(bytes)...
+ *                                -> aloft_update_finish() | aloft_update_abort()
+ *
+ * begin() decides before any flash is touched: target partition exists, the
+ * declared size fits it, the running image is confirmed. feed() checks the
+ * image header, chip and app description from the first bytes (before the
+ * first erase), hashes, and streams into the inactive slot with erase-ahead.
+ * finish() checks the announced SHA-256/MD5, re-reads the slot from flash and
+ * verifies the whole image as the bootloader will, writes the image's first
+ * page, and activates the slot through otadata. Until that last step the
+ * running firmware and otadata are untouched: any error and abort() leave
+ * the device exactly as it was (the inactive slot holds no bootable header).
+ *
+ * Quiesce hooks are paused when begin() accepts and resumed on every way
+ * out: finish (ok or not), any error in feed, abort.
+ *
+ * Errors are sticky: after a failure every call returns ALOFT_ERR_FAILED
+ * until the next begin(); aloft_update_diag() tells what went wrong with the
+ * numbers.
+ */
+#ifndef ALOFT_UPDATE_H
+#define ALOFT_UPDATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aloft/error.h"
+#include "aloft/flash.h"
+#include "aloft/hash.h"
+#include "aloft/image.h"
+#include "aloft/otadata.h"
+#include "aloft/ptable.h"
+#include "aloft/quiesce.h"
+#include "aloft/writer.h"
+
+typedef enum aloft_target {
+    ALOFT_TARGET_APP = 0,   /* app image into the next OTA slot */
+    ALOFT_TARGET_FS = 1,    /* raw filesystem image into a data partition */
+} aloft_target_t;
+
+/* What the device is; shared by every update. Zero-initialise, then fill. */
+typedef struct aloft_device {
+    const aloft_flash_t *flash;
+    const aloft_crypto_t *crypto;   /* sha256 required, md5 optional */
+    const aloft_ptable_t *ptable;
+    uint16_t chip_id;               /* enum aloft_chip of this device */
+    int running_slot;               /* OTA slot index booted from */
+    bool rollback;                  /* new images start NEW (else UNDEFINED) */
+    aloft_quiesce_t *quiesce;       /* may be NULL */
+    /* Called after every accepted piece; may be NULL. */
+    void (*progress)(void *ctx, uint32_t done, uint32_t total);
+    void *progress_ctx;
+} aloft_device_t;
+
+/* The transport's announcement. */
+typedef struct aloft_update_req {
+    aloft_target_t target;
+    uint32_t size;              /* exact bytes that will be fed */
+    const uint8_t *sha256;      /* expected SHA-256 (32 B) or NULL */
+    const uint8_t *md5;         /* expected MD5 (16 B) or NULL */
+    const char *fs_label;       /* ALOFT_TARGET_FS: partition label, NULL = first fs */
+} aloft_update_req_t;
+
+typedef enum aloft_update_state {
+    ALOFT_UPDATE_IDLE = 0,
+    ALOFT_UPDATE_RECEIVING,
+    ALOFT_UPDATE_DONE,
+    ALOFT_UPDATE_FAILED,
+} aloft_update_state_t;
+
+/* Internal; do not rely on the fields. About 3 KiB; may be static. */
+typedef struct aloft_update {
+    const aloft_device_t *dev;
+    aloft_target_t target;
+    uint8_t state;
+    const aloft_part_t *part;       /* partition being written */
+    int slot;                       /* its OTA slot index (app) */
+    uint32_t size, received;
+    bool has_sha256, has_md5;
+    uint8_t want_sha256[ALOFT_SHA256_LEN];
+    uint8_t want_md5[ALOFT_MD5_LEN];
+    aloft_hash_ctx_t sha256, md5;   /* of the bytes as fed */
+    aloft_image_t image;            /* streaming check, then flash verify */
+    aloft_writer_t writer;
+    aloft_otadata_t otadata;
+    aloft_diag_t diag;
+} aloft_update_t;
+
+/* Accept or refuse an update. On success the target is chosen and quiesce
+ * hooks are paused; no flash was erased or written. Refusals (each with
+ * numbers in the diag): ALOFT_ERR_BUSY (an update is receiving),
+ * ALOFT_ERR_SIZE, ALOFT_ERR_TOO_LARGE, ALOFT_ERR_NO_SLOT, ALOFT_ERR_SAME_SLOT,
+ * ALOFT_ERR_NO_OTADATA, ALOFT_ERR_PENDING (running image unconfirmed), or a
+ * flash error reading otadata. Returns 0 or one of those codes. */
+int aloft_update_begin(aloft_update_t *u, const aloft_device_t *dev,
+                       const aloft_update_req_t *req);
+
+/* Take the next n bytes. Returns 0, or the first failure (image defect,
+ * wrong chip, ALOFT_ERR_OVERFLOW, flash error); a failure ends the session
+ * (quiesce resumed, nothing activated). */
+int aloft_update_feed(aloft_update_t *u, const void *data, size_t n);
+
+/* Let the writer erase ahead while the transport waits for data (one erase
+ * unit per call). Returns 1 if it erased, 0 if nothing was left, or a
+ * negative error (which fails the session). */
+int aloft_update_erase_ahead(aloft_update_t *u);
+
+/* Verify everything and activate. Returns 0 when the new image will boot
+ * next (app) or the partition holds the new data (fs); else the failure,
+ * with the running firmware and otadata untouched. Quiesce is resumed. */
+int aloft_update_finish(aloft_update_t *u);
+
+/* Abandon the session (transport error, timeout, user abort). Safe in any
+ * state; resumes quiesce; the running firmware and otadata are untouched. */
+void aloft_update_abort(aloft_update_t *u);
+
+/* Current state, and the details of the last failure (err 0 if none). */
+aloft_update_state_t aloft_update_state(const aloft_update_t *u);
+const aloft_diag_t *aloft_update_diag(const aloft_update_t *u);
+
+/* The partition being (or last) written, or NULL before begin. */
+const aloft_part_t *aloft_update_partition(const aloft_update_t *u);
+
+/* What the streaming parser learned from the first bytes (app target). */
+const aloft_image_info_t *aloft_update_image_info(const aloft_update_t *u);
+
+#endif /* ALOFT_UPDATE_H */

@@ -1,0 +1,72 @@
+/*
+ * aloft/writer.h — streams bytes into a flash region (an app slot) the way
+ * NOR flash wants them, and so that a half-written slot can never boot.
+ *
+ *  - erase-ahead: the region is erased in front of the write position, in
+ *    64 KiB blocks where the address is block-aligned and a whole block is
+ *    still needed, else in 4 KiB sectors, and never beyond the image's end;
+ *    a transport can call aloft_writer_erase_ahead() while it waits for the
+ *    network, so erasing overlaps the transfer;
+ *  - whole pages: bytes are collected into page_size pages and each page is
+ *    programmed with one call; pages that are all 0xFF are skipped (erased
+ *    flash already reads 0xFF);
+ *  - first page last: with hold_head, the first page (which carries the 0xE9
+ *    magic) stays in RAM until aloft_writer_commit(), called only after the
+ *    rest is verified, so a slot cut off mid-update has no valid header.
+ */
+#ifndef ALOFT_WRITER_H
+#define ALOFT_WRITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aloft/flash.h"
+
+/* Internal; do not rely on the fields. */
+typedef struct aloft_writer {
+    const aloft_flash_t *flash;
+    uint32_t base;        /* region start (flash address, sector-aligned) */
+    uint32_t len;         /* bytes that will be written */
+    uint32_t end;         /* len rounded up to whole sectors: the erase limit */
+    uint32_t pos;         /* bytes accepted */
+    uint32_t erased;      /* bytes from base already erased */
+    uint32_t fill;        /* bytes in page[] */
+    bool hold_head;
+    bool head_held;       /* head[] holds the first page, not yet programmed */
+    uint8_t page[ALOFT_PAGE_MAX];
+    uint8_t head[ALOFT_PAGE_MAX];
+    uint32_t head_len;
+} aloft_writer_t;
+
+/* Prepare to write len bytes at base, inside a region of region_size bytes.
+ * Touches no flash. Returns 0, or ALOFT_ERR_ARG (bad geometry, base not
+ * sector-aligned, len 0 or larger than region_size). */
+int aloft_writer_begin(aloft_writer_t *w, const aloft_flash_t *flash,
+                       uint32_t base, uint32_t region_size, uint32_t len,
+                       bool hold_head);
+
+/* Erase the next unit ahead of the data, if any is still needed. Returns 1
+ * if it erased, 0 if everything up to the end is already erased, or a
+ * negative flash error. */
+int aloft_writer_erase_ahead(aloft_writer_t *w);
+
+/* Append data (any length; at most len bytes in total). Returns 0,
+ * ALOFT_ERR_ARG when more than len bytes are written, or a flash error. */
+int aloft_writer_write(aloft_writer_t *w, const void *data, size_t n);
+
+/* Program the last partial page. Call once all len bytes were written.
+ * Returns 0, ALOFT_ERR_STATE if bytes are missing, or a flash error. */
+int aloft_writer_flush(aloft_writer_t *w);
+
+/* Read back [off, off+n) of the region as it will be after commit: flash,
+ * with the held first page taken from RAM. Returns 0 or a flash error. */
+int aloft_writer_read(const aloft_writer_t *w, uint32_t off, void *buf,
+                      size_t n);
+
+/* Program the held first page (no-op without hold_head). Returns 0, or
+ * ALOFT_ERR_READBACK if flash does not read back what was programmed, or a
+ * flash error. */
+int aloft_writer_commit(aloft_writer_t *w);
+
+#endif /* ALOFT_WRITER_H */

@@ -1,0 +1,278 @@
+/*
+ * lib/update.c — the update pipeline (see aloft/update.h for the contract).
+ *
+ * Order of operations, and why:
+ *   begin   refuse on metadata alone (size, slot, pending image): no flash
+ *           touched, app not paused;
+ *   feed    bytes go through the image parser *before* the writer, so a bad
+ *           header, wrong chip or broken app description fails before the
+ *           writer's first erase (it erases only when its second page is
+ *           complete, i.e. after 512 bytes, and the app description ends at
+ *           byte 288);
+ *   finish  hashes of the stream, then a full re-read of the slot from flash
+ *           (what the bootloader will see), then the first page, then
+ *           otadata. A power cut anywhere before the otadata write leaves
+ *           the old entry in charge.
+ */
+#include <string.h>
+
+#include "aloft/update.h"
+
+static int fail(aloft_update_t *u, int err, uint32_t have, uint32_t want,
+                const char *where)
+{
+    if (u->diag.err == 0)
+        aloft_diag_set(&u->diag, err, have, want, where);
+    u->state = ALOFT_UPDATE_FAILED;
+    aloft_quiesce_resume(u->dev->quiesce);
+    return err;
+}
+
+/* A failure found by the image parser keeps the parser's numbers. */
+static int fail_image(aloft_update_t *u, int err)
+{
+    u->diag = *aloft_image_diag(&u->image);
+    if (u->diag.err == 0)
+        u->diag.err = err;
+    return fail(u, err, 0, 0, NULL);
+}
+
+static int refuse(aloft_update_t *u, int err, uint32_t have, uint32_t want,
+                  const char *where)
+{
+    u->state = ALOFT_UPDATE_FAILED;
+    return aloft_diag_set(&u->diag, err, have, want, where);
+}
+
+static int choose_app_slot(aloft_update_t *u)
+{
+    const aloft_device_t *dev = u->dev;
+    aloft_otadata_t *od = &u->otadata;
+    int entry;
+    int err = aloft_otadata_open(od, dev->flash, dev->ptable);
+    if (err)
+        return refuse(u, err, 0, 0, err == ALOFT_ERR_NO_SLOT ? "ota_0" : "otadata");
+    if (od->nslots < 2)
+        return refuse(u, ALOFT_ERR_NO_SLOT, 0, 0, "ota_1");
+    if (dev->running_slot < 0 || dev->running_slot >= od->nslots)
+        return refuse(u, ALOFT_ERR_ARG, 0, 0, NULL);
+    /* esp_ota_get_next_update_partition: the slot after the running one. */
+    u->slot = (dev->running_slot + 1) % od->nslots;
+    u->part = od->slots[u->slot];
+    int sel = aloft_otadata_selected(od, &entry);
+    if (entry >= 0 && sel == dev->running_slot &&
+        od->e[entry].state == ALOFT_OTA_PENDING_VERIFY)
+        return refuse(u, ALOFT_ERR_PENDING, 0, 0,
+                      od->slots[dev->running_slot]->label);
+    return ALOFT_OK;
+}
+
+int aloft_update_begin(aloft_update_t *u, const aloft_device_t *dev,
+                       const aloft_update_req_t *req)
+{
+    int err;
+    if (u == NULL || dev == NULL || req == NULL || dev->flash == NULL ||
+        dev->ptable == NULL || dev->crypto == NULL || dev->crypto->sha256 == NULL ||
+        (req->md5 != NULL && dev->crypto->md5 == NULL))
+        return ALOFT_ERR_ARG;
+    if (u->state == ALOFT_UPDATE_RECEIVING)
+        return ALOFT_ERR_BUSY;
+    memset(u, 0, sizeof *u);
+    u->dev = dev;
+    u->target = req->target;
+    u->size = req->size;
+
+    if (req->target == ALOFT_TARGET_APP) {
+        if ((err = choose_app_slot(u)) != 0)
+            return err;
+        if (req->size < ALOFT_IMAGE_HEADER_LEN + ALOFT_IMAGE_SEG_HEADER_LEN + 16)
+            return refuse(u, ALOFT_ERR_SIZE, req->size, 0, NULL);
+    } else if (req->target == ALOFT_TARGET_FS) {
+        u->part = aloft_ptable_find_fs(dev->ptable, req->fs_label);
+        if (u->part == NULL)
+            return refuse(u, ALOFT_ERR_NO_SLOT, 0, 0,
+                          req->fs_label ? req->fs_label : "spiffs");
+        if (req->size == 0)
+            return refuse(u, ALOFT_ERR_SIZE, 0, 0, NULL);
+    } else {
+        return refuse(u, ALOFT_ERR_ARG, 0, 0, NULL);
+    }
+    if (req->size > u->part->size)
+        return refuse(u, ALOFT_ERR_TOO_LARGE, req->size, u->part->size,
+                      u->part->label);
+
+    bool app = req->target == ALOFT_TARGET_APP;
+    if ((err = aloft_writer_begin(&u->writer, dev->flash, u->part->offset,
+                                  u->part->size, req->size, app)) != 0 ||
+        (app && (err = aloft_image_init(&u->image, dev->crypto->sha256)) != 0) ||
+        (err = aloft_hash_init(dev->crypto->sha256, &u->sha256)) != 0 ||
+        (req->md5 && (err = aloft_hash_init(dev->crypto->md5, &u->md5)) != 0))
+        return refuse(u, err, 0, 0, NULL);
+    if ((u->has_sha256 = req->sha256 != NULL))
+        memcpy(u->want_sha256, req->sha256, sizeof u->want_sha256);
+    if ((u->has_md5 = req->md5 != NULL))
+        memcpy(u->want_md5, req->md5, sizeof u->want_md5);
+
+    u->state = ALOFT_UPDATE_RECEIVING;
+    aloft_quiesce_pause(dev->quiesce);
+    if (dev->progress)
+        dev->progress(dev->progress_ctx, 0, u->size);
+    return ALOFT_OK;
+}
+
+static int check_running(const aloft_update_t *u)
+{
+    if (u->state == ALOFT_UPDATE_RECEIVING)
+        return ALOFT_OK;
+    return u->state == ALOFT_UPDATE_FAILED ? ALOFT_ERR_FAILED : ALOFT_ERR_STATE;
+}
+
+/* The streaming image check; returns 0 or the session's failure. */
+static int check_image(aloft_update_t *u, const void *data, size_t n)
+{
+    int used = aloft_image_feed(&u->image, data, n);
+    if (used < 0)
+        return fail_image(u, used);
+    if ((size_t)used < n)   /* the image ended before the announced size */
+        return fail(u, ALOFT_ERR_IMG_TRAILING, u->size,
+                    u->received + (uint32_t)used, NULL);
+    const aloft_image_info_t *info = aloft_image_info(&u->image);
+    if (info->have_header && info->chip_id != u->dev->chip_id)
+        return fail(u, ALOFT_ERR_IMG_CHIP, info->chip_id, u->dev->chip_id, NULL);
+    return ALOFT_OK;
+}
+
+int aloft_update_feed(aloft_update_t *u, const void *data, size_t n)
+{
+    int err = check_running(u);
+    if (err)
+        return err;
+    if (n > u->size - u->received)
+        return fail(u, ALOFT_ERR_OVERFLOW, u->received + (uint32_t)n, u->size, NULL);
+    if (u->target == ALOFT_TARGET_APP && (err = check_image(u, data, n)) != 0)
+        return err;
+    u->dev->crypto->sha256->update(&u->sha256, data, n);
+    if (u->has_md5)
+        u->dev->crypto->md5->update(&u->md5, data, n);
+    if ((err = aloft_writer_write(&u->writer, data, n)) != 0)
+        return fail(u, err, u->part->offset + u->received, 0, u->part->label);
+    u->received += (uint32_t)n;
+    if (u->dev->progress)
+        u->dev->progress(u->dev->progress_ctx, u->received, u->size);
+    return ALOFT_OK;
+}
+
+int aloft_update_erase_ahead(aloft_update_t *u)
+{
+    int err = check_running(u);
+    if (err)
+        return err;
+    err = aloft_writer_erase_ahead(&u->writer);
+    return err < 0 ? fail(u, err, u->part->offset, 0, u->part->label) : err;
+}
+
+/* The flash as the slot will read after commit (held first page overlaid),
+ * so the image can be verified before it becomes bootable. */
+static int overlay_read(const aloft_flash_t *f, uint32_t addr, void *buf, size_t len)
+{
+    const aloft_writer_t *w = f->ctx;
+    return aloft_writer_read(w, addr - w->base, buf, len);
+}
+
+/* Re-read the written bytes and compare their SHA-256 with the stream's;
+ * for an app, also verify the image exactly as the bootloader will. */
+static int verify_readback(aloft_update_t *u, const uint8_t stream_sha[32])
+{
+    uint8_t sha[ALOFT_SHA256_LEN];
+    int err;
+    if (u->target == ALOFT_TARGET_APP) {
+        aloft_flash_t view = *u->dev->flash;
+        view.ctx = &u->writer;
+        view.read = overlay_read;
+        err = aloft_image_verify_flash(&view, u->part->offset, u->size,
+                                       u->dev->crypto->sha256, &u->image);
+        if (err)
+            return fail(u, ALOFT_ERR_READBACK, 0, 0, u->part->label);
+        memcpy(sha, aloft_image_info(&u->image)->sha256, sizeof sha);
+    } else {
+        uint8_t chunk[256];
+        aloft_hash_ctx_t h;
+        const aloft_hash_alg_t *alg = u->dev->crypto->sha256;
+        if ((err = aloft_hash_init(alg, &h)) != 0)
+            return fail(u, err, 0, 0, NULL);
+        for (uint32_t off = 0; off < u->size; off += sizeof chunk) {
+            uint32_t n = u->size - off < sizeof chunk ? u->size - off : sizeof chunk;
+            if ((err = aloft_writer_read(&u->writer, off, chunk, n)) != 0)
+                return fail(u, err, u->part->offset + off, 0, u->part->label);
+            alg->update(&h, chunk, n);
+        }
+        alg->finish(&h, sha);
+    }
+    if (memcmp(sha, stream_sha, sizeof sha) != 0)
+        return fail(u, ALOFT_ERR_READBACK, 0, 0, u->part->label);
+    return ALOFT_OK;
+}
+
+int aloft_update_finish(aloft_update_t *u)
+{
+    uint8_t sha[ALOFT_SHA256_LEN], md5[ALOFT_MD5_LEN];
+    int err = check_running(u);
+    if (err)
+        return err;
+    if (u->received < u->size)
+        return fail(u, ALOFT_ERR_SHORT, u->received, u->size, NULL);
+    if ((err = aloft_writer_flush(&u->writer)) != 0)
+        return fail(u, err, u->part->offset + u->size, 0, u->part->label);
+    if (u->target == ALOFT_TARGET_APP && (err = aloft_image_finish(&u->image)) != 0)
+        return fail_image(u, err);
+
+    u->dev->crypto->sha256->finish(&u->sha256, sha);
+    if (u->has_sha256 && memcmp(sha, u->want_sha256, sizeof sha) != 0)
+        return fail(u, ALOFT_ERR_SHA256, 0, 0, NULL);
+    if (u->has_md5) {
+        u->dev->crypto->md5->finish(&u->md5, md5);
+        if (memcmp(md5, u->want_md5, sizeof md5) != 0)
+            return fail(u, ALOFT_ERR_MD5, 0, 0, NULL);
+    }
+    if ((err = verify_readback(u, sha)) != 0)
+        return err;
+
+    if (u->target == ALOFT_TARGET_APP) {
+        if ((err = aloft_writer_commit(&u->writer)) != 0)
+            return fail(u, err, u->part->offset, 0, u->part->label);
+        err = aloft_otadata_activate(&u->otadata, u->slot,
+                                     u->dev->rollback ? ALOFT_OTA_NEW : ALOFT_OTA_UNDEFINED);
+        if (err)
+            return fail(u, err, u->otadata.offset, 0, "otadata");
+    }
+    u->state = ALOFT_UPDATE_DONE;
+    aloft_quiesce_resume(u->dev->quiesce);
+    return ALOFT_OK;
+}
+
+void aloft_update_abort(aloft_update_t *u)
+{
+    if (u == NULL || u->state != ALOFT_UPDATE_RECEIVING)
+        return;
+    fail(u, ALOFT_ERR_ABORTED, u->received, u->size, NULL);
+}
+
+aloft_update_state_t aloft_update_state(const aloft_update_t *u)
+{
+    return (aloft_update_state_t)u->state;
+}
+
+const aloft_diag_t *aloft_update_diag(const aloft_update_t *u)
+{
+    return &u->diag;
+}
+
+const aloft_part_t *aloft_update_partition(const aloft_update_t *u)
+{
+    return u->part;
+}
+
+const aloft_image_info_t *aloft_update_image_info(const aloft_update_t *u)
+{
+    return aloft_image_info(&u->image);
+}

@@ -1,0 +1,158 @@
+/*
+ * lib/writer.c — erase-ahead, page-wise, first-page-last slot writer.
+ *
+ * Invariants:
+ *   pos == (pages programmed or skipped or held) * page_size + fill
+ *   erased is a multiple of sector_size, erased <= end, and every page
+ *   handed to flash lies below base + erased.
+ */
+#include <string.h>
+
+#include "aloft/error.h"
+#include "aloft/writer.h"
+
+static uint32_t round_up(uint32_t v, uint32_t unit)
+{
+    return (v + unit - 1) / unit * unit;
+}
+
+int aloft_writer_begin(aloft_writer_t *w, const aloft_flash_t *flash,
+                       uint32_t base, uint32_t region_size, uint32_t len,
+                       bool hold_head)
+{
+    if (w == NULL || flash == NULL || flash->sector_size == 0 ||
+        flash->page_size == 0 || flash->page_size > ALOFT_PAGE_MAX ||
+        flash->sector_size % flash->page_size != 0 ||
+        base % flash->sector_size != 0 || len == 0 || len > region_size ||
+        region_size > flash->size || base > flash->size - region_size)
+        return ALOFT_ERR_ARG;
+    memset(w, 0, sizeof *w);
+    w->flash = flash;
+    w->base = base;
+    w->len = len;
+    w->end = round_up(len, flash->sector_size);
+    if (w->end > region_size)
+        return ALOFT_ERR_ARG;
+    w->hold_head = hold_head;
+    return ALOFT_OK;
+}
+
+int aloft_writer_erase_ahead(aloft_writer_t *w)
+{
+    const aloft_flash_t *f = w->flash;
+    if (w->erased >= w->end)
+        return 0;
+    uint32_t addr = w->base + w->erased;
+    uint32_t unit = f->sector_size;
+    /* A block erase is several times faster than its sectors one by one,
+     * but only when aligned and only if the whole block is needed. */
+    if (f->block_size && addr % f->block_size == 0 &&
+        w->end - w->erased >= f->block_size)
+        unit = f->block_size;
+    int err = f->erase(f, addr, unit);
+    if (err)
+        return err;
+    w->erased += unit;
+    return 1;
+}
+
+static bool all_erased(const uint8_t *p, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (p[i] != ALOFT_ERASED)
+            return false;
+    return true;
+}
+
+/* Hand the page buffer (fill bytes, starting at pos - fill) to flash. */
+static int flush_page(aloft_writer_t *w)
+{
+    uint32_t off = w->pos - w->fill;
+    int err;
+    if (w->fill == 0)
+        return ALOFT_OK;
+    if (w->hold_head && off == 0) {
+        memcpy(w->head, w->page, w->fill);
+        w->head_len = w->fill;
+        w->head_held = true;
+        w->fill = 0;
+        return ALOFT_OK;
+    }
+    while (w->erased < off + w->fill)
+        if ((err = aloft_writer_erase_ahead(w)) < 0)
+            return err;
+    if (!all_erased(w->page, w->fill)) {
+        err = w->flash->prog(w->flash, w->base + off, w->page, w->fill);
+        if (err)
+            return err;
+    }
+    w->fill = 0;
+    return ALOFT_OK;
+}
+
+int aloft_writer_write(aloft_writer_t *w, const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    uint32_t page = w->flash->page_size;
+    if (n > w->len - w->pos)
+        return ALOFT_ERR_ARG;
+    while (n > 0) {
+        uint32_t take = page - w->fill;
+        if (take > n)
+            take = (uint32_t)n;
+        memcpy(w->page + w->fill, p, take);
+        w->fill += take;
+        w->pos += take;
+        p += take;
+        n -= take;
+        if (w->fill == page) {
+            int err = flush_page(w);
+            if (err)
+                return err;
+        }
+    }
+    return ALOFT_OK;
+}
+
+int aloft_writer_flush(aloft_writer_t *w)
+{
+    if (w->pos != w->len)
+        return ALOFT_ERR_STATE;
+    return flush_page(w);
+}
+
+int aloft_writer_read(const aloft_writer_t *w, uint32_t off, void *buf, size_t n)
+{
+    uint8_t *out = buf;
+    if (n > w->end || off > w->end - n)
+        return ALOFT_ERR_ARG;
+    int err = w->flash->read(w->flash, w->base + off, out, n);
+    if (err || !w->head_held || off >= w->head_len)
+        return err;
+    /* Overlay the part of the held first page that [off, off+n) covers. */
+    size_t k = w->head_len - off;
+    memcpy(out, w->head + off, k < n ? k : n);
+    return ALOFT_OK;
+}
+
+int aloft_writer_commit(aloft_writer_t *w)
+{
+    uint8_t check[ALOFT_PAGE_MAX];
+    if (!w->head_held)
+        return ALOFT_OK;
+    while (w->erased < w->head_len) {
+        int err = aloft_writer_erase_ahead(w);
+        if (err < 0)
+            return err;
+    }
+    int err = w->flash->prog(w->flash, w->base, w->head, w->head_len);
+    if (err)
+        return err;
+    err = w->flash->read(w->flash, w->base, check, w->head_len);
+    if (err)
+        return err;
+    if (memcmp(check, w->head, w->head_len) != 0)
+        return ALOFT_ERR_READBACK;
+    w->head_held = false;
+    return ALOFT_OK;
+}

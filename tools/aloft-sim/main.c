@@ -1,0 +1,221 @@
+/*
+ * aloft-sim — a simulated ESP32 running the aloft device library over a
+ * file-backed NOR flash. Thin: parses arguments and drives sim_device.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "sim_device.h"
+
+enum { EXIT_USAGE = 2, EXIT_POWER_CUT = 3 };
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage: aloft-sim --flash FILE --init [--scheme default|min_spiffs] --firmware FW.bin\n"
+          "       aloft-sim --flash FILE [options]\n"
+          "\n"
+          "Boots a simulated ESP32 from FILE (partition table, otadata, A/B slots)\n"
+          "and runs it until Ctrl-C or --run-for.\n"
+          "\n"
+          "  --init                 create FILE: 4 MB flash, scheme, FW.bin in app0\n"
+          "  --scheme NAME          default (2 x 1280 KiB apps) or min_spiffs (2 x 1920 KiB)\n"
+          "  --firmware FW.bin      app image for --init\n"
+          "  --flash-timing MODE    off (default) or esp32: W25Q32 erase/program times\n"
+          "  --confirm-after SEC    health policy: confirm a new image after SEC s (default 5)\n"
+          "  --never-confirm        never confirm (simulates firmware that hangs or crashes)\n"
+          "  --no-rollback          bootloader without rollback (new images start UNDEFINED)\n"
+          "  --update FILE          feed FILE through the update pipeline, then reboot\n"
+          "  --fs                   --update FILE is a filesystem image for the data partition\n"
+          "  --run-for SEC          exit after SEC seconds (0: boot, update, exit)\n"
+          "  --power-cut N          cut power at the Nth flash erase/program (exit status 3)\n"
+          "  --power-cut-seed S     how much of the torn operation lands (default 1)\n"
+          "  --quiet                no output\n",
+          out);
+}
+
+typedef struct options {
+    const char *flash, *firmware, *update;
+    aloft_scheme_t scheme;
+    bool init, fs;
+    sim_config_t cfg;
+    double run_for;          /* < 0: forever */
+    unsigned long long cut_at;
+    unsigned cut_seed;
+    bool quiet;
+} options_t;
+
+static int parse_args(int argc, char **argv, options_t *o)
+{
+    enum { O_INIT = 256, O_SCHEME, O_FIRMWARE, O_TIMING, O_CONFIRM, O_NEVER, O_NOROLL,
+           O_UPDATE, O_FS, O_RUNFOR, O_CUT, O_SEED, O_QUIET };
+    static const struct option longopts[] = {
+        {"flash", required_argument, 0, 'f'},
+        {"init", no_argument, 0, O_INIT},
+        {"scheme", required_argument, 0, O_SCHEME},
+        {"firmware", required_argument, 0, O_FIRMWARE},
+        {"flash-timing", required_argument, 0, O_TIMING},
+        {"confirm-after", required_argument, 0, O_CONFIRM},
+        {"never-confirm", no_argument, 0, O_NEVER},
+        {"no-rollback", no_argument, 0, O_NOROLL},
+        {"update", required_argument, 0, O_UPDATE},
+        {"fs", no_argument, 0, O_FS},
+        {"run-for", required_argument, 0, O_RUNFOR},
+        {"power-cut", required_argument, 0, O_CUT},
+        {"power-cut-seed", required_argument, 0, O_SEED},
+        {"quiet", no_argument, 0, O_QUIET},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    int c;
+    memset(o, 0, sizeof *o);
+    o->cfg.rollback = true;
+    o->cfg.confirm_after_ms = 5000;
+    o->run_for = -1;
+    o->cut_seed = 1;
+    while ((c = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'f': o->flash = optarg; break;
+        case O_INIT: o->init = true; break;
+        case O_SCHEME:
+            if (aloft_scheme_parse(optarg, &o->scheme) != 0) {
+                fprintf(stderr, "aloft-sim: unknown scheme '%s' (use default or min_spiffs)\n", optarg);
+                return -1;
+            }
+            break;
+        case O_FIRMWARE: o->firmware = optarg; break;
+        case O_TIMING:
+            if (strcmp(optarg, "esp32") == 0)
+                o->cfg.timing = NOR_TIMING_ESP32;
+            else if (strcmp(optarg, "off") != 0) {
+                fprintf(stderr, "aloft-sim: unknown flash timing '%s' (use off or esp32)\n", optarg);
+                return -1;
+            }
+            break;
+        case O_CONFIRM: o->cfg.confirm_after_ms = (int)(atof(optarg) * 1000); break;
+        case O_NEVER: o->cfg.confirm_after_ms = -1; break;
+        case O_NOROLL: o->cfg.rollback = false; break;
+        case O_UPDATE: o->update = optarg; break;
+        case O_FS: o->fs = true; break;
+        case O_RUNFOR: o->run_for = atof(optarg); break;
+        case O_CUT: o->cut_at = strtoull(optarg, NULL, 10); break;
+        case O_SEED: o->cut_seed = (unsigned)strtoul(optarg, NULL, 10); break;
+        case O_QUIET: o->quiet = true; break;
+        case 'h': usage(stdout); exit(0);
+        default: return -1;
+        }
+    }
+    if (optind != argc || o->flash == NULL || (o->init && o->firmware == NULL)) {
+        fprintf(stderr, "aloft-sim: %s\n", o->flash == NULL ? "--flash FILE is required"
+                                          : o->init ? "--init needs --firmware FW.bin"
+                                                    : "unexpected argument");
+        return -1;
+    }
+    return 0;
+}
+
+static int do_init(const options_t *o)
+{
+    size_t len;
+    aloft_diag_t diag = {0};
+    char text[320];
+    uint8_t *fw = read_file(o->firmware, &len);
+    if (fw == NULL)
+        return 1;
+    int err = sim_flash_create(o->flash, o->scheme, fw, len, &diag);
+    free(fw);
+    if (err) {
+        if (diag.err == 0)
+            aloft_diag_set(&diag, err, 0, 0, NULL);
+        aloft_diag_format(&diag, text, sizeof text);
+        fprintf(stderr, "aloft-sim: cannot create %s: %s\n", o->flash, text);
+        return 1;
+    }
+    if (!o->quiet)
+        printf("aloft-sim: created %s (4 MB, scheme %s, %s in app0)\n", o->flash,
+               aloft_scheme_name(o->scheme), o->firmware);
+    return 0;
+}
+
+/* A power cut ends the process as a real power loss ends the chip: the
+ * flash file keeps whatever landed, nothing else is cleaned up. */
+static void on_power_cut(void *ctx)
+{
+    const options_t *o = ctx;
+    if (!o->quiet)
+        printf("\naloft-sim: POWER CUT at flash operation %llu\n", o->cut_at);
+    fflush(stdout);
+    _exit(EXIT_POWER_CUT);
+}
+
+static int run_update(sim_device_t *sim, const options_t *o)
+{
+    size_t len;
+    uint8_t *data = read_file(o->update, &len);
+    if (data == NULL)
+        return 1;
+    int err = sim_update_buffer(sim, o->fs ? ALOFT_TARGET_FS : ALOFT_TARGET_APP, data, len);
+    free(data);
+    if (err)
+        return 1;
+    if (!o->fs) {
+        if (!o->quiet)
+            printf("\naloft-sim: rebooting into the new firmware\n");
+        return sim_boot(sim, sim_now_ms()) ? 1 : 0;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    options_t o;
+    static sim_device_t sim;
+    if (parse_args(argc, argv, &o) != 0) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (o.init)
+        return do_init(&o);
+
+    sim.display.tty = isatty(STDOUT_FILENO);
+    sim.display.quiet = o.quiet;
+    int err = sim_open(&sim, o.flash, &o.cfg);
+    if (err) {
+        fprintf(stderr, "aloft-sim: cannot open flash %s: %s (create it with --init)\n",
+                o.flash, aloft_strerror(err));
+        return 1;
+    }
+    if (o.cut_at)
+        nor_arm_cut(&sim.nor, o.cut_at, o.cut_seed, on_power_cut, &o);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+
+    int status = sim_boot(&sim, sim_now_ms()) ? 1 : 0;
+    if (status == 0 && o.update)
+        status = run_update(&sim, &o);
+    uint64_t start = sim_now_ms();
+    while (status == 0 && !stop_requested &&
+           (o.run_for < 0 || (double)(sim_now_ms() - start) < o.run_for * 1000)) {
+        if (sim_tick(&sim, sim_now_ms()) < 0)
+            status = 1;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    sim_close(&sim);
+    if (!o.quiet && sim.display.tty)
+        putchar('\n');
+    return status;
+}

@@ -1,0 +1,74 @@
+/* tools/aloft/cli.c — helpers shared by the subcommands (see cli.h). */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("aloft: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return CLI_FAIL;
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "aloft %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nRun 'aloft %s --help' for usage.\n", cmd);
+    va_end(ap);
+    return CLI_USAGE;
+}
+
+bool cli_is_help(const char *arg)
+{
+    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+int cli_opt(int argc, char **argv, int *i, const char *name, const char **value)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0)
+        return 0;
+    if (a[n] == '=') {
+        *value = a + n + 1;
+        return 1;
+    }
+    if (a[n] != '\0')
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *value = argv[++*i];
+    return 1;
+}
+
+int cli_parse_u32(const char *s, bool allow_suffix, uint32_t *out)
+{
+    char *end;
+    unsigned long long v;
+    unsigned long long mul = 1;
+    if (s[0] < '0' || s[0] > '9')   /* strtoull would accept "-1", " 1" */
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 0);
+    if (errno != 0 || end == s)
+        return -1;
+    if (allow_suffix && (*end == 'k' || *end == 'K'))
+        mul = 1024, end++;
+    else if (allow_suffix && (*end == 'm' || *end == 'M'))
+        mul = 1024 * 1024, end++;
+    if (*end != '\0' || v > 0xFFFFFFFFull / mul)
+        return -1;
+    *out = (uint32_t)(v * mul);
+    return 0;
+}

@@ -1,0 +1,56 @@
+/*
+ * tools/aloft/cli.h — what the `aloft` subcommands share.
+ *
+ * Adding a subcommand: write tools/aloft/cmd_NAME.c with
+ * `int cmd_NAME(int argc, char **argv)` (argv[0] is "NAME", the rest are
+ * its arguments; return one of the exit codes below), declare it here and
+ * add one line to the table in main.c.
+ */
+#ifndef ALOFT_CLI_H
+#define ALOFT_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Exit codes of every subcommand. */
+enum {
+    CLI_OK = 0,      /* success; for checks: the thing is valid */
+    CLI_FAIL = 1,    /* invalid input file or a runtime failure */
+    CLI_USAGE = 2,   /* bad command line */
+};
+
+#define ALOFT_CLI_VERSION "0.1.0"
+
+/* Subcommands (tools/aloft/cmd_*.c). */
+int cmd_image(int argc, char **argv);
+
+/* Print "aloft: <message>" to stderr and return CLI_FAIL. */
+int cli_fail(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+/* Print "aloft <cmd>: <message>" and a pointer to `aloft <cmd> --help` to
+ * stderr and return CLI_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* True if argv[i] is "-h" or "--help". */
+bool cli_is_help(const char *arg);
+
+/* Match option `name` ("--size") at argv[*i], as "--size VALUE" or
+ * "--size=VALUE". Returns 1 with *value set (and *i advanced past a
+ * separate value), 0 if argv[*i] is not this option, -1 if the value is
+ * missing. */
+int cli_opt(int argc, char **argv, int *i, const char *name, const char **value);
+
+/* Parse an unsigned number: decimal, 0x-hex, and with allow_suffix a
+ * K or M suffix (KiB, MiB). Returns 0, or -1 if s is not such a number or
+ * does not fit 32 bits. */
+int cli_parse_u32(const char *s, bool allow_suffix, uint32_t *out);
+
+#endif /* ALOFT_CLI_H */

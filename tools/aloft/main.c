@@ -1,0 +1,53 @@
+/*
+ * tools/aloft/main.c — the `aloft` host tool: subcommand dispatch.
+ *
+ * Each subcommand lives in its own cmd_*.c; this file only knows the table.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command_t;
+
+static const command_t commands[] = {
+    {"image", cmd_image, "inspect or build ESP32 app images (image info, image make)"},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *out)
+{
+    fputs("usage: aloft COMMAND [ARGS...]\n"
+          "       aloft --help | --version\n\n"
+          "OTA firmware updates for ESP32 devices.\n\ncommands:\n", out);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fputs("\nRun 'aloft COMMAND --help' for a command's options.\n"
+          "Exit status: 0 success, 1 invalid input or failure, 2 usage error.\n", out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    if (cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("aloft %s\n", ALOFT_CLI_VERSION);
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "aloft: unknown command '%s'; run 'aloft --help' for the list\n", argv[1]);
+    return CLI_USAGE;
+}
