@@ -38,11 +38,6 @@ uint32_t aloft_boot_slot_state(const aloft_boot_t *b, int slot)
     return best ? best->state : ALOFT_OTA_UNDEFINED;
 }
 
-static bool otadata_blank(const aloft_otadata_t *od)
-{
-    return od->e[0].seq == 0xFFFFFFFFu && od->e[1].seq == 0xFFFFFFFFu;
-}
-
 static int read_table(aloft_boot_t *b, const aloft_flash_t *flash,
                       const aloft_crypto_t *crypto)
 {
@@ -63,7 +58,6 @@ int aloft_boot(aloft_boot_t *b, const aloft_flash_t *flash,
     if ((err = read_table(b, flash, crypto)) != 0 ||
         (err = aloft_otadata_open(&b->od, flash, &b->pt)) != 0)
         return err;
-    bool blank = otadata_blank(&b->od);
     b->selected = rollback ? aloft_otadata_boot(&b->od, &b->rolled_back)
                            : aloft_otadata_selected(&b->od, &entry);
     if (b->selected < 0)
@@ -82,7 +76,7 @@ int aloft_boot(aloft_boot_t *b, const aloft_flash_t *flash,
     if (b->slot < 0)
         return aloft_diag_set(&b->diag, ALOFT_ERR_NO_BOOTABLE, 0, 0, NULL);
     b->fell_back = b->slot != b->selected;
-    if (blank && (err = aloft_otadata_activate(&b->od, b->slot, ALOFT_OTA_VALID)) != 0)
+    if ((err = aloft_otadata_booted(&b->od, b->slot)) != 0)
         return err;
     b->state = aloft_boot_slot_state(b, b->slot);
     return ALOFT_OK;

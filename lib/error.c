@@ -14,6 +14,7 @@
 #include "aloft/error.h"
 #include "aloft/image.h"
 #include "aloft/ptable.h"
+#include "sbuf.h"
 
 typedef struct {
     int err;
@@ -30,10 +31,10 @@ static const err_text_t texts[] = {
     {ALOFT_ERR_IO, "flash operation failed", "at flash offset %x; the flash chip may be worn or the wiring faulty"},
     {ALOFT_ERR_NOT_ERASED, "flash programmed without erasing first",
      "at flash offset %x; this is a bug in the writer, the running firmware is untouched"},
-    {ALOFT_ERR_ALIGN, "flash operation misaligned or out of range", "at flash offset %x, length %h"},
+    {ALOFT_ERR_ALIGN, "flash operation misaligned or out of range", "at flash offset %x; this is a bug in the caller"},
     {ALOFT_ERR_ABORTED, "update aborted", "the running firmware is untouched; start the upload again"},
     {ALOFT_ERR_BUSY, "another update is in progress", "wait for it to finish, then try again"},
-    {ALOFT_ERR_TIMEOUT, "peer went silent", "no data for %h ms; check the network and try again"},
+    {ALOFT_ERR_TIMEOUT, "peer went silent", "nothing arrived for too long after %h of %w bytes; check the network and try again"},
 
     {ALOFT_ERR_IMG_MAGIC, "not an app image",
      "first byte is %x, an ESP32 app image starts with 0xe9; upload the app .bin (not the merged/factory or ELF file)"},
@@ -80,6 +81,13 @@ static const err_text_t texts[] = {
     {ALOFT_ERR_PENDING, "running image is not confirmed yet",
      "the firmware in %s is still PENDING_VERIFY; let it confirm itself (or reboot to roll back) before updating"},
     {ALOFT_ERR_SAME_SLOT, "target slot is the running one", "slot %s is running; the update must go to the other slot"},
+
+    {ALOFT_ERR_PROTO, "unexpected message from the peer", "the peer speaks another protocol version or the data was corrupted; update both sides"},
+    {ALOFT_ERR_AUTH, "authentication failed", "the password is wrong; use the one the firmware was built with"},
+    {ALOFT_ERR_CONNECT, "could not connect", "the connection could not be opened; check the address, the port and any firewall in between"},
+    {ALOFT_ERR_CLOSED, "connection closed early", "the peer closed the connection after %h of %w bytes; try again"},
+    {ALOFT_ERR_RATE, "too many failed logins", "wait %h s before trying again"},
+    {ALOFT_ERR_CRYPTO, "crypto failure", "the platform's hash or random generator failed"},
 };
 
 static const err_text_t *lookup(int err)
@@ -113,104 +121,56 @@ int aloft_diag_set(aloft_diag_t *d, int err, uint32_t have, uint32_t want, const
     return err;
 }
 
-/* A bounded string builder; output is always NUL-terminated. */
-typedef struct {
-    char *p;
-    size_t n, len;
-} sbuf_t;
-
-static void put_char(sbuf_t *b, char c)
-{
-    if (b->len + 1 < b->n)
-        b->p[b->len] = c;
-    b->len++;
-}
-
-static void put_str(sbuf_t *b, const char *s)
-{
-    while (*s)
-        put_char(b, *s++);
-}
-
-/* Decimal with a space every three digits, as the design's messages read. */
-static void put_dec(sbuf_t *b, uint32_t v)
-{
-    char tmp[16];
-    int n = 0, digits = 0;
-    do {
-        if (digits && digits % 3 == 0)
-            tmp[n++] = ' ';
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-        digits++;
-    } while (v);
-    while (n)
-        put_char(b, tmp[--n]);
-}
-
-static void put_hex(sbuf_t *b, uint32_t v)
-{
-    static const char hex[] = "0123456789abcdef";
-    int shift = 28;
-    put_str(b, "0x");
-    while (shift > 0 && ((v >> shift) & 0xF) == 0)
-        shift -= 4;
-    for (; shift >= 0; shift -= 4)
-        put_char(b, hex[(v >> shift) & 0xF]);
-}
-
-static void expand(sbuf_t *b, const char *tpl, const aloft_diag_t *d)
+static void expand(aloft_sbuf_t *b, const char *tpl, const aloft_diag_t *d)
 {
     for (; *tpl; tpl++) {
         if (*tpl != '%' || tpl[1] == '\0') {
-            put_char(b, *tpl);
+            aloft_sbuf_char(b, *tpl);
             continue;
         }
         switch (*++tpl) {
-        case 'h': put_dec(b, d->have); break;
-        case 'w': put_dec(b, d->want); break;
-        case 'x': put_hex(b, d->have); break;
-        case 'y': put_hex(b, d->want); break;
-        case 'H': put_str(b, aloft_chip_name((uint16_t)d->have)); break;
-        case 'W': put_str(b, aloft_chip_name((uint16_t)d->want)); break;
-        case 's': put_str(b, d->where[0] ? d->where : "?"); break;
-        default: put_char(b, '%'); put_char(b, *tpl); break;
+        case 'h': aloft_sbuf_grouped(b, d->have); break;
+        case 'w': aloft_sbuf_grouped(b, d->want); break;
+        case 'x': aloft_sbuf_hex(b, d->have); break;
+        case 'y': aloft_sbuf_hex(b, d->want); break;
+        case 'H': aloft_sbuf_str(b, aloft_chip_name((uint16_t)d->have)); break;
+        case 'W': aloft_sbuf_str(b, aloft_chip_name((uint16_t)d->want)); break;
+        case 's': aloft_sbuf_str(b, d->where[0] ? d->where : "?"); break;
+        default: aloft_sbuf_char(b, '%'); aloft_sbuf_char(b, *tpl); break;
         }
     }
 }
 
 /* "image is N bytes, slot S holds M; <what would fit>": the numbers a user
  * needs to pick a partition scheme. */
-static void too_large_hint(sbuf_t *b, const aloft_diag_t *d)
+static void too_large_hint(aloft_sbuf_t *b, const aloft_diag_t *d)
 {
     uint32_t big = aloft_scheme_app_size(ALOFT_SCHEME_MIN_SPIFFS);
     expand(b, "image is %h bytes, slot %s holds %w; ", d);
     /* Only an app slot of the default scheme has a roomier standard scheme. */
     if (d->want == aloft_scheme_app_size(ALOFT_SCHEME_DEFAULT) && d->have <= big) {
-        put_str(b, "choose the min_spiffs partition scheme (");
-        put_dec(b, big);
-        put_str(b, " bytes per slot) or shrink the image");
+        aloft_sbuf_str(b, "choose the min_spiffs partition scheme (");
+        aloft_sbuf_grouped(b, big);
+        aloft_sbuf_str(b, " bytes per slot) or shrink the image");
     } else {
-        put_str(b, "shrink the image (by ");
-        put_dec(b, d->have - d->want);
-        put_str(b, " bytes) or use a larger flash; OTA needs two slots of this size");
+        aloft_sbuf_str(b, "shrink the image (by ");
+        aloft_sbuf_grouped(b, d->have - d->want);
+        aloft_sbuf_str(b, " bytes) or use a larger flash; OTA needs two slots of this size");
     }
 }
 
 size_t aloft_diag_format(const aloft_diag_t *d, char *out, size_t n)
 {
-    sbuf_t b = {out, n, 0};
-    if (n == 0)
-        return 0;
+    aloft_sbuf_t b;
+    aloft_sbuf_init(&b, out, n);
     const err_text_t *t = lookup(d->err);
-    put_str(&b, aloft_strerror(d->err));
+    aloft_sbuf_str(&b, aloft_strerror(d->err));
     if (d->err == ALOFT_ERR_TOO_LARGE) {
-        put_str(&b, ": ");
+        aloft_sbuf_str(&b, ": ");
         too_large_hint(&b, d);
     } else if (t && t->hint[0]) {
-        put_str(&b, ": ");
+        aloft_sbuf_str(&b, ": ");
         expand(&b, t->hint, d);
     }
-    out[b.len < n ? b.len : n - 1] = '\0';
-    return b.len < n ? b.len : n - 1;
+    return aloft_sbuf_stored(&b);
 }

@@ -250,11 +250,11 @@ int aloft_update_finish(aloft_update_t *u)
     return ALOFT_OK;
 }
 
-void aloft_update_abort(aloft_update_t *u)
+void aloft_update_abort(aloft_update_t *u, int why)
 {
     if (u == NULL || u->state != ALOFT_UPDATE_RECEIVING)
         return;
-    fail(u, ALOFT_ERR_ABORTED, u->received, u->size, NULL);
+    fail(u, why < 0 ? why : ALOFT_ERR_ABORTED, u->received, u->size, NULL);
 }
 
 aloft_update_state_t aloft_update_state(const aloft_update_t *u)

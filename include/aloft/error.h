@@ -68,6 +68,14 @@ typedef enum aloft_err {
     ALOFT_ERR_READBACK = -66,       /* flash contents differ from what was written */
     ALOFT_ERR_PENDING = -67,        /* running image not yet confirmed */
     ALOFT_ERR_SAME_SLOT = -68,      /* target slot is the running one */
+
+    /* -80 .. -99: transports and authentication */
+    ALOFT_ERR_PROTO = -80,          /* malformed or unexpected message from the peer */
+    ALOFT_ERR_AUTH = -81,           /* wrong password */
+    ALOFT_ERR_CONNECT = -82,        /* could not connect to the peer */
+    ALOFT_ERR_CLOSED = -83,         /* peer closed the connection early */
+    ALOFT_ERR_RATE = -84,           /* too many failed logins; wait */
+    ALOFT_ERR_CRYPTO = -85,         /* the platform's crypto or RNG failed */
 } aloft_err_t;
 
 /* Plain-words message for a code ("image is larger than the slot"). Never

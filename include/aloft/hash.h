@@ -35,10 +35,18 @@ typedef struct aloft_hash_alg {
     void (*finish)(aloft_hash_ctx_t *c, uint8_t *digest);
 } aloft_hash_alg_t;
 
-/* The hashes a device needs, handed to the core as one struct. */
+/* The crypto a device needs, handed to the core as one struct. */
 typedef struct aloft_crypto {
     const aloft_hash_alg_t *sha256;
     const aloft_hash_alg_t *md5;
+    /* PBKDF2-HMAC-SHA256 (RFC 8018) of pw with salt, out_len bytes.
+     * Returns 0 or ALOFT_ERR_CRYPTO. NULL if the device has no auth. */
+    int (*pbkdf2_sha256)(const void *pw, size_t pw_len, const void *salt,
+                         size_t salt_len, uint32_t iterations, uint8_t *out,
+                         size_t out_len);
+    /* Fill out with n bytes from a cryptographically secure RNG. Returns 0
+     * or ALOFT_ERR_CRYPTO. NULL if the device has no auth. */
+    int (*random)(void *out, size_t n);
 } aloft_crypto_t;
 
 /* Start a hash in c. Returns 0, or ALOFT_ERR_ARG if alg is NULL or its

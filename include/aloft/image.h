@@ -18,6 +18,23 @@
  *
  * ESP8266 images (8-byte header, no chip id) are recognised and rejected with
  * ALOFT_ERR_IMG_ESP8266 so the user learns why, instead of a bogus checksum.
+ *
+ * Defects and the aloft_diag_t fields that explain them (have / want /
+ * where), in the order they can occur:
+ *   IMG_MAGIC     byte 0 / 0xE9
+ *   IMG_ESP8266   decided at byte 12 (v1 layout) or byte 2 (magic 0xEA, 4)
+ *   IMG_SEGMENTS  count (0 or > 16) / 16
+ *   IMG_HEADER    value / limit / field: "spi_mode" (> 5), "chip_id" (not
+ *                 an ESP32-class chip we know), "hash_appended" (> 1)
+ *   IMG_SEG_LEN   data_len / image offset of the segment header / "segment N"
+ *   IMG_MAPPING   image offset of the data / load address / "segment N"
+ *   IMG_DESC      image offset of the field / its size / field name
+ *   IMG_CHECKSUM  stored checksum byte / computed
+ *   IMG_HASH      image offset of the appended SHA-256
+ *   IMG_TRUNCATED bytes fed / least length the parsed headers imply
+ *   IMG_TRAILING  bytes given / image length (aloft_image_check only)
+ * The mapping rule uses 64 KiB pages, or on chips with a configurable MMU
+ * page (C2, C6, H2, C61) the page size the app description declares.
  */
 #ifndef ALOFT_IMAGE_H
 #define ALOFT_IMAGE_H
@@ -55,11 +72,12 @@ enum aloft_chip {
     ALOFT_CHIP_ESP8266 = 0xFFFE,  /* not an IDF id: reported for ESP8266 images */
 };
 
-/* "ESP32-S3" for a chip id, "unknown" for ids we do not know. */
+/* "ESP32-S3" for a chip id, "ESP8266" for ALOFT_CHIP_ESP8266, "unknown"
+ * for ids we do not know. */
 const char *aloft_chip_name(uint16_t chip_id);
 
-/* Parse "esp32", "esp32s3", "ESP32-S3" (case and '-' ignored) into *chip_id.
- * Returns 0 or ALOFT_ERR_ARG. */
+/* Parse "esp32", "esp32s3", "ESP32-S3" (case, '-' and '_' ignored) into
+ * *chip_id; "esp8266" gives ALOFT_CHIP_ESP8266. Returns 0 or ALOFT_ERR_ARG. */
 int aloft_chip_parse(const char *name, uint16_t *chip_id);
 
 /* The app description (esp_app_desc_t), strings NUL-terminated. */
@@ -85,7 +103,10 @@ typedef struct aloft_segment_info {
  * flag is set. */
 typedef struct aloft_image_info {
     bool have_header;       /* header parsed: chip, segment_count, spi_* */
-    bool have_desc;         /* app description decision made (see has_desc) */
+    bool have_desc;         /* app description decision made (see has_desc):
+                             * at byte 0x24 without the magic, 0x120 with it,
+                             * or at segment 0's header if that segment is
+                             * shorter than 256 bytes (no description) */
     bool complete;          /* whole image parsed and valid */
     bool has_desc;          /* an app description is present */
     bool hash_appended;
@@ -99,7 +120,7 @@ typedef struct aloft_image_info {
     uint32_t image_len;      /* total bytes incl. checksum and hash (once complete) */
     uint8_t sha256[32];      /* SHA-256 of the whole image as fed (once complete) */
     aloft_app_desc_t desc;
-    aloft_segment_info_t segments[ALOFT_IMAGE_MAX_SEGMENTS];
+    aloft_segment_info_t segments[ALOFT_IMAGE_MAX_SEGMENTS];  /* as parsed */
 } aloft_image_info_t;
 
 /* Parser state; internal, do not rely on the fields. Allocate it anywhere
@@ -112,7 +133,7 @@ typedef struct aloft_image {
     uint32_t pos;                /* bytes consumed */
     uint32_t field_pos;          /* bytes of the current field consumed */
     uint32_t seg_left;           /* data bytes left in the current segment */
-    uint32_t xor_acc;            /* running XOR of segment data words */
+    uint32_t xor_acc;            /* running XOR of segment data bytes */
     uint8_t state;
     uint8_t seg_index;
     uint8_t buf[ALOFT_APP_DESC_LEN];  /* header / segment header / desc / hash */
@@ -124,11 +145,13 @@ typedef struct aloft_image {
  * appended-hash check and info.sha256). Returns 0 or ALOFT_ERR_ARG. */
 int aloft_image_init(aloft_image_t *im, const aloft_hash_alg_t *sha256);
 
-/* Consume up to len bytes. Returns the number of bytes that belong to the
- * image: len, or fewer when the image completed inside this piece (what is
- * left over is not part of the image; the caller decides whether that is an
- * error). Returns a negative code for the first defect found; errors are
- * sticky, later calls return the same code. */
+/* Consume up to len bytes (data is only read during the call). Returns the
+ * number of bytes that belong to the image: len, or fewer when the image
+ * completed inside this piece (what is left over is not part of the image;
+ * the caller decides whether that is an error), 0 once it is complete.
+ * Returns a negative code for the first defect found; errors are sticky,
+ * later calls return the same code. Any split of the same bytes gives the
+ * same results. */
 int aloft_image_feed(aloft_image_t *im, const void *data, size_t len);
 
 /* Declare the end of input. Returns 0 if a complete, valid image was fed,
@@ -149,11 +172,13 @@ int aloft_image_check(const void *data, size_t len,
                       aloft_diag_t *diag);
 
 /* Verify the image stored in flash at addr (an app slot of max_len bytes),
- * reading it in small pieces until it is complete, the way the bootloader
- * does before jumping to it. im is caller-owned scratch; on return
- * aloft_image_info(im) describes the image. Returns 0 if a complete, valid
- * image is there, or the first defect's code (an erased slot gives
- * ALOFT_ERR_IMG_MAGIC). */
+ * reading it in 512-byte pieces (on the stack) until it is complete, the way
+ * the bootloader does before jumping to it. im is caller-owned scratch; on
+ * return aloft_image_info(im) and aloft_image_diag(im) describe the image.
+ * Returns 0 if a complete, valid image is there, or the first defect's code
+ * (an erased slot gives ALOFT_ERR_IMG_MAGIC, an image longer than the slot
+ * ALOFT_ERR_IMG_TRUNCATED, a read error the flash's own code with the
+ * address in diag.have; a slot outside the flash is ALOFT_ERR_ARG). */
 int aloft_image_verify_flash(const aloft_flash_t *flash, uint32_t addr,
                              uint32_t max_len, const aloft_hash_alg_t *sha256,
                              aloft_image_t *im);

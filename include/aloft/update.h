@@ -115,9 +115,11 @@ int aloft_update_erase_ahead(aloft_update_t *u);
  * with the running firmware and otadata untouched. Quiesce is resumed. */
 int aloft_update_finish(aloft_update_t *u);
 
-/* Abandon the session (transport error, timeout, user abort). Safe in any
- * state; resumes quiesce; the running firmware and otadata are untouched. */
-void aloft_update_abort(aloft_update_t *u);
+/* Abandon the session, recording why: ALOFT_ERR_ABORTED (user),
+ * ALOFT_ERR_TIMEOUT, ALOFT_ERR_CLOSED, ALOFT_ERR_CONNECT (transport). Safe
+ * in any state (no-op unless receiving); resumes quiesce; the running
+ * firmware and otadata are untouched. */
+void aloft_update_abort(aloft_update_t *u, int why);
 
 /* Current state, and the details of the last failure (err 0 if none). */
 aloft_update_state_t aloft_update_state(const aloft_update_t *u);

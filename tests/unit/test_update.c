@@ -207,7 +207,7 @@ static void test_overflow_short_abort(void **state)
 
     assert_int_equal(aloft_update_begin(U(c), D(c), &req), 0);
     assert_int_equal(aloft_update_feed(U(c), c->fx.v2, 70000), 0);
-    aloft_update_abort(U(c));
+    aloft_update_abort(U(c), ALOFT_ERR_ABORTED);
     assert_int_equal(aloft_update_state(U(c)), ALOFT_UPDATE_FAILED);
     assert_int_equal(aloft_update_diag(U(c))->err, ALOFT_ERR_ABORTED);
     assert_int_equal(c->hooks.paused, 3);
@@ -241,7 +241,7 @@ static void test_refused_while_pending_verify(void **state)
     /* Once the health check confirms, updates are accepted again. */
     assert_int_equal(sim_tick(&c->fx.sim, 1), 1);
     assert_int_equal(aloft_update_begin(U(c), D(c), &req), 0);
-    aloft_update_abort(U(c));
+    aloft_update_abort(U(c), ALOFT_ERR_ABORTED);
 }
 
 static void test_erase_ahead_uses_blocks(void **state)

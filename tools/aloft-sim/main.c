@@ -10,8 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crypto_mbedtls.h"
 #include "fileio.h"
+#include "sim_app.h"
 #include "sim_device.h"
+#include "sim_net.h"
 
 enum { EXIT_USAGE = 2, EXIT_POWER_CUT = 3 };
 
@@ -43,7 +46,20 @@ static void usage(FILE *out)
           "  --run-for SEC          exit after SEC seconds (0: boot, update, exit)\n"
           "  --power-cut N          cut power at the Nth flash erase/program (exit status 3)\n"
           "  --power-cut-seed S     how much of the torn operation lands (default 1)\n"
-          "  --quiet                no output\n",
+          "  --quiet                no output\n"
+          "\n"
+          "Network (ArduinoOTA/espota, while running):\n"
+          "  --bind ADDR            IPv4 address to serve on (default 127.0.0.1)\n"
+          "  --port N               espota UDP port (default 3232)\n"
+          "  --password P           require this OTA password (only its hash is kept)\n"
+          "  --espota-auth MODE     pbkdf2 (ESP32 core >= 3.3.1, default) or md5 (older, ESP8266)\n"
+          "  --espota-idle-timeout MS  give up on a silent upload after MS (default 10000;\n"
+          "                         ArduinoOTA uses 1000)\n"
+          "\n"
+          "Simulated application load (paused during updates unless --no-quiesce):\n"
+          "  --ble-every MS --ble-stall MS    a BLE scan stalls the radio for STALL every EVERY\n"
+          "  --mqtt-every MS --mqtt-block MS  an MQTT reconnect blocks the loop\n"
+          "  --no-quiesce           do not pause the app during updates (reproduces field failures)\n",
           out);
 }
 
@@ -56,12 +72,17 @@ typedef struct options {
     unsigned long long cut_at;
     unsigned cut_seed;
     bool quiet;
+    sim_net_config_t net;
+    const char *password;
+    uint32_t ble_every, ble_stall, mqtt_every, mqtt_block;
+    bool no_quiesce;
 } options_t;
 
 static int parse_args(int argc, char **argv, options_t *o)
 {
     enum { O_INIT = 256, O_SCHEME, O_FIRMWARE, O_TIMING, O_CONFIRM, O_NEVER, O_NOROLL,
-           O_UPDATE, O_FS, O_RUNFOR, O_CUT, O_SEED, O_QUIET };
+           O_UPDATE, O_FS, O_RUNFOR, O_CUT, O_SEED, O_QUIET, O_BIND, O_PORT, O_PASSWORD,
+           O_AUTH, O_IDLE, O_BLE_EVERY, O_BLE_STALL, O_MQTT_EVERY, O_MQTT_BLOCK, O_NO_QUIESCE };
     static const struct option longopts[] = {
         {"flash", required_argument, 0, 'f'},
         {"init", no_argument, 0, O_INIT},
@@ -77,6 +98,16 @@ static int parse_args(int argc, char **argv, options_t *o)
         {"power-cut", required_argument, 0, O_CUT},
         {"power-cut-seed", required_argument, 0, O_SEED},
         {"quiet", no_argument, 0, O_QUIET},
+        {"bind", required_argument, 0, O_BIND},
+        {"port", required_argument, 0, O_PORT},
+        {"password", required_argument, 0, O_PASSWORD},
+        {"espota-auth", required_argument, 0, O_AUTH},
+        {"espota-idle-timeout", required_argument, 0, O_IDLE},
+        {"ble-every", required_argument, 0, O_BLE_EVERY},
+        {"ble-stall", required_argument, 0, O_BLE_STALL},
+        {"mqtt-every", required_argument, 0, O_MQTT_EVERY},
+        {"mqtt-block", required_argument, 0, O_MQTT_BLOCK},
+        {"no-quiesce", no_argument, 0, O_NO_QUIESCE},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -86,6 +117,7 @@ static int parse_args(int argc, char **argv, options_t *o)
     o->cfg.confirm_after_ms = 5000;
     o->run_for = -1;
     o->cut_seed = 1;
+    o->net.auth = ALOFT_ESPOTA_AUTH_PBKDF2;
     while ((c = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'f': o->flash = optarg; break;
@@ -114,6 +146,23 @@ static int parse_args(int argc, char **argv, options_t *o)
         case O_CUT: o->cut_at = strtoull(optarg, NULL, 10); break;
         case O_SEED: o->cut_seed = (unsigned)strtoul(optarg, NULL, 10); break;
         case O_QUIET: o->quiet = true; break;
+        case O_BIND: o->net.bind = optarg; break;
+        case O_PORT: o->net.port = (uint16_t)strtoul(optarg, NULL, 10); break;
+        case O_PASSWORD: o->password = optarg; break;
+        case O_AUTH:
+            if (strcmp(optarg, "md5") == 0)
+                o->net.auth = ALOFT_ESPOTA_AUTH_MD5;
+            else if (strcmp(optarg, "pbkdf2") != 0) {
+                fprintf(stderr, "aloft-sim: unknown espota auth '%s' (use pbkdf2 or md5)\n", optarg);
+                return -1;
+            }
+            break;
+        case O_IDLE: o->net.idle_timeout_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case O_BLE_EVERY: o->ble_every = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case O_BLE_STALL: o->ble_stall = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case O_MQTT_EVERY: o->mqtt_every = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case O_MQTT_BLOCK: o->mqtt_block = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case O_NO_QUIESCE: o->no_quiesce = true; break;
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }
@@ -179,6 +228,46 @@ static int run_update(sim_device_t *sim, const options_t *o)
     return 0;
 }
 
+/* Keep only the password's hash, as a device stores it. */
+static int set_secret(options_t *o, char secret[ALOFT_ESPOTA_HEX_MAX])
+{
+    if (o->password == NULL) {
+        o->net.auth = ALOFT_ESPOTA_AUTH_NONE;
+        return 0;
+    }
+    if (aloft_espota_secret(&aloft_mbedtls_crypto, o->net.auth, o->password, secret) != 0)
+        return -1;
+    o->net.secret = secret;
+    return 0;
+}
+
+static int run(sim_device_t *sim, options_t *o)
+{
+    static sim_net_t net;
+    static sim_app_t app;
+    char secret[ALOFT_ESPOTA_HEX_MAX];
+    int status = 0;
+    if (set_secret(o, secret) != 0 || sim_net_open(&net, sim, &o->net) != 0)
+        return 1;
+    sim_app_init(&app, o->ble_every, o->ble_stall, o->mqtt_every, o->mqtt_block,
+                 o->no_quiesce ? NULL : &sim->quiesce, sim_now_ms());
+    if (!o->quiet)
+        printf("aloft-sim: espota on %s:%u (%s)\n", o->net.bind ? o->net.bind : "127.0.0.1",
+               o->net.port ? o->net.port : ALOFT_ESPOTA_PORT,
+               o->net.auth == ALOFT_ESPOTA_AUTH_NONE ? "no password"
+               : o->net.auth == ALOFT_ESPOTA_AUTH_MD5 ? "password, MD5 auth" : "password, PBKDF2 auth");
+    fflush(stdout);
+    uint64_t start = sim_now_ms();
+    while (status == 0 && !stop_requested &&
+           (o->run_for < 0 || (double)(sim_now_ms() - start) < o->run_for * 1000)) {
+        sim_app_step(&app, sim_now_ms());
+        if (sim_tick(sim, sim_now_ms()) < 0 || sim_net_step(&net, 20) < 0)
+            status = 1;
+    }
+    sim_net_close(&net);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     options_t o;
@@ -206,14 +295,8 @@ int main(int argc, char **argv)
     int status = sim_boot(&sim, sim_now_ms()) ? 1 : 0;
     if (status == 0 && o.update)
         status = run_update(&sim, &o);
-    uint64_t start = sim_now_ms();
-    while (status == 0 && !stop_requested &&
-           (o.run_for < 0 || (double)(sim_now_ms() - start) < o.run_for * 1000)) {
-        if (sim_tick(&sim, sim_now_ms()) < 0)
-            status = 1;
-        struct timespec ts = {0, 20 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
+    if (status == 0 && o.run_for != 0)
+        status = run(&sim, &o);
     sim_close(&sim);
     if (!o.quiet && sim.display.tty)
         putchar('\n');

@@ -23,6 +23,8 @@ enum {
 
 /* Subcommands (tools/aloft/cmd_*.c). */
 int cmd_image(int argc, char **argv);
+int cmd_upload(int argc, char **argv);
+int cmd_espota(int argc, char **argv);
 
 /* Print "aloft: <message>" to stderr and return CLI_FAIL. */
 int cli_fail(const char *fmt, ...)

@@ -303,6 +303,7 @@ static void json_desc(const aloft_image_info_t *in)
         return;
     }
     hex(elf, d->app_elf_sha256, sizeof d->app_elf_sha256);
+    putchar('{');
     json_key("project", true);
     json_str(d->project_name);
     json_key("version", false);

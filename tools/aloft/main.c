@@ -16,6 +16,8 @@ typedef struct {
 
 static const command_t commands[] = {
     {"image", cmd_image, "inspect or build ESP32 app images (image info, image make)"},
+    {"upload", cmd_upload, "send firmware to a device over the network (ArduinoOTA/espota)"},
+    {"espota", cmd_espota, "drop-in replacement for espota.py (same flags and exit codes)"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -1,0 +1,409 @@
+/*
+ * lib/espota_device.c — the ArduinoOTA device engine (see
+ * aloft/espota_device.h for the contract and the fixes it makes).
+ *
+ * States and what moves them:
+ *   IDLE        invitation -> (no auth) begin update, "OK", CONNECTING
+ *                          -> (auth) "AUTH <nonce>", WAIT_AUTH
+ *   WAIT_AUTH   "200 ..." from the inviting host -> verify -> begin, "OK",
+ *               CONNECTING | "Authentication Failed", IDLE
+ *               a new invitation from the same host restarts the login
+ *               (espota re-invites after a failed or unanswered auth)
+ *   CONNECTING  connect-back done -> RECEIVING | failed -> IDLE
+ *   RECEIVING   bytes -> feed, ack each read; all bytes -> finish -> "OK"
+ *               or an error line, CLOSING; silence or close -> IDLE
+ *   CLOSING     the close action is taken -> IDLE (and REBOOT on success)
+ * Invitations in any state but IDLE and WAIT_AUTH-from-the-same-host get
+ * "ERR: busy" and change nothing.
+ */
+#include <string.h>
+
+#include "aloft/espota_device.h"
+#include "sbuf.h"
+
+/* ------------------------------------------------------------------ */
+/* Short refusal texts (UDP, at most 32 bytes for old espota). */
+
+typedef struct {
+    int err;
+    const char *text;     /* after "ERR: " */
+    uint8_t numbers;      /* how many of have, want follow */
+} refusal_t;
+
+static const refusal_t refusals[] = {
+    {ALOFT_ERR_TOO_LARGE, "too large ", 2},
+    {ALOFT_ERR_SIZE, "bad size ", 1},
+    {ALOFT_ERR_BUSY, "busy", 0},
+    {ALOFT_ERR_PENDING, "unconfirmed, retry later", 0},
+    {ALOFT_ERR_NO_SLOT, "no target partition", 0},
+    {ALOFT_ERR_SAME_SLOT, "no other OTA slot", 0},
+    {ALOFT_ERR_NO_OTADATA, "no otadata partition", 0},
+    {ALOFT_ERR_PROTO, "bad md5 in invitation", 0},
+};
+
+size_t aloft_espota_refusal(const aloft_diag_t *d, char *out, size_t n)
+{
+    aloft_sbuf_t b;
+    aloft_sbuf_init(&b, out, n);
+    aloft_sbuf_str(&b, "ERR: ");
+    for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+        const refusal_t *r = &refusals[i];
+        if (r->err != d->err)
+            continue;
+        aloft_sbuf_str(&b, r->text);
+        if (r->numbers >= 1)
+            aloft_sbuf_u32(&b, d->have);
+        if (r->numbers == 2) {
+            aloft_sbuf_char(&b, '>');
+            aloft_sbuf_u32(&b, d->want);
+        }
+        return aloft_sbuf_stored(&b);
+    }
+    aloft_sbuf_str(&b, "code -");
+    aloft_sbuf_u32(&b, (uint32_t)-d->err);
+    return aloft_sbuf_stored(&b);
+}
+
+static uint32_t parse_u32(const char **p, const char *end)
+{
+    uint32_t v = 0;
+    while (*p < end && **p >= '0' && **p <= '9')
+        v = v * 10 + (uint32_t)(*(*p)++ - '0');
+    return v;
+}
+
+bool aloft_espota_parse_refusal(const char *text, size_t len, aloft_diag_t *d)
+{
+    const char *end = text + len;
+    if (len < 5 || memcmp(text, "ERR: ", 5) != 0)
+        return false;
+    text += 5;
+    memset(d, 0, sizeof *d);
+    for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+        const refusal_t *r = &refusals[i];
+        size_t tl = strlen(r->text);
+        if ((size_t)(end - text) < tl || memcmp(text, r->text, tl) != 0)
+            continue;
+        const char *p = text + tl;
+        d->err = r->err;
+        if (r->numbers >= 1)
+            d->have = parse_u32(&p, end);
+        if (r->numbers == 2 && p < end && *p == '>') {
+            p++;
+            d->want = parse_u32(&p, end);
+        }
+        return true;
+    }
+    if ((size_t)(end - text) > 6 && memcmp(text, "code -", 6) == 0) {
+        const char *p = text + 6;
+        d->err = -(int)parse_u32(&p, end);
+        return true;
+    }
+    return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* Output queues. */
+
+static void udp_reply(aloft_espota_t *e, uint32_t ip, uint16_t port, const char *text, size_t n)
+{
+    if (n > sizeof e->udp_out)
+        n = sizeof e->udp_out;
+    memcpy(e->udp_out, text, n);
+    e->udp_len = n;
+    e->udp_ip = ip;
+    e->udp_port = port;
+}
+
+static void udp_text(aloft_espota_t *e, uint32_t ip, uint16_t port, const char *text)
+{
+    udp_reply(e, ip, port, text, strlen(text));
+}
+
+/* Append to the TCP output; acks are advisory, so a full queue drops. */
+static void tcp_queue(aloft_espota_t *e, const char *s, size_t n)
+{
+    if (n > sizeof e->tcp_out - e->tcp_len)
+        n = sizeof e->tcp_out - e->tcp_len;
+    memcpy(e->tcp_out + e->tcp_len, s, n);
+    e->tcp_len += n;
+}
+
+/* ------------------------------------------------------------------ */
+
+int aloft_espota_init(aloft_espota_t *e, const aloft_espota_config_t *cfg)
+{
+    size_t want = cfg->auth == ALOFT_ESPOTA_AUTH_MD5 ? 32 : 64;
+    if (e == NULL || cfg == NULL || cfg->dev == NULL || cfg->update == NULL)
+        return ALOFT_ERR_ARG;
+    /* PBKDF2 devices accept a 64-hex SHA-256 or a 32-hex MD5 secret. */
+    if (cfg->auth != ALOFT_ESPOTA_AUTH_NONE &&
+        (cfg->secret == NULL || cfg->dev->crypto->random == NULL ||
+         (strlen(cfg->secret) != want &&
+          !(cfg->auth == ALOFT_ESPOTA_AUTH_PBKDF2 && strlen(cfg->secret) == 32))))
+        return ALOFT_ERR_ARG;
+    memset(e, 0, sizeof *e);
+    e->cfg = *cfg;
+    if (e->cfg.idle_timeout_ms == 0)
+        e->cfg.idle_timeout_ms = ALOFT_ESPOTA_IDLE_TIMEOUT_MS;
+    if (e->cfg.auth_timeout_ms == 0)
+        e->cfg.auth_timeout_ms = ALOFT_ESPOTA_AUTH_TIMEOUT_MS;
+    return ALOFT_OK;
+}
+
+static void enter(aloft_espota_t *e, uint8_t state, uint32_t now)
+{
+    e->state = state;
+    e->since_ms = now;
+}
+
+static int hex_nibble(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Begin the update the invitation announces; on success reply "OK" to
+ * reply_ip:reply_port and ask for the connect-back, else send the refusal. */
+static void begin_update(aloft_espota_t *e, uint32_t now, uint32_t reply_ip, uint16_t reply_port)
+{
+    uint8_t md5[16];
+    char text[ALOFT_ESPOTA_UDP_REPLY_MAX + 1];
+    aloft_update_req_t req = {
+        .target = e->inv.cmd == ALOFT_ESPOTA_CMD_FLASH ? ALOFT_TARGET_APP : ALOFT_TARGET_FS,
+        .size = e->inv.size, .md5 = md5, .fs_label = e->cfg.fs_label};
+    int err = ALOFT_OK;
+    for (int i = 0; i < 16 && err == ALOFT_OK; i++) {
+        int hi = hex_nibble(e->inv.md5[2 * i]), lo = hex_nibble(e->inv.md5[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            err = ALOFT_ERR_PROTO;
+        md5[i] = (uint8_t)(hi << 4 | lo);
+    }
+    if (err == ALOFT_OK)
+        err = aloft_update_begin(e->cfg.update, e->cfg.dev, &req);
+    e->last_err = err;
+    if (err) {
+        aloft_diag_t d = *aloft_update_diag(e->cfg.update);
+        if (d.err != err)   /* BUSY and PROTO leave the session's diag alone */
+            aloft_diag_set(&d, err, 0, 0, NULL);
+        udp_reply(e, reply_ip, reply_port, text, aloft_espota_refusal(&d, text, sizeof text));
+        enter(e, ALOFT_ESPOTA_IDLE, now);
+        return;
+    }
+    udp_text(e, reply_ip, reply_port, "OK");
+    e->want_connect = true;
+    e->received = 0;
+    enter(e, ALOFT_ESPOTA_CONNECTING, now);
+}
+
+static void start_auth(aloft_espota_t *e, uint32_t now, uint32_t ip, uint16_t port)
+{
+    uint8_t raw[32];
+    size_t n = e->cfg.auth == ALOFT_ESPOTA_AUTH_MD5 ? 16 : 32;
+    char msg[5 + ALOFT_ESPOTA_HEX_MAX];
+    if (e->cfg.dev->crypto->random(raw, n) != 0) {
+        enter(e, ALOFT_ESPOTA_IDLE, now);   /* no nonce, no login: stay silent */
+        return;
+    }
+    aloft_hex(raw, n, e->nonce);
+    memcpy(msg, "AUTH ", 5);
+    memcpy(msg + 5, e->nonce, 2 * n);
+    udp_reply(e, ip, port, msg, 5 + 2 * n);
+    enter(e, ALOFT_ESPOTA_WAIT_AUTH, now);
+}
+
+static void on_invite(aloft_espota_t *e, uint32_t now, uint32_t ip, uint16_t port,
+                      const aloft_espota_invite_t *inv)
+{
+    e->peer_ip = ip;
+    e->peer_port = port;
+    e->inv = *inv;
+    if (e->cfg.auth == ALOFT_ESPOTA_AUTH_NONE)
+        begin_update(e, now, ip, port);
+    else
+        start_auth(e, now, ip, port);
+}
+
+static void on_auth(aloft_espota_t *e, uint32_t now, uint16_t port, const void *data, size_t len)
+{
+    size_t hex_len = e->cfg.auth == ALOFT_ESPOTA_AUTH_MD5 ? 32 : 64;
+    char cnonce[ALOFT_ESPOTA_HEX_MAX], response[ALOFT_ESPOTA_HEX_MAX], want[ALOFT_ESPOTA_HEX_MAX];
+    if (aloft_espota_parse_auth(data, len, hex_len, cnonce, response) != 0) {
+        enter(e, ALOFT_ESPOTA_IDLE, now);   /* as ArduinoOTA: "auth param fail" */
+        return;
+    }
+    int err = aloft_espota_response(e->cfg.dev->crypto, e->cfg.auth, e->cfg.secret, e->nonce,
+                                    cnonce, want);
+    e->nonce[0] = '\0';   /* one try per nonce */
+    if (err || !aloft_ct_equal(want, response, hex_len)) {
+        e->last_err = err ? err : ALOFT_ERR_AUTH;
+        udp_text(e, e->peer_ip, port, "Authentication Failed");
+        enter(e, ALOFT_ESPOTA_IDLE, now);
+        return;
+    }
+    begin_update(e, now, e->peer_ip, port);
+}
+
+void aloft_espota_on_datagram(aloft_espota_t *e, uint32_t now_ms, uint32_t ip, uint16_t port,
+                              const void *data, size_t len)
+{
+    aloft_espota_invite_t inv;
+    bool is_invite = aloft_espota_parse_invite(data, len, &inv) == 0;
+    if (e->state == ALOFT_ESPOTA_IDLE) {
+        if (is_invite)
+            on_invite(e, now_ms, ip, port, &inv);
+    } else if (e->state == ALOFT_ESPOTA_WAIT_AUTH && ip == e->peer_ip) {
+        if (is_invite)
+            on_invite(e, now_ms, ip, port, &inv);
+        else
+            on_auth(e, now_ms, port, data, len);
+    } else if (is_invite) {
+        udp_text(e, ip, port, "ERR: busy");
+    }
+}
+
+void aloft_espota_on_connect(aloft_espota_t *e, uint32_t now_ms, bool ok)
+{
+    if (e->state != ALOFT_ESPOTA_CONNECTING)
+        return;
+    if (ok) {
+        enter(e, ALOFT_ESPOTA_RECEIVING, now_ms);
+        return;
+    }
+    aloft_update_abort(e->cfg.update, ALOFT_ERR_CONNECT);
+    e->last_err = ALOFT_ERR_CONNECT;
+    enter(e, ALOFT_ESPOTA_IDLE, now_ms);
+}
+
+/* End the session with "OK" (err 0) or an error line, then close. "OK"
+ * waits ALOFT_ESPOTA_RESULT_DELAY_MS (see tick) so it never arrives glued to
+ * the last ack: ESP8266 espota reads the last ack, then waits for a
+ * separate "OK", and spins forever if it was swallowed with the ack. */
+static void conclude(aloft_espota_t *e, uint32_t now, int err)
+{
+    char line[sizeof e->tcp_out];
+    aloft_diag_t d = *aloft_update_diag(e->cfg.update);
+    size_t n;
+    e->last_err = err;
+    enter(e, ALOFT_ESPOTA_CLOSING, now);
+    if (err == 0) {
+        e->ok_pending = true;
+        return;
+    }
+    if (d.err == 0)
+        aloft_diag_set(&d, err, 0, 0, NULL);
+    memcpy(line, "ERR: ", 5);
+    n = 5 + aloft_diag_format(&d, line + 5, sizeof line - 7);
+    line[n++] = '\r';
+    line[n++] = '\n';
+    tcp_queue(e, line, n);
+    e->want_close = true;
+}
+
+void aloft_espota_on_tcp(aloft_espota_t *e, uint32_t now_ms, const void *data, size_t len)
+{
+    char ack[12];
+    aloft_sbuf_t b;
+    if (e->state != ALOFT_ESPOTA_RECEIVING || len == 0)
+        return;
+    e->since_ms = now_ms;
+    int err = aloft_update_feed(e->cfg.update, data, len);
+    if (err) {
+        conclude(e, now_ms, err);
+        return;
+    }
+    e->received += (uint32_t)len;
+    aloft_sbuf_init(&b, ack, sizeof ack);
+    aloft_sbuf_u32(&b, (uint32_t)len);   /* ArduinoOTA acks each read's count */
+    tcp_queue(e, ack, b.len);
+    if (e->received == e->inv.size)
+        conclude(e, now_ms, aloft_update_finish(e->cfg.update));
+}
+
+void aloft_espota_on_tcp_closed(aloft_espota_t *e, uint32_t now_ms)
+{
+    if (e->state == ALOFT_ESPOTA_CLOSING && e->ok_pending) {
+        /* The update is done; the host just did not wait for "OK". */
+        e->ok_pending = false;
+        e->want_reboot = e->inv.cmd == ALOFT_ESPOTA_CMD_FLASH;
+        e->want_close = true;
+    } else if (e->state == ALOFT_ESPOTA_RECEIVING || e->state == ALOFT_ESPOTA_CONNECTING) {
+        aloft_update_abort(e->cfg.update, ALOFT_ERR_CLOSED);
+        e->last_err = ALOFT_ERR_CLOSED;
+        e->tcp_len = 0;
+        enter(e, ALOFT_ESPOTA_IDLE, now_ms);
+    }
+}
+
+void aloft_espota_tick(aloft_espota_t *e, uint32_t now_ms)
+{
+    uint32_t idle = now_ms - e->since_ms;   /* wrap-safe */
+    switch (e->state) {
+    case ALOFT_ESPOTA_WAIT_AUTH:
+        if (idle >= e->cfg.auth_timeout_ms)
+            enter(e, ALOFT_ESPOTA_IDLE, now_ms);
+        break;
+    case ALOFT_ESPOTA_CONNECTING:
+        if (idle >= ALOFT_ESPOTA_CONNECT_TIMEOUT_MS)
+            aloft_espota_on_connect(e, now_ms, false);
+        break;
+    case ALOFT_ESPOTA_RECEIVING:
+        if (idle >= e->cfg.idle_timeout_ms) {
+            aloft_update_abort(e->cfg.update, ALOFT_ERR_TIMEOUT);
+            conclude(e, now_ms, ALOFT_ERR_TIMEOUT);
+        }
+        break;
+    case ALOFT_ESPOTA_CLOSING:
+        if (e->ok_pending && idle >= ALOFT_ESPOTA_RESULT_DELAY_MS) {
+            e->ok_pending = false;
+            tcp_queue(e, "OK", 2);
+            e->want_close = true;
+            e->want_reboot = e->inv.cmd == ALOFT_ESPOTA_CMD_FLASH;
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+bool aloft_espota_next(aloft_espota_t *e, aloft_espota_action_t *a)
+{
+    memset(a, 0, sizeof *a);
+    if (e->udp_len) {
+        a->kind = ALOFT_ESPOTA_ACT_UDP_SEND;
+        a->ip = e->udp_ip;
+        a->port = e->udp_port;
+        a->data = e->udp_out;
+        a->len = e->udp_len;
+        e->udp_len = 0;
+    } else if (e->want_connect) {
+        a->kind = ALOFT_ESPOTA_ACT_CONNECT;
+        a->ip = e->peer_ip;
+        a->port = (uint16_t)e->inv.port;
+        e->want_connect = false;
+    } else if (e->tcp_len) {
+        /* The port sends all of it before it calls the engine again. */
+        a->kind = ALOFT_ESPOTA_ACT_TCP_SEND;
+        a->data = e->tcp_out;
+        a->len = e->tcp_len;
+        e->tcp_len = 0;
+    } else if (e->want_close) {
+        a->kind = ALOFT_ESPOTA_ACT_TCP_CLOSE;
+        e->want_close = false;
+        if (e->state == ALOFT_ESPOTA_CLOSING)
+            e->state = ALOFT_ESPOTA_IDLE;
+    } else if (e->want_reboot) {
+        a->kind = ALOFT_ESPOTA_ACT_REBOOT;
+        e->want_reboot = false;
+    }
+    return a->kind != ALOFT_ESPOTA_ACT_NONE;
+}
+
+aloft_espota_state_t aloft_espota_state(const aloft_espota_t *e)
+{
+    return (aloft_espota_state_t)e->state;
+}
+
+int aloft_espota_last_error(const aloft_espota_t *e)
+{
+    return e->last_err;
+}

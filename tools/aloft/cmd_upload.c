@@ -1,0 +1,395 @@
+/*
+ * tools/aloft/cmd_upload.c — `aloft upload`: send firmware to a device over
+ * the network.
+ *
+ * The protocol is chosen by --protocol from a table; espota (ArduinoOTA)
+ * is the only one until the native protocol lands and becomes the default.
+ * An app image is checked here first, with the parser the device runs, so
+ * a broken file never reaches the device. Progress and the summary go to
+ * stdout, problems to stderr; --json replaces stdout with one object.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aloft/image.h"
+#include "cli.h"
+#include "crypto_mbedtls.h"
+#include "espota_host.h"
+#include "fileio.h"
+#include "progress.h"
+
+static const char upload_help[] =
+    "usage: aloft upload [options] DEVICE FIRMWARE\n\n"
+    "Upload FIRMWARE (an app .bin, or a filesystem image with --fs) to DEVICE\n"
+    "over the network and wait until the device confirms it.\n\n"
+    "  DEVICE              HOST or HOST:PORT (IPv4 address or name; espota port 3232,\n"
+    "                      ESP8266 devices use 8266)\n"
+    "  --protocol NAME     espota (ArduinoOTA, the default and only one so far)\n"
+    "  --auth PASS         the OTA password (ArduinoOTA.setPassword in the firmware)\n"
+    "  --md5-target        the device keeps an MD5 password hash (ESP32 3.3.1+ built\n"
+    "                      with setPasswordHash(md5)); otherwise tried automatically\n"
+    "  --fs                FIRMWARE is a filesystem image (SPIFFS/LittleFS/FAT)\n"
+    "  --host-ip ADDR      listen on this address of this computer (default all)\n"
+    "  --host-port N       TCP port the device connects back to (default random\n"
+    "                      10000-60000); choose one your firewall lets in\n"
+    "  --timeout SEC       seconds to wait for each answer from the device (default 10)\n"
+    "  --tries N           invitations to send before giving up (default 10)\n"
+    "  --stop-and-wait     send 1 KiB and wait for its ack, like espota.py (slower;\n"
+    "                      for comparisons)\n"
+    "  --json              print one JSON object with the result, nothing else\n\n"
+    "An app image is checked first (header, segments, checksum, SHA-256); a broken\n"
+    "file is refused before anything is sent.\n"
+    "Exit status: 0 the device confirmed the update, 1 failure, 2 usage.\n";
+
+typedef struct upload_args {
+    const char *protocol, *auth, *host_ip, *device, *file;
+    uint32_t host_port, timeout_s, tries;
+    bool fs, md5_target, json, stop_and_wait;
+} upload_args_t;
+
+/* What every protocol reports back, for the summary and --json. */
+typedef struct upload_outcome {
+    bool ok;
+    espota_error_t error;
+    char device_text[256];
+    const char *auth;           /* "none" | "md5" | "pbkdf2" */
+    bool weak_auth;             /* logged in with an MD5-based secret */
+    uint64_t bytes;
+    double seconds, rate_kib_s;
+    char device[64];
+} upload_outcome_t;
+
+/* ---- output -------------------------------------------------------- */
+
+typedef struct {
+    const upload_args_t *a;
+    progress_t progress;
+    bool progress_on;
+    bool line_open;             /* a status line awaits its end */
+} ui_t;
+
+static void end_line(ui_t *ui)
+{
+    if (ui->line_open)
+        putchar('\n');
+    ui->line_open = false;
+}
+
+static void on_event(void *ctx, espota_event_t ev, const char *detail)
+{
+    ui_t *ui = ctx;
+    if (ui->a->json)
+        return;
+    switch (ev) {
+    case ESPOTA_EV_INVITE:
+        printf("inviting %s ", detail);
+        ui->line_open = true;
+        break;
+    case ESPOTA_EV_NO_ANSWER:
+        putchar('.');
+        ui->line_open = true;
+        break;
+    case ESPOTA_EV_AUTH:
+        end_line(ui);
+        printf("authenticating (%s)... ", detail);
+        ui->line_open = true;
+        break;
+    case ESPOTA_EV_AUTH_OK:
+        printf("ok");
+        end_line(ui);
+        break;
+    case ESPOTA_EV_AUTH_FAILED:
+        printf("refused");
+        end_line(ui);
+        break;
+    case ESPOTA_EV_AUTH_RETRY_MD5:
+        printf("retrying with the MD5 secret (device built with an MD5 password hash?)\n");
+        break;
+    case ESPOTA_EV_CONNECTED:
+        end_line(ui);
+        printf("device connected from %s\n", detail);
+        progress_init(&ui->progress, stdout, isatty(STDOUT_FILENO), "upload",
+                      0, progress_clock());
+        ui->progress_on = true;
+        break;
+    default:
+        break;
+    }
+    fflush(stdout);
+}
+
+static void on_progress(void *ctx, uint64_t sent, uint64_t confirmed, uint64_t total)
+{
+    ui_t *ui = ctx;
+    (void)confirmed;
+    if (!ui->progress_on || ui->a->json)
+        return;
+    ui->progress.total = total;
+    progress_update(&ui->progress, sent, progress_clock());
+}
+
+/* A JSON string (device texts are printable already; file names may not be). */
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20 || c >= 0x7F)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static void print_json(const upload_args_t *a, const upload_outcome_t *o)
+{
+    printf("{\"ok\":%s,\"protocol\":", o->ok ? "true" : "false");
+    json_str(a->protocol);
+    printf(",\"device\":");
+    json_str(o->device[0] ? o->device : a->device);
+    printf(",\"file\":");
+    json_str(a->file);
+    printf(",\"bytes\":%llu,\"seconds\":%.3f,\"rate_kib_s\":%.1f,\"auth\":\"%s\",\"error\":",
+           (unsigned long long)o->bytes, o->seconds, o->rate_kib_s, o->auth);
+    if (o->ok) {
+        printf("null}\n");
+        return;
+    }
+    printf("{\"code\":%d,\"message\":", o->error.code);
+    json_str(o->error.message);
+    printf(",\"hint\":");
+    json_str(o->error.hint);
+    if (o->device_text[0]) {
+        printf(",\"device_text\":");
+        json_str(o->device_text);
+    }
+    printf("}}\n");
+}
+
+static void print_failure(const upload_outcome_t *o)
+{
+    fprintf(stderr, "aloft: upload failed: %s\n", o->error.message);
+    if (o->error.hint[0])
+        fprintf(stderr, "  hint: %s\n", o->error.hint);
+    if (o->device_text[0])
+        fprintf(stderr, "  device said: \"%s\"\n", o->device_text);
+}
+
+static void print_weak_auth(const upload_outcome_t *o)
+{
+    if (o->weak_auth)
+        fprintf(stderr, "aloft: warning: the device uses an MD5-based login, which is weak (one "
+                        "sniffed login can be cracked offline); update it to ESP32 core 3.3.1+ "
+                        "and a SHA-256 password (setPassword, or setPasswordHash with SHA-256)\n");
+}
+
+static int report(const upload_args_t *a, upload_outcome_t *o, ui_t *ui)
+{
+    if (ui->progress_on)
+        progress_end(&ui->progress, o->bytes, progress_clock(), o->ok);
+    end_line(ui);
+    if (a->json)
+        print_json(a, o);
+    if (!o->ok) {
+        print_failure(o);
+        return CLI_FAIL;
+    }
+    print_weak_auth(o);
+    if (!a->json)
+        printf("done: %llu bytes in %.2f s (%.1f KiB/s); the device confirmed the update\n",
+               (unsigned long long)o->bytes, o->seconds, o->rate_kib_s);
+    return CLI_OK;
+}
+
+/* ---- protocols ----------------------------------------------------- */
+
+static const char *auth_name(aloft_espota_auth_t auth)
+{
+    return auth == ALOFT_ESPOTA_AUTH_MD5 ? "md5" : auth == ALOFT_ESPOTA_AUTH_PBKDF2 ? "pbkdf2" : "none";
+}
+
+static void upload_espota(const upload_args_t *a, const uint8_t *data, size_t len, ui_t *ui,
+                          upload_outcome_t *o)
+{
+    espota_upload_t u;
+    espota_result_t r;
+    memset(&u, 0, sizeof u);
+    u.device = a->device;
+    u.host_ip = a->host_ip;
+    u.host_port = (uint16_t)a->host_port;
+    u.password = a->auth;
+    u.md5_target = a->md5_target;
+    u.fs = a->fs;
+    u.stop_and_wait = a->stop_and_wait;
+    u.tries = a->tries;
+    u.invite_timeout_ms = u.timeout_ms = a->timeout_s * 1000u;
+    u.filename = a->file;
+    u.data = data;
+    u.size = len;
+    u.on_event = on_event;
+    u.on_progress = on_progress;
+    u.ctx = ui;
+    espota_upload(&u, &r);
+    o->ok = r.ok;
+    o->error = r.error;
+    snprintf(o->device_text, sizeof o->device_text, "%s", r.device_text);
+    o->auth = auth_name(r.auth);
+    o->weak_auth = r.ok && (r.auth == ALOFT_ESPOTA_AUTH_MD5 || r.md5_secret);
+    o->bytes = r.bytes;
+    o->seconds = r.seconds;
+    o->rate_kib_s = r.rate_kib_s;
+    snprintf(o->device, sizeof o->device, "%s", r.device_addr);
+}
+
+typedef struct {
+    const char *name;
+    void (*run)(const upload_args_t *a, const uint8_t *data, size_t len, ui_t *ui,
+                upload_outcome_t *o);
+} protocol_t;
+
+static const protocol_t protocols[] = {
+    {"espota", upload_espota},
+};
+
+static const protocol_t *find_protocol(const char *name)
+{
+    for (size_t i = 0; i < sizeof protocols / sizeof protocols[0]; i++)
+        if (strcmp(protocols[i].name, name) == 0)
+            return &protocols[i];
+    return NULL;
+}
+
+/* ---- the command ----------------------------------------------------- */
+
+/* An option at argv[*i]: 1 consumed, 0 not ours, negative CLI_USAGE. */
+static int upload_option(upload_args_t *a, int argc, char **argv, int *i)
+{
+    static const char *const flags[] = {"--fs", "--md5-target", "--json", "--stop-and-wait"};
+    bool *const flag_vars[] = {&a->fs, &a->md5_target, &a->json, &a->stop_and_wait};
+    static const char *const names[] = {"--protocol", "--auth", "--host-ip", "--host-port",
+                                        "--timeout", "--tries"};
+    for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) {
+        if (strcmp(argv[*i], flags[k]) == 0) {
+            *flag_vars[k] = true;
+            return 1;
+        }
+    }
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        const char *v = NULL;
+        uint32_t n;
+        int m = cli_opt(argc, argv, i, names[k], &v);
+        if (m == 0)
+            continue;
+        if (m < 0)
+            return -cli_usage("upload", "%s needs a value", names[k]);
+        if (k == 0)
+            a->protocol = v;
+        else if (k == 1)
+            a->auth = v;
+        else if (k == 2)
+            a->host_ip = v;
+        else if (cli_parse_u32(v, false, &n) != 0 || n == 0 || (k == 3 && n > 65535) ||
+                 (k == 4 && n > 3600) || (k == 5 && n > 1000))
+            return -cli_usage("upload", "%s '%s' is not a number in range (%s)", names[k], v,
+                              k == 3 ? "1-65535" : k == 4 ? "1-3600 seconds" : "1-1000");
+        else
+            *(k == 3 ? &a->host_port : k == 4 ? &a->timeout_s : &a->tries) = n;
+        return 1;
+    }
+    return 0;
+}
+
+static int parse_upload_args(upload_args_t *a, int argc, char **argv)
+{
+    memset(a, 0, sizeof *a);
+    a->protocol = "espota";
+    a->timeout_s = ESPOTA_HOST_TIMEOUT_MS / 1000u;
+    for (int i = 1; i < argc; i++) {
+        int m = upload_option(a, argc, argv, &i);
+        if (m < 0)
+            return -m;
+        if (m > 0)
+            continue;
+        if (argv[i][0] == '-' && argv[i][1] != '\0')
+            return cli_usage("upload", "unknown option '%s'", argv[i]);
+        if (a->device == NULL)
+            a->device = argv[i];
+        else if (a->file == NULL)
+            a->file = argv[i];
+        else
+            return cli_usage("upload", "unexpected argument '%s' (DEVICE and FIRMWARE are "
+                             "already given)", argv[i]);
+    }
+    if (a->device == NULL || a->file == NULL)
+        return cli_usage("upload", "missing %s", a->device ? "FIRMWARE (the .bin to send)"
+                                                           : "DEVICE and FIRMWARE");
+    if (find_protocol(a->protocol) == NULL)
+        return cli_usage("upload", "unknown protocol '%s' (available: espota)", a->protocol);
+    char host[256];
+    uint16_t port;
+    if (espota_parse_device(a->device, ALOFT_ESPOTA_PORT, host, sizeof host, &port) != 0)
+        return cli_usage("upload", "DEVICE '%s' is not HOST or HOST:PORT (IPv4 address or name, "
+                         "port 1-65535)", a->device);
+    return CLI_OK;
+}
+
+/* Refuse a broken app image before the device sees it. */
+static int check_app_image(const upload_args_t *a, const uint8_t *data, size_t len,
+                           upload_outcome_t *o)
+{
+    aloft_image_info_t info;
+    aloft_diag_t diag;
+    memset(&diag, 0, sizeof diag);
+    if (aloft_image_check(data, len, &aloft_mbedtls_sha256, &info, &diag) == 0) {
+        if (!a->json)
+            printf("%s: %s app image, %zu bytes, %s %s\n", a->file, aloft_chip_name(info.chip_id),
+                   len, info.has_desc ? info.desc.project_name : "(no app description)",
+                   info.has_desc ? info.desc.version : "");
+        return CLI_OK;
+    }
+    espota_error_from_diag(&o->error, &diag);
+    snprintf(o->error.message, sizeof o->error.message, "%s is not a valid app image: %s",
+             a->file, aloft_strerror(diag.err));
+    size_t hl = strlen(o->error.hint);
+    snprintf(o->error.hint + hl, sizeof o->error.hint - hl,
+             "%snothing was sent to the device (use --fs for a filesystem image)",
+             hl ? "; " : "");
+    return CLI_FAIL;
+}
+
+int cmd_upload(int argc, char **argv)
+{
+    upload_args_t a;
+    upload_outcome_t o;
+    ui_t ui;
+    size_t len = 0;
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            fputs(upload_help, stdout);
+            return CLI_OK;
+        }
+    }
+    int rc = parse_upload_args(&a, argc, argv);
+    if (rc != CLI_OK)
+        return rc;
+    memset(&o, 0, sizeof o);
+    memset(&ui, 0, sizeof ui);
+    ui.a = &a;
+    o.auth = "none";
+    uint8_t *data = read_file(a.file, &len);
+    if (data == NULL)
+        return CLI_FAIL;
+    if (len == 0) {
+        free(data);
+        return cli_fail("%s is empty; nothing to upload", a.file);
+    }
+    if (a.fs || check_app_image(&a, data, len, &o) == CLI_OK)
+        find_protocol(a.protocol)->run(&a, data, len, &ui, &o);
+    free(data);
+    return report(&a, &o, &ui);
+}
