@@ -86,7 +86,7 @@ typedef struct aloft_espota {
     uint32_t since_ms;            /* when the current state began / last data */
     uint32_t received;
     /* pending actions, taken by aloft_espota_next in this order */
-    uint8_t udp_out[48];
+    uint8_t udp_out[80];           /* "AUTH " + 64 hex is the longest */
     size_t udp_len;
     uint32_t udp_ip;
     uint16_t udp_port;
