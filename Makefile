@@ -3,15 +3,18 @@
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 5
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_OPTS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 # Debian packages the build and tests need (binutils for the size report
 # come with the cross compilers).
-DEBS = cmake make gcc pkg-config libcmocka-dev libmbedtls-dev zlib1g-dev \
-       gcc-xtensa-lx106 gcc-riscv64-unknown-elf
+DEBS = cmake make gcc clang pkg-config libcmocka-dev libmbedtls-dev zlib1g-dev \
+       gcc-xtensa-lx106 gcc-riscv64-unknown-elf python3
 
-.PHONY: all deps build test test-unit test-asan size demo clean
+.PHONY: all deps build test test-unit test-asan size fuzz fuzz-build demo clean
 
 all: build
 
@@ -45,6 +48,15 @@ test: deps
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-asan
 	@$(MAKE) --no-print-directory size
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS)
+
+fuzz-build: build
+	@cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DALOFT_FUZZ=ON >/dev/null
+	@cmake --build $(BUILD_FUZZ) -j $(JOBS)
+
+# Every fuzz target for FUZZ_SECONDS each (make test runs a short smoke).
+fuzz: fuzz-build
+	@bash tools/fuzz.sh $(BUILD_FUZZ)/bin $(FUZZ_SECONDS)
 
 # Compile lib/ freestanding for ESP8266 (Xtensa LX106) and ESP32-C3 (RV32IMC)
 # and print .text/.data/.bss per module; proves the core needs no OS or libc.
@@ -55,4 +67,4 @@ demo: build
 	@bash tools/demo.sh $(BUILD)/bin
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

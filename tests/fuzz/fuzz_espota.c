@@ -1,0 +1,127 @@
+/*
+ * tests/fuzz/fuzz_espota.c — libFuzzer target for everything espota parses
+ * and for the device engine as a whole.
+ *
+ * The input is first given to the message parsers (invitation, auth
+ * datagram, refusal text). Then it is read as a script of events for an
+ * engine serving a simulated device (no password, so data can flow):
+ *   byte op, then for ops with a payload one length byte and the payload;
+ *   op % 6: 0 datagram from the host, 1 datagram from another host,
+ *           2 connect result (ok if len is odd), 3 TCP bytes,
+ *           4 time passes (len x 100 ms), 5 TCP closed.
+ * A script may open with a valid invitation so the data phase is reached.
+ * After every input: the engine has not crashed, a failed or unfinished
+ * session left otadata and app0 untouched, and the app was resumed.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aloft/espota_device.h"
+#include "image_make.h"
+#include "sim_device.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+static sim_device_t sim;
+static uint8_t *pristine;
+static int paused;
+
+static void on_pause(void *c) { (void)c; paused++; }
+static void on_resume(void *c) { (void)c; paused--; }
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    char path[] = "/tmp/aloft-fuzz-espota-XXXXXX";
+    image_spec_t spec = {.chip_id = 0, .project = "fuzz", .version = "1", .size = 8192};
+    size_t len;
+    int fd = mkstemp(path);
+    uint8_t *fw = image_make(&spec, &len);
+    sim_config_t cfg = {.rollback = true, .confirm_after_ms = 0};
+    if (fd < 0 || sim_flash_create(path, ALOFT_SCHEME_DEFAULT, fw, len, NULL) != 0)
+        abort();
+    close(fd);
+    image_free(fw);
+    sim.display.quiet = true;
+    if (sim_open(&sim, path, &cfg) != 0 || sim_boot(&sim, 0) != 0)
+        abort();
+    unlink(path);   /* the mapping keeps it alive */
+    aloft_quiesce_add(&sim.quiesce, "fuzz", on_pause, on_resume, NULL);
+    pristine = malloc(sim.nor.size);
+    memcpy(pristine, sim.nor.mem, sim.nor.size);
+    return 0;
+}
+
+static void drain(aloft_espota_t *e)
+{
+    aloft_espota_action_t a;
+    while (aloft_espota_next(e, &a))
+        if (a.kind == ALOFT_ESPOTA_ACT_REBOOT)
+            sim_boot(&sim, 0);
+}
+
+static void parsers(const uint8_t *data, size_t size)
+{
+    aloft_espota_invite_t inv;
+    aloft_diag_t d;
+    char cn[ALOFT_ESPOTA_HEX_MAX], rs[ALOFT_ESPOTA_HEX_MAX], line[96];
+    if (aloft_espota_parse_invite(data, size, &inv) == 0) {
+        int n = aloft_espota_format_invite(&inv, line, sizeof line);
+        aloft_espota_invite_t again;
+        if (n < 0 || aloft_espota_parse_invite(line, (size_t)n, &again) != 0 ||
+            memcmp(&inv, &again, sizeof inv) != 0)
+            abort();   /* what parses must survive a round trip */
+    }
+    aloft_espota_parse_auth(data, size, 32, cn, rs);
+    aloft_espota_parse_auth(data, size, 64, cn, rs);
+    aloft_espota_parse_refusal((const char *)data, size, &d);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static aloft_espota_t e;
+    aloft_espota_config_t cfg = {.dev = &sim.dev, .update = &sim.update};
+    uint32_t now = 0xFFFF0000u;   /* timers cross the 32-bit wrap */
+    parsers(data, size);
+
+    memcpy(sim.nor.mem, pristine, sim.nor.size);
+    sim_boot(&sim, 0);
+    aloft_espota_init(&e, &cfg);
+    if (size > 0 && data[0] & 0x80) {   /* start from a valid invitation */
+        const char *inv = "0 4000 9000 0123456789abcdef0123456789abcdef\n";
+        aloft_espota_on_datagram(&e, now, 0x7F000001u, 4001, inv, strlen(inv));
+        drain(&e);
+    }
+    for (size_t i = 0; i < size;) {
+        uint8_t op = data[i++] % 6;
+        size_t len = i < size ? data[i++] : 0;
+        if (len > size - i)
+            len = size - i;
+        const uint8_t *p = data + i;
+        switch (op) {
+        case 0: aloft_espota_on_datagram(&e, now, 0x7F000001u, 4001, p, len); i += len; break;
+        case 1: aloft_espota_on_datagram(&e, now, 0x7F000002u, 4002, p, len); i += len; break;
+        case 2: aloft_espota_on_connect(&e, now, len & 1); break;
+        case 3: aloft_espota_on_tcp(&e, now, p, len); i += len; break;
+        case 4: now += (uint32_t)len * 100; aloft_espota_tick(&e, now); break;
+        default: aloft_espota_on_tcp_closed(&e, now); break;
+        }
+        drain(&e);
+    }
+    /* Whatever happened, an unfinished session must not have touched the
+     * running firmware or otadata, and the app must not stay paused once
+     * the session is over. */
+    if (aloft_update_state(&sim.update) != ALOFT_UPDATE_DONE &&
+        (memcmp(sim.nor.mem + 0xE000, pristine + 0xE000, 0x2000) != 0 ||
+         memcmp(sim.nor.mem + 0x10000, pristine + 0x10000, 0x140000) != 0))
+        abort();
+    aloft_update_abort(&sim.update, ALOFT_ERR_ABORTED);
+    if (paused != 0)
+        abort();
+    return 0;
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# make fuzz: run every libFuzzer target for FUZZ_SECONDS each, seeded with
+# valid messages (synthetic images, the firmware fixtures, partition tables,
+# otadata entries, espota exchanges), and print executions and findings.
+# A crash stops the run with the reproducer saved under build-fuzz/crashes.
+set -euo pipefail
+bin=${1:?usage: fuzz.sh BIN_DIR SECONDS}
+seconds=${2:-10}
+top=$(cd "$(dirname "$0")/.." && pwd)
+work=$top/build-fuzz/work
+mkdir -p "$work/crashes"
+aloft=$top/build/bin/aloft
+
+seed_corpora() {
+    mkdir -p "$work/corpus"/{fuzz_image,fuzz_ptable,fuzz_otadata,fuzz_espota}
+    local c=$work/corpus
+    if [ -x "$aloft" ]; then
+        for chip in esp32 esp32s3 esp32c3; do
+            "$aloft" image make --chip "$chip" --project seed --version 1 --size 600 \
+                -o "$c/fuzz_image/$chip.bin" >/dev/null
+        done
+    fi
+    local fixtures=$top/../shared/fixtures/firmware
+    [ -d "$fixtures" ] && cp "$fixtures"/hello_world_esp32c3-25401b9d.bin "$c/fuzz_image/" 2>/dev/null || true
+    # A partition table and two otadata entries, cut from a simulated flash.
+    if [ -x "$top/build/bin/aloft-sim" ] && [ -s "$c/fuzz_image/esp32.bin" ]; then
+        "$top/build/bin/aloft-sim" --flash "$work/seed.flash" --init --quiet \
+            --firmware "$c/fuzz_image/esp32.bin" >/dev/null
+        "$top/build/bin/aloft-sim" --flash "$work/seed.flash" --run-for 0 --quiet >/dev/null
+        dd if="$work/seed.flash" of="$c/fuzz_ptable/default.bin" bs=4096 skip=8 count=1 status=none
+        dd if="$work/seed.flash" of="$c/fuzz_otadata/entries.bin" bs=32 skip=$((0xE000 / 32)) count=1 status=none
+    fi
+    printf '0 4000 9000 0123456789abcdef0123456789abcdef\n' > "$c/fuzz_espota/invite"
+    printf '200 43cebe68834499088e32d7c0483f0fce 4b00f9a2b312b759216142e9e32c7349\n' > "$c/fuzz_espota/auth"
+    printf 'ERR: too large 1412096>1310720' > "$c/fuzz_espota/refusal"
+}
+
+seed_corpora
+status=0
+for target in "$bin"/fuzz_*; do
+    name=$(basename "$target")
+    log=$work/$name.log
+    if "$target" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$work/crashes/$name-" \
+        "$work/corpus/$name" >"$log" 2>&1; then
+        execs=$(awk '/stat::number_of_executed_units/ {print $2}' "$log")
+        printf 'fuzz: %-14s %4ss %10s execs, 0 crashes\n' "$name" "$seconds" "${execs:-?}"
+    else
+        printf 'fuzz: %-14s CRASH, see %s\n' "$name" "$log"
+        tail -30 "$log"
+        status=1
+    fi
+done
+exit $status
