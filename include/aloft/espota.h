@@ -38,7 +38,9 @@
 #define ALOFT_ESPOTA_CMD_AUTH 200        /* second leg of authentication */
 #define ALOFT_ESPOTA_PBKDF2_ITERATIONS 10000u
 #define ALOFT_ESPOTA_HEX_MAX 65          /* 64 hex digits + NUL */
-/* Longest UDP reply the device sends: old espota reads only 32 bytes. */
+/* Longest refusal text ("ERR: ...") the device sends over UDP: old espota
+ * reads only 32 bytes of an answer. (AUTH with a 64-hex nonce is 69 bytes,
+ * but only hosts that read 69 bytes ever get one.) */
 #define ALOFT_ESPOTA_UDP_REPLY_MAX 32u
 
 typedef enum aloft_espota_auth {

@@ -41,7 +41,8 @@ static void add_part(aloft_ptable_t *pt, const char *label, uint8_t type,
     p->subtype = subtype;
     p->offset = offset;
     p->size = size;
-    strncpy(p->label, label, sizeof p->label - 1);
+    size_t n = strlen(label);
+    memcpy(p->label, label, n < sizeof p->label - 1 ? n : sizeof p->label - 1);
 }
 
 /* Serialise pt (with MD5) into tbl; the table must be writable. */

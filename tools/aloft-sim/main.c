@@ -298,7 +298,5 @@ int main(int argc, char **argv)
     if (status == 0 && o.run_for != 0)
         status = run(&sim, &o);
     sim_close(&sim);
-    if (!o.quiet && sim.display.tty)
-        putchar('\n');
     return status;
 }

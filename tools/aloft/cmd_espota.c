@@ -176,6 +176,7 @@ static int parse_espota_args(espota_args_t *a, int argc, char **argv)
 
 typedef struct {
     const espota_args_t *a;
+    uint64_t total;          /* image bytes */
     bool line_open;          /* "Sending invitation ..." awaits its newline */
     progress_t bar;
     bool bar_on;
@@ -222,7 +223,8 @@ static void start_upload(ui_t *ui)
 {
     end_line(ui);
     if (ui->a->progress) {
-        progress_init(&ui->bar, stderr, isatty(STDERR_FILENO), "Uploading", 0, progress_clock());
+        progress_init(&ui->bar, stderr, isatty(STDERR_FILENO), "Uploading", ui->total,
+                      progress_clock());
         ui->bar_on = true;
     } else {
         fputs("Uploading", stderr);
@@ -264,7 +266,6 @@ static void on_progress(void *ctx, uint64_t sent, uint64_t confirmed, uint64_t t
     ui_t *ui = ctx;
     (void)confirmed;
     if (ui->bar_on) {
-        ui->bar.total = total;
         progress_update(&ui->bar, sent, progress_clock());
         return;
     }
@@ -325,6 +326,7 @@ int cmd_espota(int argc, char **argv)
     uint8_t *data = read_file(a.file, &len);
     if (data == NULL)
         return CLI_FAIL;
+    ui.total = len;
     snprintf(device, sizeof device, "%s:%u", a.ip, (unsigned)a.port);
     memset(&u, 0, sizeof u);
     u.device = device;

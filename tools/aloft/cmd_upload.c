@@ -65,6 +65,7 @@ typedef struct upload_outcome {
 
 typedef struct {
     const upload_args_t *a;
+    uint64_t total;             /* image bytes */
     progress_t progress;
     bool progress_on;
     bool line_open;             /* a status line awaits its end */
@@ -110,8 +111,8 @@ static void on_event(void *ctx, espota_event_t ev, const char *detail)
     case ESPOTA_EV_CONNECTED:
         end_line(ui);
         printf("device connected from %s\n", detail);
-        progress_init(&ui->progress, stdout, isatty(STDOUT_FILENO), "upload",
-                      0, progress_clock());
+        progress_init(&ui->progress, stdout, isatty(STDOUT_FILENO), "upload", ui->total,
+                      progress_clock());
         ui->progress_on = true;
         break;
     default:
@@ -124,9 +125,9 @@ static void on_progress(void *ctx, uint64_t sent, uint64_t confirmed, uint64_t t
 {
     ui_t *ui = ctx;
     (void)confirmed;
+    (void)total;
     if (!ui->progress_on || ui->a->json)
         return;
-    ui->progress.total = total;
     progress_update(&ui->progress, sent, progress_clock());
 }
 
@@ -193,16 +194,18 @@ static int report(const upload_args_t *a, upload_outcome_t *o, ui_t *ui)
     if (ui->progress_on)
         progress_end(&ui->progress, o->bytes, progress_clock(), o->ok);
     end_line(ui);
+    fflush(stdout);   /* the status line before any message on stderr */
     if (a->json)
         print_json(a, o);
     if (!o->ok) {
         print_failure(o);
         return CLI_FAIL;
     }
-    print_weak_auth(o);
     if (!a->json)
         printf("done: %llu bytes in %.2f s (%.1f KiB/s); the device confirmed the update\n",
                (unsigned long long)o->bytes, o->seconds, o->rate_kib_s);
+    fflush(stdout);
+    print_weak_auth(o);
     return CLI_OK;
 }
 
@@ -269,36 +272,32 @@ static const protocol_t *find_protocol(const char *name)
 /* An option at argv[*i]: 1 consumed, 0 not ours, negative CLI_USAGE. */
 static int upload_option(upload_args_t *a, int argc, char **argv, int *i)
 {
-    static const char *const flags[] = {"--fs", "--md5-target", "--json", "--stop-and-wait"};
-    bool *const flag_vars[] = {&a->fs, &a->md5_target, &a->json, &a->stop_and_wait};
-    static const char *const names[] = {"--protocol", "--auth", "--host-ip", "--host-port",
-                                        "--timeout", "--tries"};
+    const struct { const char *name; bool *on; } flags[] = {
+        {"--fs", &a->fs}, {"--md5-target", &a->md5_target}, {"--json", &a->json},
+        {"--stop-and-wait", &a->stop_and_wait}};
+    const struct { const char *name; const char **text; uint32_t *num; uint32_t max; } opts[] = {
+        {"--protocol", &a->protocol, NULL, 0}, {"--auth", &a->auth, NULL, 0},
+        {"--host-ip", &a->host_ip, NULL, 0}, {"--host-port", NULL, &a->host_port, 65535},
+        {"--timeout", NULL, &a->timeout_s, 3600}, {"--tries", NULL, &a->tries, 1000}};
     for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) {
-        if (strcmp(argv[*i], flags[k]) == 0) {
-            *flag_vars[k] = true;
+        if (strcmp(argv[*i], flags[k].name) == 0) {
+            *flags[k].on = true;
             return 1;
         }
     }
-    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+    for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
         const char *v = NULL;
-        uint32_t n;
-        int m = cli_opt(argc, argv, i, names[k], &v);
+        int m = cli_opt(argc, argv, i, opts[k].name, &v);
         if (m == 0)
             continue;
         if (m < 0)
-            return -cli_usage("upload", "%s needs a value", names[k]);
-        if (k == 0)
-            a->protocol = v;
-        else if (k == 1)
-            a->auth = v;
-        else if (k == 2)
-            a->host_ip = v;
-        else if (cli_parse_u32(v, false, &n) != 0 || n == 0 || (k == 3 && n > 65535) ||
-                 (k == 4 && n > 3600) || (k == 5 && n > 1000))
-            return -cli_usage("upload", "%s '%s' is not a number in range (%s)", names[k], v,
-                              k == 3 ? "1-65535" : k == 4 ? "1-3600 seconds" : "1-1000");
-        else
-            *(k == 3 ? &a->host_port : k == 4 ? &a->timeout_s : &a->tries) = n;
+            return -cli_usage("upload", "%s needs a value", opts[k].name);
+        if (opts[k].text != NULL)
+            *opts[k].text = v;
+        else if (cli_parse_u32(v, false, opts[k].num) != 0 || *opts[k].num == 0 ||
+                 *opts[k].num > opts[k].max)
+            return -cli_usage("upload", "%s '%s' is not a number from 1 to %u", opts[k].name, v,
+                              (unsigned)opts[k].max);
         return 1;
     }
     return 0;
@@ -381,14 +380,17 @@ int cmd_upload(int argc, char **argv)
     memset(&ui, 0, sizeof ui);
     ui.a = &a;
     o.auth = "none";
-    uint8_t *data = read_file(a.file, &len);
-    if (data == NULL)
+    uint8_t *data = read_file(a.file, &len);   /* says why on stderr when it fails */
+    if (data == NULL && !a.json)
         return CLI_FAIL;
-    if (len == 0) {
-        free(data);
-        return cli_fail("%s is empty; nothing to upload", a.file);
-    }
-    if (a.fs || check_app_image(&a, data, len, &o) == CLI_OK)
+    ui.total = len;
+    if (data == NULL)
+        espota_error_set(&o.error, ALOFT_ERR_ARG, "cannot read the firmware file",
+                         "check the path of %s and its permissions", a.file);
+    else if (len == 0)
+        espota_error_set(&o.error, ALOFT_ERR_SIZE, "the firmware file is empty",
+                         "%s has no bytes; rebuild it or pick the right file", a.file);
+    else if (a.fs || check_app_image(&a, data, len, &o) == CLI_OK)
         find_protocol(a.protocol)->run(&a, data, len, &ui, &o);
     free(data);
     return report(&a, &o, &ui);

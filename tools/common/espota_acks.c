@@ -21,37 +21,53 @@ static void add_text(espota_acks_t *a, char c)
     a->text[a->text_len] = '\0';
 }
 
-/* Cut the pending digit run into counts, longest first, each no larger
- * than what is still unconfirmed. A run that cannot fit (a repeated count,
- * or counts merged into a huge number) means the device has everything we
- * sent so far. */
-void espota_acks_flush(espota_acks_t *a, uint64_t sent)
+/* Split digits[0..n) greedily into counts (longest first), each at most
+ * piece_max, together at most room, each at least min_digits long and
+ * without a leading zero. Returns true with their sum in *sum when the
+ * whole run splits that way. */
+static bool split_run(const char *digits, size_t n, uint64_t piece_max, uint64_t room,
+                      size_t min_digits, uint64_t *sum)
 {
     size_t i = 0;
-    if (a->ndigits)
-        a->counts++;
-    while (i < a->ndigits) {
-        uint64_t room = sent > a->acked ? sent - a->acked : 0;
+    *sum = 0;
+    while (i < n) {
+        uint64_t cap = room - *sum < piece_max ? room - *sum : piece_max;
         uint64_t v = 0, val = 0;
         size_t best = 0;
-        if (a->digits[i] == '0') {   /* a count never starts with 0 */
-            i++;
-            continue;
-        }
-        for (size_t j = i; j < a->ndigits && j - i < 10; j++) {
-            v = v * 10 + (uint64_t)(a->digits[j] - '0');
-            if (v > room)
+        if (digits[i] == '0')
+            return false;
+        for (size_t j = i; j < n && j - i < 10; j++) {
+            v = v * 10 + (uint64_t)(digits[j] - '0');
+            if (v > cap)
                 break;
             best = j + 1;
             val = v;
         }
-        if (best == 0) {
-            a->acked = sent;
-            break;
-        }
-        a->acked += val;
+        if (best == 0 || best - i < min_digits)
+            return false;
+        *sum += val;
         i = best;
     }
+    return true;
+}
+
+/* Decode the pending digit run. Devices read (and count) at most one TCP
+ * segment, 1460 bytes, at a time, so first try counts of 2..4 digits up
+ * to 1460 ("14601460" = 1460 + 1460); a run that does not split that way
+ * ("2920", "4096": a device reading more at once) is cut into the longest
+ * counts that fit what was sent. A run that fits neither (a repeated
+ * count, or merged counts) means the device has everything we sent. */
+void espota_acks_flush(espota_acks_t *a, uint64_t sent)
+{
+    uint64_t room = sent > a->acked ? sent - a->acked : 0, sum;
+    if (a->ndigits == 0)
+        return;
+    a->counts++;
+    if (split_run(a->digits, a->ndigits, ESPOTA_ACKS_READ_MAX, room, 2, &sum) ||
+        split_run(a->digits, a->ndigits, UINT64_MAX, room, 1, &sum))
+        a->acked += sum;
+    else
+        a->acked = sent;
     a->ndigits = 0;
 }
 

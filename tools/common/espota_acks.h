@@ -7,9 +7,9 @@
  * recv() calls ("14" "60"); at the end it sends "OK" or an error text
  * ("MD5 Check Failed\r\n", "ERROR[7]: ...\n", "ERR: ...\r\n"). Counts
  * cannot be split back reliably, so the byte total here is an estimate:
- * each digit run is cut greedily into the longest numbers that still fit
- * the bytes sent, which errs on the high side and is capped at what was
- * sent. What is exact: whether "OK" arrived and the first error text.
+ * each digit run is cut into plausible counts (see espota_acks_flush) and
+ * the total is capped at what was sent. What is exact: whether "OK"
+ * arrived and the first error text.
  *
  * Sans-I/O: the caller feeds whatever recv() returned.
  */
@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #define ESPOTA_ACKS_TEXT_MAX 240   /* error text kept (longer is cut) */
+#define ESPOTA_ACKS_READ_MAX 1460u /* usual largest device read: one TCP segment */
 
 typedef struct espota_acks {
     uint64_t acked;          /* estimated bytes the device confirmed (<= sent) */

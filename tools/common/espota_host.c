@@ -95,6 +95,11 @@ static int no_answer(espota_session_t *s)
                                 "port (ESP32 uses 3232, ESP8266 8266, unless the firmware calls "
                                 "ArduinoOTA.setPort) and that the firmware calls "
                                 "ArduinoOTA.begin() once Wi-Fi is up", s->host, (unsigned)s->port);
+    if (s->send_errno)
+        return espota_error_set(&s->r->error, ALOFT_ERR_TIMEOUT, "device did not answer",
+                                "invitations to %s (UDP) could not be sent: %s; check the "
+                                "address and this computer's network connection",
+                                s->r->device_addr, strerror(s->send_errno));
     return espota_error_set(&s->r->error, ALOFT_ERR_TIMEOUT, "device did not answer",
                             "sent %u invitation%s to %s (UDP) and got no reply within %u s each; "
                             "check that the device is powered and on this network, that its "
@@ -162,27 +167,38 @@ static int login(espota_session_t *s, aloft_espota_auth_t scheme, bool md5_secre
     espota_emit(s, ESPOTA_EV_AUTH, name);
     int len = snprintf(msg, sizeof msg, "%d %s %s\n", ALOFT_ESPOTA_CMD_AUTH, cnonce, resp);
     ssize_t got = 0;
-    if (espota_net_send(s, msg, (size_t)len) == ALOFT_OK)
-        got = espota_net_reply(s, buf, sizeof buf, s->timeout_ms);
+    reply_kind_t kind = REPLY_AUTH;
+    uint64_t deadline = espota_now_ms() + s->timeout_ms;
+    if (espota_net_send(s, msg, (size_t)len) != ALOFT_OK)
+        deadline = 0;
+    /* A late challenge for an earlier invitation is not the answer. */
+    for (uint64_t now = espota_now_ms(); kind == REPLY_AUTH && now < deadline;
+         now = espota_now_ms()) {
+        got = espota_net_reply(s, buf, sizeof buf, (uint32_t)(deadline - now));
+        if (got <= 0)
+            break;
+        kind = classify(buf, ignored, sizeof ignored);
+    }
     if (got < 0)
         return (int)got;
-    if (got == 0)
+    if (got == 0 || kind == REPLY_AUTH)
         return espota_error_set(&s->r->error, ALOFT_ERR_TIMEOUT, "no answer to our authentication",
                                 "the device sent its challenge but did not answer our response "
                                 "within %u s; it may have restarted, or another upload "
                                 "interrupted it; try again", (unsigned)(s->timeout_ms / 1000));
-    switch (classify(buf, ignored, sizeof ignored)) {
-    case REPLY_OK:
+    if (kind == REPLY_AUTH_FAILED) {
+        espota_emit(s, ESPOTA_EV_AUTH_FAILED, name);
+        return LOGIN_REFUSED;
+    }
+    /* A refusal ("ERR: ...") also means the password was right: devices
+     * only try to begin the update after a good login. */
+    bool refusal = strncmp(buf, "ERR", 3) == 0;
+    if (kind == REPLY_OK || refusal) {
         s->r->auth = scheme;
         s->r->md5_secret = md5_secret;
         espota_emit(s, ESPOTA_EV_AUTH_OK, name);
-        return LOGIN_OK;
-    case REPLY_AUTH_FAILED:
-        espota_emit(s, ESPOTA_EV_AUTH_FAILED, name);
-        return LOGIN_REFUSED;
-    default:
-        return answer_error(s, buf, (size_t)got);
     }
+    return kind == REPLY_OK ? LOGIN_OK : answer_error(s, buf, (size_t)got);
 }
 
 static int scheme_of(espota_session_t *s, const char *nonce, aloft_espota_auth_t *scheme)
@@ -208,7 +224,7 @@ static int auth_failed(espota_session_t *s, bool tried_both)
 /* The device asked for a password with nonce. Returns 0 once it said OK. */
 static int authenticate(espota_session_t *s, const char *nonce)
 {
-    aloft_espota_auth_t scheme;
+    aloft_espota_auth_t scheme = ALOFT_ESPOTA_AUTH_NONE;
     char buf[256], again[128];
     if (s->u->password == NULL || s->u->password[0] == '\0')
         return espota_error_set(&s->r->error, ALOFT_ERR_AUTH, "the device asks for a password",

@@ -26,6 +26,7 @@ typedef struct espota_session {
     unsigned tries;
     uint32_t invite_ms, timeout_ms, window;
     bool port_refused;             /* an ICMP "port unreachable" came back */
+    int send_errno;                /* why the last invitation could not be sent, or 0 */
 } espota_session_t;
 
 void espota_emit(espota_session_t *s, espota_event_t ev, const char *detail);

@@ -167,13 +167,17 @@ int espota_net_open(espota_session_t *s)
 int espota_net_send(espota_session_t *s, const char *data, size_t len)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (send(s->udp, data, len, 0) == (ssize_t)len)
+        if (send(s->udp, data, len, 0) == (ssize_t)len) {
+            s->send_errno = 0;
             return ALOFT_OK;
+        }
         /* An earlier ICMP "port unreachable" surfaces on the next send. */
         if (errno == ECONNREFUSED)
             s->port_refused = true;
-        else if (errno != EINTR)
+        else if (errno != EINTR) {
+            s->send_errno = errno;
             break;
+        }
     }
     return ALOFT_ERR_CONNECT;   /* treated as an unanswered try by the caller */
 }

@@ -6,9 +6,10 @@
  * confirm in flight and let TCP pace the rest. The device acks per read,
  * so it does not care how the bytes were cut; espota's stop-and-wait
  * (1024 bytes, then wait for an ack) costs a round trip per KiB. The ack
- * total is only an estimate (espota_acks.h), so a window that stays full
- * with nothing arriving is opened by half after STALL_MS: TCP still paces,
- * and a lagging estimate can never stall the upload.
+ * total is only an estimate (espota_acks.h) that errs high; should it lag,
+ * a window that stays full with nothing arriving is opened by half after
+ * STALL_MS, so a wrong estimate can slow the upload but never stall it,
+ * while a device that stopped taking data is not flooded.
  *
  * The result: "OK" is success. The first error text ends the upload (we
  * stop sending at once) and is translated by espota_reply.c; a close
@@ -26,7 +27,10 @@
 #include "espota_host_priv.h"
 #include "progress.h"
 
-#define STALL_MS 250u          /* window full and silent this long: open it */
+/* Window full and silent this long: open it by half. Longer than a flash
+ * erase stall (<= 0.4 s), short of the 10 s timeout; a stock ESP32 that
+ * starves re-sends its last count after 1 s anyway, which also opens it. */
+#define STALL_MS 1500u
 #define TEXT_WAIT_MS 2000u     /* time for the rest of an error line */
 
 typedef struct {
@@ -210,7 +214,7 @@ static int judge(xfer_t *x)
                                 "nothing for %u s after about %s of %s bytes; check the Wi-Fi "
                                 "signal and try again (the device keeps its running firmware)",
                                 (unsigned)(s->timeout_ms / 1000), done, total);
-    if (x->sent < s->u->size)
+    if (x->acks.acked < s->u->size)   /* it did not confirm everything */
         return espota_error_set(&r->error, ALOFT_ERR_CLOSED, "the device closed the connection early",
                                 "it stopped after about %s of %s bytes without saying why; stock "
                                 "ArduinoOTA does that when a flash write fails (e.g. the file is "

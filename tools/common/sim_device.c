@@ -195,7 +195,13 @@ int sim_open(sim_device_t *sim, const char *path, const sim_config_t *cfg)
 
 void sim_close(sim_device_t *sim)
 {
-    clear_status(sim);
+    const nor_counters_t *c = &sim->nor.count;
+    if (sim->booted)
+        sim_log(sim, "aloft-sim: flash operations this run: %llu erases (%llu KiB), "
+                "%llu programs (%llu KiB), %llu refused",
+                (unsigned long long)c->erases, (unsigned long long)(c->erase_bytes / 1024),
+                (unsigned long long)c->progs, (unsigned long long)(c->prog_bytes / 1024),
+                (unsigned long long)c->faults);
     nor_close(&sim->nor);
 }
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -105,6 +106,10 @@ static void start_connect(sim_net_t *n, uint32_t ip, uint16_t port)
         return;
     }
     set_nonblocking(n->tcp);
+    /* Acks are a few bytes each; do not let Nagle hold them (ESP8266
+     * ArduinoOTA sets setNoDelay(true) for the same reason). */
+    int one = 1;
+    setsockopt(n->tcp, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (connect(n->tcp, (struct sockaddr *)&a, sizeof a) == 0) {
         aloft_espota_on_connect(&n->espota, now32(), true);
     } else if (errno == EINPROGRESS) {
