@@ -1,25 +1,36 @@
 #!/usr/bin/env bash
-# make demo: a simulated ESP32 running v1 receives v2 through the update
-# pipeline (with the W25Q32 flash timing, so progress is visible), reboots
-# into it, and its health check confirms it.
+# make demo: a simulated ESP32 running v1 on 127.0.0.1 receives v2 over the
+# network (ArduinoOTA/espota, password-protected), shows the update on its
+# status line, reboots into v2 and confirms it; a power cycle proves v2 stays.
 set -euo pipefail
 bin=${1:-build/bin}
 dir=${DEMO_DIR:-demo}
+port=${DEMO_PORT:-3232}
 mkdir -p "$dir"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+sim_pid=
+stop_sim() { [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; wait 2>/dev/null || true; sim_pid=; }
+trap stop_sim EXIT
 
 say "build two firmware versions (synthetic ESP32 app images)"
 "$bin/aloft" image make --chip esp32 --project demo-gateway --version 1.0.0 --size 700000 -o "$dir/v1.bin"
 "$bin/aloft" image make --chip esp32 --project demo-gateway --version 2.0.0 --size 720000 -o "$dir/v2.bin"
-"$bin/aloft" image info "$dir/v2.bin"
+"$bin/aloft" image info "$dir/v2.bin" | head -4
 
-say "create a simulated ESP32 (4 MB flash, default scheme) running v1"
+say "create a simulated ESP32 (4 MB flash, default scheme) running v1, and start it"
 "$bin/aloft-sim" --flash "$dir/esp32.flash" --init --scheme default --firmware "$dir/v1.bin"
+# The device's output is indented under [device]; its pid is the simulator's.
+"$bin/aloft-sim" --flash "$dir/esp32.flash" --port "$port" --password demo-pass \
+    --flash-timing esp32 --confirm-after 2 --run-for 60 \
+    > >(sed -u 's/^/    [device] /') 2>&1 &
+sim_pid=$!
+sleep 1
 
-say "boot it, update to v2 through the pipeline, reboot, confirm"
-"$bin/aloft-sim" --flash "$dir/esp32.flash" --flash-timing esp32 \
-    --update "$dir/v2.bin" --confirm-after 1 --run-for 1.5
+say "upload v2 over the network: aloft upload --auth demo-pass 127.0.0.1:$port v2.bin"
+"$bin/aloft" upload --auth demo-pass "127.0.0.1:$port" "$dir/v2.bin"
+sleep 3   # the device reboots into v2 and its health check confirms it
+stop_sim
 
-say "power-cycle: the device comes back on v2"
+say "power-cycle the device: it comes back on v2"
 "$bin/aloft-sim" --flash "$dir/esp32.flash" --run-for 0
