@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "test_ptable_util.h"
 #include "aloft/otadata.h"
 #include "aloft/ptable.h"
 #include "bytes.h"
@@ -35,17 +36,6 @@ typedef struct fx {
 
 static fx_t g_fx; /* 4 MB flash mapping lives in the file, not here */
 
-static void add_part(aloft_ptable_t *pt, const char *label, uint8_t type,
-                     uint8_t subtype, uint32_t offset, uint32_t size)
-{
-    aloft_part_t *p = &pt->parts[pt->count++];
-    memset(p, 0, sizeof *p);
-    p->type = type;
-    p->subtype = subtype;
-    p->offset = offset;
-    p->size = size;
-    strncpy(p->label, label, sizeof p->label - 1);
-}
 
 /* nslots 2: arduino default scheme; 3: a three-slot table. */
 static fx_t *fx_open(int nslots)
@@ -56,10 +46,10 @@ static fx_t *fx_open(int nslots)
     if (nslots == 2) {
         assert_int_equal(aloft_ptable_scheme(&f->pt, ALOFT_SCHEME_DEFAULT), 0);
     } else {
-        add_part(&f->pt, "nvs", 1, 0x02, 0x9000, 0x5000);
-        add_part(&f->pt, "otadata", 1, 0x00, OTADATA, 0x2000);
+        test_add_part(&f->pt, "nvs", 1, 0x02, 0x9000, 0x5000);
+        test_add_part(&f->pt, "otadata", 1, 0x00, OTADATA, 0x2000);
         for (int i = 0; i < nslots; i++)
-            add_part(&f->pt, "app", 0, (uint8_t)(0x10 + i),
+            test_add_part(&f->pt, "app", 0, (uint8_t)(0x10 + i),
                      0x10000u + (uint32_t)i * 0x100000u, 0x100000u);
     }
     assert_int_equal(aloft_otadata_open(&f->od, &f->tf.nor.flash, &f->pt), 0);

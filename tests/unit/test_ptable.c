@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "test_ptable_util.h"
 #include "aloft/ptable.h"
 #include "bytes.h"
 #include "crypto_mbedtls.h"
@@ -32,18 +33,6 @@ static const uint8_t md5_min_spiffs[16] = {
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static void add_part(aloft_ptable_t *pt, const char *label, uint8_t type,
-                     uint8_t subtype, uint32_t offset, uint32_t size)
-{
-    aloft_part_t *p = &pt->parts[pt->count++];
-    memset(p, 0, sizeof *p);
-    p->type = type;
-    p->subtype = subtype;
-    p->offset = offset;
-    p->size = size;
-    size_t n = strlen(label);
-    memcpy(p->label, label, n < sizeof p->label - 1 ? n : sizeof p->label - 1);
-}
 
 /* Serialise pt (with MD5) into tbl; the table must be writable. */
 static void build(const aloft_ptable_t *pt, uint8_t tbl[ALOFT_PT_LEN])
@@ -198,7 +187,7 @@ static void test_label_16_chars(void **state)
     aloft_diag_t d;
     uint8_t tbl[ALOFT_PT_LEN];
     (void)state;
-    add_part(&a, "abcdefghijklmnop", 1, 0x82, 0x10000, 0x10000);
+    test_add_part(&a, "abcdefghijklmnop", 1, 0x82, 0x10000, 0x10000);
     build(&a, tbl);
     assert_memory_equal(tbl + 12, "abcdefghijklmnop", 16); /* no NUL room */
     assert_int_equal(parse(&b, tbl, sizeof tbl, MB4, &d), 0);
@@ -340,7 +329,7 @@ static void test_overlap(void **state)
 
     /* Touching is fine; a zero-size partition overlaps nothing. */
     aloft_ptable_scheme(&a, ALOFT_SCHEME_DEFAULT);
-    add_part(&a, "empty", 1, 0x99, 0x20000, 0);
+    test_add_part(&a, "empty", 1, 0x99, 0x20000, 0);
     build(&a, tbl);
     assert_int_equal(parse(&b, tbl, sizeof tbl, MB4, &d), 0);
 
@@ -404,14 +393,14 @@ static void test_too_many(void **state)
     uint8_t extra[ALOFT_PT_LEN];
     (void)state;
     for (uint32_t i = 0; i < ALOFT_PT_MAX_ENTRIES; i++)
-        add_part(&a, "d", 1, 0x99, 0x10000 + i * 0x1000, 0x1000);
+        test_add_part(&a, "d", 1, 0x99, 0x10000 + i * 0x1000, 0x1000);
     build(&a, tbl);
     assert_int_equal(parse(&b, tbl, sizeof tbl, MB4, &d), 0);
     assert_int_equal(b.count, ALOFT_PT_MAX_ENTRIES);
 
     /* A 33rd partition entry where the MD5 entry was. */
     aloft_ptable_t one = {0};
-    add_part(&one, "x", 1, 0x99, 0x80000, 0x1000);
+    test_add_part(&one, "x", 1, 0x99, 0x80000, 0x1000);
     build(&one, extra);
     memcpy(tbl + ALOFT_PT_MAX_ENTRIES * 32, extra, 32);
     assert_int_equal(parse(&b, tbl, sizeof tbl, MB4, &d), ALOFT_ERR_PT_TOO_MANY);
@@ -467,9 +456,9 @@ static void test_ota_slots(void **state)
 
     /* Ordered by subtype, not by table position. */
     memset(&pt, 0, sizeof pt);
-    add_part(&pt, "c", 0, 0x12, 0x210000, 0x100000);
-    add_part(&pt, "b", 0, 0x11, 0x110000, 0x100000);
-    add_part(&pt, "a", 0, 0x10, 0x10000, 0x100000);
+    test_add_part(&pt, "c", 0, 0x12, 0x210000, 0x100000);
+    test_add_part(&pt, "b", 0, 0x11, 0x110000, 0x100000);
+    test_add_part(&pt, "a", 0, 0x10, 0x10000, 0x100000);
     assert_int_equal(aloft_ptable_ota_slots(&pt, slots, 16), 3);
     assert_string_equal(slots[0]->label, "a");
     assert_string_equal(slots[1]->label, "b");
@@ -477,14 +466,14 @@ static void test_ota_slots(void **state)
 
     /* Consecutive from ota_0: a gap ends the run. */
     memset(&pt, 0, sizeof pt);
-    add_part(&pt, "a", 0, 0x10, 0x10000, 0x100000);
-    add_part(&pt, "c", 0, 0x12, 0x210000, 0x100000);
+    test_add_part(&pt, "a", 0, 0x10, 0x10000, 0x100000);
+    test_add_part(&pt, "c", 0, 0x12, 0x210000, 0x100000);
     assert_int_equal(aloft_ptable_ota_slots(&pt, slots, 16), 1);
 
     /* Factory only, or ota_1 without ota_0: no slots. */
     memset(&pt, 0, sizeof pt);
-    add_part(&pt, "factory", 0, 0x00, 0x10000, 0x100000);
-    add_part(&pt, "b", 0, 0x11, 0x110000, 0x100000);
+    test_add_part(&pt, "factory", 0, 0x00, 0x10000, 0x100000);
+    test_add_part(&pt, "b", 0, 0x11, 0x110000, 0x100000);
     assert_int_equal(aloft_ptable_ota_slots(&pt, slots, 16), 0);
 }
 
@@ -501,15 +490,15 @@ static void test_find_fs(void **state)
 
     /* First filesystem in table order: fat, littlefs or spiffs. */
     memset(&pt, 0, sizeof pt);
-    add_part(&pt, "nvs", 1, 0x02, 0x9000, 0x5000);
-    add_part(&pt, "ffat", 1, 0x81, 0x100000, 0x100000);
-    add_part(&pt, "spiffs", 1, 0x82, 0x200000, 0x100000);
+    test_add_part(&pt, "nvs", 1, 0x02, 0x9000, 0x5000);
+    test_add_part(&pt, "ffat", 1, 0x81, 0x100000, 0x100000);
+    test_add_part(&pt, "spiffs", 1, 0x82, 0x200000, 0x100000);
     assert_string_equal(aloft_ptable_find_fs(&pt, NULL)->label, "ffat");
     memset(&pt, 0, sizeof pt);
-    add_part(&pt, "lfs", 1, 0x83, 0x100000, 0x100000);
+    test_add_part(&pt, "lfs", 1, 0x83, 0x100000, 0x100000);
     assert_string_equal(aloft_ptable_find_fs(&pt, NULL)->label, "lfs");
     memset(&pt, 0, sizeof pt);
-    add_part(&pt, "nvs", 1, 0x02, 0x9000, 0x5000);
+    test_add_part(&pt, "nvs", 1, 0x02, 0x9000, 0x5000);
     assert_null(aloft_ptable_find_fs(&pt, NULL));
 }
 

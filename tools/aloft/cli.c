@@ -72,3 +72,20 @@ int cli_parse_u32(const char *s, bool allow_suffix, uint32_t *out)
     *out = (uint32_t)(v * mul);
     return 0;
 }
+
+void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c == '\n')
+            printf("\\n");
+        else if (c < 0x20 || c >= 0x7F)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}

@@ -41,6 +41,10 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 #endif
     ;
 
+/* Print s to stdout as a JSON string; bytes outside printable ASCII become
+ * \u00XX (\n for newlines), so the output is valid whatever s holds. */
+void json_str(const char *s);
+
 /* True if argv[i] is "-h" or "--help". */
 bool cli_is_help(const char *arg);
 

@@ -248,25 +248,6 @@ static int print_text(const scan_t *s)
 
 /* ---- JSON output ----------------------------------------------------- */
 
-/* A JSON string; bytes outside printable ASCII become \u00XX so the
- * output is valid UTF-8 whatever the file holds. */
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c == '\n')
-            printf("\\n");
-        else if (c < 0x20 || c >= 0x7F)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
 static void json_key(const char *k, bool first)
 {
     printf(first ? "\"%s\":" : ",\"%s\":", k);

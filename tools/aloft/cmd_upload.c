@@ -131,22 +131,6 @@ static void on_progress(void *ctx, uint64_t sent, uint64_t confirmed, uint64_t t
     progress_update(&ui->progress, sent, progress_clock());
 }
 
-/* A JSON string (device texts are printable already; file names may not be). */
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20 || c >= 0x7F)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
 static void print_json(const upload_args_t *a, const upload_outcome_t *o)
 {
     printf("{\"ok\":%s,\"protocol\":", o->ok ? "true" : "false");
