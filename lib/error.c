@@ -88,6 +88,7 @@ static const err_text_t texts[] = {
     {ALOFT_ERR_CLOSED, "connection closed early", "the peer closed the connection after %h of %w bytes; try again"},
     {ALOFT_ERR_RATE, "too many failed logins", "wait %h s before trying again"},
     {ALOFT_ERR_CRYPTO, "crypto failure", "the platform's hash or random generator failed"},
+    {ALOFT_ERR_DECODE, "compressed data is corrupt", "the transfer was damaged or the host used a larger window than the device allows; try again, or upload uncompressed"},
 };
 
 static const err_text_t *lookup(int err)

@@ -10,13 +10,36 @@
  *           complete, i.e. after 512 bytes, and the app description ends at
  *           byte 288);
  *   finish  hashes of the stream, then a full re-read of the slot from flash
- *           (what the bootloader will see), then the first page, then
- *           otadata. A power cut anywhere before the otadata write leaves
- *           the old entry in charge.
+ *           (what the bootloader will see), then the image's first byte,
+ *           then otadata. A power cut anywhere before the otadata write
+ *           leaves the old entry in charge.
+ *
+ * Resume: every 64 KiB programmed is recorded in a journal in the slot's
+ * last sector (lib/journal.h). A later begin() of the same image re-reads
+ * the durable prefix from flash through the parser and the hash, which
+ * rebuilds exactly the state a continuous transfer would have, and the
+ * writer carries on from there.
  */
 #include <string.h>
 
 #include "aloft/update.h"
+#include "journal.h"
+
+/* Transport reasons keep the journal (the prefix is good and can resume);
+ * anything else means the prefix is bad or the transfer is over. */
+static bool keeps_journal(int err)
+{
+    return err == ALOFT_ERR_ABORTED || err == ALOFT_ERR_TIMEOUT || err == ALOFT_ERR_CLOSED ||
+           err == ALOFT_ERR_CONNECT;
+}
+
+static void close_journal(aloft_update_t *u)
+{
+    if (u->journal && u->marked) {
+        aloft_journal_close(u->dev->flash, u->journal);
+        u->marked = 0;
+    }
+}
 
 static int fail(aloft_update_t *u, int err, uint32_t have, uint32_t want,
                 const char *where)
@@ -24,6 +47,8 @@ static int fail(aloft_update_t *u, int err, uint32_t have, uint32_t want,
     if (u->diag.err == 0)
         aloft_diag_set(&u->diag, err, have, want, where);
     u->state = ALOFT_UPDATE_FAILED;
+    if (!keeps_journal(err))
+        close_journal(u);
     aloft_quiesce_resume(u->dev->quiesce);
     return err;
 }
@@ -44,27 +69,123 @@ static int refuse(aloft_update_t *u, int err, uint32_t have, uint32_t want,
     return aloft_diag_set(&u->diag, err, have, want, where);
 }
 
-static int choose_app_slot(aloft_update_t *u)
+/* The partition an update of target goes to: for an app, the OTA slot
+ * after the running one (esp_ota_get_next_update_partition). Fills *part,
+ * *slot and od; on failure returns the code and sets *where. */
+static int target_partition(const aloft_device_t *dev, aloft_target_t target, const char *label,
+                            aloft_otadata_t *od, const aloft_part_t **part, int *slot,
+                            const char **where)
+{
+    if (target == ALOFT_TARGET_FS) {
+        *part = aloft_ptable_find_fs(dev->ptable, label);
+        *where = label ? label : "spiffs";
+        return *part ? ALOFT_OK : ALOFT_ERR_NO_SLOT;
+    }
+    if (target != ALOFT_TARGET_APP)
+        return ALOFT_ERR_ARG;
+    int err = aloft_otadata_open(od, dev->flash, dev->ptable);
+    *where = err == ALOFT_ERR_NO_SLOT ? "ota_0" : "otadata";
+    if (err)
+        return err;
+    *where = "ota_1";
+    if (od->nslots < 2)
+        return ALOFT_ERR_NO_SLOT;
+    if (dev->running_slot < 0 || dev->running_slot >= od->nslots)
+        return ALOFT_ERR_ARG;
+    *slot = (dev->running_slot + 1) % od->nslots;
+    *part = od->slots[*slot];
+    return ALOFT_OK;
+}
+
+/* Where the journal of a size-byte transfer into part lives: its last
+ * sector, if the image leaves it free; else 0 (no resume). */
+static uint32_t journal_addr(const aloft_device_t *dev, const aloft_part_t *part, uint32_t size)
+{
+    uint32_t sector = dev->flash->sector_size;
+    uint32_t used = (size + sector - 1) / sector * sector;
+    return part->size >= sector && used <= part->size - sector ? part->offset + part->size - sector
+                                                                : 0;
+}
+
+static int choose_partition(aloft_update_t *u, const aloft_update_req_t *req)
 {
     const aloft_device_t *dev = u->dev;
     aloft_otadata_t *od = &u->otadata;
+    const char *where = NULL;
     int entry;
-    int err = aloft_otadata_open(od, dev->flash, dev->ptable);
+    int err = target_partition(dev, req->target, req->fs_label, od, &u->part, &u->slot, &where);
     if (err)
-        return refuse(u, err, 0, 0, err == ALOFT_ERR_NO_SLOT ? "ota_0" : "otadata");
-    if (od->nslots < 2)
-        return refuse(u, ALOFT_ERR_NO_SLOT, 0, 0, "ota_1");
-    if (dev->running_slot < 0 || dev->running_slot >= od->nslots)
-        return refuse(u, ALOFT_ERR_ARG, 0, 0, NULL);
-    /* esp_ota_get_next_update_partition: the slot after the running one. */
-    u->slot = (dev->running_slot + 1) % od->nslots;
-    u->part = od->slots[u->slot];
+        return refuse(u, err, 0, 0, err == ALOFT_ERR_ARG ? NULL : where);
+    if (req->target != ALOFT_TARGET_APP)
+        return ALOFT_OK;
     int sel = aloft_otadata_selected(od, &entry);
     if (entry >= 0 && sel == dev->running_slot &&
         od->e[entry].state == ALOFT_OTA_PENDING_VERIFY)
         return refuse(u, ALOFT_ERR_PENDING, 0, 0,
                       od->slots[dev->running_slot]->label);
     return ALOFT_OK;
+}
+
+/* Rebuild the state of a transfer interrupted after durable bytes: feed
+ * the prefix from flash through the parser and hashes. Returns 0, or an
+ * error if the prefix does not check out (then start over). */
+static int replay_prefix(aloft_update_t *u, uint32_t durable)
+{
+    uint8_t chunk[256];
+    for (uint32_t off = 0; off < durable; off += sizeof chunk) {
+        uint32_t n = durable - off < sizeof chunk ? durable - off : (uint32_t)sizeof chunk;
+        int err = u->dev->flash->read(u->dev->flash, u->part->offset + off, chunk, n);
+        if (err)
+            return err;
+        if (off == 0 && u->target == ALOFT_TARGET_APP)
+            chunk[0] = ALOFT_IMAGE_MAGIC;   /* held back until commit */
+        if (u->target == ALOFT_TARGET_APP && aloft_image_feed(&u->image, chunk, n) != (int)n)
+            return ALOFT_ERR_IMG_MAGIC;
+        u->dev->crypto->sha256->update(&u->sha256, chunk, n);
+    }
+    return ALOFT_OK;
+}
+
+/* Continue from the journal's durable prefix when it matches req. */
+static int try_resume(aloft_update_t *u, const aloft_update_req_t *req)
+{
+    bool app = req->target == ALOFT_TARGET_APP;
+    int durable = aloft_journal_durable(u->dev->flash, u->journal, (uint8_t)req->target,
+                                        req->size, req->sha256);
+    if (durable <= 0 || replay_prefix(u, (uint32_t)durable) != 0)
+        return ALOFT_ERR_STATE;
+    u->received = u->offset = u->marked = (uint32_t)durable;
+    return aloft_writer_resume(&u->writer, u->dev->flash, u->part->offset, u->part->size,
+                               req->size, app, (uint32_t)durable, ALOFT_IMAGE_MAGIC);
+}
+
+/* Fresh image parser and hashes. */
+static int init_stream(aloft_update_t *u, const aloft_update_req_t *req)
+{
+    const aloft_crypto_t *c = u->dev->crypto;
+    int err;
+    if ((req->target == ALOFT_TARGET_APP && (err = aloft_image_init(&u->image, c->sha256)) != 0) ||
+        (err = aloft_hash_init(c->sha256, &u->sha256)) != 0 ||
+        (req->md5 && (err = aloft_hash_init(c->md5, &u->md5)) != 0))
+        return err;
+    return ALOFT_OK;
+}
+
+/* Parser, hashes and writer, continuing from the journal when it can. */
+static int start_transfer(aloft_update_t *u, const aloft_update_req_t *req)
+{
+    int err = init_stream(u, req);
+    if (err)
+        return err;
+    if (req->resume && req->sha256 && u->journal) {
+        if (try_resume(u, req) == 0)
+            return ALOFT_OK;
+        u->received = u->offset = u->marked = 0;   /* start over, cleanly */
+        if ((err = init_stream(u, req)) != 0)
+            return err;
+    }
+    return aloft_writer_begin(&u->writer, u->dev->flash, u->part->offset, u->part->size,
+                              req->size, req->target == ALOFT_TARGET_APP);
 }
 
 int aloft_update_begin(aloft_update_t *u, const aloft_device_t *dev,
@@ -82,41 +203,29 @@ int aloft_update_begin(aloft_update_t *u, const aloft_device_t *dev,
     u->target = req->target;
     u->size = req->size;
 
-    if (req->target == ALOFT_TARGET_APP) {
-        if ((err = choose_app_slot(u)) != 0)
-            return err;
-        if (req->size < ALOFT_IMAGE_HEADER_LEN + ALOFT_IMAGE_SEG_HEADER_LEN + 16)
-            return refuse(u, ALOFT_ERR_SIZE, req->size, 0, NULL);
-    } else if (req->target == ALOFT_TARGET_FS) {
-        u->part = aloft_ptable_find_fs(dev->ptable, req->fs_label);
-        if (u->part == NULL)
-            return refuse(u, ALOFT_ERR_NO_SLOT, 0, 0,
-                          req->fs_label ? req->fs_label : "spiffs");
-        if (req->size == 0)
-            return refuse(u, ALOFT_ERR_SIZE, 0, 0, NULL);
-    } else {
-        return refuse(u, ALOFT_ERR_ARG, 0, 0, NULL);
-    }
+    if ((err = choose_partition(u, req)) != 0)
+        return err;
+    if (req->target == ALOFT_TARGET_APP &&
+        req->size < ALOFT_IMAGE_HEADER_LEN + ALOFT_IMAGE_SEG_HEADER_LEN + 16)
+        return refuse(u, ALOFT_ERR_SIZE, req->size, 0, NULL);
+    if (req->size == 0)
+        return refuse(u, ALOFT_ERR_SIZE, 0, 0, NULL);
     if (req->size > u->part->size)
-        return refuse(u, ALOFT_ERR_TOO_LARGE, req->size, u->part->size,
-                      u->part->label);
+        return refuse(u, ALOFT_ERR_TOO_LARGE, req->size, u->part->size, u->part->label);
 
-    bool app = req->target == ALOFT_TARGET_APP;
-    if ((err = aloft_writer_begin(&u->writer, dev->flash, u->part->offset,
-                                  u->part->size, req->size, app)) != 0 ||
-        (app && (err = aloft_image_init(&u->image, dev->crypto->sha256)) != 0) ||
-        (err = aloft_hash_init(dev->crypto->sha256, &u->sha256)) != 0 ||
-        (req->md5 && (err = aloft_hash_init(dev->crypto->md5, &u->md5)) != 0))
-        return refuse(u, err, 0, 0, NULL);
+    if (req->sha256)   /* a journal needs to know which image it is */
+        u->journal = journal_addr(dev, u->part, req->size);
     if ((u->has_sha256 = req->sha256 != NULL))
         memcpy(u->want_sha256, req->sha256, sizeof u->want_sha256);
     if ((u->has_md5 = req->md5 != NULL))
         memcpy(u->want_md5, req->md5, sizeof u->want_md5);
+    if ((err = start_transfer(u, req)) != 0)
+        return refuse(u, err, 0, 0, NULL);
 
     u->state = ALOFT_UPDATE_RECEIVING;
     aloft_quiesce_pause(dev->quiesce);
     if (dev->progress)
-        dev->progress(dev->progress_ctx, 0, u->size);
+        dev->progress(dev->progress_ctx, u->received, u->size);
     return ALOFT_OK;
 }
 
@@ -142,6 +251,24 @@ static int check_image(aloft_update_t *u, const void *data, size_t n)
     return ALOFT_OK;
 }
 
+/* Record each further 64 KiB programmed; the record itself is written
+ * with the first mark, i.e. only after the image's first bytes checked out. */
+static int journal_progress(aloft_update_t *u)
+{
+    uint32_t programmed = aloft_writer_programmed(&u->writer);
+    int err = ALOFT_OK;
+    while (!err && u->journal && programmed >= u->marked + ALOFT_JOURNAL_STEP) {
+        if (u->marked == 0)
+            err = aloft_journal_start(u->dev->flash, u->journal, (uint8_t)u->target, u->size,
+                                      u->want_sha256);
+        if (!err)
+            err = aloft_journal_mark(u->dev->flash, u->journal, u->marked + ALOFT_JOURNAL_STEP);
+        if (!err)
+            u->marked += ALOFT_JOURNAL_STEP;
+    }
+    return err;
+}
+
 int aloft_update_feed(aloft_update_t *u, const void *data, size_t n)
 {
     int err = check_running(u);
@@ -157,6 +284,8 @@ int aloft_update_feed(aloft_update_t *u, const void *data, size_t n)
     if ((err = aloft_writer_write(&u->writer, data, n)) != 0)
         return fail(u, err, u->part->offset + u->received, 0, u->part->label);
     u->received += (uint32_t)n;
+    if ((err = journal_progress(u)) != 0)
+        return fail(u, err, u->journal, 0, u->part->label);
     if (u->dev->progress)
         u->dev->progress(u->dev->progress_ctx, u->received, u->size);
     return ALOFT_OK;
@@ -237,6 +366,9 @@ int aloft_update_finish(aloft_update_t *u)
     if ((err = verify_readback(u, sha)) != 0)
         return err;
 
+    /* The journal closes before otadata switches, so the switch is the
+     * update's last flash operation: a cut before it keeps the old image. */
+    close_journal(u);
     if (u->target == ALOFT_TARGET_APP) {
         if ((err = aloft_writer_commit(&u->writer)) != 0)
             return fail(u, err, u->part->offset, 0, u->part->label);
@@ -275,4 +407,34 @@ const aloft_part_t *aloft_update_partition(const aloft_update_t *u)
 const aloft_image_info_t *aloft_update_image_info(const aloft_update_t *u)
 {
     return aloft_image_info(&u->image);
+}
+
+uint32_t aloft_update_offset(const aloft_update_t *u)
+{
+    return u->offset;
+}
+
+uint32_t aloft_update_durable(const aloft_update_t *u)
+{
+    return u->state == ALOFT_UPDATE_DONE ? u->size : u->marked;
+}
+
+int aloft_update_find_resume(const aloft_device_t *dev, aloft_target_t target,
+                             aloft_update_resume_t *r)
+{
+    aloft_otadata_t od;
+    const aloft_part_t *part = NULL;
+    const char *where;
+    uint8_t t;
+    int slot;
+    if (target_partition(dev, target, NULL, &od, &part, &slot, &where) != 0)
+        return 0;
+    /* The journal sits in the last sector whatever the image size. */
+    uint32_t addr = part->offset + part->size - dev->flash->sector_size;
+    int durable = aloft_journal_read(dev->flash, addr, &t, &r->size, r->sha256);
+    if (durable <= 0 || t != target || journal_addr(dev, part, r->size) != addr)
+        return durable < 0 ? durable : 0;
+    r->target = target;
+    r->offset = (uint32_t)durable;
+    return 1;
 }

@@ -1,5 +1,5 @@
 /*
- * lib/writer.c — erase-ahead, page-wise, first-page-last slot writer.
+ * lib/writer.c — erase-ahead, page-wise, first-byte-last slot writer.
  *
  * Invariants:
  *   pos == (pages programmed or skipped or held) * page_size + fill
@@ -37,6 +37,26 @@ int aloft_writer_begin(aloft_writer_t *w, const aloft_flash_t *flash,
     return ALOFT_OK;
 }
 
+int aloft_writer_resume(aloft_writer_t *w, const aloft_flash_t *flash, uint32_t base,
+                        uint32_t region_size, uint32_t len, bool hold_head, uint32_t pos,
+                        uint8_t head_byte)
+{
+    int err = aloft_writer_begin(w, flash, base, region_size, len, hold_head);
+    if (err)
+        return err;
+    if (pos > len || pos % flash->sector_size != 0)
+        return ALOFT_ERR_ARG;
+    w->pos = w->erased = pos;
+    w->head_held = hold_head && pos > 0;
+    w->head_byte = head_byte;
+    return ALOFT_OK;
+}
+
+uint32_t aloft_writer_programmed(const aloft_writer_t *w)
+{
+    return w->pos - w->fill;
+}
+
 int aloft_writer_erase_ahead(aloft_writer_t *w)
 {
     const aloft_flash_t *f = w->flash;
@@ -72,11 +92,10 @@ static int flush_page(aloft_writer_t *w)
     if (w->fill == 0)
         return ALOFT_OK;
     if (w->hold_head && off == 0) {
-        memcpy(w->head, w->page, w->fill);
-        w->head_len = w->fill;
+        /* Keep the magic back: a half-written slot must never boot. */
+        w->head_byte = w->page[0];
+        w->page[0] = ALOFT_ERASED;
         w->head_held = true;
-        w->fill = 0;
-        return ALOFT_OK;
     }
     while (w->erased < off + w->fill)
         if ((err = aloft_writer_erase_ahead(w)) < 0)
@@ -127,32 +146,22 @@ int aloft_writer_read(const aloft_writer_t *w, uint32_t off, void *buf, size_t n
     if (n > w->end || off > w->end - n)
         return ALOFT_ERR_ARG;
     int err = w->flash->read(w->flash, w->base + off, out, n);
-    if (err || !w->head_held || off >= w->head_len)
-        return err;
-    /* Overlay the part of the held first page that [off, off+n) covers. */
-    size_t k = w->head_len - off;
-    memcpy(out, w->head + off, k < n ? k : n);
-    return ALOFT_OK;
+    if (err == 0 && w->head_held && off == 0 && n > 0)
+        out[0] = w->head_byte;
+    return err;
 }
 
 int aloft_writer_commit(aloft_writer_t *w)
 {
-    uint8_t check[ALOFT_PAGE_MAX];
+    uint8_t check;
     if (!w->head_held)
         return ALOFT_OK;
-    while (w->erased < w->head_len) {
-        int err = aloft_writer_erase_ahead(w);
-        if (err < 0)
-            return err;
-    }
-    int err = w->flash->prog(w->flash, w->base, w->head, w->head_len);
-    if (err)
-        return err;
-    err = w->flash->read(w->flash, w->base, check, w->head_len);
-    if (err)
-        return err;
-    if (memcmp(check, w->head, w->head_len) != 0)
-        return ALOFT_ERR_READBACK;
-    w->head_held = false;
-    return ALOFT_OK;
+    int err = w->flash->prog(w->flash, w->base, &w->head_byte, 1);
+    if (!err)
+        err = w->flash->read(w->flash, w->base, &check, 1);
+    if (!err && check != w->head_byte)
+        err = ALOFT_ERR_READBACK;
+    if (!err)
+        w->head_held = false;
+    return err;
 }

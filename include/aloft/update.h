@@ -64,7 +64,20 @@ typedef struct aloft_update_req {
     const uint8_t *sha256;      /* expected SHA-256 (32 B) or NULL */
     const uint8_t *md5;         /* expected MD5 (16 B) or NULL */
     const char *fs_label;       /* ALOFT_TARGET_FS: partition label, NULL = first fs */
+    /* Continue an interrupted transfer of the same image (same target, size
+     * and sha256, which is then required) from its durable prefix, if the
+     * slot's journal holds one; else start from 0. See aloft_update_offset. */
+    bool resume;
 } aloft_update_req_t;
+
+/* An interrupted transfer the device can continue (from the journal in the
+ * last sector of the target slot; see docs/PROTOCOL.md §2.7). */
+typedef struct aloft_update_resume {
+    aloft_target_t target;
+    uint32_t size;
+    uint8_t sha256[ALOFT_SHA256_LEN];
+    uint32_t offset;            /* image bytes durable in flash */
+} aloft_update_resume_t;
 
 typedef enum aloft_update_state {
     ALOFT_UPDATE_IDLE = 0,
@@ -89,6 +102,9 @@ typedef struct aloft_update {
     aloft_writer_t writer;
     aloft_otadata_t otadata;
     aloft_diag_t diag;
+    uint32_t offset;                /* where feeding started (resume point) */
+    uint32_t journal;               /* flash address of the journal sector, 0 = none */
+    uint32_t marked;                /* durable offset last written to the journal */
 } aloft_update_t;
 
 /* Accept or refuse an update. On success the target is chosen and quiesce
@@ -99,6 +115,21 @@ typedef struct aloft_update {
  * flash error reading otadata. Returns 0 or one of those codes. */
 int aloft_update_begin(aloft_update_t *u, const aloft_device_t *dev,
                        const aloft_update_req_t *req);
+
+/* The image offset the next aloft_update_feed() byte belongs to right after
+ * begin: 0, or the resume point. */
+uint32_t aloft_update_offset(const aloft_update_t *u);
+
+/* Image bytes programmed to flash and recorded in the journal, i.e. what a
+ * resume after a power cut keeps (a multiple of 64 KiB, or everything once
+ * finished). */
+uint32_t aloft_update_durable(const aloft_update_t *u);
+
+/* Whether the inactive app slot (as begin would choose it for target)
+ * holds a resumable transfer; fills *r. Reads flash only. Returns 1 if so,
+ * 0 if not, or a negative error code. */
+int aloft_update_find_resume(const aloft_device_t *dev, aloft_target_t target,
+                             aloft_update_resume_t *r);
 
 /* Take the next n bytes. Returns 0, or the first failure (image defect,
  * wrong chip, ALOFT_ERR_OVERFLOW, flash error); a failure ends the session

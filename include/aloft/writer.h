@@ -10,9 +10,11 @@
  *  - whole pages: bytes are collected into page_size pages and each page is
  *    programmed with one call; pages that are all 0xFF are skipped (erased
  *    flash already reads 0xFF);
- *  - first page last: with hold_head, the first page (which carries the 0xE9
- *    magic) stays in RAM until aloft_writer_commit(), called only after the
- *    rest is verified, so a slot cut off mid-update has no valid header.
+ *  - first byte last: with hold_head, the first page is programmed with its
+ *    byte 0 (the 0xE9 magic) left erased; aloft_writer_commit(), called only
+ *    after the rest is verified, programs that one byte. A slot cut off
+ *    mid-update therefore never has a valid header, yet everything else is
+ *    durable, so a transfer can resume after a power cut.
  */
 #ifndef ALOFT_WRITER_H
 #define ALOFT_WRITER_H
@@ -33,10 +35,9 @@ typedef struct aloft_writer {
     uint32_t erased;      /* bytes from base already erased */
     uint32_t fill;        /* bytes in page[] */
     bool hold_head;
-    bool head_held;       /* head[] holds the first page, not yet programmed */
+    bool head_held;       /* head_byte is not programmed yet */
+    uint8_t head_byte;    /* the real byte 0 */
     uint8_t page[ALOFT_PAGE_MAX];
-    uint8_t head[ALOFT_PAGE_MAX];
-    uint32_t head_len;
 } aloft_writer_t;
 
 /* Prepare to write len bytes at base, inside a region of region_size bytes.
@@ -45,6 +46,17 @@ typedef struct aloft_writer {
 int aloft_writer_begin(aloft_writer_t *w, const aloft_flash_t *flash,
                        uint32_t base, uint32_t region_size, uint32_t len,
                        bool hold_head);
+
+/* Like begin, but continue after a power cut or a dropped transfer: the
+ * first pos bytes (a multiple of the sector size) are already programmed
+ * and everything from pos on will be erased again before it is written.
+ * head_byte is the real byte 0 (hold_head). Touches no flash. */
+int aloft_writer_resume(aloft_writer_t *w, const aloft_flash_t *flash, uint32_t base,
+                        uint32_t region_size, uint32_t len, bool hold_head, uint32_t pos,
+                        uint8_t head_byte);
+
+/* Bytes handed to flash so far (whole pages programmed or skipped). */
+uint32_t aloft_writer_programmed(const aloft_writer_t *w);
 
 /* Erase the next unit ahead of the data, if any is still needed. Returns 1
  * if it erased, 0 if everything up to the end is already erased, or a
@@ -60,11 +72,11 @@ int aloft_writer_write(aloft_writer_t *w, const void *data, size_t n);
 int aloft_writer_flush(aloft_writer_t *w);
 
 /* Read back [off, off+n) of the region as it will be after commit: flash,
- * with the held first page taken from RAM. Returns 0 or a flash error. */
+ * with the held byte 0 taken from RAM. Returns 0 or a flash error. */
 int aloft_writer_read(const aloft_writer_t *w, uint32_t off, void *buf,
                       size_t n);
 
-/* Program the held first page (no-op without hold_head). Returns 0, or
+/* Program the held byte 0 (no-op without hold_head). Returns 0, or
  * ALOFT_ERR_READBACK if flash does not read back what was programmed, or a
  * flash error. */
 int aloft_writer_commit(aloft_writer_t *w);

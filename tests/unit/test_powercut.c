@@ -83,7 +83,7 @@ static void test_sweep(void **state)
 {
     (void)state;
     sweep_t s;
-    assert_int_equal(simfx_setup(&s.fx, ALOFT_CHIP_ESP32, 60000, 64000), 0);
+    assert_int_equal(simfx_setup(&s.fx, ALOFT_CHIP_ESP32, 60000, 140000), 0);
     s.base = simfx_snapshot(&s.fx);
 
     uint64_t n_update = count_ops(&s, do_update);

@@ -16,6 +16,7 @@
 #include "crypto_mbedtls.h"
 #include "image_make.h"
 #include "sim_fixture.h"
+#include "test_flash.h"
 
 #define OTADATA 0xE000u
 #define APP0 0x10000u
@@ -290,6 +291,75 @@ static void test_filesystem_target(void **state)
     assert_int_equal(aloft_update_begin(U(c), D(c), &req), ALOFT_ERR_NO_SLOT);
 }
 
+/* Feed v2 from its resume point to the end and finish. */
+static void feed_rest_and_finish(ctx_t *c, const uint8_t *sha)
+{
+    aloft_update_req_t req = {.size = (uint32_t)c->fx.v2_len, .sha256 = sha, .resume = true};
+    assert_int_equal(aloft_update_begin(U(c), D(c), &req), 0);
+    uint32_t off = aloft_update_offset(U(c));
+    assert_int_equal(feed_all(c, c->fx.v2 + off, c->fx.v2_len - off, 1460), 0);
+    assert_int_equal(aloft_update_finish(U(c)), 0);
+    assert_int_equal(aloft_update_durable(U(c)), c->fx.v2_len);
+    assert_int_equal(simfx_reboot(&c->fx), 0);
+    assert_string_equal(c->fx.sim.boot.info.desc.version, "2.0.0");
+}
+
+static void test_resume_after_dropped_transfer(void **state)
+{
+    ctx_t *c = *state;
+    uint8_t sha[32];
+    aloft_update_resume_t r;
+    aloft_hash_oneshot(&aloft_mbedtls_sha256, c->fx.v2, c->fx.v2_len, sha);
+    aloft_update_req_t req = {.size = (uint32_t)c->fx.v2_len, .sha256 = sha, .resume = true};
+    assert_int_equal(aloft_update_begin(U(c), D(c), &req), 0);
+    assert_int_equal(aloft_update_offset(U(c)), 0);
+    assert_int_equal(aloft_update_find_resume(D(c), ALOFT_TARGET_APP, &r), 0);
+    assert_int_equal(feed_all(c, c->fx.v2, 140000, 1000), 0);
+    assert_int_equal(aloft_update_durable(U(c)), 131072);   /* two 64 KiB marks */
+    aloft_update_abort(U(c), ALOFT_ERR_CLOSED);
+    assert_untouched(c);   /* and survives a reboot */
+
+    assert_int_equal(aloft_update_find_resume(D(c), ALOFT_TARGET_APP, &r), 1);
+    assert_int_equal(r.offset, 131072);
+    assert_int_equal(r.size, c->fx.v2_len);
+    assert_memory_equal(r.sha256, sha, 32);
+    uint64_t progs = c->fx.sim.nor.count.prog_bytes;
+    feed_rest_and_finish(c, sha);
+    /* Only the rest was written again, not the durable prefix. */
+    assert_true(c->fx.sim.nor.count.prog_bytes - progs < c->fx.v2_len - 131072 + 4096);
+    /* A finished transfer leaves nothing to resume. */
+    assert_int_equal(aloft_update_find_resume(D(c), ALOFT_TARGET_APP, &r), 0);
+}
+
+static int feed_140k(void *arg)
+{
+    ctx_t *c = arg;
+    return feed_all(c, c->fx.v2, 140000, 1460);
+}
+
+static void test_resume_after_power_cut_and_other_image_restarts(void **state)
+{
+    ctx_t *c = *state;
+    uint8_t sha[32], other[32] = {0};
+    aloft_update_resume_t r;
+    aloft_hash_oneshot(&aloft_mbedtls_sha256, c->fx.v2, c->fx.v2_len, sha);
+    aloft_update_req_t req = {.size = (uint32_t)c->fx.v2_len, .sha256 = sha, .resume = true};
+    assert_int_equal(aloft_update_begin(U(c), D(c), &req), 0);
+    /* Cut the power about two thirds into the first 140 000 bytes. */
+    assert_true(test_flash_run_cut(&c->fx.sim.nor, 400, 77, feed_140k, c, NULL));
+    assert_int_equal(simfx_reboot(&c->fx), 0);
+    assert_string_equal(c->fx.sim.boot.info.desc.version, "1.0.0");
+    assert_int_equal(aloft_update_find_resume(D(c), ALOFT_TARGET_APP, &r), 1);
+    assert_true(r.offset >= 65536);
+
+    /* Another image (another hash) does not resume: it starts at 0. */
+    req.sha256 = other;
+    assert_int_equal(aloft_update_begin(U(c), D(c), &req), 0);
+    assert_int_equal(aloft_update_offset(U(c)), 0);
+    aloft_update_abort(U(c), ALOFT_ERR_ABORTED);
+    feed_rest_and_finish(c, sha);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +374,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refused_while_pending_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_erase_ahead_uses_blocks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_filesystem_target, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resume_after_dropped_transfer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resume_after_power_cut_and_other_image_restarts,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
