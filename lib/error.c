@@ -81,6 +81,12 @@ static const err_text_t texts[] = {
     {ALOFT_ERR_PENDING, "running image is not confirmed yet",
      "the firmware in %s is still PENDING_VERIFY; let it confirm itself (or reboot to roll back) before updating"},
     {ALOFT_ERR_SAME_SLOT, "target slot is the running one", "slot %s is running; the update must go to the other slot"},
+    {ALOFT_ERR_UNSIGNED, "image is not signed", "this device only accepts signed images; sign it with `aloft sign --key KEY.key -o signed.bin image.bin`"},
+    {ALOFT_ERR_SIGNATURE, "signature does not verify", "the image or its signed metadata was changed after signing, or it was signed with another key; sign the exact file again"},
+    {ALOFT_ERR_UNKNOWN_KEY, "signed with an unknown key", "the device holds no public key with this key id; sign with one of the device's keys (or provision the new key first)"},
+    {ALOFT_ERR_DOWNGRADE, "downgrade refused", "the image's secure_version is %h but the running firmware's is %w; build with a secure_version of at least %w"},
+    {ALOFT_ERR_PROJECT, "image is for another project", "the device runs project %s; check that you picked the right firmware"},
+    {ALOFT_ERR_SIGNED_MISMATCH, "signed metadata does not match the image", "the signature block describes another image (%s); sign the exact file you upload"},
 
     {ALOFT_ERR_PROTO, "unexpected message from the peer", "the peer speaks another protocol version or the data was corrupted; update both sides"},
     {ALOFT_ERR_AUTH, "authentication failed", "the password is wrong; use the one the firmware was built with"},

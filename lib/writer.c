@@ -133,6 +133,11 @@ int aloft_writer_write(aloft_writer_t *w, const void *data, size_t n)
     return ALOFT_OK;
 }
 
+void aloft_writer_truncate(aloft_writer_t *w)
+{
+    w->len = w->pos;
+}
+
 int aloft_writer_flush(aloft_writer_t *w)
 {
     if (w->pos != w->len)

@@ -68,6 +68,12 @@ typedef enum aloft_err {
     ALOFT_ERR_READBACK = -66,       /* flash contents differ from what was written */
     ALOFT_ERR_PENDING = -67,        /* running image not yet confirmed */
     ALOFT_ERR_SAME_SLOT = -68,      /* target slot is the running one */
+    ALOFT_ERR_UNSIGNED = -69,       /* device requires signed images; this one is not */
+    ALOFT_ERR_SIGNATURE = -70,      /* signature does not verify */
+    ALOFT_ERR_UNKNOWN_KEY = -71,    /* signed with a key the device does not hold */
+    ALOFT_ERR_DOWNGRADE = -72,      /* secure_version lower than the running image's */
+    ALOFT_ERR_PROJECT = -73,        /* image is for another project */
+    ALOFT_ERR_SIGNED_MISMATCH = -74,/* signed metadata does not describe this image */
 
     /* -80 .. -99: transports and authentication */
     ALOFT_ERR_PROTO = -80,          /* malformed or unexpected message from the peer */

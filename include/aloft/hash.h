@@ -47,6 +47,12 @@ typedef struct aloft_crypto {
     /* Fill out with n bytes from a cryptographically secure RNG. Returns 0
      * or ALOFT_ERR_CRYPTO. NULL if the device has no auth. */
     int (*random)(void *out, size_t n);
+    /* Verify an ECDSA P-256 signature (ASN.1 DER) of a SHA-256 digest with
+     * an uncompressed public key (65 bytes). Returns 0, ALOFT_ERR_SIGNATURE
+     * or ALOFT_ERR_ARG (bad key). NULL if the device does not check
+     * signatures. */
+    int (*ecdsa_p256_verify)(const uint8_t pubkey[65], const uint8_t digest[32],
+                             const uint8_t *sig, size_t sig_len);
 } aloft_crypto_t;
 
 /* Start a hash in c. Returns 0, or ALOFT_ERR_ARG if alg is NULL or its

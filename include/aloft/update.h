@@ -36,6 +36,7 @@
 #include "aloft/otadata.h"
 #include "aloft/ptable.h"
 #include "aloft/quiesce.h"
+#include "aloft/signature.h"
 #include "aloft/writer.h"
 
 typedef enum aloft_target {
@@ -52,6 +53,13 @@ typedef struct aloft_device {
     int running_slot;               /* OTA slot index booted from */
     bool rollback;                  /* new images start NEW (else UNDEFINED) */
     aloft_quiesce_t *quiesce;       /* may be NULL */
+    /* Provisioned signing keys; with nkeys > 0 only images signed by one of
+     * them are activated (rotation: any of the list). */
+    const aloft_pubkey_t *keys;
+    size_t nkeys;
+    /* The running image's app description, for the project and
+     * secure_version (anti-downgrade) checks of signed images; may be NULL. */
+    const aloft_app_desc_t *running_desc;
     /* Called after every accepted piece; may be NULL. */
     void (*progress)(void *ctx, uint32_t done, uint32_t total);
     void *progress_ctx;
@@ -64,6 +72,16 @@ typedef struct aloft_update_req {
     const uint8_t *sha256;      /* expected SHA-256 (32 B) or NULL */
     const uint8_t *md5;         /* expected MD5 (16 B) or NULL */
     const char *fs_label;       /* ALOFT_TARGET_FS: partition label, NULL = first fs */
+    /* A signature block sent ahead of the data (native protocol): checked
+     * in begin, before anything is erased. NULL otherwise; then a block may
+     * trail the image inside the size bytes (espota) and is checked in
+     * finish, before activation. */
+    const uint8_t *sig_block;
+    size_t sig_block_len;
+    /* The size bytes are the image and nothing else (no trailing block):
+     * lets a device that requires signatures refuse an unsigned image in
+     * begin. */
+    bool image_only;
     /* Continue an interrupted transfer of the same image (same target, size
      * and sha256, which is then required) from its durable prefix, if the
      * slot's journal holds one; else start from 0. See aloft_update_offset. */
@@ -103,6 +121,10 @@ typedef struct aloft_update {
     aloft_otadata_t otadata;
     aloft_diag_t diag;
     uint32_t offset;                /* where feeding started (resume point) */
+    uint8_t trailer[ALOFT_SIG_BLOCK_MAX];   /* bytes after the image (a signature block) */
+    uint32_t trailer_len;
+    uint8_t sig_block[ALOFT_SIG_BLOCK_MAX]; /* the block announced in begin */
+    uint32_t sig_block_len;
     uint32_t journal;               /* flash address of the journal sector, 0 = none */
     uint32_t marked;                /* durable offset last written to the journal */
 } aloft_update_t;
@@ -111,8 +133,10 @@ typedef struct aloft_update {
  * hooks are paused; no flash was erased or written. Refusals (each with
  * numbers in the diag): ALOFT_ERR_BUSY (an update is receiving),
  * ALOFT_ERR_SIZE, ALOFT_ERR_TOO_LARGE, ALOFT_ERR_NO_SLOT, ALOFT_ERR_SAME_SLOT,
- * ALOFT_ERR_NO_OTADATA, ALOFT_ERR_PENDING (running image unconfirmed), or a
- * flash error reading otadata. Returns 0 or one of those codes. */
+ * ALOFT_ERR_NO_OTADATA, ALOFT_ERR_PENDING (running image unconfirmed), a
+ * signature refusal (ALOFT_ERR_UNSIGNED, _SIGNATURE, _UNKNOWN_KEY,
+ * _DOWNGRADE, _PROJECT, _SIGNED_MISMATCH, _IMG_CHIP), or a flash error
+ * reading otadata. Returns 0 or one of those codes. */
 int aloft_update_begin(aloft_update_t *u, const aloft_device_t *dev,
                        const aloft_update_req_t *req);
 

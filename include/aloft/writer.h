@@ -67,6 +67,10 @@ int aloft_writer_erase_ahead(aloft_writer_t *w);
  * ALOFT_ERR_ARG when more than len bytes are written, or a flash error. */
 int aloft_writer_write(aloft_writer_t *w, const void *data, size_t n);
 
+/* No more bytes will come: the region holds only what was written so far
+ * (an image followed by data that is not for flash). */
+void aloft_writer_truncate(aloft_writer_t *w);
+
 /* Program the last partial page. Call once all len bytes were written.
  * Returns 0, ALOFT_ERR_STATE if bytes are missing, or a flash error. */
 int aloft_writer_flush(aloft_writer_t *w);

@@ -89,5 +89,5 @@ static int random_bytes(void *out, size_t n)
 }
 
 const aloft_crypto_t aloft_mbedtls_crypto = {
-    &aloft_mbedtls_sha256, &aloft_mbedtls_md5, pbkdf2_sha256, random_bytes,
+    &aloft_mbedtls_sha256, &aloft_mbedtls_md5, pbkdf2_sha256, random_bytes, NULL,
 };
