@@ -12,7 +12,7 @@ mkdir -p "$work/crashes"
 aloft=$top/build/bin/aloft
 
 seed_corpora() {
-    mkdir -p "$work/corpus"/{fuzz_image,fuzz_ptable,fuzz_otadata,fuzz_espota}
+    mkdir -p "$work/corpus"/{fuzz_image,fuzz_ptable,fuzz_otadata,fuzz_espota,fuzz_native}
     local c=$work/corpus
     if [ -x "$aloft" ]; then
         for chip in esp32 esp32s3 esp32c3; do
@@ -33,6 +33,13 @@ seed_corpora() {
     printf '0 4000 9000 0123456789abcdef0123456789abcdef\n' > "$c/fuzz_espota/invite"
     printf '200 43cebe68834499088e32d7c0483f0fce 4b00f9a2b312b759216142e9e32c7349\n' > "$c/fuzz_espota/auth"
     printf 'ERR: too large 1412096>1310720' > "$c/fuzz_espota/refusal"
+    # Native scripts (see tests/fuzz/fuzz_native.c): open or password device,
+    # OFFER raw or zlib, the image in 255-byte DATA frames, END.
+    local data="" i
+    for i in $(seq 36); do data="$data\\006\\377"; done
+    printf "\\000\\005\\000$data\\007\\000" > "$c/fuzz_native/open_raw"
+    printf "\\001\\005\\000$data\\007\\000" > "$c/fuzz_native/password_raw"
+    printf "\\000\\005\\001$data\\007\\000" > "$c/fuzz_native/open_zlib"
 }
 
 seed_corpora

@@ -85,7 +85,7 @@ typedef struct aloft_native_slot {
     aloft_native_str_t label;
     uint32_t size;
     uint32_t state;                  /* otadata state (ALOFT_OTA_*) */
-    bool has_image;                  /* a verified image is there */
+    bool has_image;                  /* an image header and app description at the slot start (not verified) */
     aloft_native_str_t project, version;
     uint32_t secure_version;
     uint8_t sha256[32];

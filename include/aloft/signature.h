@@ -37,6 +37,8 @@
 #define ALOFT_PUBKEY_LEN 65u          /* 0x04 | X | Y */
 /* Largest block: header 8 + meta (52 + 2 x 33) + 1 + 72 + 8 = 207. */
 #define ALOFT_SIG_BLOCK_MAX 224u
+/* Smallest block: header 8 + meta (52 + 2 x 1) + 1 + 8 (shortest DER) + 8. */
+#define ALOFT_SIG_BLOCK_MIN 79u
 
 typedef struct aloft_signed_meta {
     uint32_t image_size;
@@ -66,7 +68,9 @@ typedef struct aloft_pubkey {
     uint8_t key_id[ALOFT_SIG_KEY_ID_LEN];
 } aloft_pubkey_t;
 
-/* Parse a whole block (exactly len bytes). Returns 0 or ALOFT_ERR_PROTO. */
+/* Parse a whole block (exactly len bytes). Strict: every length must agree,
+ * reserved bytes are 0, strings hold no NUL, sig_len is 8..72. out points
+ * into block. Returns 0 or ALOFT_ERR_PROTO (ALOFT_ERR_ARG for NULLs). */
 int aloft_sig_parse(const uint8_t *block, size_t len, aloft_sig_block_t *out);
 
 /* If data[0..len) ends with a signature block, return its length (> 0);
@@ -88,9 +92,19 @@ int aloft_sig_key_id(const aloft_hash_alg_t *sha256, const uint8_t point[ALOFT_P
                      uint8_t key_id[ALOFT_SIG_KEY_ID_LEN]);
 
 /* Check the block's signature with the key among keys[0..nkeys) whose id
- * matches. Returns 0, ALOFT_ERR_UNKNOWN_KEY (no key with that id) or
- * ALOFT_ERR_SIGNATURE. */
+ * matches. Only the signature is checked: that the metadata describes the
+ * image and the device is the caller's part (aloft_sig_check_image, chip,
+ * project, secure_version). Returns 0, ALOFT_ERR_UNKNOWN_KEY (no key with
+ * that id), ALOFT_ERR_SIGNATURE, or the port's error (ALOFT_ERR_ARG for a
+ * malformed provisioned key, ALOFT_ERR_ARG too if c has no
+ * ecdsa_p256_verify). */
 int aloft_sig_verify(const aloft_crypto_t *c, const aloft_sig_block_t *b,
                      const aloft_pubkey_t *keys, size_t nkeys);
+
+/* Does meta describe these image bytes: image_len and their SHA-256 (the
+ * caller hashes what it has, a file or the bytes a device received)?
+ * Returns 0 or ALOFT_ERR_SIGNED_MISMATCH. */
+int aloft_sig_check_image(const aloft_signed_meta_t *meta, uint32_t image_len,
+                          const uint8_t sha256[ALOFT_SHA256_LEN]);
 
 #endif /* ALOFT_SIGNATURE_H */

@@ -1,8 +1,12 @@
-/* port/posix/crypto_mbedtls.c — SHA-256 and MD5 for the core via mbedTLS. */
+/* port/posix/crypto_mbedtls.c — SHA-256, MD5, PBKDF2, the RNG and ECDSA P-256
+ * verification for the core via mbedTLS. */
 #include "crypto_mbedtls.h"
 
 #include <sys/random.h>
 
+#include <mbedtls/bignum.h>
+#include <mbedtls/ecdsa.h>
+#include <mbedtls/ecp.h>
 #include <mbedtls/md.h>
 #include <mbedtls/md5.h>
 #include <mbedtls/pkcs5.h>
@@ -88,6 +92,35 @@ static int random_bytes(void *out, size_t n)
     return ALOFT_OK;
 }
 
+/* ECDSA P-256 over a SHA-256 digest, signature in ASN.1 DER, as mbedTLS
+ * on the chip would do it. The key is checked to be a point on the curve;
+ * mbedtls_ecdsa_read_signature refuses bytes after the DER signature
+ * (MBEDTLS_ERR_ECP_SIG_LEN_MISMATCH). Timing and allocation (bignums on the
+ * heap) are mbedTLS's. */
+static int ecdsa_p256_verify(const uint8_t pubkey[65], const uint8_t digest[32],
+                             const uint8_t *sig, size_t sig_len)
+{
+    mbedtls_ecdsa_context ec;
+    int err;
+    mbedtls_ecdsa_init(&ec);
+    if (mbedtls_ecp_group_load(&ec.grp, MBEDTLS_ECP_DP_SECP256R1) != 0)
+        err = ALOFT_ERR_CRYPTO;
+    else if (pubkey == NULL || pubkey[0] != 0x04 ||
+             mbedtls_ecp_point_read_binary(&ec.grp, &ec.Q, pubkey, 65) != 0 ||
+             mbedtls_ecp_check_pubkey(&ec.grp, &ec.Q) != 0)
+        err = ALOFT_ERR_ARG;
+    else if (digest == NULL || sig == NULL)
+        err = ALOFT_ERR_ARG;
+    else if ((err = mbedtls_ecdsa_read_signature(&ec, digest, 32, sig, sig_len)) == 0)
+        err = ALOFT_OK;
+    else if (err == MBEDTLS_ERR_MPI_ALLOC_FAILED || err == MBEDTLS_ERR_ECP_ALLOC_FAILED)
+        err = ALOFT_ERR_CRYPTO;
+    else
+        err = ALOFT_ERR_SIGNATURE;
+    mbedtls_ecdsa_free(&ec);
+    return err;
+}
+
 const aloft_crypto_t aloft_mbedtls_crypto = {
-    &aloft_mbedtls_sha256, &aloft_mbedtls_md5, pbkdf2_sha256, random_bytes, NULL,
+    &aloft_mbedtls_sha256, &aloft_mbedtls_md5, pbkdf2_sha256, random_bytes, ecdsa_p256_verify,
 };

@@ -159,7 +159,7 @@ static const espota_context_t app_ctx = {1412096, 0xE9, false};
 static void test_refusal_esp8266_not_enough_space(void **state)
 {
     (void)state;
-    espota_error_t e;
+    host_error_t e;
     const char *t = "ERR: ERROR[4]: Not Enough Space\n";
     assert_int_equal(espota_explain_refusal(&e, t, strlen(t), &app_ctx), ALOFT_ERR_TOO_LARGE);
     assert_string_equal(e.message, "the device has no room for this image");
@@ -169,7 +169,7 @@ static void test_refusal_esp8266_not_enough_space(void **state)
 static void test_refusal_aloft_texts(void **state)
 {
     (void)state;
-    espota_error_t e;
+    host_error_t e;
     const char *t = "ERR: too large 1412096>1310720";
     assert_int_equal(espota_explain_refusal(&e, t, strlen(t), &app_ctx), ALOFT_ERR_TOO_LARGE);
     assert_string_equal(e.message, aloft_strerror(ALOFT_ERR_TOO_LARGE));
@@ -186,7 +186,7 @@ static void test_refusal_aloft_texts(void **state)
 static void test_refusal_unknown_text_is_quoted(void **state)
 {
     (void)state;
-    espota_error_t e;
+    host_error_t e;
     const char *t = "ERR: gremlins\r\n";
     assert_int_equal(espota_explain_refusal(&e, t, strlen(t), &app_ctx), ALOFT_ERR_PROTO);
     assert_string_equal(e.message, "the device refused the upload");
@@ -196,7 +196,7 @@ static void test_refusal_unknown_text_is_quoted(void **state)
 static void test_result_update_library_texts(void **state)
 {
     (void)state;
-    espota_error_t e;
+    host_error_t e;
     espota_context_t not_app = {11, 0x68, false};
     assert_int_equal(espota_explain_result(&e, "MD5 Check Failed", &app_ctx), ALOFT_ERR_MD5);
     assert_non_null(strstr(e.hint, "corrupted"));
@@ -218,7 +218,7 @@ static void test_result_update_library_texts(void **state)
 static void test_result_aloft_error_line(void **state)
 {
     (void)state;
-    espota_error_t e;
+    host_error_t e;
     assert_int_equal(espota_explain_result(&e, "ERR: image is for another chip: image is built for "
                                                "ESP32-S3 but the device is ESP32", &app_ctx),
                      ALOFT_ERR_IMG_CHIP);
@@ -229,11 +229,11 @@ static void test_result_aloft_error_line(void **state)
 static void test_error_from_diag_splits_message_and_hint(void **state)
 {
     (void)state;
-    espota_error_t e;
+    host_error_t e;
     aloft_diag_t d;
     memset(&d, 0, sizeof d);
     aloft_diag_set(&d, ALOFT_ERR_IMG_TRUNCATED, 1000, 37600, NULL);
-    assert_int_equal(espota_error_from_diag(&e, &d), ALOFT_ERR_IMG_TRUNCATED);
+    assert_int_equal(host_error_from_diag(&e, &d), ALOFT_ERR_IMG_TRUNCATED);
     assert_string_equal(e.message, "image is truncated");
     assert_non_null(strstr(e.hint, "1 000"));
     assert_non_null(strstr(e.hint, "37 600"));
@@ -244,14 +244,14 @@ static void test_printable(void **state)
 {
     (void)state;
     char out[16];
-    assert_string_equal(espota_printable("OK\r\n", 4, out, sizeof out), "OK");
-    assert_string_equal(espota_printable("a\tb\0", 4, out, sizeof out), "a?b");
-    assert_string_equal(espota_printable("0123456789abcdefXYZ", 19, out, sizeof out),
+    assert_string_equal(host_printable("OK\r\n", 4, out, sizeof out), "OK");
+    assert_string_equal(host_printable("a\tb\0", 4, out, sizeof out), "a?b");
+    assert_string_equal(host_printable("0123456789abcdefXYZ", 19, out, sizeof out),
                         "0123456789abcde");
     char g[32];
-    assert_string_equal(espota_grouped(0, g), "0");
-    assert_string_equal(espota_grouped(999, g), "999");
-    assert_string_equal(espota_grouped(1310720, g), "1 310 720");
+    assert_string_equal(host_grouped(0, g), "0");
+    assert_string_equal(host_grouped(999, g), "999");
+    assert_string_equal(host_grouped(1310720, g), "1 310 720");
 }
 
 /* ---- device addresses ------------------------------------------------- */
@@ -261,18 +261,18 @@ static void test_parse_device(void **state)
     (void)state;
     char host[32];
     uint16_t port;
-    assert_int_equal(espota_parse_device("192.168.1.50", 3232, host, sizeof host, &port), 0);
+    assert_int_equal(host_parse_device("192.168.1.50", 3232, host, sizeof host, &port), 0);
     assert_string_equal(host, "192.168.1.50");
     assert_int_equal(port, 3232);
-    assert_int_equal(espota_parse_device("esp.local:8266", 3232, host, sizeof host, &port), 0);
+    assert_int_equal(host_parse_device("esp.local:8266", 3232, host, sizeof host, &port), 0);
     assert_string_equal(host, "esp.local");
     assert_int_equal(port, 8266);
-    assert_int_equal(espota_parse_device("h:65535", 3232, host, sizeof host, &port), 0);
+    assert_int_equal(host_parse_device("h:65535", 3232, host, sizeof host, &port), 0);
     assert_int_equal(port, 65535);
     const char *bad[] = {"", ":3232", "h:", "h:0", "h:65536", "h:32x", "::1", "fe80::1:3232",
                          "a-host-name-that-is-far-too-long-for-the-buffer"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_equal(espota_parse_device(bad[i], 3232, host, sizeof host, &port), -1);
+        assert_int_equal(host_parse_device(bad[i], 3232, host, sizeof host, &port), -1);
 }
 
 /* ---- progress --------------------------------------------------------- */

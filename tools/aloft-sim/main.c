@@ -48,10 +48,11 @@ static void usage(FILE *out)
           "  --power-cut-seed S     how much of the torn operation lands (default 1)\n"
           "  --quiet                no output\n"
           "\n"
-          "Network (ArduinoOTA/espota, while running):\n"
+          "Network (ArduinoOTA/espota on UDP, aloft native on TCP, while running):\n"
           "  --bind ADDR            IPv4 address to serve on (default 127.0.0.1)\n"
-          "  --port N               espota UDP port (default 3232)\n"
-          "  --password P           require this OTA password (only its hash is kept)\n"
+          "  --port N               espota UDP and native TCP port (default 3232)\n"
+          "  --password P           require this OTA password (only its hash and a native\n"
+          "                         login verifier are kept); without it both are open\n"
           "  --espota-auth MODE     pbkdf2 (ESP32 core >= 3.3.1, default) or md5 (older, ESP8266)\n"
           "  --espota-idle-timeout MS  give up on a silent upload after MS (default 10000;\n"
           "                         ArduinoOTA uses 1000)\n"
@@ -228,16 +229,23 @@ static int run_update(sim_device_t *sim, const options_t *o)
     return 0;
 }
 
-/* Keep only the password's hash, as a device stores it. */
-static int set_secret(options_t *o, char secret[ALOFT_ESPOTA_HEX_MAX])
+/* Keep only the password's hash (espota) and a login verifier (native:
+ * random salt, 10000 PBKDF2 rounds), as a device stores them. */
+static int set_secret(options_t *o, char secret[ALOFT_ESPOTA_HEX_MAX], aloft_native_verifier_t *v)
 {
+    uint8_t salt[ALOFT_NATIVE_SALT_LEN];
     if (o->password == NULL) {
         o->net.auth = ALOFT_ESPOTA_AUTH_NONE;
         return 0;
     }
-    if (aloft_espota_secret(&aloft_mbedtls_crypto, o->net.auth, o->password, secret) != 0)
+    if (aloft_espota_secret(&aloft_mbedtls_crypto, o->net.auth, o->password, secret) != 0 ||
+        aloft_mbedtls_crypto.random(salt, sizeof salt) != 0 ||
+        aloft_native_derive(&aloft_mbedtls_crypto, o->password, salt, 10000, v, NULL) != 0) {
+        fprintf(stderr, "aloft-sim: cannot derive the password's secrets\n");
         return -1;
+    }
     o->net.secret = secret;
+    o->net.verifier = v;
     return 0;
 }
 
@@ -246,8 +254,9 @@ static int run(sim_device_t *sim, options_t *o)
     static sim_net_t net;
     static sim_app_t app;
     char secret[ALOFT_ESPOTA_HEX_MAX];
+    aloft_native_verifier_t verifier;
     int status = 0;
-    if (set_secret(o, secret) != 0 || sim_net_open(&net, sim, &o->net) != 0)
+    if (set_secret(o, secret, &verifier) != 0 || sim_net_open(&net, sim, &o->net) != 0)
         return 1;
     sim_app_init(&app, o->ble_every, o->ble_stall, o->mqtt_every, o->mqtt_block,
                  o->no_quiesce ? NULL : &sim->quiesce, sim_now_ms());
@@ -256,6 +265,11 @@ static int run(sim_device_t *sim, options_t *o)
                o->net.port ? o->net.port : ALOFT_ESPOTA_PORT,
                o->net.auth == ALOFT_ESPOTA_AUTH_NONE ? "no password"
                : o->net.auth == ALOFT_ESPOTA_AUTH_MD5 ? "password, MD5 auth" : "password, PBKDF2 auth");
+    if (!o->quiet)
+        printf("aloft-sim: native on TCP %s:%u (%s, zlib window %u bits, resume)\n",
+               o->net.bind ? o->net.bind : "127.0.0.1",
+               o->net.port ? o->net.port : ALOFT_NATIVE_PORT,
+               o->net.verifier ? "password" : "no password", SIM_NATIVE_WINDOW_BITS);
     fflush(stdout);
     uint64_t start = sim_now_ms();
     while (status == 0 && !stop_requested &&

@@ -9,10 +9,12 @@
 #include <string.h>
 
 #include "aloft/image.h"
+#include "aloft/signature.h"
 #include "cli.h"
 #include "crypto_mbedtls.h"
 #include "fileio.h"
 #include "image_make.h"
+#include "sign_keys.h"
 
 static const char image_help[] =
     "usage: aloft image info FILE [--json]\n"
@@ -26,7 +28,8 @@ static const char info_help[] =
     "usage: aloft image info FILE [--json]\n\n"
     "Check FILE the way the device checks an upload (header, segments,\n"
     "64 KiB mapping rule, checksum, appended SHA-256) and print the chip,\n"
-    "segments, flash settings and app description.\n\n"
+    "segments, flash settings and app description. A signature block after\n"
+    "the image (from 'aloft sign') is shown, not checked: use 'aloft verify'.\n\n"
     "  --json   print one JSON object instead of text\n\n"
     "Exit status: 0 valid image, 1 invalid image or unreadable file, 2 usage.\n";
 
@@ -55,11 +58,43 @@ typedef struct {
     aloft_image_t im;
     int rc;                 /* 0 valid, else the first defect */
     aloft_diag_t diag;
+    uint8_t tail[ALOFT_SIG_BLOCK_MAX];   /* the file's last bytes */
+    size_t tail_len;
+    bool is_signed;         /* a signature block follows the image exactly */
+    aloft_sig_block_t sig;  /* when is_signed; points into tail */
 } scan_t;
 
 static uint32_t sat32(uint64_t v)
 {
     return v > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)v;
+}
+
+/* Keep the last ALOFT_SIG_BLOCK_MAX bytes of the file seen so far. */
+static void keep_tail(scan_t *s, const uint8_t *p, size_t n)
+{
+    size_t cap = sizeof s->tail;
+    if (n >= cap) {
+        memcpy(s->tail, p + n - cap, cap);
+        s->tail_len = cap;
+        return;
+    }
+    if (s->tail_len + n > cap) {
+        size_t drop = s->tail_len + n - cap;
+        memmove(s->tail, s->tail + drop, s->tail_len - drop);
+        s->tail_len -= drop;
+    }
+    memcpy(s->tail + s->tail_len, p, n);
+    s->tail_len += n;
+}
+
+/* A complete image followed by exactly one signature block is signed, not
+ * trailing garbage. */
+static void find_signature(scan_t *s)
+{
+    const aloft_image_info_t *info = aloft_image_info(&s->im);
+    size_t tl = aloft_sig_trailer_len(s->tail, s->tail_len);
+    if (s->rc == 0 && info->complete && tl > 0 && s->file_size - info->image_len == tl)
+        s->is_signed = aloft_sig_parse(s->tail + s->tail_len - tl, tl, &s->sig) == 0;
 }
 
 /* Stream the file through the parser and a whole-file SHA-256. Returns 0,
@@ -77,6 +112,7 @@ static int scan_file(scan_t *s)
     aloft_image_init(&s->im, sha);
     while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
         sha->update(&whole, buf, n);
+        keep_tail(s, buf, n);
         s->file_size += n;
         if (s->rc == 0 && !aloft_image_info(&s->im)->complete) {
             int r = aloft_image_feed(&s->im, buf, n);
@@ -92,7 +128,8 @@ static int scan_file(scan_t *s)
     sha->finish(&whole, s->file_sha256);
 
     const aloft_image_info_t *info = aloft_image_info(&s->im);
-    if (s->rc == 0 && info->complete && s->file_size > info->image_len)
+    find_signature(s);
+    if (s->rc == 0 && info->complete && s->file_size > info->image_len && !s->is_signed)
         s->rc = aloft_diag_set(&s->diag, ALOFT_ERR_IMG_TRAILING, sat32(s->file_size),
                                info->image_len, NULL);
     else if (s->rc == 0)
@@ -219,6 +256,18 @@ static void print_desc(const aloft_image_info_t *in)
     printf("  %-14s %s\n", "app_elf_sha256", elf);
 }
 
+static void print_signed(const scan_t *s)
+{
+    char id[17];
+    if (!s->is_signed) {
+        printf("signed           no\n");
+        return;
+    }
+    sign_key_id_hex(s->sig.meta.key_id, id);
+    printf("signed           yes (key id %s, %zu-byte block; not checked here, "
+           "use 'aloft verify')\n", id, s->sig.block_len);
+}
+
 static int print_text(const scan_t *s)
 {
     const aloft_image_info_t *in = aloft_image_info(&s->im);
@@ -236,6 +285,7 @@ static int print_text(const scan_t *s)
         printf("image length     %u bytes\n", (unsigned)in->image_len);
         printf("checksum         0x%02x (ok)\n", in->checksum);
         printf("appended sha256  %s\n", in->hash_appended ? "present (ok)" : "none");
+        print_signed(s);
     }
     if (s->rc == 0) {
         printf("valid            yes\n");
@@ -299,6 +349,18 @@ static void json_desc(const aloft_image_info_t *in)
     printf(",\"app_elf_sha256\":\"%s\"}", elf);
 }
 
+static void json_signed(const scan_t *s)
+{
+    char id[17];
+    json_key("signed", false);
+    if (!s->is_signed) {
+        printf("null");
+        return;
+    }
+    sign_key_id_hex(s->sig.meta.key_id, id);
+    printf("{\"key_id\":\"%s\",\"block_len\":%zu}", id, s->sig.block_len);
+}
+
 static int print_json(const scan_t *s)
 {
     const aloft_image_info_t *in = aloft_image_info(&s->im);
@@ -328,6 +390,7 @@ static int print_json(const scan_t *s)
         hex(sha, in->sha256, sizeof in->sha256);
         printf(",\"image_length\":%u,\"checksum\":%u,\"image_sha256\":\"%s\"",
                (unsigned)in->image_len, in->checksum, sha);
+        json_signed(s);
     }
     printf("}\n");
     if (s->rc != 0)

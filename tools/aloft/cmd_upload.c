@@ -2,11 +2,13 @@
  * tools/aloft/cmd_upload.c — `aloft upload`: send firmware to a device over
  * the network.
  *
- * The protocol is chosen by --protocol from a table; espota (ArduinoOTA)
- * is the only one until the native protocol lands and becomes the default.
- * An app image is checked here first, with the parser the device runs, so
- * a broken file never reaches the device. Progress and the summary go to
- * stdout, problems to stderr; --json replaces stdout with one object.
+ * The protocol is chosen by --protocol from a table. The default, auto,
+ * tries the aloft native protocol (upload_native.c) and falls back to
+ * espota (ArduinoOTA) when nothing at DEVICE speaks it (TCP refused, or no
+ * HELLO), saying so. An app image is checked here first, with the parser
+ * the device runs, so a broken file never reaches the device. Progress and
+ * the summary go to stdout, problems to stderr; --json replaces stdout
+ * with one object, the same for every protocol.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,69 +20,73 @@
 #include "crypto_mbedtls.h"
 #include "espota_host.h"
 #include "fileio.h"
+#include "native_host.h"
 #include "progress.h"
+#include "upload.h"
 
 static const char upload_help[] =
     "usage: aloft upload [options] DEVICE FIRMWARE\n\n"
     "Upload FIRMWARE (an app .bin, or a filesystem image with --fs) to DEVICE\n"
     "over the network and wait until the device confirms it.\n\n"
-    "  DEVICE              HOST or HOST:PORT (IPv4 address or name; espota port 3232,\n"
-    "                      ESP8266 devices use 8266)\n"
-    "  --protocol NAME     espota (ArduinoOTA, the default and only one so far)\n"
-    "  --auth PASS         the OTA password (ArduinoOTA.setPassword in the firmware)\n"
+    "  DEVICE              HOST or HOST:PORT (IPv4 address or name; port 3232: aloft\n"
+    "                      native on TCP, espota on UDP; ESP8266 espota uses 8266)\n"
+    "  --protocol NAME     auto (default: native, else espota), native, or espota\n"
+    "                      (ArduinoOTA)\n"
+    "  --auth PASS         the OTA password (native: the device's; espota:\n"
+    "                      ArduinoOTA.setPassword in the firmware)\n"
+    "  --fs                FIRMWARE is a filesystem image (SPIFFS/LittleFS/FAT)\n"
+    "  --timeout SEC       seconds to wait for each answer from the device (default 10;\n"
+    "                      native: also the connect timeout, default 5)\n"
+    "  --json              print one JSON object with the result, nothing else\n\n"
+    "native only:\n"
+    "  --no-reboot         activate the new image but let the device restart later\n"
+    "  --no-compress       send the image as is (default: deflate if the device can)\n"
+    "  --retries N         reconnects in a row without progress before giving up\n"
+    "                      (default 6; waits 1, 2, 4 ... 30 s between them)\n\n"
+    "espota only:\n"
     "  --md5-target        the device keeps an MD5 password hash (ESP32 3.3.1+ built\n"
     "                      with setPasswordHash(md5)); otherwise tried automatically\n"
-    "  --fs                FIRMWARE is a filesystem image (SPIFFS/LittleFS/FAT)\n"
     "  --host-ip ADDR      listen on this address of this computer (default all)\n"
     "  --host-port N       TCP port the device connects back to (default random\n"
     "                      10000-60000); choose one your firewall lets in\n"
-    "  --timeout SEC       seconds to wait for each answer from the device (default 10)\n"
     "  --tries N           invitations to send before giving up (default 10)\n"
     "  --stop-and-wait     send 1 KiB and wait for its ack, like espota.py (slower;\n"
-    "                      for comparisons)\n"
-    "  --json              print one JSON object with the result, nothing else\n\n"
+    "                      for comparisons)\n\n"
     "An app image is checked first (header, segments, checksum, SHA-256); a broken\n"
-    "file is refused before anything is sent.\n"
+    "file is refused before anything is sent. A native upload that loses its\n"
+    "connection reconnects and resumes where the device's flash left off; so does\n"
+    "running the same command again after an interruption.\n"
     "Exit status: 0 the device confirmed the update, 1 failure, 2 usage.\n";
-
-typedef struct upload_args {
-    const char *protocol, *auth, *host_ip, *device, *file;
-    uint32_t host_port, timeout_s, tries;
-    bool fs, md5_target, json, stop_and_wait;
-} upload_args_t;
-
-/* What every protocol reports back, for the summary and --json. */
-typedef struct upload_outcome {
-    bool ok;
-    espota_error_t error;
-    char device_text[256];
-    const char *auth;           /* "none" | "md5" | "pbkdf2" */
-    bool weak_auth;             /* logged in with an MD5-based secret */
-    uint64_t bytes;
-    double seconds, rate_kib_s;
-    char device[64];
-} upload_outcome_t;
 
 /* ---- output -------------------------------------------------------- */
 
-typedef struct {
-    const upload_args_t *a;
-    uint64_t total;             /* image bytes */
-    progress_t progress;
-    bool progress_on;
-    bool line_open;             /* a status line awaits its end */
-} ui_t;
-
-static void end_line(ui_t *ui)
+void upload_end_line(upload_ui_t *ui)
 {
+    if (ui->progress_on && ui->progress.tty && ui->progress.drawn) {
+        putchar('\n');
+        ui->progress.drawn = 0;
+    }
     if (ui->line_open)
         putchar('\n');
     ui->line_open = false;
 }
 
+void upload_progress_start(upload_ui_t *ui, uint64_t done)
+{
+    if (ui->a->json)
+        return;
+    upload_end_line(ui);
+    progress_init(&ui->progress, stdout, isatty(STDOUT_FILENO), "upload", ui->total,
+                  progress_clock());
+    if (done)
+        progress_rebase(&ui->progress, done, progress_clock());
+    ui->progress_on = true;
+    progress_update(&ui->progress, done, progress_clock());
+}
+
 static void on_event(void *ctx, espota_event_t ev, const char *detail)
 {
-    ui_t *ui = ctx;
+    upload_ui_t *ui = ctx;
     if (ui->a->json)
         return;
     switch (ev) {
@@ -93,27 +99,25 @@ static void on_event(void *ctx, espota_event_t ev, const char *detail)
         ui->line_open = true;
         break;
     case ESPOTA_EV_AUTH:
-        end_line(ui);
+        upload_end_line(ui);
         printf("authenticating (%s)... ", detail);
         ui->line_open = true;
         break;
     case ESPOTA_EV_AUTH_OK:
         printf("ok");
-        end_line(ui);
+        upload_end_line(ui);
         break;
     case ESPOTA_EV_AUTH_FAILED:
         printf("refused");
-        end_line(ui);
+        upload_end_line(ui);
         break;
     case ESPOTA_EV_AUTH_RETRY_MD5:
         printf("retrying with the MD5 secret (device built with an MD5 password hash?)\n");
         break;
     case ESPOTA_EV_CONNECTED:
-        end_line(ui);
+        upload_end_line(ui);
         printf("device connected from %s\n", detail);
-        progress_init(&ui->progress, stdout, isatty(STDOUT_FILENO), "upload", ui->total,
-                      progress_clock());
-        ui->progress_on = true;
+        upload_progress_start(ui, 0);
         break;
     default:
         break;
@@ -123,24 +127,43 @@ static void on_event(void *ctx, espota_event_t ev, const char *detail)
 
 static void on_progress(void *ctx, uint64_t sent, uint64_t confirmed, uint64_t total)
 {
-    ui_t *ui = ctx;
+    upload_ui_t *ui = ctx;
     (void)confirmed;
     (void)total;
+    ui->done = sent;
     if (!ui->progress_on || ui->a->json)
         return;
     progress_update(&ui->progress, sent, progress_clock());
 }
 
+/* What only a native upload reports: wire bytes, resume, the result. */
+static void print_json_native(const upload_outcome_t *o)
+{
+    printf(",\"wire_bytes\":%llu,\"resumed_from\":%lu,\"reconnects\":%u,\"compressed\":%s",
+           (unsigned long long)o->wire_bytes, (unsigned long)o->resumed_from, o->reconnects,
+           o->compressed ? "true" : "false");
+    if (!o->ok)
+        return;
+    printf(",\"slot\":");
+    json_str(o->slot_label);
+    printf(",\"new_version\":");
+    json_str(o->new_version);
+    printf(",\"reboot\":%s", o->reboot ? "true" : "false");
+}
+
 static void print_json(const upload_args_t *a, const upload_outcome_t *o)
 {
     printf("{\"ok\":%s,\"protocol\":", o->ok ? "true" : "false");
-    json_str(a->protocol);
-    printf(",\"device\":");
+    json_str(o->protocol ? o->protocol : a->protocol);
+    printf(",\"fallback\":%s,\"device\":", o->fallback ? "true" : "false");
     json_str(o->device[0] ? o->device : a->device);
     printf(",\"file\":");
     json_str(a->file);
-    printf(",\"bytes\":%llu,\"seconds\":%.3f,\"rate_kib_s\":%.1f,\"auth\":\"%s\",\"error\":",
+    printf(",\"bytes\":%llu,\"seconds\":%.3f,\"rate_kib_s\":%.1f,\"auth\":\"%s\"",
            (unsigned long long)o->bytes, o->seconds, o->rate_kib_s, o->auth);
+    if (o->protocol && strcmp(o->protocol, "native") == 0)
+        print_json_native(o);
+    printf(",\"error\":");
     if (o->ok) {
         printf("null}\n");
         return;
@@ -173,11 +196,34 @@ static void print_weak_auth(const upload_outcome_t *o)
                         "and a SHA-256 password (setPassword, or setPasswordHash with SHA-256)\n");
 }
 
-static int report(const upload_args_t *a, upload_outcome_t *o, ui_t *ui)
+/* "done: 1 048 576 image bytes in 2.10 s (487.6 KiB/s), 612 345 bytes on
+ * the wire (58 %, deflate); the device activated app1 (2.0.0) and restarts". */
+static void print_native_done(const upload_args_t *a, const upload_outcome_t *o)
+{
+    char img[32], wire[32], from[32];
+    unsigned pct = o->bytes ? (unsigned)(o->wire_bytes * 100 / o->bytes) : 0;
+    printf("done: %s image bytes", host_grouped(o->bytes, img));
+    if (o->resumed_from)
+        printf(" (resumed at %s)", host_grouped(o->resumed_from, from));
+    printf(" in %.2f s (%.1f KiB/s), %s bytes on the wire (%u %%, %s)", o->seconds,
+           o->rate_kib_s, host_grouped(o->wire_bytes, wire), pct,
+           o->compressed ? "deflate" : "uncompressed");
+    if (o->reconnects)
+        printf(", %u reconnect%s", o->reconnects, o->reconnects == 1 ? "" : "s");
+    if (a->fs) {
+        printf("; the device wrote the filesystem image%s\n", o->reboot ? " and restarts now" : "");
+        return;
+    }
+    printf("; the device activated %s%s%s%s", o->slot_label[0] ? o->slot_label : "the update",
+           o->new_version[0] ? " (" : "", o->new_version, o->new_version[0] ? ")" : "");
+    printf(o->reboot ? " and restarts now\n" : "; it runs it after its next restart\n");
+}
+
+static int report(const upload_args_t *a, upload_outcome_t *o, upload_ui_t *ui)
 {
     if (ui->progress_on)
-        progress_end(&ui->progress, o->bytes, progress_clock(), o->ok);
-    end_line(ui);
+        progress_end(&ui->progress, ui->done, progress_clock(), o->ok);
+    upload_end_line(ui);
     fflush(stdout);   /* the status line before any message on stderr */
     if (a->json)
         print_json(a, o);
@@ -185,7 +231,9 @@ static int report(const upload_args_t *a, upload_outcome_t *o, ui_t *ui)
         print_failure(o);
         return CLI_FAIL;
     }
-    if (!a->json)
+    if (!a->json && o->protocol && strcmp(o->protocol, "native") == 0)
+        print_native_done(a, o);
+    else if (!a->json)
         printf("done: %llu bytes in %.2f s (%.1f KiB/s); the device confirmed the update\n",
                (unsigned long long)o->bytes, o->seconds, o->rate_kib_s);
     fflush(stdout);
@@ -200,7 +248,7 @@ static const char *auth_name(aloft_espota_auth_t auth)
     return auth == ALOFT_ESPOTA_AUTH_MD5 ? "md5" : auth == ALOFT_ESPOTA_AUTH_PBKDF2 ? "pbkdf2" : "none";
 }
 
-static void upload_espota(const upload_args_t *a, const uint8_t *data, size_t len, ui_t *ui,
+static void upload_espota(const upload_args_t *a, const uint8_t *data, size_t len, upload_ui_t *ui,
                           upload_outcome_t *o)
 {
     espota_upload_t u;
@@ -231,15 +279,33 @@ static void upload_espota(const upload_args_t *a, const uint8_t *data, size_t le
     o->seconds = r.seconds;
     o->rate_kib_s = r.rate_kib_s;
     snprintf(o->device, sizeof o->device, "%s", r.device_addr);
+    o->protocol = "espota";
+}
+
+/* Native first; espota when nothing at DEVICE speaks native. */
+static void upload_auto(const upload_args_t *a, const uint8_t *data, size_t len, upload_ui_t *ui,
+                        upload_outcome_t *o)
+{
+    upload_native(a, data, len, ui, o);
+    if (!o->not_native)
+        return;
+    if (!a->json)
+        printf("%s: %s; falling back to espota (ArduinoOTA)\n", a->device, o->error.message);
+    fflush(stdout);
+    memset(o, 0, sizeof *o);
+    o->fallback = true;
+    upload_espota(a, data, len, ui, o);
 }
 
 typedef struct {
     const char *name;
-    void (*run)(const upload_args_t *a, const uint8_t *data, size_t len, ui_t *ui,
+    void (*run)(const upload_args_t *a, const uint8_t *data, size_t len, upload_ui_t *ui,
                 upload_outcome_t *o);
 } protocol_t;
 
 static const protocol_t protocols[] = {
+    {"auto", upload_auto},
+    {"native", upload_native},
     {"espota", upload_espota},
 };
 
@@ -258,11 +324,13 @@ static int upload_option(upload_args_t *a, int argc, char **argv, int *i)
 {
     const struct { const char *name; bool *on; } flags[] = {
         {"--fs", &a->fs}, {"--md5-target", &a->md5_target}, {"--json", &a->json},
-        {"--stop-and-wait", &a->stop_and_wait}};
+        {"--stop-and-wait", &a->stop_and_wait}, {"--no-reboot", &a->no_reboot},
+        {"--no-compress", &a->no_compress}};
     const struct { const char *name; const char **text; uint32_t *num; uint32_t max; } opts[] = {
         {"--protocol", &a->protocol, NULL, 0}, {"--auth", &a->auth, NULL, 0},
         {"--host-ip", &a->host_ip, NULL, 0}, {"--host-port", NULL, &a->host_port, 65535},
-        {"--timeout", NULL, &a->timeout_s, 3600}, {"--tries", NULL, &a->tries, 1000}};
+        {"--timeout", NULL, &a->timeout_s, 3600}, {"--tries", NULL, &a->tries, 1000},
+        {"--retries", NULL, &a->retries, 100}};
     for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) {
         if (strcmp(argv[*i], flags[k].name) == 0) {
             *flags[k].on = true;
@@ -276,6 +344,7 @@ static int upload_option(upload_args_t *a, int argc, char **argv, int *i)
             continue;
         if (m < 0)
             return -cli_usage("upload", "%s needs a value", opts[k].name);
+        a->timeout_given = a->timeout_given || opts[k].num == &a->timeout_s;
         if (opts[k].text != NULL)
             *opts[k].text = v;
         else if (cli_parse_u32(v, false, opts[k].num) != 0 || *opts[k].num == 0 ||
@@ -290,7 +359,7 @@ static int upload_option(upload_args_t *a, int argc, char **argv, int *i)
 static int parse_upload_args(upload_args_t *a, int argc, char **argv)
 {
     memset(a, 0, sizeof *a);
-    a->protocol = "espota";
+    a->protocol = "auto";
     a->timeout_s = ESPOTA_HOST_TIMEOUT_MS / 1000u;
     for (int i = 1; i < argc; i++) {
         int m = upload_option(a, argc, argv, &i);
@@ -312,30 +381,37 @@ static int parse_upload_args(upload_args_t *a, int argc, char **argv)
         return cli_usage("upload", "missing %s", a->device ? "FIRMWARE (the .bin to send)"
                                                            : "DEVICE and FIRMWARE");
     if (find_protocol(a->protocol) == NULL)
-        return cli_usage("upload", "unknown protocol '%s' (available: espota)", a->protocol);
+        return cli_usage("upload", "unknown protocol '%s' (available: auto, native, "
+                         "espota)", a->protocol);
     char host[256];
     uint16_t port;
-    if (espota_parse_device(a->device, ALOFT_ESPOTA_PORT, host, sizeof host, &port) != 0)
+    if (host_parse_device(a->device, ALOFT_ESPOTA_PORT, host, sizeof host, &port) != 0)
         return cli_usage("upload", "DEVICE '%s' is not HOST or HOST:PORT (IPv4 address or name, "
                          "port 1-65535)", a->device);
     return CLI_OK;
 }
 
-/* Refuse a broken app image before the device sees it. */
-static int check_app_image(const upload_args_t *a, const uint8_t *data, size_t len,
+/* Refuse a broken app image before the device sees it; note its project
+ * and version for the native OFFER. */
+static int check_app_image(upload_args_t *a, const uint8_t *data, size_t len,
                            upload_outcome_t *o)
 {
-    aloft_image_info_t info;
+    static aloft_image_info_t info;   /* outlives the check: a->project points in */
     aloft_diag_t diag;
     memset(&diag, 0, sizeof diag);
     if (aloft_image_check(data, len, &aloft_mbedtls_sha256, &info, &diag) == 0) {
+        if (info.has_desc) {
+            a->project = info.desc.project_name;
+            a->version = info.desc.version;
+            a->secure_version = info.desc.secure_version;
+        }
         if (!a->json)
             printf("%s: %s app image, %zu bytes, %s %s\n", a->file, aloft_chip_name(info.chip_id),
                    len, info.has_desc ? info.desc.project_name : "(no app description)",
                    info.has_desc ? info.desc.version : "");
         return CLI_OK;
     }
-    espota_error_from_diag(&o->error, &diag);
+    host_error_from_diag(&o->error, &diag);
     snprintf(o->error.message, sizeof o->error.message, "%s is not a valid app image: %s",
              a->file, aloft_strerror(diag.err));
     size_t hl = strlen(o->error.hint);
@@ -349,7 +425,7 @@ int cmd_upload(int argc, char **argv)
 {
     upload_args_t a;
     upload_outcome_t o;
-    ui_t ui;
+    upload_ui_t ui;
     size_t len = 0;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
@@ -369,11 +445,11 @@ int cmd_upload(int argc, char **argv)
         return CLI_FAIL;
     ui.total = len;
     if (data == NULL)
-        espota_error_set(&o.error, ALOFT_ERR_ARG, "cannot read the firmware file",
-                         "check the path of %s and its permissions", a.file);
+        host_error_set(&o.error, ALOFT_ERR_ARG, "cannot read the firmware file",
+                       "check the path of %s and its permissions", a.file);
     else if (len == 0)
-        espota_error_set(&o.error, ALOFT_ERR_SIZE, "the firmware file is empty",
-                         "%s has no bytes; rebuild it or pick the right file", a.file);
+        host_error_set(&o.error, ALOFT_ERR_SIZE, "the firmware file is empty",
+                       "%s has no bytes; rebuild it or pick the right file", a.file);
     else if (a.fs || check_app_image(&a, data, len, &o) == CLI_OK)
         find_protocol(a.protocol)->run(&a, data, len, &ui, &o);
     free(data);

@@ -16,8 +16,12 @@ typedef struct {
 
 static const command_t commands[] = {
     {"image", cmd_image, "inspect or build ESP32 app images (image info, image make)"},
-    {"upload", cmd_upload, "send firmware to a device over the network (ArduinoOTA/espota)"},
+    {"upload", cmd_upload, "send firmware to a device over the network (aloft native or espota)"},
+    {"info", cmd_info, "ask an aloft device what it is and what its slots hold"},
     {"espota", cmd_espota, "drop-in replacement for espota.py (same flags and exit codes)"},
+    {"keygen", cmd_keygen, "make an ECDSA P-256 key pair for signing firmware"},
+    {"sign", cmd_sign, "sign an app image (appends a signature block)"},
+    {"verify", cmd_verify, "check a signed image against public keys, as a device does"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

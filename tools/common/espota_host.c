@@ -22,32 +22,6 @@ void espota_emit(espota_session_t *s, espota_event_t ev, const char *detail)
         s->u->on_event(s->u->ctx, ev, detail ? detail : "");
 }
 
-int espota_parse_device(const char *device, uint16_t default_port, char *host, size_t n,
-                        uint16_t *port)
-{
-    const char *colon = strrchr(device, ':');
-    size_t hl = colon ? (size_t)(colon - device) : strlen(device);
-    *port = default_port;
-    if (hl == 0 || hl >= n || (colon && strchr(device, ':') != colon))
-        return -1;   /* empty, too long, or an IPv6 literal */
-    if (colon) {
-        unsigned long v = 0;
-        const char *p = colon + 1;
-        if (*p == '\0')
-            return -1;
-        for (; *p; p++) {
-            if (*p < '0' || *p > '9' || (v = v * 10 + (unsigned long)(*p - '0')) > 65535)
-                return -1;
-        }
-        if (v == 0)
-            return -1;
-        *port = (uint16_t)v;
-    }
-    memcpy(host, device, hl);
-    host[hl] = '\0';
-    return 0;
-}
-
 /* ---- answers from the device ---------------------------------------- */
 
 typedef enum { REPLY_OK, REPLY_AUTH, REPLY_AUTH_FAILED, REPLY_OTHER } reply_kind_t;
@@ -75,14 +49,14 @@ static reply_kind_t classify(const char *buf, char *nonce, size_t n)
  * that is not ArduinoOTA at all. */
 static int answer_error(espota_session_t *s, const char *buf, size_t len)
 {
-    espota_printable(buf, len, s->r->device_text, sizeof s->r->device_text);
+    host_printable(buf, len, s->r->device_text, sizeof s->r->device_text);
     espota_emit(s, ESPOTA_EV_DEVICE_SAID, s->r->device_text);
     if (strncmp(buf, "ERR", 3) == 0)
         return espota_explain_refusal(&s->r->error, buf, len, &s->ctx);
-    return espota_error_set(&s->r->error, ALOFT_ERR_PROTO, "unexpected answer from the device",
-                            "it said \"%s\", which is not ArduinoOTA's; is another program "
-                            "using UDP port %u on %s?", s->r->device_text, (unsigned)s->port,
-                            s->host);
+    return host_error_set(&s->r->error, ALOFT_ERR_PROTO, "unexpected answer from the device",
+                          "it said \"%s\", which is not ArduinoOTA's; is another program "
+                          "using UDP port %u on %s?", s->r->device_text, (unsigned)s->port,
+                          s->host);
 }
 
 /* ---- invitation ------------------------------------------------------ */
@@ -90,23 +64,23 @@ static int answer_error(espota_session_t *s, const char *buf, size_t len)
 static int no_answer(espota_session_t *s)
 {
     if (s->port_refused)
-        return espota_error_set(&s->r->error, ALOFT_ERR_TIMEOUT, "device did not answer",
-                                "%s is reachable but nothing listens on UDP port %u; check the "
-                                "port (ESP32 uses 3232, ESP8266 8266, unless the firmware calls "
-                                "ArduinoOTA.setPort) and that the firmware calls "
-                                "ArduinoOTA.begin() once Wi-Fi is up", s->host, (unsigned)s->port);
+        return host_error_set(&s->r->error, ALOFT_ERR_TIMEOUT, "device did not answer",
+                              "%s is reachable but nothing listens on UDP port %u; check the "
+                              "port (ESP32 uses 3232, ESP8266 8266, unless the firmware calls "
+                              "ArduinoOTA.setPort) and that the firmware calls "
+                              "ArduinoOTA.begin() once Wi-Fi is up", s->host, (unsigned)s->port);
     if (s->send_errno)
-        return espota_error_set(&s->r->error, ALOFT_ERR_TIMEOUT, "device did not answer",
-                                "invitations to %s (UDP) could not be sent: %s; check the "
-                                "address and this computer's network connection",
-                                s->r->device_addr, strerror(s->send_errno));
-    return espota_error_set(&s->r->error, ALOFT_ERR_TIMEOUT, "device did not answer",
-                            "sent %u invitation%s to %s (UDP) and got no reply within %u s each; "
-                            "check that the device is powered and on this network, that its "
-                            "firmware calls ArduinoOTA.handle() often (a loop() that blocks "
-                            "never answers), and the port (ESP32 3232, ESP8266 8266)",
-                            s->tries, s->tries == 1 ? "" : "s", s->r->device_addr,
-                            (unsigned)((s->invite_ms + 999) / 1000));
+        return host_error_set(&s->r->error, ALOFT_ERR_TIMEOUT, "device did not answer",
+                              "invitations to %s (UDP) could not be sent: %s; check the "
+                              "address and this computer's network connection",
+                              s->r->device_addr, strerror(s->send_errno));
+    return host_error_set(&s->r->error, ALOFT_ERR_TIMEOUT, "device did not answer",
+                          "sent %u invitation%s to %s (UDP) and got no reply within %u s each; "
+                          "check that the device is powered and on this network, that its "
+                          "firmware calls ArduinoOTA.handle() often (a loop() that blocks "
+                          "never answers), and the port (ESP32 3232, ESP8266 8266)",
+                          s->tries, s->tries == 1 ? "" : "s", s->r->device_addr,
+                          (unsigned)((s->invite_ms + 999) / 1000));
 }
 
 /* Send the invitation until the device answers. Returns the answer's
@@ -122,7 +96,7 @@ static int invite(espota_session_t *s, char *buf, size_t n)
     memcpy(inv.md5, s->md5hex, sizeof inv.md5);
     int len = aloft_espota_format_invite(&inv, line, sizeof line);
     if (len < 0)
-        return espota_error_set(&s->r->error, len, "internal error", "invitation did not fit");
+        return host_error_set(&s->r->error, len, "internal error", "invitation did not fit");
     for (unsigned t = 0; t < s->tries; t++) {
         espota_net_drain(s);   /* late answers to an earlier try would confuse the login */
         if (espota_net_send(s, line, (size_t)len) == ALOFT_OK) {
@@ -162,18 +136,18 @@ static int login(espota_session_t *s, aloft_espota_auth_t scheme, bool md5_secre
     if (!err)
         err = aloft_espota_response(crypto, scheme, secret, nonce, cnonce, resp);
     if (err)
-        return espota_error_set(&s->r->error, err, "crypto failure",
-                                "computing the %s response failed", name);
+        return host_error_set(&s->r->error, err, "crypto failure",
+                              "computing the %s response failed", name);
     espota_emit(s, ESPOTA_EV_AUTH, name);
     int len = snprintf(msg, sizeof msg, "%d %s %s\n", ALOFT_ESPOTA_CMD_AUTH, cnonce, resp);
     ssize_t got = 0;
     reply_kind_t kind = REPLY_AUTH;
-    uint64_t deadline = espota_now_ms() + s->timeout_ms;
+    uint64_t deadline = host_now_ms() + s->timeout_ms;
     if (espota_net_send(s, msg, (size_t)len) != ALOFT_OK)
         deadline = 0;
     /* A late challenge for an earlier invitation is not the answer. */
-    for (uint64_t now = espota_now_ms(); kind == REPLY_AUTH && now < deadline;
-         now = espota_now_ms()) {
+    for (uint64_t now = host_now_ms(); kind == REPLY_AUTH && now < deadline;
+         now = host_now_ms()) {
         got = espota_net_reply(s, buf, sizeof buf, (uint32_t)(deadline - now));
         if (got <= 0)
             break;
@@ -182,10 +156,10 @@ static int login(espota_session_t *s, aloft_espota_auth_t scheme, bool md5_secre
     if (got < 0)
         return (int)got;
     if (got == 0 || kind == REPLY_AUTH)
-        return espota_error_set(&s->r->error, ALOFT_ERR_TIMEOUT, "no answer to our authentication",
-                                "the device sent its challenge but did not answer our response "
-                                "within %u s; it may have restarted, or another upload "
-                                "interrupted it; try again", (unsigned)(s->timeout_ms / 1000));
+        return host_error_set(&s->r->error, ALOFT_ERR_TIMEOUT, "no answer to our authentication",
+                              "the device sent its challenge but did not answer our response "
+                              "within %u s; it may have restarted, or another upload "
+                              "interrupted it; try again", (unsigned)(s->timeout_ms / 1000));
     if (kind == REPLY_AUTH_FAILED) {
         espota_emit(s, ESPOTA_EV_AUTH_FAILED, name);
         return LOGIN_REFUSED;
@@ -208,17 +182,17 @@ static int scheme_of(espota_session_t *s, const char *nonce, aloft_espota_auth_t
         *scheme = len == 32 ? ALOFT_ESPOTA_AUTH_MD5 : ALOFT_ESPOTA_AUTH_PBKDF2;
         return ALOFT_OK;
     }
-    return espota_error_set(&s->r->error, ALOFT_ERR_PROTO, "unexpected answer from the device",
-                            "its challenge has %zu characters, expected 32 (MD5 login) or 64 "
-                            "(PBKDF2 login, ESP32 core 3.3.1 and later)", len);
+    return host_error_set(&s->r->error, ALOFT_ERR_PROTO, "unexpected answer from the device",
+                          "its challenge has %zu characters, expected 32 (MD5 login) or 64 "
+                          "(PBKDF2 login, ESP32 core 3.3.1 and later)", len);
 }
 
 static int auth_failed(espota_session_t *s, bool tried_both)
 {
-    return espota_error_set(&s->r->error, ALOFT_ERR_AUTH, "authentication failed",
-                            "the device rejected the password%s; use the one its firmware sets "
-                            "with ArduinoOTA.setPassword()", tried_both
-                            ? " (tried as SHA-256 and as MD5 secret)" : "");
+    return host_error_set(&s->r->error, ALOFT_ERR_AUTH, "authentication failed",
+                          "the device rejected the password%s; use the one its firmware sets "
+                          "with ArduinoOTA.setPassword()", tried_both
+                          ? " (tried as SHA-256 and as MD5 secret)" : "");
 }
 
 /* The device asked for a password with nonce. Returns 0 once it said OK. */
@@ -227,9 +201,9 @@ static int authenticate(espota_session_t *s, const char *nonce)
     aloft_espota_auth_t scheme = ALOFT_ESPOTA_AUTH_NONE;
     char buf[256], again[128];
     if (s->u->password == NULL || s->u->password[0] == '\0')
-        return espota_error_set(&s->r->error, ALOFT_ERR_AUTH, "the device asks for a password",
-                                "pass the OTA password (the one its firmware sets with "
-                                "ArduinoOTA.setPassword) with --auth PASSWORD");
+        return host_error_set(&s->r->error, ALOFT_ERR_AUTH, "the device asks for a password",
+                              "pass the OTA password (the one its firmware sets with "
+                              "ArduinoOTA.setPassword) with --auth PASSWORD");
     int rc = scheme_of(s, nonce, &scheme);
     if (rc == ALOFT_OK)
         rc = login(s, scheme, scheme == ALOFT_ESPOTA_AUTH_MD5 || s->u->md5_target, nonce);
@@ -282,8 +256,8 @@ static int no_connect_back(espota_session_t *s)
     snprintf(ip, sizeof ip, "%s", s->r->connect_back);
     if ((colon = strrchr(ip, ':')) != NULL)
         ip[colon - ip] = '\0';
-    espota_grouped(s->u->size, size);
-    return espota_error_set(
+    host_grouped(s->u->size, size);
+    return host_error_set(
         &s->r->error, ALOFT_ERR_CONNECT, "device did not connect back",
         "it accepted the upload but did not open a TCP connection to %s within %u s; usually a "
         "firewall on this computer blocks incoming connections (or the device is on another "
@@ -297,17 +271,17 @@ static int check_upload(espota_session_t *s)
 {
     const espota_upload_t *u = s->u;
     if (u->size == 0 || u->data == NULL)
-        return espota_error_set(&s->r->error, ALOFT_ERR_SIZE, "the file is empty",
-                                "there is nothing to upload");
+        return host_error_set(&s->r->error, ALOFT_ERR_SIZE, "the file is empty",
+                              "there is nothing to upload");
     if (u->size > 0x7FFFFFFFu)
-        return espota_error_set(&s->r->error, ALOFT_ERR_SIZE, "the file is too large",
-                                "espota sizes are 31-bit; no ESP flash holds %zu bytes", u->size);
+        return host_error_set(&s->r->error, ALOFT_ERR_SIZE, "the file is too large",
+                              "espota sizes are 31-bit; no ESP flash holds %zu bytes", u->size);
     if (u->device == NULL ||
-        espota_parse_device(u->device, u->default_port ? u->default_port : ALOFT_ESPOTA_PORT,
-                            s->host, sizeof s->host, &s->port) != 0)
-        return espota_error_set(&s->r->error, ALOFT_ERR_ARG, "bad device address",
-                                "'%s' is not HOST or HOST:PORT (IPv4 address or name, port "
-                                "1-65535)", u->device ? u->device : "");
+        host_parse_device(u->device, u->default_port ? u->default_port : ALOFT_ESPOTA_PORT,
+                          s->host, sizeof s->host, &s->port) != 0)
+        return host_error_set(&s->r->error, ALOFT_ERR_ARG, "bad device address",
+                              "'%s' is not HOST or HOST:PORT (IPv4 address or name, port "
+                              "1-65535)", u->device ? u->device : "");
     return ALOFT_OK;
 }
 

@@ -32,6 +32,7 @@
 
 #include "aloft/espota.h"
 #include "espota_reply.h"
+#include "host_net.h"
 
 #define ESPOTA_HOST_TRIES 10u            /* invitations, like espota.py */
 #define ESPOTA_HOST_TIMEOUT_MS 10000u    /* per invitation, auth, accept, data silence */
@@ -82,7 +83,7 @@ typedef struct espota_upload {
 
 typedef struct espota_result {
     bool ok;
-    espota_error_t error;        /* code 0 on success */
+    host_error_t error;        /* code 0 on success */
     char device_text[256];       /* the device's own words when it failed us, or "" */
     aloft_espota_auth_t auth;    /* scheme used (NONE: no password asked) */
     bool md5_secret;             /* logged in with an MD5-based secret: weak */
@@ -96,11 +97,5 @@ typedef struct espota_result {
 /* Upload u->data to u->device. Fills r (always). Returns 0 on success
  * (the device said OK), else r->error.code, a negative aloft_err_t. */
 int espota_upload(const espota_upload_t *u, espota_result_t *r);
-
-/* Split "host[:port]" into host (n bytes) and port (default_port when
- * absent). Returns 0, or -1 if the port is not 1..65535 or the host is
- * empty or too long. */
-int espota_parse_device(const char *device, uint16_t default_port, char *host, size_t n,
-                        uint16_t *port);
 
 #endif /* ALOFT_ESPOTA_HOST_H */

@@ -31,12 +31,6 @@ typedef struct espota_session {
 
 void espota_emit(espota_session_t *s, espota_event_t ev, const char *detail);
 
-/* Monotonic milliseconds. */
-uint64_t espota_now_ms(void);
-
-/* "a.b.c.d:port" of addr into out (at least 22 bytes). */
-void espota_addr_text(const struct sockaddr_in *addr, char *out, size_t n);
-
 /* Resolve host (name or IPv4) to an IPv4 address with port. Returns 0, or
  * fills s->r->error and returns its code. */
 int espota_net_resolve(espota_session_t *s);

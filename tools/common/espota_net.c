@@ -6,7 +6,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,44 +15,12 @@
 
 #include "espota_host_priv.h"
 
-uint64_t espota_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-void espota_addr_text(const struct sockaddr_in *addr, char *out, size_t n)
-{
-    char ip[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &addr->sin_addr, ip, sizeof ip);
-    snprintf(out, n, "%s:%u", ip, (unsigned)ntohs(addr->sin_port));
-}
-
-static int remaining_ms(uint64_t deadline)
-{
-    uint64_t now = espota_now_ms();
-    return now >= deadline ? 0 : (int)(deadline - now);
-}
-
 int espota_net_resolve(espota_session_t *s)
 {
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_INET;   /* ArduinoOTA speaks IPv4 only */
-    hints.ai_socktype = SOCK_DGRAM;
-    int rc = getaddrinfo(s->host, NULL, &hints, &res);
-    if (rc != 0 || res == NULL)
-        return espota_error_set(&s->r->error, ALOFT_ERR_CONNECT, "cannot find the device",
-                                "no IPv4 address for '%s' (%s); check the name, or use the "
-                                "device's IP address (names ending in .local need mDNS on this "
-                                "computer: Bonjour, or avahi with nss-mdns)",
-                                s->host, gai_strerror(rc));
-    memcpy(&s->dev, res->ai_addr, sizeof s->dev);
-    s->dev.sin_port = htons(s->port);
-    freeaddrinfo(res);
-    espota_addr_text(&s->dev, s->r->device_addr, sizeof s->r->device_addr);
-    return ALOFT_OK;
+    int err = host_resolve(s->host, s->port, &s->dev, &s->r->error);
+    if (err == ALOFT_OK)
+        host_addr_text(&s->dev, s->r->device_addr, sizeof s->r->device_addr);
+    return err;
 }
 
 /* host_ip as an address; INADDR_ANY when not given. */
@@ -63,8 +30,8 @@ static int host_address(espota_session_t *s, struct in_addr *a)
     if (s->u->host_ip == NULL || s->u->host_ip[0] == '\0')
         return ALOFT_OK;
     if (inet_pton(AF_INET, s->u->host_ip, a) != 1)
-        return espota_error_set(&s->r->error, ALOFT_ERR_ARG, "bad host address",
-                                "'%s' is not an IPv4 address of this computer", s->u->host_ip);
+        return host_error_set(&s->r->error, ALOFT_ERR_ARG, "bad host address",
+                              "'%s' is not an IPv4 address of this computer", s->u->host_ip);
     return ALOFT_OK;
 }
 
@@ -73,7 +40,7 @@ static uint16_t random_port(void)
 {
     static uint32_t x;
     if (x == 0)
-        x = (uint32_t)espota_now_ms() ^ ((uint32_t)getpid() * 2654435761u) ^ (uint32_t)time(NULL);
+        x = (uint32_t)host_now_ms() ^ ((uint32_t)getpid() * 2654435761u) ^ (uint32_t)time(NULL);
     x ^= x << 13;
     x ^= x >> 17;
     x ^= x << 5;
@@ -97,8 +64,8 @@ static int open_listener(espota_session_t *s, struct in_addr ip)
     char ipt[INET_ADDRSTRLEN];
     s->listener = socket(AF_INET, SOCK_STREAM, 0);
     if (s->listener < 0)
-        return espota_error_set(&s->r->error, ALOFT_ERR_CONNECT, "cannot open a TCP socket",
-                                "%s", strerror(errno));
+        return host_error_set(&s->r->error, ALOFT_ERR_CONNECT, "cannot open a TCP socket",
+                              "%s", strerror(errno));
     setsockopt(s->listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     /* A random port may be taken: draw again a few times. */
     for (int attempt = 0; attempt < 20; attempt++) {
@@ -112,11 +79,11 @@ static int open_listener(espota_session_t *s, struct in_addr ip)
     if (rc != 0) {
         int e = errno;
         inet_ntop(AF_INET, &ip, ipt, sizeof ipt);
-        return espota_error_set(&s->r->error, ALOFT_ERR_CONNECT, "cannot listen for the device",
-                                "binding TCP %s:%u failed (%s); choose another port with %s N, or "
-                                "check that the host address is one of this computer's",
-                                ipt, (unsigned)port, strerror(e),
-                                s->u->host_port_flag ? s->u->host_port_flag : "--host-port");
+        return host_error_set(&s->r->error, ALOFT_ERR_CONNECT, "cannot listen for the device",
+                              "binding TCP %s:%u failed (%s); choose another port with %s N, or "
+                              "check that the host address is one of this computer's",
+                              ipt, (unsigned)port, strerror(e),
+                              s->u->host_port_flag ? s->u->host_port_flag : "--host-port");
     }
     s->listen_port = port;
     return ALOFT_OK;
@@ -132,10 +99,10 @@ static void note_connect_back(espota_session_t *s)
     memset(&local, 0, sizeof local);
     getsockname(s->udp, (struct sockaddr *)&local, &len);
     local.sin_port = htons(s->listen_port);
-    espota_addr_text(&local, s->r->connect_back, sizeof s->r->connect_back);
+    host_addr_text(&local, s->r->connect_back, sizeof s->r->connect_back);
     len = sizeof local;
     getsockname(s->listener, (struct sockaddr *)&local, &len);
-    espota_addr_text(&local, text, sizeof text);
+    host_addr_text(&local, text, sizeof text);
     espota_emit(s, ESPOTA_EV_LISTENING, text);
 }
 
@@ -149,17 +116,17 @@ int espota_net_open(espota_session_t *s)
         return err;
     s->udp = socket(AF_INET, SOCK_DGRAM, 0);
     if (s->udp < 0)
-        return espota_error_set(&s->r->error, ALOFT_ERR_CONNECT, "cannot open a UDP socket",
-                                "%s", strerror(errno));
+        return host_error_set(&s->r->error, ALOFT_ERR_CONNECT, "cannot open a UDP socket",
+                              "%s", strerror(errno));
     /* With -I the invitation leaves from that address too, so the device
      * connects back to the address the listener is bound to. */
     if (ip.s_addr != htonl(INADDR_ANY) && try_bind(s->udp, ip, 0) != 0)
-        return espota_error_set(&s->r->error, ALOFT_ERR_CONNECT, "cannot use the host address",
-                                "binding UDP to %s failed (%s)", s->u->host_ip, strerror(errno));
+        return host_error_set(&s->r->error, ALOFT_ERR_CONNECT, "cannot use the host address",
+                              "binding UDP to %s failed (%s)", s->u->host_ip, strerror(errno));
     if (connect(s->udp, (struct sockaddr *)&s->dev, sizeof s->dev) != 0)
-        return espota_error_set(&s->r->error, ALOFT_ERR_CONNECT, "cannot reach the device",
-                                "no route to %s (%s); check the address and this computer's "
-                                "network connection", s->r->device_addr, strerror(errno));
+        return host_error_set(&s->r->error, ALOFT_ERR_CONNECT, "cannot reach the device",
+                              "no route to %s (%s); check the address and this computer's "
+                              "network connection", s->r->device_addr, strerror(errno));
     note_connect_back(s);
     return ALOFT_OK;
 }
@@ -194,15 +161,15 @@ void espota_net_drain(espota_session_t *s)
 
 ssize_t espota_net_reply(espota_session_t *s, char *buf, size_t n, uint32_t timeout_ms)
 {
-    uint64_t deadline = espota_now_ms() + timeout_ms;
+    uint64_t deadline = host_now_ms() + timeout_ms;
     for (;;) {
         struct pollfd p = {s->udp, POLLIN, 0};
-        int rc = poll(&p, 1, remaining_ms(deadline));
+        int rc = poll(&p, 1, host_remaining_ms(deadline));
         if (rc == 0)
             return 0;
         if (rc < 0 && errno != EINTR)
-            return espota_error_set(&s->r->error, ALOFT_ERR_CONNECT, "waiting for the device failed",
-                                    "%s", strerror(errno));
+            return host_error_set(&s->r->error, ALOFT_ERR_CONNECT, "waiting for the device failed",
+                                  "%s", strerror(errno));
         if (rc < 0)
             continue;
         ssize_t got = recv(s->udp, buf, n - 1, 0);
@@ -212,7 +179,7 @@ ssize_t espota_net_reply(espota_session_t *s, char *buf, size_t n, uint32_t time
         }
         if (got < 0 && errno == ECONNREFUSED)
             s->port_refused = true;
-        if (remaining_ms(deadline) == 0)
+        if (host_remaining_ms(deadline) == 0)
             return 0;
     }
 }
@@ -226,20 +193,20 @@ static bool from_device(const espota_session_t *s, const struct sockaddr_in *pee
 
 int espota_net_accept(espota_session_t *s, uint32_t timeout_ms)
 {
-    uint64_t deadline = espota_now_ms() + timeout_ms;
+    uint64_t deadline = host_now_ms() + timeout_ms;
     s->tcp = -1;
-    while (remaining_ms(deadline) > 0) {
+    while (host_remaining_ms(deadline) > 0) {
         struct pollfd p = {s->listener, POLLIN, 0};
         struct sockaddr_in peer;
         socklen_t len = sizeof peer;
         char text[64];
-        int rc = poll(&p, 1, remaining_ms(deadline));
+        int rc = poll(&p, 1, host_remaining_ms(deadline));
         if (rc <= 0)
             continue;
         int fd = accept(s->listener, (struct sockaddr *)&peer, &len);
         if (fd < 0)
             continue;
-        espota_addr_text(&peer, text, sizeof text);
+        host_addr_text(&peer, text, sizeof text);
         if (!from_device(s, &peer)) {
             close(fd);
             continue;

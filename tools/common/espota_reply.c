@@ -1,73 +1,16 @@
 /* tools/common/espota_reply.c — see espota_reply.h. */
 #include "espota_reply.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "aloft/espota_device.h"
 
-int espota_error_set(espota_error_t *e, int code, const char *message, const char *hint_fmt, ...)
-{
-    va_list ap;
-    e->code = code;
-    snprintf(e->message, sizeof e->message, "%s", message);
-    va_start(ap, hint_fmt);
-    vsnprintf(e->hint, sizeof e->hint, hint_fmt, ap);
-    va_end(ap);
-    return code;
-}
-
-int espota_error_from_diag(espota_error_t *e, const aloft_diag_t *d)
-{
-    char text[sizeof e->message + sizeof e->hint];
-    const char *msg = aloft_strerror(d->err);
-    size_t ml = strlen(msg);
-    aloft_diag_format(d, text, sizeof text);
-    e->code = d->err;
-    snprintf(e->message, sizeof e->message, "%s", msg);
-    /* aloft_diag_format writes the message, then ": " and the hint. */
-    snprintf(e->hint, sizeof e->hint, "%s",
-             strncmp(text, msg, ml) == 0 && text[ml] == ':' ? text + ml + 2 : "");
-    return d->err;
-}
-
-char *espota_printable(const char *text, size_t len, char *out, size_t n)
-{
-    size_t k = 0;
-    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == '\0'))
-        len--;
-    for (size_t i = 0; i < len && k + 1 < n; i++) {
-        unsigned char c = (unsigned char)text[i];
-        out[k++] = (c >= 0x20 && c < 0x7F) ? (char)c : '?';
-    }
-    if (n)
-        out[k] = '\0';
-    return out;
-}
-
-const char *espota_grouped(uint64_t v, char buf[32])
-{
-    char tmp[32];
-    int n = 0, digits = 0, k = 0;
-    do {
-        if (digits && digits % 3 == 0)
-            tmp[n++] = ' ';
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-        digits++;
-    } while (v);
-    while (n)
-        buf[k++] = tmp[--n];
-    buf[k] = '\0';
-    return buf;
-}
-
 /* ---- texts from aloft devices ------------------------------------------ */
 
 /* "message: hint" as aloft_diag_format writes it (an aloft device's error
  * line): recover the code from the message. */
-static bool explain_aloft_line(espota_error_t *e, const char *text)
+static bool explain_aloft_line(host_error_t *e, const char *text)
 {
     for (int code = -1; code >= -99; code--) {
         const char *msg = aloft_strerror(code);
@@ -162,24 +105,24 @@ static const update_text_t update_texts[] = {
      "reboot the device and try again"},
 };
 
-static int explain_space(espota_error_t *e, const espota_context_t *ctx, bool before_data)
+static int explain_space(host_error_t *e, const espota_context_t *ctx, bool before_data)
 {
     char n[32];
     if (before_data)   /* ESP8266: Update.begin found no room to stage the image */
-        return espota_error_set(e, ALOFT_ERR_TOO_LARGE, "the device has no room for this image",
-                                "the image is %s bytes and the device cannot store it next to the "
-                                "running firmware; choose a flash layout with a smaller filesystem "
-                                "(or larger app slots), or shrink the image",
-                                espota_grouped(ctx->size, n));
+        return host_error_set(e, ALOFT_ERR_TOO_LARGE, "the device has no room for this image",
+                              "the image is %s bytes and the device cannot store it next to the "
+                              "running firmware; choose a flash layout with a smaller filesystem "
+                              "(or larger app slots), or shrink the image",
+                              host_grouped(ctx->size, n));
     /* ESP32: Update.write got more bytes than the invitation announced. */
-    return espota_error_set(e, ALOFT_ERR_OVERFLOW, "the device received more data than announced",
-                            "during the transfer \"Not Enough Space\" means the data overran the "
-                            "%s bytes announced, not that the partition is small; the stream got "
-                            "out of step (another upload at the same time?); try again",
-                            espota_grouped(ctx->size, n));
+    return host_error_set(e, ALOFT_ERR_OVERFLOW, "the device received more data than announced",
+                          "during the transfer \"Not Enough Space\" means the data overran the "
+                          "%s bytes announced, not that the partition is small; the stream got "
+                          "out of step (another upload at the same time?); try again",
+                          host_grouped(ctx->size, n));
 }
 
-static int explain_update_text(espota_error_t *e, const update_text_t *t,
+static int explain_update_text(host_error_t *e, const update_text_t *t,
                                const espota_context_t *ctx, bool before_data)
 {
     aloft_diag_t d;
@@ -188,26 +131,26 @@ static int explain_update_text(espota_error_t *e, const update_text_t *t,
     switch (t->special) {
     case SPECIAL_MD5:
         d.err = ALOFT_ERR_MD5;
-        return espota_error_from_diag(e, &d);
+        return host_error_from_diag(e, &d);
     case SPECIAL_DECRYPT:
         if (ctx->first_byte == 0xE9)   /* a plain image: the device wants an encrypted one */
             break;
         aloft_diag_set(&d, ALOFT_ERR_IMG_MAGIC, (uint32_t)(ctx->first_byte & 0xFF), 0, NULL);
-        return espota_error_from_diag(e, &d);
+        return host_error_from_diag(e, &d);
     case SPECIAL_MAGIC:
         aloft_diag_set(&d, ALOFT_ERR_IMG_MAGIC, (uint32_t)(ctx->first_byte & 0xFF), 0, NULL);
-        return espota_error_from_diag(e, &d);
+        return host_error_from_diag(e, &d);
     case SPECIAL_SPACE:
         return explain_space(e, ctx, before_data);
     case SPECIAL_SIZE:
-        return espota_error_set(e, ALOFT_ERR_TOO_LARGE, "the device rejected the image size",
-                                "the image is %s bytes, more than its OTA partition holds; choose "
-                                "a partition scheme with larger app slots (e.g. min_spiffs) or "
-                                "shrink the image", espota_grouped(ctx->size, n));
+        return host_error_set(e, ALOFT_ERR_TOO_LARGE, "the device rejected the image size",
+                              "the image is %s bytes, more than its OTA partition holds; choose "
+                              "a partition scheme with larger app slots (e.g. min_spiffs) or "
+                              "shrink the image", host_grouped(ctx->size, n));
     case SPECIAL_NONE:
         break;
     }
-    return espota_error_set(e, t->code, t->message, "%s", t->hint);
+    return host_error_set(e, t->code, t->message, "%s", t->hint);
 }
 
 /* A short refusal has no room for the partition label its hint names;
@@ -224,17 +167,17 @@ static const char *refusal_where(int err, const espota_context_t *ctx)
 
 /* ---- the common path -------------------------------------------------- */
 
-static int explain(espota_error_t *e, const char *raw, size_t len, const espota_context_t *ctx,
+static int explain(host_error_t *e, const char *raw, size_t len, const espota_context_t *ctx,
                    bool before_data)
 {
     char text[256];
-    const char *p = espota_printable(raw, len, text, sizeof text);
+    const char *p = host_printable(raw, len, text, sizeof text);
     aloft_diag_t d;
     memset(e, 0, sizeof *e);
     if (aloft_espota_parse_refusal(text, strlen(text), &d) && d.err != 0) {
         if (d.where[0] == '\0')
             aloft_diag_set(&d, d.err, d.have, d.want, refusal_where(d.err, ctx));
-        return espota_error_from_diag(e, &d);
+        return host_error_from_diag(e, &d);
     }
     if (strncmp(p, "ERR: ", 5) == 0)
         p += 5;
@@ -245,19 +188,19 @@ static int explain(espota_error_t *e, const char *raw, size_t len, const espota_
     for (size_t i = 0; i < sizeof update_texts / sizeof update_texts[0]; i++)
         if (strstr(p, update_texts[i].needle) != NULL)
             return explain_update_text(e, &update_texts[i], ctx, before_data);
-    return espota_error_set(e, ALOFT_ERR_PROTO,
-                            before_data ? "the device refused the upload"
-                                        : "the device reported an error",
-                            "it said \"%s\"; its serial log may tell more", text);
+    return host_error_set(e, ALOFT_ERR_PROTO,
+                          before_data ? "the device refused the upload"
+                                      : "the device reported an error",
+                          "it said \"%s\"; its serial log may tell more", text);
 }
 
-int espota_explain_refusal(espota_error_t *e, const char *text, size_t len,
+int espota_explain_refusal(host_error_t *e, const char *text, size_t len,
                            const espota_context_t *ctx)
 {
     return explain(e, text, len, ctx, true);
 }
 
-int espota_explain_result(espota_error_t *e, const char *text, const espota_context_t *ctx)
+int espota_explain_result(host_error_t *e, const char *text, const espota_context_t *ctx)
 {
     return explain(e, text, strlen(text), ctx, false);
 }

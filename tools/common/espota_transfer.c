@@ -60,7 +60,7 @@ static void progress(xfer_t *x)
 static bool finished(const xfer_t *x)
 {
     return x->acks.ok || x->acks.error_done || x->closed || x->timed_out ||
-           (x->acks.error && espota_now_ms() - x->error_ms >= TEXT_WAIT_MS);
+           (x->acks.error && host_now_ms() - x->error_ms >= TEXT_WAIT_MS);
 }
 
 /* Devices send their counts with Nagle on: the next count waits until we
@@ -87,7 +87,7 @@ static void receive(xfer_t *x)
         if (n > 0) {
             bool had_error = x->acks.error;
             espota_acks_feed(&x->acks, buf, (size_t)n, x->sent);
-            x->last_rx_ms = espota_now_ms();
+            x->last_rx_ms = host_now_ms();
             if (x->acks.error && !had_error)
                 x->error_ms = x->last_rx_ms;
             progress(x);
@@ -110,7 +110,7 @@ static void transmit(xfer_t *x, size_t max)
     ssize_t w = send(x->s->tcp, u->data + x->sent, n, MSG_NOSIGNAL);
     if (w > 0) {
         x->sent += (uint64_t)w;
-        x->last_tx_ms = espota_now_ms();
+        x->last_tx_ms = host_now_ms();
         progress(x);
     } else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         x->write_failed = true;   /* read on: the reason may be waiting */
@@ -131,7 +131,7 @@ static bool may_send(const xfer_t *x, uint64_t limit)
  * window, and give up after timeout_ms of silence both ways. */
 static void idle(xfer_t *x, uint64_t limit)
 {
-    uint64_t now = espota_now_ms();
+    uint64_t now = host_now_ms();
     uint64_t last = x->last_rx_ms > x->last_tx_ms ? x->last_rx_ms : x->last_tx_ms;
     espota_acks_flush(&x->acks, x->sent);
     if (limit && in_flight(x) >= limit && now - x->last_rx_ms >= STALL_MS)
@@ -190,40 +190,40 @@ static int judge(xfer_t *x)
     espota_session_t *s = x->s;
     espota_result_t *r = s->r;
     char done[32], total[32];
-    espota_grouped(x->acks.ok ? x->sent : x->acks.acked, done);
-    espota_grouped(s->u->size, total);
+    host_grouped(x->acks.ok ? x->sent : x->acks.acked, done);
+    host_grouped(s->u->size, total);
     if (x->acks.ok && x->sent == s->u->size)
         return ALOFT_OK;
     if (x->acks.ok)
-        return espota_error_set(&r->error, ALOFT_ERR_PROTO, "the device said OK too early",
-                                "it confirmed the update after %s of %s bytes; its firmware "
-                                "does not follow the protocol", espota_grouped(x->sent, done),
-                                total);
+        return host_error_set(&r->error, ALOFT_ERR_PROTO, "the device said OK too early",
+                              "it confirmed the update after %s of %s bytes; its firmware "
+                              "does not follow the protocol", host_grouped(x->sent, done),
+                              total);
     if (x->acks.error) {
         snprintf(r->device_text, sizeof r->device_text, "%s", x->acks.text);
         espota_emit(s, ESPOTA_EV_DEVICE_SAID, r->device_text);
         return espota_explain_result(&r->error, x->acks.text, &s->ctx);
     }
     if (x->timed_out && x->sent == s->u->size)
-        return espota_error_set(&r->error, ALOFT_ERR_TIMEOUT, "the device stopped responding",
-                                "all %s bytes were sent but no result came within %u s; the "
-                                "update was probably not applied; check the device's serial log",
-                                total, (unsigned)(s->timeout_ms / 1000));
+        return host_error_set(&r->error, ALOFT_ERR_TIMEOUT, "the device stopped responding",
+                              "all %s bytes were sent but no result came within %u s; the "
+                              "update was probably not applied; check the device's serial log",
+                              total, (unsigned)(s->timeout_ms / 1000));
     if (x->timed_out)
-        return espota_error_set(&r->error, ALOFT_ERR_TIMEOUT, "the device stopped responding",
-                                "nothing for %u s after about %s of %s bytes; check the Wi-Fi "
-                                "signal and try again (the device keeps its running firmware)",
-                                (unsigned)(s->timeout_ms / 1000), done, total);
+        return host_error_set(&r->error, ALOFT_ERR_TIMEOUT, "the device stopped responding",
+                              "nothing for %u s after about %s of %s bytes; check the Wi-Fi "
+                              "signal and try again (the device keeps its running firmware)",
+                              (unsigned)(s->timeout_ms / 1000), done, total);
     if (x->acks.acked < s->u->size)   /* it did not confirm everything */
-        return espota_error_set(&r->error, ALOFT_ERR_CLOSED, "the device closed the connection early",
-                                "it stopped after about %s of %s bytes without saying why; stock "
-                                "ArduinoOTA does that when a flash write fails (e.g. the file is "
-                                "not an app image for this chip) or when the data stalls for a "
-                                "second; check the device's serial log and try again", done, total);
-    return espota_error_set(&r->error, ALOFT_ERR_CLOSED,
-                            "the device closed the connection without confirming",
-                            "all %s bytes were sent but it never said OK, so the update was "
-                            "probably not applied; check its serial log", total);
+        return host_error_set(&r->error, ALOFT_ERR_CLOSED, "the device closed the connection early",
+                              "it stopped after about %s of %s bytes without saying why; stock "
+                              "ArduinoOTA does that when a flash write fails (e.g. the file is "
+                              "not an app image for this chip) or when the data stalls for a "
+                              "second; check the device's serial log and try again", done, total);
+    return host_error_set(&r->error, ALOFT_ERR_CLOSED,
+                          "the device closed the connection without confirming",
+                          "all %s bytes were sent but it never said OK, so the update was "
+                          "probably not applied; check its serial log", total);
 }
 
 int espota_transfer(espota_session_t *s)
@@ -233,7 +233,7 @@ int espota_transfer(espota_session_t *s)
     x.s = s;
     espota_acks_init(&x.acks);
     x.start = progress_clock();
-    x.last_rx_ms = x.last_tx_ms = espota_now_ms();
+    x.last_rx_ms = x.last_tx_ms = host_now_ms();
     progress(&x);
     if (s->u->stop_and_wait)
         stop_and_wait(&x);

@@ -39,8 +39,14 @@ static void clock_text(char *out, size_t n, double seconds)
 
 size_t progress_line(char *out, size_t n, uint64_t done, uint64_t total, double elapsed)
 {
+    return progress_line_from(out, n, done, 0, total, elapsed);
+}
+
+size_t progress_line_from(char *out, size_t n, uint64_t done, uint64_t base, uint64_t total,
+                          double elapsed)
+{
     char bar[PROGRESS_BAR_WIDTH + 1], when[16];
-    double rate = kib_per_s(done, elapsed);
+    double rate = kib_per_s(done > base ? done - base : 0, elapsed);
     unsigned filled = total ? (unsigned)((done > total ? total : done) * PROGRESS_BAR_WIDTH / total)
                             : PROGRESS_BAR_WIDTH;
     memset(bar, '-', PROGRESS_BAR_WIDTH);
@@ -61,9 +67,15 @@ size_t progress_line(char *out, size_t n, uint64_t done, uint64_t total, double 
 size_t progress_mark_line(char *out, size_t n, const char *label, int percent, uint64_t done,
                           uint64_t total, double elapsed)
 {
+    return progress_mark_line_from(out, n, label, percent, done, 0, total, elapsed);
+}
+
+size_t progress_mark_line_from(char *out, size_t n, const char *label, int percent,
+                               uint64_t done, uint64_t base, uint64_t total, double elapsed)
+{
     int len = snprintf(out, n, "%s %3d%%  %llu of %llu bytes, %.1f KiB/s", label, percent,
                        (unsigned long long)done, (unsigned long long)total,
-                       kib_per_s(done, elapsed));
+                       kib_per_s(done > base ? done - base : 0, elapsed));
     if (len < 0)
         return 0;
     return (size_t)len < n ? (size_t)len : (n ? n - 1 : 0);
@@ -84,7 +96,7 @@ void progress_init(progress_t *p, FILE *out, bool tty, const char *label, uint64
 static void draw(progress_t *p, uint64_t done, double now)
 {
     char line[160];
-    size_t len = progress_line(line, sizeof line, done, p->total, now - p->start);
+    size_t len = progress_line_from(line, sizeof line, done, p->base, p->total, now - p->start);
     /* Pad over what a longer previous line left on screen. */
     fprintf(p->out, "\r%s%*s", line, p->drawn > len ? (int)(p->drawn - len) : 0, "");
     fflush(p->out);
@@ -100,10 +112,17 @@ static void marks(progress_t *p, uint64_t done, double now)
     if (p->next_mark > 100 || pct < p->next_mark)
         return;
     int mark = pct - pct % 25;
-    progress_mark_line(line, sizeof line, p->label, mark, done, p->total, now - p->start);
+    progress_mark_line_from(line, sizeof line, p->label, mark, done, p->base, p->total,
+                            now - p->start);
     fprintf(p->out, "%s\n", line);
     fflush(p->out);
     p->next_mark = mark + 25;
+}
+
+void progress_rebase(progress_t *p, uint64_t base, double now)
+{
+    p->base = base;
+    p->start = now;
 }
 
 void progress_update(progress_t *p, uint64_t done, double now)

@@ -24,6 +24,7 @@ typedef struct progress {
     bool tty;             /* redraw one line, else milestone lines */
     const char *label;    /* milestone prefix, e.g. "upload" */
     uint64_t total;
+    uint64_t base;        /* bytes done before start, left out of the rate */
     double start;         /* clock at init */
     double last_draw;     /* tty: when the line was last drawn */
     int next_mark;        /* milestones: next percentage to print */
@@ -37,6 +38,10 @@ double progress_clock(void);
 void progress_init(progress_t *p, FILE *out, bool tty, const char *label, uint64_t total,
                    double now);
 
+/* Bytes up to base were there before now (a resumed upload): the rate and
+ * the ETA count only what is done after base from now on. */
+void progress_rebase(progress_t *p, uint64_t base, double now);
+
 /* done bytes of total so far. */
 void progress_update(progress_t *p, uint64_t done, double now);
 
@@ -49,9 +54,18 @@ void progress_end(progress_t *p, uint64_t done, double now, bool ok);
  * Returns the length. */
 size_t progress_line(char *out, size_t n, uint64_t done, uint64_t total, double elapsed);
 
+/* The same with base bytes done before elapsed began (see
+ * progress_rebase): the rate counts done - base. */
+size_t progress_line_from(char *out, size_t n, uint64_t done, uint64_t base, uint64_t total,
+                          double elapsed);
+
 /* A milestone line, "upload  25%  262144 of 1048576 bytes, 85.3 KiB/s"
  * (no newline). Returns the length. */
 size_t progress_mark_line(char *out, size_t n, const char *label, int percent, uint64_t done,
                           uint64_t total, double elapsed);
+
+/* The same with base bytes done before elapsed began. */
+size_t progress_mark_line_from(char *out, size_t n, const char *label, int percent,
+                               uint64_t done, uint64_t base, uint64_t total, double elapsed);
 
 #endif /* ALOFT_PROGRESS_H */

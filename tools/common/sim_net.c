@@ -71,11 +71,17 @@ int sim_net_open(sim_net_t *n, sim_device_t *sim, const sim_net_config_t *cfg)
         close(n->udp);
         return -1;
     }
+    if (sim_native_open(&n->native, sim, addr.s_addr, port, cfg->verifier,
+                        cfg->idle_timeout_ms) != 0) {
+        close(n->udp);
+        return -1;
+    }
     return 0;
 }
 
 void sim_net_close(sim_net_t *n)
 {
+    sim_native_close(&n->native, true);
     if (n->tcp >= 0)
         close(n->tcp);
     if (n->udp >= 0)
@@ -85,7 +91,8 @@ void sim_net_close(sim_net_t *n)
 
 bool sim_net_busy(const sim_net_t *n)
 {
-    return aloft_espota_state(&n->espota) >= ALOFT_ESPOTA_CONNECTING;
+    return aloft_espota_state(&n->espota) >= ALOFT_ESPOTA_CONNECTING ||
+           sim_native_active(&n->native);
 }
 
 static void close_tcp(sim_net_t *n)
@@ -212,24 +219,35 @@ int sim_net_step(sim_net_t *n, int wait_ms)
      * the radio), the silence counts before any late data is read. */
     aloft_espota_tick(&n->espota, now32());
     run_actions(n);
+    sim_native_tick(&n->native);
 
-    struct pollfd pfd[2] = {{n->udp, POLLIN, 0}, {n->tcp, 0, 0}};
-    int nfds = 1;
-    if (n->tcp >= 0) {
+    /* espota UDP, the connect-back (fd -1 when none: poll skips it), native */
+    struct pollfd pfd[2 + SIM_NATIVE_POLLFDS] = {{n->udp, POLLIN, 0}, {n->tcp, 0, 0}};
+    if (n->tcp >= 0)
         pfd[1].events = n->connecting ? POLLOUT : POLLIN;
-        nfds = 2;
-    }
-    if (poll(pfd, (nfds_t)nfds, wait_ms) > 0) {
+    int nfds = 2 + sim_native_pollfds(&n->native, pfd + 2);
+    /* While a native engine can erase ahead, only peek at the sockets. */
+    int ready = poll(pfd, (nfds_t)nfds, sim_native_has_work(&n->native) ? 0 : wait_ms);
+    if (ready > 0) {
         if (pfd[0].revents & POLLIN)
             on_udp(n);
-        if (nfds == 2 && n->tcp >= 0 && pfd[1].revents)
+        if (n->tcp >= 0 && pfd[1].revents)
             on_tcp(n, pfd[1].revents);
         run_actions(n);
+        sim_native_handle(&n->native, pfd + 2, nfds - 2);
+    } else if (ready == 0) {
+        sim_native_step(&n->native);
+    }
+    if (n->native.reboot && !n->reboot_pending) {
+        n->native.reboot = false;
+        n->reboot_pending = true;
+        n->reboot_at_ms = sim_now_ms() + REBOOT_DELAY_MS;
     }
 
     if (n->reboot_pending && sim_now_ms() >= n->reboot_at_ms) {
         n->reboot_pending = false;
         close_tcp(n);
+        sim_native_close(&n->native, false);   /* a restart drops every connection */
         return sim_boot(n->sim, sim_now_ms());
     }
     return 0;

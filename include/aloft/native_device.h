@@ -1,0 +1,160 @@
+/*
+ * aloft/native_device.h — the device side of the aloft native protocol
+ * (docs/PROTOCOL.md §2) as a sans-I/O engine, one instance per TCP
+ * connection. It never touches a socket or a clock: the port moves bytes
+ * through buffer/ack pairs (as BearSSL does) and passes the time in.
+ *
+ *   port loop, per connection:
+ *     st = aloft_native_device_state(d)
+ *     st & WANT_RX    space = rx_buf(d, &n); k = recv(space, n);
+ *                     rx_ack(d, now, k), or peer_closed(d, now) on EOF/error
+ *     st & HAS_TX     out = tx_buf(d, &n); k = send(out, n); tx_ack(d, k)
+ *     st & WANT_STEP  nothing readable: step(d, now) (decode backlog,
+ *                     erase-ahead); poll with timeout 0 while it is set
+ *     always          tick(d, now) every few tens of ms (timeouts)
+ *     st & CLOSED     once HAS_TX is clear: close the socket; with REBOOT,
+ *                     restart the device ~100 ms later
+ *
+ * The engine feeds the shared update pipeline (aloft/update.h): a second
+ * connection, or an espota session, that finds it busy gets ERROR -9 on
+ * OFFER. Nothing is paused, erased or written before the login succeeded
+ * and the OFFER was accepted. Errors are sticky: after CLOSED every call is
+ * a no-op.
+ *
+ * Memory: about 6.5 KiB per instance (a whole frame of receive buffer, a
+ * send buffer, an inflate output chunk); decoding uses about 1 KiB of
+ * stack. No allocation.
+ */
+#ifndef ALOFT_NATIVE_DEVICE_H
+#define ALOFT_NATIVE_DEVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aloft/hash.h"
+#include "aloft/inflate.h"
+#include "aloft/native.h"
+#include "aloft/update.h"
+
+#define ALOFT_NATIVE_WINDOW_DEFAULT (32u * 1024u)   /* bytes */
+#define ALOFT_NATIVE_IDLE_TIMEOUT_MS 10000u
+#define ALOFT_NATIVE_KEEPALIVE_MS 500u    /* ACK at least this often while erasing */
+#define ALOFT_NATIVE_TX_CAP 1024u         /* send buffer; HELLO (<= 728 B) fits */
+#define ALOFT_NATIVE_INFLATE_CHUNK 1024u  /* decoded bytes per inflate call */
+
+/* State bits (aloft_native_device_state). */
+#define ALOFT_NATIVE_WANT_RX 0x01u    /* rx_buf has room: read from the socket */
+#define ALOFT_NATIVE_HAS_TX 0x02u     /* tx_buf has bytes to send */
+#define ALOFT_NATIVE_WANT_STEP 0x04u  /* work pending: call step without waiting */
+#define ALOFT_NATIVE_CLOSED 0x08u     /* session over: flush tx, then close */
+#define ALOFT_NATIVE_REBOOT 0x10u     /* update activated: restart after closing */
+
+/* Failed logins per peer address, shared by all connections (caller-owned;
+ * zero-initialise). The 3rd failure in a row from an address locks it out
+ * for 1 s, each further one doubles that, up to 60 s; during a lockout AUTH
+ * gets ERROR -84 before the proof is looked at. A success forgets the
+ * address. Remembers ALOFT_NATIVE_LIMIT_PEERS addresses (the stalest is
+ * forgotten first). */
+#define ALOFT_NATIVE_LIMIT_PEERS 8u
+#define ALOFT_NATIVE_LIMIT_FREE 2u          /* failures in a row without a wait */
+#define ALOFT_NATIVE_LIMIT_MAX_MS 60000u
+
+typedef struct aloft_native_limiter {
+    struct {
+        uint32_t ip;
+        uint32_t since_ms;   /* time of the last failure */
+        uint32_t wait_ms;    /* lockout from since_ms; 0 = none */
+        uint8_t fails;       /* in a row; 0 = free entry */
+    } peer[ALOFT_NATIVE_LIMIT_PEERS];
+} aloft_native_limiter_t;
+
+typedef struct aloft_native_device_config {
+    const aloft_device_t *dev;          /* dev->crypto->random is required (nonce) */
+    aloft_update_t *update;             /* the pipeline, shared with other transports */
+    /* The login verifier (aloft_native_derive); NULL = open device (HELLO
+     * cap AUTH clear, no login; the MAC then guards against corruption
+     * only). */
+    const aloft_native_verifier_t *verifier;
+    /* zlib decoder; NULL = no DEFLATE cap. Shared by the connections: only
+     * the one that owns the update uses it. */
+    const aloft_inflate_t *inflate;
+    const char *name;                   /* device name for HELLO (first 32 bytes); may be NULL */
+    const char *fs_label;               /* target 1 partition; NULL = first fs partition */
+    uint32_t window;                    /* DATA bytes in flight; 0 = 32 KiB */
+    uint32_t idle_timeout_ms;           /* silence that ends a session; 0 = 10 s */
+    aloft_native_limiter_t *limiter;    /* failed-login limiter; NULL = none */
+} aloft_native_device_config_t;
+
+/* Internal; do not rely on the fields. */
+typedef struct aloft_native_device {
+    aloft_native_device_config_t cfg;
+    uint32_t peer_ip;
+    uint8_t phase;
+    bool closed, reboot;
+    int last_err;
+    uint32_t now_ms, active_ms, ack_ms;
+    aloft_hash_ctx_t hello_hash;        /* SHA-256 of the HELLO payload, until AUTH */
+    bool keyed;                         /* session key in use: frames carry a MAC */
+    uint8_t key[ALOFT_NATIVE_KEY_LEN];
+    uint32_t rx_seq, tx_seq;
+    bool owner;                         /* this connection began the update */
+    bool deflate, inflating, stream_end, erase_done, no_reboot;
+    aloft_native_str_t version;         /* from the OFFER, for RESULT */
+    uint32_t stream_pos;                /* stream bytes in DATA frames so far */
+    uint32_t consumed, acked, acked_durable;
+    bool pending;                       /* the DATA frame at rx[0] is not fully fed */
+    size_t in_pos, in_end;              /* its bytes not yet consumed */
+    size_t frame_len;                   /* length of the DATA frame at rx[0] */
+    size_t rx_len, tx_off, tx_len;
+    uint8_t rx[ALOFT_NATIVE_FRAME_MAX];
+    uint8_t tx[ALOFT_NATIVE_TX_CAP];
+    uint8_t out[ALOFT_NATIVE_INFLATE_CHUNK];
+} aloft_native_device_t;
+
+/* Start a session for a connection from peer_ip (IPv4, host byte order, or
+ * any 32-bit key of the peer's address): draws the nonce and queues HELLO.
+ * cfg is copied; everything it points to must outlive d. Returns 0 or
+ * ALOFT_ERR_ARG (missing dev, update or random source); if the random
+ * source fails, d starts CLOSED with an ERROR -85 to send. */
+int aloft_native_device_init(aloft_native_device_t *d, const aloft_native_device_config_t *cfg,
+                             uint32_t peer_ip, uint32_t now_ms);
+
+/* Where to put received bytes: *len bytes of space (0 when full or
+ * closed). Valid until the next call on d. */
+uint8_t *aloft_native_device_rx_buf(aloft_native_device_t *d, size_t *len);
+
+/* n bytes were written into rx_buf: handle the complete frames (at most one
+ * piece of image data per call; the rest waits for step). */
+void aloft_native_device_rx_ack(aloft_native_device_t *d, uint32_t now_ms, size_t n);
+
+/* Bytes waiting to be sent: *len of them (0 if none). Valid until the next
+ * call on d. */
+const uint8_t *aloft_native_device_tx_buf(aloft_native_device_t *d, size_t *len);
+
+/* n of the tx_buf bytes were sent. */
+void aloft_native_device_tx_ack(aloft_native_device_t *d, size_t n);
+
+/* Do one piece of pending work: the next frame or data piece, else one
+ * erase-ahead unit of the update (so erasing overlaps the network), with
+ * an ACK keepalive every ALOFT_NATIVE_KEEPALIVE_MS. Returns 1 if it did
+ * something, 0 if there was nothing to do. */
+int aloft_native_device_step(aloft_native_device_t *d, uint32_t now_ms);
+
+/* Time passed: ends a session that heard nothing for the idle timeout
+ * (ERROR -10, the update is abandoned with its durable prefix kept for a
+ * resume). now_ms may wrap. */
+void aloft_native_device_tick(aloft_native_device_t *d, uint32_t now_ms);
+
+/* The peer closed the connection (or it broke): abandon an unfinished
+ * update; a finished one still reboots (REBOOT stays set). */
+void aloft_native_device_peer_closed(aloft_native_device_t *d, uint32_t now_ms);
+
+/* ALOFT_NATIVE_* state bits. */
+unsigned aloft_native_device_state(const aloft_native_device_t *d);
+
+/* Why the session ended: 0 (success or still running) or the error code
+ * (ALOFT_ERR_AUTH for a wrong password or a bad MAC, ...). */
+int aloft_native_device_last_error(const aloft_native_device_t *d);
+
+#endif /* ALOFT_NATIVE_DEVICE_H */

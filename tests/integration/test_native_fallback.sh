@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# tests/integration/test_native_fallback.sh — choosing the protocol: the
+# default tries the aloft native protocol and falls back to espota (saying
+# so) when nothing speaks it at DEVICE: TCP refused (a stock ArduinoOTA
+# device, tests/tools/fake_arduinoota.py), a TCP service that says nothing
+# or something else. --protocol native then fails with what to do; a device
+# of another native version is an error, not a fallback; `aloft info`
+# explains the same cases.
+set -euo pipefail
+source "$(dirname "$0")/native_sim_lib.sh"
+start=$SECONDS
+fake_py="$here/../tools/fake_arduinoota.py"
+make_image v2 2.0.0 200000 2
+
+# start_espota_fake: the fake stock ESP32 (UDP only); sets port. Received
+# images land in $tmp/got.bin.
+start_espota_fake() {
+    rm -f "$tmp/espota.port" "$tmp/got.bin"
+    spawn python3 "$fake_py" --flavour esp32-legacy --port 0 --port-file "$tmp/espota.port" \
+        --out "$tmp/got.bin" 2>"$tmp/espota.log"
+    espota_pid=$spawned
+    local i
+    for ((i = 0; i < 250; i++)); do
+        [ -s "$tmp/espota.port" ] && break
+        sleep 0.02
+    done
+    [ -s "$tmp/espota.port" ] || { cat "$tmp/espota.log" >&2; fail "fake ArduinoOTA did not start"; }
+    port=$(cat "$tmp/espota.port")
+}
+
+# --- TCP refused: an ArduinoOTA-only device; auto falls back at once
+start_espota_fake
+t0=$(now_ms)
+expect_rc 0 "$aloft" upload "127.0.0.1:$port" "$tmp/v2.bin"
+[ $(( $(now_ms) - t0 )) -lt 5000 ] || fail "the fallback took $(( $(now_ms) - t0 )) ms"
+contains "$tmp/out" "127.0.0.1:$port: nothing listens on TCP port $port; falling back to espota (ArduinoOTA)"
+contains "$tmp/out" "the device confirmed the update"
+cmp -s "$tmp/v2.bin" "$tmp/got.bin" || fail "espota after the fallback: image differs"
+expect_rc 0 "$aloft" upload --json "127.0.0.1:$port" "$tmp/v2.bin"
+python3 - "$tmp/out" <<'EOF' || fail "--json after a fallback"
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["ok"] and o["protocol"] == "espota" and o["fallback"] is True and o["error"] is None, o
+assert "wire_bytes" not in o, o
+EOF
+
+# --- forced native: refused, with what to do
+expect_rc 1 "$aloft" upload --protocol native "127.0.0.1:$port" "$tmp/v2.bin"
+contains "$tmp/err" "aloft: upload failed: nothing listens on TCP port $port"
+contains "$tmp/err" "the device runs no aloft native server (try --protocol espota) or the port is wrong"
+expect_rc 1 "$aloft" info "127.0.0.1:$port"
+contains "$tmp/err" "info failed: nothing listens on TCP port $port"
+contains "$tmp/err" "try --protocol espota"
+
+# --- forced espota: no native attempt, no fallback note
+expect_rc 0 "$aloft" upload --protocol espota "127.0.0.1:$port" "$tmp/v2.bin"
+lacks "$tmp/out" "falling back"
+
+# --- a TCP service on the same port that says nothing: no HELLO, fallback
+start_fake_native silent "$port"
+expect_rc 0 "$aloft" upload "127.0.0.1:$port" "$tmp/v2.bin"
+contains "$tmp/out" "no HELLO from the device; falling back to espota (ArduinoOTA)"
+cmp -s "$tmp/v2.bin" "$tmp/got.bin" || fail "espota after no HELLO: image differs"
+expect_rc 1 "$aloft" info --timeout 1 "127.0.0.1:$port"
+contains "$tmp/err" "info failed: no HELLO from the device"
+contains "$tmp/err" "accepted the connection but said nothing within 1 s: it is not an aloft device"
+stop_pid "$fake_native_pid"
+
+# --- another service's greeting: not aloft, fallback
+start_fake_native garbage "$port"
+expect_rc 0 "$aloft" upload "127.0.0.1:$port" "$tmp/v2.bin"
+contains "$tmp/out" "the device does not speak the aloft native protocol; falling back to espota"
+stop_pid "$fake_native_pid"
+stop_pid "$espota_pid"
+
+# --- another protocol version: an error that says so, not a fallback
+start_fake_native version2
+expect_rc 1 "$aloft" upload "127.0.0.1:$fake_port" "$tmp/v2.bin"
+contains "$tmp/err" "aloft: upload failed: protocol version mismatch"
+contains "$tmp/err" "the device speaks aloft native protocol version 2, this aloft speaks version 1"
+lacks "$tmp/out" "falling back"
+expect_rc 1 "$aloft" info --json "127.0.0.1:$fake_port"
+[ "$(json_get "$tmp/out" 'o["error"]["message"]')" = "protocol version mismatch" ] ||
+    fail "info --json: version mismatch"
+
+# --- nothing at all on an unused port: both fail, nothing hangs
+free=$(free_tcp_port)
+expect_rc 1 "$aloft" upload --protocol native "127.0.0.1:$free" "$tmp/v2.bin"
+contains "$tmp/err" "nothing listens on TCP port $free"
+
+echo "ok: native fallback ($((SECONDS - start)) s)"
