@@ -72,13 +72,13 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {if (NR%2) print
 rows=()
 for timing in $timings; do
     # a new simulator process per flash timing; the same flash file
-    start_sim "$flash" "$tmp/sim.log" --flash-timing "$timing" --confirm-after 0
+    start_sim "$flash" "$tmp/sim.log" --flash-timing "$timing" --confirm-after 0 --run-for 7200
     for rtt in $links; do
         extra=()
         if [ "$rtt" = 0 ]; then
             dev="127.0.0.1:$sim_port"
         else
-            start_relay "$tmp/relay.log" --delay-ms "$(awk -v r="$rtt" 'BEGIN {print r / 2}')"
+            start_relay "$tmp/relay.log" --run-for 7200 --delay-ms "$(awk -v r="$rtt" 'BEGIN {print r / 2}')"
             dev="$relay_ip:$relay_port"
             extra=(--host-ip 127.0.0.1)
         fi

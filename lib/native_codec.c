@@ -15,6 +15,7 @@
 #include "aloft/espota.h"
 #include "aloft/hmac.h"
 #include "aloft/native.h"
+#include "aloft/signature.h"
 #include "bytes.h"
 
 /* ------------------------------------------------------------------ */
@@ -87,6 +88,18 @@ static const uint8_t *take(rcur_t *r, size_t n)
     const uint8_t *q = r->p + r->pos;
     r->pos += n;
     return q;
+}
+
+/* n bytes left in place (for long fields that point into the frame), or
+ * NULL when they are not there. */
+static const uint8_t *span(rcur_t *r, size_t n)
+{
+    if (r->bad || n > r->len - r->pos) {
+        r->bad = true;
+        return NULL;
+    }
+    r->pos += n;
+    return r->p + r->pos - n;
 }
 
 static uint8_t get8(rcur_t *r)
@@ -255,6 +268,8 @@ static void enc_offer(wcur_t *w, const aloft_native_offer_t *o)
     put_str(w, &o->project);
     put_str(w, &o->version);
     put32(w, o->secure_version);
+    put8(w, o->sig_block_len);
+    put(w, o->sig_block, o->sig_block_len);
 }
 
 static void dec_offer(rcur_t *r, aloft_native_offer_t *o)
@@ -267,6 +282,10 @@ static void dec_offer(rcur_t *r, aloft_native_offer_t *o)
     get_str(r, &o->project);
     get_str(r, &o->version);
     o->secure_version = get32(r);
+    o->sig_block_len = get8(r);
+    if (o->sig_block_len > ALOFT_SIG_BLOCK_MAX)
+        r->bad = true;
+    o->sig_block = o->sig_block_len ? span(r, o->sig_block_len) : NULL;
 }
 
 static void enc_payload(wcur_t *w, const aloft_native_msg_t *m)

@@ -427,9 +427,12 @@ static void on_offer(aloft_native_device_t *d, const aloft_native_offer_t *o)
         refuse(d, ALOFT_ERR_PROTO, o->flags, ALOFT_OFFER_NO_REBOOT, "flags");
         return;
     }
+    /* DATA carries the image alone; a signature travels in the OFFER. */
     aloft_update_req_t req = {.target = (aloft_target_t)o->target, .size = o->size,
                               .sha256 = o->sha256, .fs_label = d->cfg.fs_label,
-                              .resume = true};
+                              .resume = true, .image_only = true,
+                              .sig_block = o->sig_block_len ? o->sig_block : NULL,
+                              .sig_block_len = o->sig_block_len};
     int err = aloft_update_begin(d->cfg.update, d->cfg.dev, &req);
     d->owner = err == 0;   /* from here on, ending the session abandons the update */
     if (err) {

@@ -126,6 +126,39 @@ static int choose_partition(aloft_update_t *u, const aloft_update_req_t *req)
     return ALOFT_OK;
 }
 
+/* The signed metadata must describe this update on this device: target,
+ * chip, size (when known), project and secure_version of the running image.
+ * image_len 0 = size not known yet (checked again in finish). */
+static int check_meta(aloft_update_t *u, const aloft_signed_meta_t *m, uint32_t image_len)
+{
+    const aloft_app_desc_t *run = u->dev->running_desc;
+    if (m->target != u->target || (image_len && m->image_size != image_len))
+        return refuse(u, ALOFT_ERR_SIGNED_MISMATCH, m->image_size, image_len, "size/target");
+    if (m->chip_id != u->dev->chip_id)
+        return refuse(u, ALOFT_ERR_IMG_CHIP, m->chip_id, u->dev->chip_id, NULL);
+    if (run && u->target == ALOFT_TARGET_APP && run->project_name[0] &&
+        strcmp(m->project, run->project_name) != 0)
+        return refuse(u, ALOFT_ERR_PROJECT, 0, 0, run->project_name);
+    if (run && u->target == ALOFT_TARGET_APP && m->secure_version < run->secure_version)
+        return refuse(u, ALOFT_ERR_DOWNGRADE, m->secure_version, run->secure_version, NULL);
+    return ALOFT_OK;
+}
+
+/* Parse and verify a signature block against the provisioned keys (a
+ * device without keys ignores signatures) and the device. */
+static int check_block(aloft_update_t *u, const uint8_t *block, size_t len, uint32_t image_len,
+                       aloft_sig_block_t *b)
+{
+    int err;
+    if (aloft_sig_parse(block, len, b) != 0)
+        return refuse(u, ALOFT_ERR_SIGNATURE, 0, 0, NULL);
+    if (u->dev->nkeys == 0)
+        return ALOFT_OK;
+    if ((err = aloft_sig_verify(u->dev->crypto, b, u->dev->keys, u->dev->nkeys)) != 0)
+        return refuse(u, err, 0, 0, NULL);
+    return check_meta(u, &b->meta, image_len);
+}
+
 /* Rebuild the state of a transfer interrupted after durable bytes: feed
  * the prefix from flash through the parser and hashes. Returns 0, or an
  * error if the prefix does not check out (then start over). */
@@ -213,6 +246,17 @@ int aloft_update_begin(aloft_update_t *u, const aloft_device_t *dev,
     if (req->size > u->part->size)
         return refuse(u, ALOFT_ERR_TOO_LARGE, req->size, u->part->size, u->part->label);
 
+    if (req->sig_block) {
+        aloft_sig_block_t b;
+        if (req->sig_block_len > sizeof u->sig_block)
+            return refuse(u, ALOFT_ERR_SIGNATURE, 0, 0, NULL);
+        if ((err = check_block(u, req->sig_block, req->sig_block_len, req->size, &b)) != 0)
+            return err;
+        memcpy(u->sig_block, req->sig_block, req->sig_block_len);
+        u->sig_block_len = (uint32_t)req->sig_block_len;
+    } else if (dev->nkeys && req->image_only && req->target == ALOFT_TARGET_APP) {
+        return refuse(u, ALOFT_ERR_UNSIGNED, 0, 0, NULL);
+    }
     if (req->sha256)   /* a journal needs to know which image it is */
         u->journal = journal_addr(dev, u->part, req->size);
     if ((u->has_sha256 = req->sha256 != NULL))
@@ -236,19 +280,24 @@ static int check_running(const aloft_update_t *u)
     return u->state == ALOFT_UPDATE_FAILED ? ALOFT_ERR_FAILED : ALOFT_ERR_STATE;
 }
 
-/* The streaming image check; returns 0 or the session's failure. */
-static int check_image(aloft_update_t *u, const void *data, size_t n)
+/* The streaming image check. Returns how many of the n bytes belong to
+ * the image (the rest, up to a signature block's size, is kept as the
+ * trailer), or the session's failure. */
+static int check_image(aloft_update_t *u, const uint8_t *data, size_t n)
 {
-    int used = aloft_image_feed(&u->image, data, n);
+    int used = aloft_image_feed(&u->image, data, n);   /* 0 once the image is complete */
     if (used < 0)
         return fail_image(u, used);
-    if ((size_t)used < n)   /* the image ended before the announced size */
+    size_t extra = n - (size_t)used;
+    if (extra > sizeof u->trailer - u->trailer_len)   /* more than any signature block */
         return fail(u, ALOFT_ERR_IMG_TRAILING, u->size,
-                    u->received + (uint32_t)used, NULL);
+                    aloft_image_info(&u->image)->image_len, NULL);
+    memcpy(u->trailer + u->trailer_len, data + used, extra);
+    u->trailer_len += (uint32_t)extra;
     const aloft_image_info_t *info = aloft_image_info(&u->image);
     if (info->have_header && info->chip_id != u->dev->chip_id)
         return fail(u, ALOFT_ERR_IMG_CHIP, info->chip_id, u->dev->chip_id, NULL);
-    return ALOFT_OK;
+    return used;
 }
 
 /* Record each further 64 KiB programmed; the record itself is written
@@ -269,19 +318,25 @@ static int journal_progress(aloft_update_t *u)
     return err;
 }
 
-int aloft_update_feed(aloft_update_t *u, const void *data, size_t n)
+int aloft_update_feed(aloft_update_t *u, const void *bytes, size_t n)
 {
+    const uint8_t *data = bytes;
     int err = check_running(u);
     if (err)
         return err;
     if (n > u->size - u->received)
         return fail(u, ALOFT_ERR_OVERFLOW, u->received + (uint32_t)n, u->size, NULL);
-    if (u->target == ALOFT_TARGET_APP && (err = check_image(u, data, n)) != 0)
-        return err;
+    size_t for_flash = n;
+    if (u->target == ALOFT_TARGET_APP) {
+        int used = check_image(u, data, n);
+        if (used < 0)
+            return used;
+        for_flash = (size_t)used;
+    }
     u->dev->crypto->sha256->update(&u->sha256, data, n);
     if (u->has_md5)
         u->dev->crypto->md5->update(&u->md5, data, n);
-    if ((err = aloft_writer_write(&u->writer, data, n)) != 0)
+    if ((err = aloft_writer_write(&u->writer, data, for_flash)) != 0)
         return fail(u, err, u->part->offset + u->received, 0, u->part->label);
     u->received += (uint32_t)n;
     if ((err = journal_progress(u)) != 0)
@@ -300,7 +355,7 @@ int aloft_update_erase_ahead(aloft_update_t *u)
     return err < 0 ? fail(u, err, u->part->offset, 0, u->part->label) : err;
 }
 
-/* The flash as the slot will read after commit (held first page overlaid),
+/* The flash as the slot will read after commit (held first byte overlaid),
  * so the image can be verified before it becomes bootable. */
 static int overlay_read(const aloft_flash_t *f, uint32_t addr, void *buf, size_t len)
 {
@@ -308,9 +363,10 @@ static int overlay_read(const aloft_flash_t *f, uint32_t addr, void *buf, size_t
     return aloft_writer_read(w, addr - w->base, buf, len);
 }
 
-/* Re-read the written bytes and compare their SHA-256 with the stream's;
- * for an app, also verify the image exactly as the bootloader will. */
-static int verify_readback(aloft_update_t *u, const uint8_t stream_sha[32])
+/* Re-read the written bytes and compare their SHA-256 with what was
+ * streamed (expect); for an app, also verify the image exactly as the
+ * bootloader will. */
+static int verify_readback(aloft_update_t *u, const uint8_t expect[32])
 {
     uint8_t sha[ALOFT_SHA256_LEN];
     int err;
@@ -337,24 +393,54 @@ static int verify_readback(aloft_update_t *u, const uint8_t stream_sha[32])
         }
         alg->finish(&h, sha);
     }
-    if (memcmp(sha, stream_sha, sizeof sha) != 0)
+    if (memcmp(sha, expect, sizeof sha) != 0)
         return fail(u, ALOFT_ERR_READBACK, 0, 0, u->part->label);
     return ALOFT_OK;
 }
 
-int aloft_update_finish(aloft_update_t *u)
+/* The signature policy at the end, once the image's length and SHA-256
+ * are known: the block announced in begin, or one trailing the image. */
+static int check_signature(aloft_update_t *u)
 {
-    uint8_t sha[ALOFT_SHA256_LEN], md5[ALOFT_MD5_LEN];
-    int err = check_running(u);
-    if (err)
+    const aloft_image_info_t *info = aloft_image_info(&u->image);
+    bool announced = u->sig_block_len > 0;
+    const uint8_t *block = announced ? u->sig_block : u->trailer;
+    size_t len = announced ? u->sig_block_len : u->trailer_len;
+    aloft_sig_block_t b;
+    int err;
+    if (announced && u->trailer_len)
+        return refuse(u, ALOFT_ERR_IMG_TRAILING, u->size, info->image_len, NULL);
+    if (len == 0)
+        return u->dev->nkeys ? refuse(u, ALOFT_ERR_UNSIGNED, 0, 0, NULL) : ALOFT_OK;
+    if (aloft_sig_parse(block, len, &b) != 0)   /* junk after the image, not a block */
+        return refuse(u, announced ? ALOFT_ERR_SIGNATURE : ALOFT_ERR_IMG_TRAILING, u->size,
+                      info->image_len, NULL);
+    if (u->dev->nkeys == 0)
+        return ALOFT_OK;
+    if ((err = check_block(u, block, len, info->image_len, &b)) != 0)
         return err;
-    if (u->received < u->size)
-        return fail(u, ALOFT_ERR_SHORT, u->received, u->size, NULL);
+    if (aloft_sig_check_image(&b.meta, info->image_len, info->sha256) != 0)
+        return refuse(u, ALOFT_ERR_SIGNED_MISMATCH, b.meta.image_size, info->image_len, "SHA-256");
+    return ALOFT_OK;
+}
+
+/* The checks of finish before anything is activated: image, signature,
+ * the announced hashes, and the flash read back. */
+static int verify_all(aloft_update_t *u)
+{
+    uint8_t sha[ALOFT_SHA256_LEN], md5[ALOFT_MD5_LEN], image_sha[ALOFT_SHA256_LEN];
+    int err;
+    if (u->trailer_len)   /* the trailer is not for flash */
+        aloft_writer_truncate(&u->writer);
     if ((err = aloft_writer_flush(&u->writer)) != 0)
         return fail(u, err, u->part->offset + u->size, 0, u->part->label);
-    if (u->target == ALOFT_TARGET_APP && (err = aloft_image_finish(&u->image)) != 0)
-        return fail_image(u, err);
-
+    if (u->target == ALOFT_TARGET_APP) {
+        if ((err = aloft_image_finish(&u->image)) != 0)
+            return fail_image(u, err);
+        if ((err = check_signature(u)) != 0)
+            return fail(u, err, 0, 0, NULL);
+        memcpy(image_sha, aloft_image_info(&u->image)->sha256, sizeof image_sha);
+    }
     u->dev->crypto->sha256->finish(&u->sha256, sha);
     if (u->has_sha256 && memcmp(sha, u->want_sha256, sizeof sha) != 0)
         return fail(u, ALOFT_ERR_SHA256, 0, 0, NULL);
@@ -363,7 +449,17 @@ int aloft_update_finish(aloft_update_t *u)
         if (memcmp(md5, u->want_md5, sizeof md5) != 0)
             return fail(u, ALOFT_ERR_MD5, 0, 0, NULL);
     }
-    if ((err = verify_readback(u, sha)) != 0)
+    return verify_readback(u, u->target == ALOFT_TARGET_APP ? image_sha : sha);
+}
+
+int aloft_update_finish(aloft_update_t *u)
+{
+    int err = check_running(u);
+    if (err)
+        return err;
+    if (u->received < u->size)
+        return fail(u, ALOFT_ERR_SHORT, u->received, u->size, NULL);
+    if ((err = verify_all(u)) != 0)
         return err;
 
     /* The journal closes before otadata switches, so the switch is the

@@ -133,6 +133,11 @@ typedef struct aloft_native_offer {
     uint8_t sha256[32];              /* of the image bytes */
     aloft_native_str_t project, version;
     uint32_t secure_version;
+    /* The image's signature block (docs/FORMATS.md), sent ahead so the
+     * device can refuse before erasing; size and sha256 above then describe
+     * the image without it. Points into the frame; 0 length = unsigned. */
+    const uint8_t *sig_block;
+    uint8_t sig_block_len;
 } aloft_native_offer_t;
 
 typedef struct aloft_native_accept {

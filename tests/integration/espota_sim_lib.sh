@@ -90,14 +90,15 @@ new_device() {
 
 # start_sim FLASH LOG ARGS... : run aloft-sim on a free UDP port of
 # 127.0.0.1; sets sim_pid, sim_port, sim_log. The output (banner, status
-# lines, exit counters) goes to LOG.
+# lines, exit counters) goes to LOG. --run-for 300 (CTest's timeout) ends it
+# even if this script is killed without running its trap; ARGS may override.
 start_sim() {
-    local flash=$1 log=$2 try
+    local flash=$1 log=$2
     shift 2
     sim_log=$log
-    for try in $(seq 20); do
+    for _ in $(seq 20); do
         sim_port=$(random_port)
-        spawn "$sim_bin" --flash "$flash" --port "$sim_port" "$@" >"$log" 2>&1
+        spawn "$sim_bin" --flash "$flash" --port "$sim_port" --run-for 300 "$@" >"$log" 2>&1
         sim_pid=$spawned
         local i
         for ((i = 0; i < 250; i++)); do
@@ -127,9 +128,9 @@ flash_ops() {
 # boots LOG: how many boot banners so far.
 boots() { grep -c "aloft-sim: boot #" "$1" || true; }
 
-# wait_reboot LOG N VERSION: the device booted an N-th time, into VERSION,
-# and confirmed it (needed before the next app upload: an unconfirmed image
-# refuses updates).
+# wait_reboot LOG N VERSION: the device booted an N-th time, into VERSION.
+# (Before the next app upload also wait for "confirmed (VALID)": an
+# unconfirmed image refuses updates.)
 wait_reboot() {
     local log=$1 n=$2 version=$3
     wait_for "$log" "aloft-sim: boot #" 10 "$n" || { tail -5 "$log" >&2; fail "no boot #$n"; }

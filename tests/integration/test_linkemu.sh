@@ -18,6 +18,7 @@ mode, port_file = sys.argv[1], sys.argv[2]
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 s.listen(8)
+s.settimeout(120)   # a safety net: gone 2 minutes after the last connection
 with open(port_file + ".tmp", "w") as f:
     f.write(str(s.getsockname()[1]))
 import os; os.rename(port_file + ".tmp", port_file)
@@ -38,7 +39,11 @@ def serve(c):
             open(port_file + ".got", "w").write(str(got))
     c.close()
 while True:
-    c, _ = s.accept()
+    try:
+        c, _ = s.accept()
+    except socket.timeout:
+        break
+    c.settimeout(None)
     c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 EOF

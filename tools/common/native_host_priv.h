@@ -1,7 +1,8 @@
 /*
  * tools/common/native_host_priv.h — internal to the native uploader
- * (native_conn.c: the socket and frames, native_session.c: one connection's
- * exchange, native_host.c: reconnects, info). Not for other users.
+ * (native_conn.c: the socket and frames, native_session.c: connecting and
+ * the login, native_transfer.c: offer and data, native_host.c: reconnects,
+ * info). Not for other users.
  */
 #ifndef ALOFT_NATIVE_HOST_PRIV_H
 #define ALOFT_NATIVE_HOST_PRIV_H
@@ -75,7 +76,7 @@ int native_conn_recv(native_conn_t *c, aloft_native_msg_t *m, uint64_t deadline)
  * timeout). */
 short native_conn_wait(native_conn_t *c, int timeout_ms);
 
-/* ---- one session (native_session.c) ---------------------------------- */
+/* ---- one session (native_session.c, native_transfer.c) ---------------- */
 
 /* What outlives a connection: set up once per run. */
 typedef struct native_run {
@@ -116,14 +117,30 @@ typedef struct native_session {
 } native_session_t;
 
 void native_emit(const native_run_t *run, const native_event_t *ev);
+void native_emit_simple(native_session_t *s, native_event_kind_t kind, const char *text);
+
+/* Where the session's failure goes (the run's result). */
+host_error_t *native_err(native_session_t *s);
+
+/* A failure a reconnect may heal: sets s->retryable and the error, with
+ * the short reason why_fmt as its hint. Returns code. */
+int native_retry_later(native_session_t *s, int code, const char *message, const char *why_fmt,
+                       ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* The socket's reason for a broken connection, for people. */
+const char *native_closed_why(const native_conn_t *c);
 
 /* Connect, read and check HELLO, log in (or key an open device). Returns
  * 0 or an error code with run->r->error filled. */
 int native_session_open(native_session_t *s, native_run_t *run);
 
-/* OFFER the image, then send it and wait for RESULT. Returns 0 (r->ok
- * material filled) or an error code, s->retryable telling whether a new
- * connection may continue. */
+/* OFFER the image, then send it and wait for RESULT (native_transfer.c).
+ * Returns 0 (the RESULT in run->r) or an error code, s->retryable telling
+ * whether a new connection may continue. */
 int native_session_upload(native_session_t *s);
 
 void native_session_close(native_session_t *s);

@@ -125,12 +125,17 @@ static void accept_new(sim_native_t *s)
     }
 }
 
-static void on_readable(sim_native_conn_t *c)
+static void on_readable(sim_native_conn_t *c, short revents)
 {
     size_t n;
     uint8_t *buf = aloft_native_device_rx_buf(&c->eng, &n);
-    if (n == 0)
+    if (n == 0) {
+        /* The engine is still busy with what it has; a reset or hang-up
+         * must not wait for it (nor for the idle timeout). */
+        if (revents & (POLLHUP | POLLERR))
+            aloft_native_device_peer_closed(&c->eng, now32());
         return;
+    }
     ssize_t k = recv(c->fd, buf, n, 0);
     if (k > 0)
         aloft_native_device_rx_ack(&c->eng, now32(), (size_t)k);
@@ -158,7 +163,7 @@ void sim_native_handle(sim_native_t *s, const struct pollfd *pfd, int n)
         if (c->fd < 0 || c->fd != pfd[1 + i].fd || !pfd[1 + i].revents)
             continue;
         if (pfd[1 + i].revents & (POLLIN | POLLHUP | POLLERR))
-            on_readable(c);
+            on_readable(c, pfd[1 + i].revents);
         flush(s, c);
     }
     if (n > 0 && s->listen_fd >= 0 && (pfd[0].revents & POLLIN))
