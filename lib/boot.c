@@ -74,7 +74,7 @@ int aloft_boot(aloft_boot_t *b, const aloft_flash_t *flash,
     }
     b->diag = why;   /* why the selected slot did not boot, if it did not */
     if (b->slot < 0)
-        return aloft_diag_set(&b->diag, ALOFT_ERR_NO_BOOTABLE, 0, 0, NULL);
+        return aloft_diag_set(&b->diag, ALOFT_ERR_NO_BOOTABLE, 0, 0, "(any)");
     b->fell_back = b->slot != b->selected;
     if ((err = aloft_otadata_booted(&b->od, b->slot)) != 0)
         return err;

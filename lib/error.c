@@ -68,7 +68,7 @@ static const err_text_t texts[] = {
     {ALOFT_ERR_NO_SLOT, "no partition to write to",
      "the partition table has no %s partition; OTA needs a scheme with two app slots (default or min_spiffs)"},
     {ALOFT_ERR_NO_OTADATA, "no otadata partition", "OTA needs a data/ota partition; choose a scheme with OTA"},
-    {ALOFT_ERR_NO_BOOTABLE, "no bootable image", "no app slot holds a verified image; reflash over serial"},
+    {ALOFT_ERR_NO_BOOTABLE, "no bootable image", "slot %s holds no verified image for this chip, so there is nothing to boot or roll back to there (a device that does not start needs a serial reflash)"},
 
     {ALOFT_ERR_SIZE, "bad image size", "declared size %h bytes is not a possible image size"},
     {ALOFT_ERR_TOO_LARGE, "image is larger than the slot", NULL /* built in too_large_hint */},

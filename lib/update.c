@@ -478,6 +478,31 @@ int aloft_update_finish(aloft_update_t *u)
     return ALOFT_OK;
 }
 
+int aloft_update_rollback(aloft_update_t *u, const aloft_device_t *dev)
+{
+    const char *where;
+    int err;
+    if (u == NULL || dev == NULL || dev->flash == NULL || dev->ptable == NULL)
+        return ALOFT_ERR_ARG;
+    if (u->state == ALOFT_UPDATE_RECEIVING)
+        return ALOFT_ERR_BUSY;
+    memset(u, 0, sizeof *u);
+    u->dev = dev;
+    err = target_partition(dev, ALOFT_TARGET_APP, NULL, &u->otadata, &u->part, &u->slot, &where);
+    if (err)
+        return refuse(u, err, 0, 0, where);
+    err = aloft_image_verify_flash(dev->flash, u->part->offset, u->part->size,
+                                   dev->crypto->sha256, &u->image);
+    if (err == 0 && aloft_image_info(&u->image)->chip_id != dev->chip_id)
+        err = ALOFT_ERR_IMG_CHIP;
+    if (err)   /* nothing usable there: say why, in the slot's words */
+        return refuse(u, ALOFT_ERR_NO_BOOTABLE, 0, 0, u->part->label);
+    if ((err = aloft_otadata_activate(&u->otadata, u->slot, ALOFT_OTA_VALID)) != 0)
+        return refuse(u, err, u->otadata.offset, 0, "otadata");
+    u->state = ALOFT_UPDATE_DONE;
+    return ALOFT_OK;
+}
+
 void aloft_update_abort(aloft_update_t *u, int why)
 {
     if (u == NULL || u->state != ALOFT_UPDATE_RECEIVING)

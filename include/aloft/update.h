@@ -176,6 +176,15 @@ int aloft_update_finish(aloft_update_t *u);
  * firmware and otadata are untouched. */
 void aloft_update_abort(aloft_update_t *u, int why);
 
+/* Roll back: make the other OTA slot boot next, without any download, if
+ * it holds a complete, verified image for this chip (ESP-IDF's
+ * esp_ota_set_boot_partition with the previous slot; it is marked VALID,
+ * as it ran before). u is used as scratch and ends DONE with
+ * aloft_update_partition() = that slot; the caller reboots. Returns 0,
+ * ALOFT_ERR_BUSY (an update is receiving), ALOFT_ERR_NO_BOOTABLE (nothing
+ * to go back to; diag says why), or a flash error. */
+int aloft_update_rollback(aloft_update_t *u, const aloft_device_t *dev);
+
 /* Current state, and the details of the last failure (err 0 if none). */
 aloft_update_state_t aloft_update_state(const aloft_update_t *u);
 const aloft_diag_t *aloft_update_diag(const aloft_update_t *u);

@@ -3,10 +3,11 @@
 # 127.0.0.1, every login the device can ask for (none, MD5, PBKDF2) times
 # both upload kinds: an app image (command 0) must make the device reboot
 # into 2.0.0 from the other slot, and a filesystem image (command 100) must
-# land byte for byte in the spiffs partition at 0x290000. A wrong (or
-# missing) password exits 1 with "authentication failed" and leaves the
-# flash file bit for bit as it was. Both front ends are used: `aloft upload`
-# and the espota.py drop-in `aloft espota -i -p -a -f [-s]`.
+# land byte for byte in the spiffs partition at 0x290000. A wrong password
+# exits 1 with "authentication failed" (a missing one with "the device asks
+# for a password") and leaves the flash file bit for bit as it was. Both
+# front ends are used: `aloft upload --protocol espota` and the espota.py
+# drop-in `aloft espota -i -p -a -f [-s]`.
 set -euo pipefail
 source "$(dirname "$0")/espota_sim_lib.sh"
 

@@ -12,6 +12,7 @@
 
 #include "crypto_mbedtls.h"
 #include "fileio.h"
+#include "sign_keys.h"
 #include "sim_app.h"
 #include "sim_device.h"
 #include "sim_net.h"
@@ -40,6 +41,10 @@ static void usage(FILE *out)
           "  --flash-timing MODE    off (default) or esp32: W25Q32 erase/program times\n"
           "  --confirm-after SEC    health policy: confirm a new image after SEC s (default 5)\n"
           "  --never-confirm        never confirm (simulates firmware that hangs or crashes)\n"
+          "  --confirm-when-reachable HOST:PORT  confirm only once this TCP endpoint (the\n"
+          "                         MQTT broker, say) accepts a connection\n"
+          "  --public-key FILE.pub  accept only images signed by this key (repeatable:\n"
+          "                         any of the keys, for rotation)\n"
           "  --no-rollback          bootloader without rollback (new images start UNDEFINED)\n"
           "  --update FILE          feed FILE through the update pipeline, then reboot\n"
           "  --fs                   --update FILE is a filesystem image for the data partition\n"
@@ -83,7 +88,8 @@ static int parse_args(int argc, char **argv, options_t *o)
 {
     enum { O_INIT = 256, O_SCHEME, O_FIRMWARE, O_TIMING, O_CONFIRM, O_NEVER, O_NOROLL,
            O_UPDATE, O_FS, O_RUNFOR, O_CUT, O_SEED, O_QUIET, O_BIND, O_PORT, O_PASSWORD,
-           O_AUTH, O_IDLE, O_BLE_EVERY, O_BLE_STALL, O_MQTT_EVERY, O_MQTT_BLOCK, O_NO_QUIESCE };
+           O_AUTH, O_IDLE, O_BLE_EVERY, O_BLE_STALL, O_MQTT_EVERY, O_MQTT_BLOCK, O_NO_QUIESCE,
+           O_REACHABLE, O_PUBKEY };
     static const struct option longopts[] = {
         {"flash", required_argument, 0, 'f'},
         {"init", no_argument, 0, O_INIT},
@@ -109,6 +115,8 @@ static int parse_args(int argc, char **argv, options_t *o)
         {"mqtt-every", required_argument, 0, O_MQTT_EVERY},
         {"mqtt-block", required_argument, 0, O_MQTT_BLOCK},
         {"no-quiesce", no_argument, 0, O_NO_QUIESCE},
+        {"confirm-when-reachable", required_argument, 0, O_REACHABLE},
+        {"public-key", required_argument, 0, O_PUBKEY},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -164,6 +172,16 @@ static int parse_args(int argc, char **argv, options_t *o)
         case O_MQTT_EVERY: o->mqtt_every = (uint32_t)strtoul(optarg, NULL, 10); break;
         case O_MQTT_BLOCK: o->mqtt_block = (uint32_t)strtoul(optarg, NULL, 10); break;
         case O_NO_QUIESCE: o->no_quiesce = true; break;
+        case O_REACHABLE: o->cfg.confirm_endpoint = optarg; break;
+        case O_PUBKEY:
+            if (o->cfg.nkeys == SIM_MAX_KEYS) {
+                fprintf(stderr, "aloft-sim: at most %d --public-key\n", SIM_MAX_KEYS);
+                return -1;
+            }
+            if (pubkey_load(optarg, &o->cfg.keys[o->cfg.nkeys]) != 0)
+                return -1;
+            o->cfg.nkeys++;
+            break;
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }

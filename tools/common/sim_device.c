@@ -3,10 +3,17 @@
  */
 #include "sim_device.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "crypto_mbedtls.h"
 #include "image_make.h"
@@ -188,6 +195,8 @@ int sim_open(sim_device_t *sim, const char *path, const sim_config_t *cfg)
     sim->dev.chip_id = sim->chip_id;
     sim->dev.rollback = cfg->rollback;
     sim->dev.quiesce = &sim->quiesce;
+    sim->dev.keys = sim->cfg.keys;
+    sim->dev.nkeys = sim->cfg.nkeys;
     sim->dev.progress = on_progress;
     sim->dev.progress_ctx = sim;
     return ALOFT_OK;
@@ -244,23 +253,59 @@ int sim_boot(sim_device_t *sim, uint64_t now_ms)
     sim->boot_ms = now_ms;
     sim->dev.ptable = &sim->boot.pt;
     sim->dev.running_slot = sim->boot.slot;
+    sim->dev.running_desc = sim->boot.info.has_desc ? &sim->boot.info.desc : NULL;
     print_banner(sim);
     sim_show_status(sim);
     return ALOFT_OK;
 }
 
+/* Does host:port accept a TCP connection within 200 ms? */
+static bool endpoint_reachable(const char *endpoint)
+{
+    char host[64];
+    const char *colon = strrchr(endpoint, ':');
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    if (colon == NULL || (size_t)(colon - endpoint) >= sizeof host)
+        return false;
+    memcpy(host, endpoint, (size_t)(colon - endpoint));
+    host[colon - endpoint] = '\0';
+    a.sin_port = htons((uint16_t)atoi(colon + 1));
+    if (inet_pton(AF_INET, host, &a.sin_addr) != 1)
+        return false;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return false;
+    int err = 0;
+    socklen_t el = sizeof err;
+    struct pollfd p = {fd, POLLOUT, 0};
+    bool ok = (connect(fd, (struct sockaddr *)&a, sizeof a) == 0 ||
+               (errno == EINPROGRESS && poll(&p, 1, 200) == 1 &&
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == 0));
+    close(fd);
+    return ok;
+}
+
 int sim_tick(sim_device_t *sim, uint64_t now_ms)
 {
+    const char *endpoint = sim->cfg.confirm_endpoint;
     if (!sim->booted || sim->cfg.confirm_after_ms < 0 ||
         sim->boot.state != ALOFT_OTA_PENDING_VERIFY ||
         now_ms - sim->boot_ms < (uint64_t)sim->cfg.confirm_after_ms)
         return 0;
+    if (endpoint) {
+        if (now_ms - sim->probe_ms < 1000)
+            return 0;
+        sim->probe_ms = now_ms;
+        if (!endpoint_reachable(endpoint))
+            return 0;
+    }
     int err = aloft_otadata_set_state(&sim->boot.od, ALOFT_OTA_VALID);
     if (err)
         return err;
     sim->boot.state = ALOFT_OTA_VALID;
-    sim_log(sim, "aloft-sim: health check passed after %d ms: %s confirmed (VALID)",
-            sim->cfg.confirm_after_ms, sim->boot.od.slots[sim->boot.slot]->label);
+    sim_log(sim, "aloft-sim: health check passed after %llu ms%s%s: %s confirmed (VALID)",
+            (unsigned long long)(now_ms - sim->boot_ms), endpoint ? ", reached " : "",
+            endpoint ? endpoint : "", sim->boot.od.slots[sim->boot.slot]->label);
     sim_show_status(sim);
     return 1;
 }

@@ -30,10 +30,17 @@ typedef struct sim_display {
     int last_percent;  /* last progress printed on a non-tty */
 } sim_display_t;
 
+#define SIM_MAX_KEYS 4
+
 typedef struct sim_config {
     bool rollback;            /* bootloader rollback on (ESP-IDF default for aloft) */
     int confirm_after_ms;     /* health policy: confirm after running this long; <0 never */
+    /* health policy: confirm once this TCP endpoint (e.g. the MQTT broker)
+     * accepts a connection; NULL = not used */
+    const char *confirm_endpoint;
     nor_timing_mode_t timing;
+    aloft_pubkey_t keys[SIM_MAX_KEYS];   /* provisioned signing keys */
+    size_t nkeys;
 } sim_config_t;
 
 typedef struct sim_device {
@@ -46,6 +53,7 @@ typedef struct sim_device {
     aloft_update_t update;
     sim_display_t display;
     uint64_t boot_ms;         /* monotonic ms at the last boot */
+    uint64_t probe_ms;        /* last health probe of confirm_endpoint */
     int boots;
     bool booted;
     char activity[96];        /* what the status line shows on the right */
@@ -68,7 +76,9 @@ void sim_close(sim_device_t *sim);
 int sim_boot(sim_device_t *sim, uint64_t now_ms);
 
 /* Health policy: confirm a PENDING_VERIFY image once it has run for
- * confirm_after_ms. Returns 1 if it confirmed now, 0 otherwise, or an error. */
+ * confirm_after_ms and, if confirm_endpoint is set, that endpoint accepts a
+ * TCP connection (probed once a second). Returns 1 if it confirmed now, 0
+ * otherwise, or an error. */
 int sim_tick(sim_device_t *sim, uint64_t now_ms);
 
 /* Feed a whole buffer through the update pipeline in transport-sized
