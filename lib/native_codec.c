@@ -321,6 +321,7 @@ static void enc_payload(wcur_t *w, const aloft_native_msg_t *m)
         put_str(w, &m->u.result.version);
         put8(w, m->u.result.reboot ? 1 : 0);
         break;
+    case ALOFT_MSG_ROLLBACK: break;   /* no payload */
     default: w->bad = true; break;
     }
 }
@@ -359,6 +360,7 @@ static bool dec_payload(rcur_t *r, const uint8_t *payload, aloft_native_msg_t *m
         get_str(r, &m->u.result.version);
         m->u.result.reboot = get_bool(r) ? 1 : 0;
         break;
+    case ALOFT_MSG_ROLLBACK: break;   /* no payload: any byte is trailing */
     default: return false;
     }
     return true;

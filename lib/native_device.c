@@ -6,7 +6,8 @@
  *
  * Phases (one connection, one session):
  *   P_AUTH   HELLO queued, waiting for AUTH (devices with a password)
- *   P_OFFER  session key in use, waiting for OFFER (open devices start here)
+ *   P_OFFER  session key in use, waiting for OFFER or ROLLBACK (open devices
+ *            start here)
  *   P_DATA   OFFER accepted: DATA ... END
  * and, across all of them, `closed`: the session is over (sticky). Every
  * way into `closed` goes through end_session(), which abandons an update
@@ -220,6 +221,7 @@ static const char *msg_name(uint8_t type)
     case ALOFT_MSG_ACK: return "ACK";
     case ALOFT_MSG_END: return "END";
     case ALOFT_MSG_RESULT: return "RESULT";
+    case ALOFT_MSG_ROLLBACK: return "ROLLBACK";
     default: return "message";
     }
 }
@@ -411,6 +413,20 @@ static void maybe_ack(aloft_native_device_t *d)
         send_ack(d);
 }
 
+/* A signed offer announces the SHA-256 of the image it will send, and the
+ * signed metadata holds the SHA-256 of the image that was signed: when they
+ * differ (the image was changed after signing), refuse now, before the
+ * first erase, rather than after the transfer (the pipeline checks the
+ * received bytes at the end either way). Only where signatures count. */
+static bool not_the_signed_image(const aloft_native_device_t *d, const aloft_native_offer_t *o)
+{
+    aloft_sig_block_t b;
+    if (d->cfg.dev->nkeys == 0 || o->sig_block_len == 0 || o->target != ALOFT_TARGET_APP ||
+        aloft_sig_parse(o->sig_block, o->sig_block_len, &b) != 0)
+        return false;
+    return memcmp(b.meta.image_sha256, o->sha256, sizeof o->sha256) != 0;
+}
+
 static void on_offer(aloft_native_device_t *d, const aloft_native_offer_t *o)
 {
     const aloft_inflate_t *z = d->cfg.inflate;
@@ -437,6 +453,10 @@ static void on_offer(aloft_native_device_t *d, const aloft_native_offer_t *o)
     d->owner = err == 0;   /* from here on, ending the session abandons the update */
     if (err) {
         pipeline_error(d, err);
+        return;
+    }
+    if (not_the_signed_image(d, o)) {   /* nothing erased yet: the abandon writes nothing */
+        refuse(d, ALOFT_ERR_SIGNED_MISMATCH, 0, 0, "SHA-256");
         return;
     }
     d->deflate = o->encoding == ALOFT_ENC_DEFLATE;
@@ -581,6 +601,29 @@ static void on_end(aloft_native_device_t *d, const aloft_native_end_t *e)
     end_session(d, ALOFT_OK);
 }
 
+/* ROLLBACK: boot the other slot's image next, without a download (the
+ * pipeline verifies it as the bootloader will first). RESULT names the
+ * slot and the version of the image just verified; then we restart. */
+static void on_rollback(aloft_native_device_t *d)
+{
+    aloft_native_msg_t m;
+    int err = aloft_update_rollback(d->cfg.update, d->cfg.dev);
+    if (err) {
+        pipeline_error(d, err);
+        return;
+    }
+    const aloft_image_info_t *info = aloft_update_image_info(d->cfg.update);
+    memset(&m, 0, sizeof m);
+    m.type = ALOFT_MSG_RESULT;
+    m.u.result.slot = result_slot(d);
+    if (info->has_desc)
+        set_str(&m.u.result.version, info->desc.version);
+    m.u.result.reboot = 1;
+    queue(d, &m);
+    d->reboot = !d->closed;
+    end_session(d, ALOFT_OK);
+}
+
 /* ------------------------------------------------------------------ */
 /* Frames in. */
 
@@ -608,6 +651,8 @@ static void handle_frame(aloft_native_device_t *d, size_t n)
         on_auth(d, &m.u.auth);
     } else if (d->phase == P_OFFER && m.type == ALOFT_MSG_OFFER) {
         on_offer(d, &m.u.offer);
+    } else if (d->phase == P_OFFER && m.type == ALOFT_MSG_ROLLBACK) {
+        on_rollback(d);
     } else if (d->phase == P_DATA && m.type == ALOFT_MSG_DATA) {
         on_data(d, &m.u.data, n);
         return;   /* the frame stays in rx while its bytes are fed */

@@ -229,7 +229,9 @@ int aloft_update_begin(aloft_update_t *u, const aloft_device_t *dev,
         dev->ptable == NULL || dev->crypto == NULL || dev->crypto->sha256 == NULL ||
         (req->md5 != NULL && dev->crypto->md5 == NULL))
         return ALOFT_ERR_ARG;
-    if (u->state == ALOFT_UPDATE_RECEIVING)
+    /* Until the reboot, the slot just activated still looks inactive: a new
+     * update would erase what is about to boot. */
+    if (u->state == ALOFT_UPDATE_RECEIVING || u->activated)
         return ALOFT_ERR_BUSY;
     memset(u, 0, sizeof *u);
     u->dev = dev;
@@ -472,6 +474,7 @@ int aloft_update_finish(aloft_update_t *u)
                                      u->dev->rollback ? ALOFT_OTA_NEW : ALOFT_OTA_UNDEFINED);
         if (err)
             return fail(u, err, u->otadata.offset, 0, "otadata");
+        u->activated = true;
     }
     u->state = ALOFT_UPDATE_DONE;
     aloft_quiesce_resume(u->dev->quiesce);
@@ -484,7 +487,7 @@ int aloft_update_rollback(aloft_update_t *u, const aloft_device_t *dev)
     int err;
     if (u == NULL || dev == NULL || dev->flash == NULL || dev->ptable == NULL)
         return ALOFT_ERR_ARG;
-    if (u->state == ALOFT_UPDATE_RECEIVING)
+    if (u->state == ALOFT_UPDATE_RECEIVING || u->activated)
         return ALOFT_ERR_BUSY;
     memset(u, 0, sizeof *u);
     u->dev = dev;
@@ -499,6 +502,7 @@ int aloft_update_rollback(aloft_update_t *u, const aloft_device_t *dev)
         return refuse(u, ALOFT_ERR_NO_BOOTABLE, 0, 0, u->part->label);
     if ((err = aloft_otadata_activate(&u->otadata, u->slot, ALOFT_OTA_VALID)) != 0)
         return refuse(u, err, u->otadata.offset, 0, "otadata");
+    u->activated = true;
     u->state = ALOFT_UPDATE_DONE;
     return ALOFT_OK;
 }

@@ -27,6 +27,9 @@
  *   device -> ACK ...               consumed and durable offsets (also a keepalive)
  *   host   -> END
  *   device -> RESULT | ERROR        activated slot and version; then it reboots
+ * or, instead of OFFER:
+ *   host   -> ROLLBACK              boot the image in the other slot, no download
+ *   device -> RESULT | ERROR        the slot now selected and its version; then it reboots
  */
 #ifndef ALOFT_NATIVE_H
 #define ALOFT_NATIVE_H
@@ -63,6 +66,7 @@ enum aloft_native_type {
     ALOFT_MSG_ACK = 0x13,
     ALOFT_MSG_END = 0x14,
     ALOFT_MSG_RESULT = 0x15,
+    ALOFT_MSG_ROLLBACK = 0x16,   /* H->D, empty: boot the other slot's image (answer RESULT) */
 };
 
 /* HELLO capability bits (frozen). */

@@ -18,8 +18,9 @@
  * The engine feeds the shared update pipeline (aloft/update.h): a second
  * connection, or an espota session, that finds it busy gets ERROR -9 on
  * OFFER. Nothing is paused, erased or written before the login succeeded
- * and the OFFER was accepted. Errors are sticky: after CLOSED every call is
- * a no-op.
+ * and the OFFER was accepted. A ROLLBACK instead of the OFFER runs
+ * aloft_update_rollback (the other slot boots next; RESULT, then REBOOT).
+ * Errors are sticky: after CLOSED every call is a no-op.
  *
  * Memory: about 6.5 KiB per instance (a whole frame of receive buffer, a
  * send buffer, an inflate output chunk); decoding uses about 1 KiB of

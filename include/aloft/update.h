@@ -121,6 +121,7 @@ typedef struct aloft_update {
     aloft_otadata_t otadata;
     aloft_diag_t diag;
     uint32_t offset;                /* where feeding started (resume point) */
+    bool activated;                 /* otadata switched: only a reboot may follow */
     uint8_t trailer[ALOFT_SIG_BLOCK_MAX];   /* bytes after the image (a signature block) */
     uint32_t trailer_len;
     uint8_t sig_block[ALOFT_SIG_BLOCK_MAX]; /* the block announced in begin */
@@ -131,7 +132,9 @@ typedef struct aloft_update {
 
 /* Accept or refuse an update. On success the target is chosen and quiesce
  * hooks are paused; no flash was erased or written. Refusals (each with
- * numbers in the diag): ALOFT_ERR_BUSY (an update is receiving),
+ * numbers in the diag): ALOFT_ERR_BUSY (an update is receiving, or one was
+ * activated and the device has not rebooted yet: RAM, and so u, starts
+ * zeroed after a reboot),
  * ALOFT_ERR_SIZE, ALOFT_ERR_TOO_LARGE, ALOFT_ERR_NO_SLOT, ALOFT_ERR_SAME_SLOT,
  * ALOFT_ERR_NO_OTADATA, ALOFT_ERR_PENDING (running image unconfirmed), a
  * signature refusal (ALOFT_ERR_UNSIGNED, _SIGNATURE, _UNKNOWN_KEY,

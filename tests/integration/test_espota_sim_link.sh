@@ -37,8 +37,13 @@ json_field() { python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); prin
 if ! wrapped; then
 start_sim "$flash" "$tmp/a.log" --flash-timing esp32 --confirm-after 0 --espota-idle-timeout 1000
 upload_via "$tmp/r1.log" --stall-first-ms 800 --stall-every-ms 100000 --stall-ms 3000 -- 1
-[ "$(json_field 'o["error"]["message"]')" = "peer went silent" ] ||
-    { cat "$tmp/out" >&2; fail "1 s idle timeout: unexpected failure"; }
+# The device's "peer went silent" line can be overtaken by a reset when it
+# closes with the stalled data unread; either way the upload must fail as
+# "silent" or "closed early", never succeed.
+case "$(json_field 'o["error"]["message"]')" in
+    "peer went silent"|"the device closed the connection early") ;;
+    *) cat "$tmp/out" >&2; fail "1 s idle timeout: unexpected failure" ;;
+esac
 stop_sim
 [ "$(boots "$tmp/a.log")" = 1 ] || fail "the device rebooted after a failed upload"
 

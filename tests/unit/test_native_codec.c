@@ -1,7 +1,7 @@
 /*
  * tests/unit/test_native_codec.c — the native protocol's frame codec
  * (lib/native_codec.c) against docs/PROTOCOL.md §2.1-2.3:
- *  - OFFER, ACK and ERROR written out byte by byte from the spec, MACs from
+ *  - OFFER, ACK, ERROR and ROLLBACK written out byte by byte from the spec, MACs from
  *    Python's hmac (so spec and code cannot drift apart silently):
  *      hmac.new(bytes(range(32)), b'D' + pack('<I', 5) + frame, sha256)[:16]
  *  - every message type round-trips, with and without a MAC;
@@ -119,6 +119,7 @@ static void sample(uint8_t type, aloft_native_msg_t *m)
         str(&m->u.result.version, "2.0.0");
         m->u.result.reboot = 1;
         break;
+    case ALOFT_MSG_ROLLBACK: break;   /* no payload */
     default: fail();
     }
 }
@@ -126,7 +127,7 @@ static void sample(uint8_t type, aloft_native_msg_t *m)
 static const uint8_t TYPES[] = {ALOFT_MSG_HELLO, ALOFT_MSG_AUTH,   ALOFT_MSG_AUTH_OK,
                                 ALOFT_MSG_ERROR, ALOFT_MSG_OFFER,  ALOFT_MSG_ACCEPT,
                                 ALOFT_MSG_DATA,  ALOFT_MSG_ACK,    ALOFT_MSG_END,
-                                ALOFT_MSG_RESULT};
+                                ALOFT_MSG_RESULT, ALOFT_MSG_ROLLBACK};
 
 static void assert_same(const aloft_native_msg_t *a, const aloft_native_msg_t *b)
 {
@@ -195,6 +196,17 @@ static void test_offer_ack_error_byte_exact(void **state)
     assert_memory_equal(out, error, sizeof error);
     assert_int_equal(aloft_native_decode(error, sizeof error, SHA, NULL, 0, 0, &back), 0);
     assert_int_equal(back.u.error.code, -61);
+
+    static const uint8_t rollback[] = {
+        0x16, 0x00, 0x00, 0x00,   /* ROLLBACK, len 0 */
+        /* MAC: key 00..1f, 'H', seq 0 */
+        0x5a, 0x85, 0x7b, 0xc4, 0xba, 0x47, 0xb9, 0xa5, 0xb4, 0xd0, 0xc5, 0xda, 0x91, 0x2b,
+        0x71, 0xb3};
+    sample(ALOFT_MSG_ROLLBACK, &m);
+    assert_int_equal(aloft_native_encode(&m, SHA, KEY, 'H', 0, out, sizeof out), sizeof rollback);
+    assert_memory_equal(out, rollback, sizeof rollback);
+    assert_int_equal(aloft_native_decode(rollback, sizeof rollback, SHA, KEY, 'H', 0, &back), 0);
+    assert_int_equal(back.type, ALOFT_MSG_ROLLBACK);
 }
 
 static void test_every_type_round_trips(void **state)
@@ -207,7 +219,9 @@ static void test_every_type_round_trips(void **state)
             const uint8_t *key = mac ? KEY : NULL;
             sample(TYPES[i], &m);
             int n = aloft_native_encode(&m, SHA, key, 'D', 42, out, sizeof out);
-            assert_true(n > (int)ALOFT_NATIVE_HEADER_LEN);
+            /* ROLLBACK is the one message without a payload */
+            assert_int_equal(n > (int)(ALOFT_NATIVE_HEADER_LEN + (mac ? ALOFT_NATIVE_MAC_LEN : 0)),
+                             TYPES[i] != ALOFT_MSG_ROLLBACK);
             assert_int_equal(aloft_native_frame_len(out, (size_t)n, mac, 4096), n);
             assert_int_equal(aloft_native_frame_len(out, sizeof out, mac, 4096), n);
             assert_int_equal(aloft_native_decode(out, (size_t)n, SHA, key, 'D', 42, &back), 0);
@@ -337,7 +351,7 @@ static void test_malformed_payloads_are_proto(void **state)
     /* unknown types, with a plausible payload */
     assert_int_equal(decode_raw(0x00, 0, zeros, 8), ALOFT_ERR_PROTO);
     assert_int_equal(decode_raw(0x05, 0, zeros, 8), ALOFT_ERR_PROTO);
-    assert_int_equal(decode_raw(0x16, 0, zeros, 8), ALOFT_ERR_PROTO);
+    assert_int_equal(decode_raw(0x17, 0, zeros, 8), ALOFT_ERR_PROTO);
     assert_int_equal(decode_raw(0xff, 0, zeros, 8), ALOFT_ERR_PROTO);
     /* flags must be 0 */
     assert_int_equal(decode_raw(ALOFT_MSG_ACK, 1, zeros, 8), ALOFT_ERR_PROTO);
@@ -345,8 +359,9 @@ static void test_malformed_payloads_are_proto(void **state)
     for (size_t t = 0; t < sizeof TYPES; t++) {
         if (TYPES[t] != ALOFT_MSG_DATA)   /* DATA takes any length >= 4 */
             assert_int_equal(decode_edited(TYPES[t], add_one), ALOFT_ERR_PROTO);
-        assert_int_equal(decode_edited(TYPES[t], cut_one), TYPES[t] == ALOFT_MSG_DATA ? 0
-                                                                                     : ALOFT_ERR_PROTO);
+        if (TYPES[t] != ALOFT_MSG_ROLLBACK)   /* nothing to cut */
+            assert_int_equal(decode_edited(TYPES[t], cut_one),
+                             TYPES[t] == ALOFT_MSG_DATA ? 0 : ALOFT_ERR_PROTO);
     }
     assert_int_equal(decode_raw(ALOFT_MSG_DATA, 0, zeros, 3), ALOFT_ERR_PROTO);
     assert_int_equal(decode_raw(ALOFT_MSG_DATA, 0, zeros, 4), 0);   /* empty DATA is fine */

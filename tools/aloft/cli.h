@@ -26,6 +26,7 @@ int cmd_image(int argc, char **argv);
 int cmd_upload(int argc, char **argv);
 int cmd_espota(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_rollback(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);   /* cmd_keys.c */
 int cmd_sign(int argc, char **argv);     /* cmd_keys.c */
 int cmd_verify(int argc, char **argv);   /* cmd_keys.c */

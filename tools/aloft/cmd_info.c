@@ -18,9 +18,11 @@
 static const char info_help[] =
     "usage: aloft info [options] DEVICE\n\n"
     "Ask an aloft device (native protocol, TCP) what it is and what it runs:\n"
-    "name, chip, flash, protocol version and capabilities, its app slots with\n"
-    "state, project, version and ELF SHA-256, and any interrupted upload it can\n"
-    "resume. Nothing is changed on the device.\n\n"
+    "name, chip, flash, protocol version and capabilities (password, signed\n"
+    "images), its app slots with state (ABORTED: an update that never confirmed\n"
+    "itself and was rolled back), project, version and ELF SHA-256, which slot\n"
+    "runs, and any interrupted upload it can resume. Nothing is changed on the\n"
+    "device.\n\n"
     "  DEVICE              HOST or HOST:PORT (IPv4 address or name; default port 3232)\n"
     "  --auth PASS         also log in: checks the password and proves the answer\n"
     "                      came from the device that knows it\n"
@@ -71,19 +73,38 @@ static const char *target_name(uint8_t target)
     return target == 0 ? "app" : target == 1 ? "filesystem" : "unknown";
 }
 
+/* What an otadata state means for the slot's image, in words; NULL for
+ * the states that need none (VALID, none). */
+static const char *state_note(uint32_t state, bool is_running)
+{
+    switch (state) {
+    case ALOFT_OTA_NEW: return "NEW: activated, boots at the next restart";
+    case ALOFT_OTA_PENDING_VERIFY:
+        return is_running ? "PENDING_VERIFY: not confirmed yet; rolls back at the next restart "
+                            "unless the firmware confirms itself"
+                          : "PENDING_VERIFY: never confirmed; the next restart abandons it";
+    case ALOFT_OTA_INVALID: return "INVALID: rejected by its firmware, never boots again";
+    case ALOFT_OTA_ABORTED: return "ABORTED: never confirmed, rolled back";
+    default: return NULL;
+    }
+}
+
 static void print_slot(const aloft_native_hello_t *h, unsigned i)
 {
     const aloft_native_slot_t *s = &h->slots[i];
+    const char *note = state_note(s->state, i == h->running_slot);
     char size[32], hex[65];
     printf("  %c %-8s %11s bytes  %-14s ", i == h->running_slot ? '*' : ' ', s->label.s,
            host_grouped(s->size, size), aloft_ota_state_name(s->state));
     if (!s->has_image) {
         printf("(no image)\n");
-        return;
+    } else {
+        aloft_hex(s->sha256, 8, hex);
+        printf("%s %s, secure_version %u, elf sha256 %s...%s\n", s->project.s, s->version.s,
+               (unsigned)s->secure_version, hex, i == h->running_slot ? "  (running)" : "");
     }
-    aloft_hex(s->sha256, 8, hex);
-    printf("%s %s, secure_version %u, elf sha256 %s...%s\n", s->project.s, s->version.s,
-           (unsigned)s->secure_version, hex, i == h->running_slot ? "  (running)" : "");
+    if (note)
+        printf("    %-8s %s\n", "", note);
 }
 
 static void print_human(const info_args_t *a, const native_info_t *in)
@@ -102,6 +123,10 @@ static void print_human(const info_args_t *a, const native_info_t *in)
                : a->auth ? "" : "; not checked (pass --auth PASS to check it)");
     else
         printf("login       none: anyone on the device's network can update it\n");
+    if (h->caps & ALOFT_CAP_SIGNED)
+        printf("signing     signed images required (checked before anything is erased)\n");
+    else
+        printf("signing     none: the device accepts unsigned images\n");
     printf("transfer    window %s bytes, frames up to %s bytes", host_grouped(h->window, n1),
            host_grouped(h->max_payload, n2));
     if (h->caps & ALOFT_CAP_DEFLATE)
@@ -142,7 +167,13 @@ static void json_slot(const aloft_native_hello_t *h, unsigned i)
     printf(",\"size\":%lu,\"state\":%lu,\"state_name\":", (unsigned long)s->size,
            (unsigned long)s->state);
     json_str(aloft_ota_state_name(s->state));
-    printf(",\"running\":%s,\"image\":", i == h->running_slot ? "true" : "false");
+    printf(",\"running\":%s,\"state_note\":", i == h->running_slot ? "true" : "false");
+    const char *note = state_note(s->state, i == h->running_slot);
+    if (note)
+        json_str(note);
+    else
+        printf("null");
+    printf(",\"image\":");
     if (!s->has_image) {
         printf("null}");
         return;
@@ -175,12 +206,12 @@ static void print_json(const info_args_t *a, const native_info_t *in)
     json_str(aloft_chip_name(h->chip_id));
     printf(",\"chip_id\":%u,\"flash_size\":%lu,\"protocol_version\":%u,\"caps\":{\"auth\":%s,"
            "\"deflate\":%s,\"signed\":%s,\"resume\":%s},\"auth_required\":%s,"
-           "\"authenticated\":%s,\"kdf_iterations\":%lu,\"window\":%lu,\"max_payload\":%u,"
-           "\"inflate_window_bits\":%u,\"running_slot\":",
+           "\"authenticated\":%s,\"signed_required\":%s,\"kdf_iterations\":%lu,\"window\":%lu,"
+           "\"max_payload\":%u,\"inflate_window_bits\":%u,\"running_slot\":",
            (unsigned)h->chip_id, (unsigned long)h->flash_size, (unsigned)h->version,
            tf(h->caps & ALOFT_CAP_AUTH), tf(h->caps & ALOFT_CAP_DEFLATE),
            tf(h->caps & ALOFT_CAP_SIGNED), tf(h->caps & ALOFT_CAP_RESUME),
-           tf(h->caps & ALOFT_CAP_AUTH), tf(in->authenticated),
+           tf(h->caps & ALOFT_CAP_AUTH), tf(in->authenticated), tf(h->caps & ALOFT_CAP_SIGNED),
            (unsigned long)h->kdf_iterations, (unsigned long)h->window, (unsigned)h->max_payload,
            (unsigned)h->inflate_window_bits);
     if (h->running_slot < h->nslots)

@@ -16,12 +16,14 @@
 #include <unistd.h>
 
 #include "aloft/image.h"
+#include "aloft/signature.h"
 #include "cli.h"
 #include "crypto_mbedtls.h"
 #include "espota_host.h"
 #include "fileio.h"
 #include "native_host.h"
 #include "progress.h"
+#include "sign_keys.h"
 #include "upload.h"
 
 static const char upload_help[] =
@@ -53,7 +55,10 @@ static const char upload_help[] =
     "  --stop-and-wait     send 1 KiB and wait for its ack, like espota.py (slower;\n"
     "                      for comparisons)\n\n"
     "An app image is checked first (header, segments, checksum, SHA-256); a broken\n"
-    "file is refused before anything is sent. A native upload that loses its\n"
+    "file is refused before anything is sent. A signed file (from 'aloft sign') is\n"
+    "sent so that the device can check it: native sends the signature block ahead\n"
+    "of the image (checked before anything is erased), espota uploads the file as\n"
+    "is (checked before activation). A native upload that loses its\n"
     "connection reconnects and resumes where the device's flash left off; so does\n"
     "running the same command again after an interruption.\n"
     "Exit status: 0 the device confirmed the update, 1 failure, 2 usage.\n";
@@ -142,6 +147,8 @@ static void print_json_native(const upload_outcome_t *o)
     printf(",\"wire_bytes\":%llu,\"resumed_from\":%lu,\"reconnects\":%u,\"compressed\":%s",
            (unsigned long long)o->wire_bytes, (unsigned long)o->resumed_from, o->reconnects,
            o->compressed ? "true" : "false");
+    printf(",\"signatures_required\":%s",
+           !o->caps_known ? "null" : o->signatures_required ? "true" : "false");
     if (!o->ok)
         return;
     printf(",\"slot\":");
@@ -159,6 +166,7 @@ static void print_json(const upload_args_t *a, const upload_outcome_t *o)
     json_str(o->device[0] ? o->device : a->device);
     printf(",\"file\":");
     json_str(a->file);
+    printf(",\"signed\":%s", a->sig_block_len ? "true" : "false");
     printf(",\"bytes\":%llu,\"seconds\":%.3f,\"rate_kib_s\":%.1f,\"auth\":\"%s\"",
            (unsigned long long)o->bytes, o->seconds, o->rate_kib_s, o->auth);
     if (o->protocol && strcmp(o->protocol, "native") == 0)
@@ -264,8 +272,12 @@ static void upload_espota(const upload_args_t *a, const uint8_t *data, size_t le
     u.tries = a->tries;
     u.invite_timeout_ms = u.timeout_ms = a->timeout_s * 1000u;
     u.filename = a->file;
-    u.data = data;
+    u.data = data;   /* the whole file: a signature block travels inside it */
     u.size = len;
+    ui->total = len;
+    if (a->sig_block_len && !a->json)
+        printf("signed file: uploaded as is (image + %zu-byte signature block); a device that "
+               "requires signatures checks it before activating the image\n", a->sig_block_len);
     u.on_event = on_event;
     u.on_progress = on_progress;
     u.ctx = ui;
@@ -391,24 +403,50 @@ static int parse_upload_args(upload_args_t *a, int argc, char **argv)
     return CLI_OK;
 }
 
+/* A signature block at the end of the file: note it (the device checks
+ * it), and warn when it describes another image than the one in front of
+ * it (changed after signing: a device that requires signatures refuses). */
+static void note_signature(upload_args_t *a, const uint8_t *data, size_t len)
+{
+    aloft_sig_block_t b;
+    uint8_t sha[ALOFT_SHA256_LEN];
+    size_t block = aloft_sig_trailer_len(data, len);
+    if (block == 0 || aloft_sig_parse(data + len - block, block, &b) != 0)
+        return;
+    a->sig_block = data + len - block;
+    a->sig_block_len = block;
+    sign_key_id_hex(b.meta.key_id, a->key_id);
+    if (aloft_hash_oneshot(&aloft_mbedtls_sha256, data, len - block, sha) == 0 &&
+        aloft_sig_check_image(&b.meta, (uint32_t)(len - block), sha) != 0)
+        fprintf(stderr, "aloft: warning: %s: the signature block does not describe the image in "
+                "front of it (changed after signing?); a device that requires signatures will "
+                "refuse it\n", a->file);
+}
+
 /* Refuse a broken app image before the device sees it; note its project
- * and version for the native OFFER. */
+ * and version for the native OFFER, and its signature block if signed. */
 static int check_app_image(upload_args_t *a, const uint8_t *data, size_t len,
                            upload_outcome_t *o)
 {
     static aloft_image_info_t info;   /* outlives the check: a->project points in */
     aloft_diag_t diag;
+    char n[32];
     memset(&diag, 0, sizeof diag);
-    if (aloft_image_check(data, len, &aloft_mbedtls_sha256, &info, &diag) == 0) {
+    note_signature(a, data, len);
+    size_t image_len = len - a->sig_block_len;
+    if (aloft_image_check(data, image_len, &aloft_mbedtls_sha256, &info, &diag) == 0) {
         if (info.has_desc) {
             a->project = info.desc.project_name;
             a->version = info.desc.version;
             a->secure_version = info.desc.secure_version;
         }
         if (!a->json)
-            printf("%s: %s app image, %zu bytes, %s %s\n", a->file, aloft_chip_name(info.chip_id),
-                   len, info.has_desc ? info.desc.project_name : "(no app description)",
-                   info.has_desc ? info.desc.version : "");
+            printf("%s: %s app image, %s bytes, %s %s%s%s%s\n", a->file,
+                   aloft_chip_name(info.chip_id), host_grouped(image_len, n),
+                   info.has_desc ? info.desc.project_name : "(no app description)",
+                   info.has_desc ? info.desc.version : "",
+                   a->sig_block_len ? ", signed (key id " : ", not signed",
+                   a->sig_block_len ? a->key_id : "", a->sig_block_len ? ")" : "");
         return CLI_OK;
     }
     host_error_from_diag(&o->error, &diag);

@@ -22,6 +22,12 @@ typedef struct upload_args {
     /* From the app description (empty for --fs and images without one). */
     const char *project, *version;
     uint32_t secure_version;
+    /* A signed file: its signature block (the file's last sig_block_len
+     * bytes). Native sends it in the OFFER and the image alone as DATA;
+     * espota uploads the whole file unchanged. */
+    const uint8_t *sig_block;
+    size_t sig_block_len;
+    char key_id[17];            /* of the block, hex */
 } upload_args_t;
 
 /* What every protocol reports back, for the summary and --json. */
@@ -44,6 +50,8 @@ typedef struct upload_outcome {
     bool compressed;
     char slot_label[40], new_version[40];
     bool reboot;
+    bool caps_known;            /* the device's HELLO was heard */
+    bool signatures_required;   /* HELLO cap SIGNED */
 } upload_outcome_t;
 
 typedef struct upload_ui {
@@ -55,6 +63,8 @@ typedef struct upload_ui {
     bool line_open;             /* a status line on stdout awaits its end */
     bool err_line_open;         /* "reconnecting ..." on stderr awaits its end */
     bool said_hello, said_auth; /* once per upload, not per reconnect */
+    bool caps_known;
+    uint8_t caps;               /* the device's HELLO caps, once caps_known */
 } upload_ui_t;
 
 /* End an open status line on stdout (a progress bar or "inviting ..."). */
@@ -63,7 +73,8 @@ void upload_end_line(upload_ui_t *ui);
 /* Start the progress display at done (a resume starts above 0). */
 void upload_progress_start(upload_ui_t *ui, uint64_t done);
 
-/* The native protocol (upload_native.c). */
+/* The native protocol (upload_native.c). data/len is the whole file; a
+ * signature block at its end (a->sig_block_len) goes in the OFFER. */
 void upload_native(const upload_args_t *a, const uint8_t *data, size_t len, upload_ui_t *ui,
                    upload_outcome_t *o);
 

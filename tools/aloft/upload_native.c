@@ -22,15 +22,39 @@ static void end_err_line(upload_ui_t *ui)
     ui->err_line_open = false;
 }
 
+/* Whether the device checks signatures (cap SIGNED), and what that means
+ * for this file. */
+static void say_signatures(const upload_args_t *a, const aloft_native_hello_t *h)
+{
+    bool required = (h->caps & ALOFT_CAP_SIGNED) != 0;
+    if (a->fs)
+        return;
+    if (required && a->sig_block_len)
+        printf("signatures: required by the device; this file is signed (key id %s): the "
+               "signature goes ahead of the image and is checked before anything is erased\n",
+               a->key_id);
+    else if (required)
+        printf("signatures: required by the device, but this image is not signed: the device "
+               "will refuse it (sign it with 'aloft sign --key KEY.key')\n");
+    else if (a->sig_block_len)
+        printf("signatures: the device accepts unsigned images (it has no signing keys): the "
+               "signature is not checked by that device\n");
+    else
+        printf("signatures: the device accepts unsigned images (it has no signing keys)\n");
+}
+
 static void on_hello(upload_ui_t *ui, const aloft_native_hello_t *h)
 {
     char caps[64];
+    ui->caps_known = true;
+    ui->caps = h->caps;
     if (ui->a->json || ui->said_hello)
         return;
     ui->said_hello = true;
     native_caps_text(h->caps, caps, sizeof caps);
     printf("device %s: %s, aloft native v%u (%s)\n", h->name.len ? h->name.s : "(unnamed)",
            aloft_chip_name(h->chip_id), (unsigned)h->version, caps);
+    say_signatures(ui->a, h);
 }
 
 static void on_accepted(upload_ui_t *ui, const native_event_t *ev)
@@ -129,8 +153,12 @@ void upload_native(const upload_args_t *a, const uint8_t *data, size_t len, uplo
     u.no_reboot = a->no_reboot;
     u.no_compress = a->no_compress;
     u.retries = a->retries;
+    /* DATA is the image alone; its size and SHA-256 are the OFFER's. */
     u.data = data;
-    u.size = len;
+    u.size = len - a->sig_block_len;
+    u.sig_block = a->sig_block_len ? a->sig_block : NULL;
+    u.sig_block_len = a->sig_block_len;
+    ui->total = u.size;
     u.project = a->project;
     u.version = a->version;
     u.secure_version = a->secure_version;
@@ -157,4 +185,6 @@ void upload_native(const upload_args_t *a, const uint8_t *data, size_t len, uplo
     snprintf(o->slot_label, sizeof o->slot_label, "%s", r.slot_label);
     snprintf(o->new_version, sizeof o->new_version, "%s", r.version);
     o->reboot = r.reboot;
+    o->caps_known = ui->caps_known;
+    o->signatures_required = ui->caps_known && (ui->caps & ALOFT_CAP_SIGNED);
 }

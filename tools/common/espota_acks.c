@@ -57,17 +57,23 @@ static bool split_run(const char *digits, size_t n, uint64_t piece_max, uint64_t
  * ("2920", "4096": a device reading more at once) is cut into the longest
  * counts that fit what was sent. A run that fits neither (a repeated
  * count, or merged counts) means the device has everything we sent. */
-void espota_acks_flush(espota_acks_t *a, uint64_t sent)
+uint64_t espota_acks_pending(const espota_acks_t *a, uint64_t sent)
 {
     uint64_t room = sent > a->acked ? sent - a->acked : 0, sum;
     if (a->ndigits == 0)
-        return;
-    a->counts++;
+        return 0;
     if (split_run(a->digits, a->ndigits, ESPOTA_ACKS_READ_MAX, room, 2, &sum) ||
         split_run(a->digits, a->ndigits, UINT64_MAX, room, 1, &sum))
-        a->acked += sum;
-    else
-        a->acked = sent;
+        return sum;
+    return room;
+}
+
+void espota_acks_flush(espota_acks_t *a, uint64_t sent)
+{
+    if (a->ndigits == 0)
+        return;
+    a->counts++;
+    a->acked += espota_acks_pending(a, sent);
     a->ndigits = 0;
 }
 

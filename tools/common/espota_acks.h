@@ -44,6 +44,10 @@ void espota_acks_init(espota_acks_t *a);
  * data is kept pending, since the rest of that count may follow. */
 void espota_acks_feed(espota_acks_t *a, const void *data, size_t len, uint64_t sent);
 
+/* What the pending digit run confirms, as far as can be told now (the rest
+ * of its last count may still come); the run stays pending. */
+uint64_t espota_acks_pending(const espota_acks_t *a, uint64_t sent);
+
 /* Decode a pending digit run now (nothing more arrived for a while, or
  * the connection ended). */
 void espota_acks_flush(espota_acks_t *a, uint64_t sent);

@@ -2,7 +2,8 @@
  * tools/common/native_host.c — the native uploader's outer loop: set up
  * the run (address, image hash, timeouts), run sessions, and reconnect
  * with backoff when a connection breaks once the device has ACCEPTed;
- * and `info`, one HELLO (plus a login when a password is given). See
+ * `info`, one HELLO (plus a login when a password is given); and
+ * `rollback`, a keyed session with one ROLLBACK and its RESULT. See
  * native_host.h; one connection's exchange is in native_session.c.
  */
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "aloft/otadata.h"
 #include "crypto_mbedtls.h"
 #include "host_net.h"
 #include "native_host_priv.h"
@@ -179,6 +181,133 @@ int native_info(const native_peer_t *p, native_info_t *info)
         info->error = r.error;
         if (info->error.code == 0)
             info->error.code = err;
+    }
+    return err;
+}
+
+/* ---- rollback ------------------------------------------------------------ */
+
+/* The slot a rollback selects: the one after the running slot, as the
+ * device chooses it; -1 when the HELLO does not say. */
+static int other_slot(const aloft_native_hello_t *h)
+{
+    if (h->nslots < 2 || h->running_slot >= h->nslots)
+        return -1;
+    return (h->running_slot + 1) % h->nslots;
+}
+
+/* Going "back" to an image that never confirmed itself, or that its
+ * firmware rejected, is not going back to a known-good image. */
+static int check_rollback_target(const aloft_native_hello_t *h, host_error_t *e)
+{
+    int t = other_slot(h);
+    if (t < 0)
+        return ALOFT_OK;   /* the device decides */
+    const aloft_native_slot_t *s = &h->slots[t], *run = &h->slots[h->running_slot];
+    if (!s->has_image || (s->state != ALOFT_OTA_ABORTED && s->state != ALOFT_OTA_INVALID))
+        return ALOFT_OK;
+    return host_error_set(e, ALOFT_ERR_NO_BOOTABLE, "nothing to roll back to",
+                          "%s holds %s %s, which %s: it is not a known-good image to go back "
+                          "to; the device keeps running %s %s in %s. Upload a fixed image "
+                          "instead; nothing was changed", s->label.s, s->project.s,
+                          s->version.s, s->state == ALOFT_OTA_ABORTED
+                              ? "never confirmed itself and was rolled back (ABORTED)"
+                              : "its firmware rejected (INVALID)",
+                          run->has_image ? run->project.s : "its image",
+                          run->has_image ? run->version.s : "", run->label.s);
+}
+
+/* ROLLBACK, then RESULT or ERROR. */
+static int rollback_exchange(native_session_t *s, native_rollback_result_t *r)
+{
+    aloft_native_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.type = ALOFT_MSG_ROLLBACK;
+    int err = native_conn_queue(&s->c, &m);
+    if (err)
+        return host_error_set(native_err(s), err, "internal error", "the ROLLBACK did not encode");
+    if ((err = native_conn_flush(&s->c, host_now_ms() + s->run->timeout_ms)) != 0)
+        return host_error_set(native_err(s), err, "the rollback could not be sent", "%s; nothing "
+                              "was changed", native_closed_why(&s->c));
+    /* The device verifies the other slot's image first: as long as a resume. */
+    int got = native_conn_recv(&s->c, &m, host_now_ms() + NATIVE_HOST_ACCEPT_MS);
+    if (got < 0 && got != ALOFT_ERR_PROTO)
+        return host_error_set(native_err(s), got, "no answer to the rollback",
+                              "%s; the device may still have switched: check with 'aloft info' "
+                              "before trying again", got == ALOFT_ERR_TIMEOUT
+                                  ? "no answer within 30 s" : got == ALOFT_ERR_AUTH
+                                  ? "a frame failed its MAC check" : native_closed_why(&s->c));
+    if (got > 0 && m.type == ALOFT_MSG_ERROR) {
+        snprintf(s->run->r->device_text, sizeof s->run->r->device_text, "%s", m.u.error.text.s);
+        return native_explain_error(native_err(s), &m.u.error, false);
+    }
+    if (got < 0 || m.type != ALOFT_MSG_RESULT || m.u.result.slot >= s->hello.nslots)
+        return host_error_set(native_err(s), ALOFT_ERR_PROTO, "unexpected answer to the rollback",
+                              "the device answered with neither a RESULT naming one of its app "
+                              "slots nor an ERROR; its firmware does not follow the protocol");
+    const aloft_native_slot_t *slot = &s->hello.slots[m.u.result.slot];
+    r->slot = m.u.result.slot;
+    snprintf(r->slot_label, sizeof r->slot_label, "%s", slot->label.s);
+    snprintf(r->project, sizeof r->project, "%s", slot->has_image ? slot->project.s : "");
+    snprintf(r->version, sizeof r->version, "%s", m.u.result.version.s);
+    r->reboot = m.u.result.reboot != 0;
+    return ALOFT_OK;
+}
+
+/* The device's "no bootable image" is worded for a device that cannot
+ * start; here it only means there is nothing to go back to. */
+static void explain_nothing_there(native_rollback_result_t *r)
+{
+    const aloft_native_hello_t *h = &r->hello;
+    int t = other_slot(h);
+    if (r->error.code != ALOFT_ERR_NO_BOOTABLE || !r->have_hello || t < 0)
+        return;
+    const aloft_native_slot_t *run = &h->slots[h->running_slot];
+    host_error_set(&r->error, ALOFT_ERR_NO_BOOTABLE, "nothing to roll back to",
+                   "%s holds no complete image for this chip that verifies (%s), so the device "
+                   "has nothing to go back to; it keeps running %s %s in %s, nothing was changed",
+                   h->slots[t].label.s, h->slots[t].has_image ? "its image is damaged or "
+                   "half-written" : "it is empty", run->has_image ? run->project.s : "its image",
+                   run->has_image ? run->version.s : "", run->label.s);
+}
+
+int native_rollback(const native_peer_t *p, native_rollback_result_t *r)
+{
+    native_run_t run;
+    static native_session_t s;
+    static native_result_t scratch;
+    memset(r, 0, sizeof *r);
+    memset(&scratch, 0, sizeof scratch);
+    int err = run_init(&run, p, &scratch);
+    run.command = true;
+    if (!err) {
+        err = native_session_open(&s, &run);
+        r->have_hello = s.hello.version == ALOFT_NATIVE_VERSION;
+        r->hello = s.hello;
+        r->authenticated = s.authenticated;
+        r->open_device = r->have_hello && !(s.hello.caps & ALOFT_CAP_AUTH);
+        r->not_native = err && s.not_native;
+        if (!err)
+            err = check_rollback_target(&s.hello, &scratch.error);
+        if (!err)
+            err = rollback_exchange(&s, r);
+        native_session_close(&s);
+    }
+    memset(run.client_key, 0, sizeof run.client_key);
+    memset(run.server_key, 0, sizeof run.server_key);
+    snprintf(r->device_addr, sizeof r->device_addr, "%s", scratch.device_addr);
+    snprintf(r->device_text, sizeof r->device_text, "%s", scratch.device_text);
+    r->ok = err == ALOFT_OK;
+    if (!r->ok) {
+        r->error = scratch.error;
+        if (r->error.code == 0)
+            r->error.code = err;
+        if (r->not_native)   /* no espota to fall back on: ArduinoOTA cannot roll back */
+            host_error_set(&r->error, r->error.code, r->error.message, "%s cannot roll back "
+                           "remotely: rollback needs the aloft native protocol (TCP), which "
+                           "nothing at this address speaks; check the address and port",
+                           r->device_addr);
+        explain_nothing_there(r);
     }
     return err;
 }

@@ -16,8 +16,10 @@
  *     from a zero client key (corruption is caught, not an attacker) and
  *     the caller is told (NATIVE_EV_OPEN_DEVICE / NATIVE_EV_PASSWORD_UNUSED);
  *  4. OFFER (target, size, SHA-256, encoding, project/version/secure
- *     version), ACCEPT at an offset (a resume) or ERROR (a refusal,
- *     explained with aloft_diag_format's words);
+ *     version, and the signature block of a signed file, so that the
+ *     device checks it before erasing anything), ACCEPT at an offset (a
+ *     resume) or ERROR (a refusal, explained with aloft_diag_format's
+ *     words);
  *  5. DATA frames of the stream from that offset (native_stream.h), at
  *     most `window` bytes unconsumed, ACKs within timeout_ms while data is
  *     outstanding; END; RESULT or ERROR within result_timeout_ms.
@@ -99,8 +101,13 @@ typedef struct native_upload {
     bool no_compress;            /* raw even if the device inflates */
     unsigned retries;            /* 0 = NATIVE_HOST_RETRIES */
     uint32_t result_timeout_ms;  /* 0 = NATIVE_HOST_RESULT_MS */
-    const uint8_t *data;         /* the image, size bytes (1 .. 2^32-1) */
+    const uint8_t *data;         /* the image, size bytes (1 .. 2^32-1), without a
+                                    signature block */
     size_t size;
+    /* A signed file's signature block (aloft_sig_trailer_len bytes cut off
+     * its end), sent in the OFFER; NULL / 0 for an unsigned image. */
+    const uint8_t *sig_block;
+    size_t sig_block_len;
     const char *project;         /* from the app description, or NULL */
     const char *version;
     uint32_t secure_version;
@@ -149,6 +156,32 @@ typedef struct native_info {
  * device wants one, log in (which also proves the HELLO came from the
  * device); then close. Fills info (always). Returns 0 or info->error.code. */
 int native_info(const native_peer_t *p, native_info_t *info);
+
+/* What `aloft rollback` asked and heard. */
+typedef struct native_rollback_result {
+    bool ok;
+    bool not_native;
+    host_error_t error;          /* code 0 on success */
+    char device_text[40];        /* the device's own words in its ERROR, or "" */
+    char device_addr[64];
+    bool authenticated;
+    bool open_device;            /* no password on the device */
+    bool have_hello;
+    aloft_native_hello_t hello;  /* the device before the rollback (when have_hello) */
+    uint8_t slot;                /* RESULT: the slot that boots next */
+    char slot_label[ALOFT_NATIVE_STR_MAX + 1];   /* its label in the HELLO, or "" */
+    char project[ALOFT_NATIVE_STR_MAX + 1];      /* its project in the HELLO, or "" */
+    char version[ALOFT_NATIVE_STR_MAX + 1];      /* RESULT: the version there */
+    bool reboot;                 /* RESULT: the device restarts now */
+} native_rollback_result_t;
+
+/* Make the device boot the image in its other app slot (ROLLBACK: no
+ * download; the device verifies that image first). Logs in like an upload
+ * (a password is needed if the device has one). Refused here, before
+ * anything is sent, when the HELLO shows the other slot's image never
+ * confirmed itself (ABORTED) or was rejected (INVALID): going there is not
+ * going back. Fills r (always). Returns 0 or r->error.code. */
+int native_rollback(const native_peer_t *p, native_rollback_result_t *r);
 
 /* Explain an ERROR message from the device in e (message and hint from
  * aloft_diag_format, with what to do for login failures; the device's

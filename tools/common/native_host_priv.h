@@ -80,7 +80,8 @@ short native_conn_wait(native_conn_t *c, int timeout_ms);
 
 /* What outlives a connection: set up once per run. */
 typedef struct native_run {
-    const native_upload_t *u;        /* NULL for info */
+    const native_upload_t *u;        /* NULL for info and rollback */
+    bool command;                    /* rollback: a keyed session without an upload */
     const native_peer_t *peer;
     native_result_t *r;              /* upload result (scratch for info) */
     struct sockaddr_in addr;

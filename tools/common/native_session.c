@@ -21,7 +21,8 @@
 static const aloft_crypto_t *const crypto = &aloft_mbedtls_crypto;
 
 /* The smallest max_payload that carries every message the host sends
- * (OFFER: 3 + 4 + 32 + 33 + 33 + 4 = 109 bytes) and a useful DATA frame. */
+ * (an unsigned OFFER: 3 + 4 + 32 + 33 + 33 + 4 + 1 = 110 bytes; a signed
+ * one, up to 224 more, is checked when it is sent) and a useful DATA frame. */
 #define MIN_MAX_PAYLOAD 128u
 
 void native_emit(const native_run_t *run, const native_event_t *ev)
@@ -305,7 +306,7 @@ static int secure(native_session_t *s)
 {
     native_run_t *run = s->run;
     bool wants = (s->hello.caps & ALOFT_CAP_AUTH) != 0;
-    if (run->u == NULL && !(wants && have_password(run)))
+    if (run->u == NULL && !run->command && !(wants && have_password(run)))
         return ALOFT_OK;   /* info: the HELLO is all we need */
     if (wants && !have_password(run))
         return host_error_set(native_err(s), ALOFT_ERR_AUTH, "the device requires a password",

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "aloft/signature.h"
 #include "host_net.h"
 #include "native_host_priv.h"
 #include "native_stream.h"
@@ -82,9 +83,24 @@ static int send_offer(native_session_t *s, unsigned bits)
     set_str(&m.u.offer.project, u->project);
     set_str(&m.u.offer.version, u->version);
     m.u.offer.secure_version = u->secure_version;
+    /* A signed file's block travels here, ahead of the data, so that the
+     * device checks it before erasing anything; DATA is the image alone. */
+    if (u->sig_block_len > ALOFT_SIG_BLOCK_MAX)
+        return host_error_set(native_err(s), ALOFT_ERR_SIGNATURE, "the signature block is too long",
+                              "it has %zu bytes, a block has at most %u; sign the image again "
+                              "with 'aloft sign'", u->sig_block_len, ALOFT_SIG_BLOCK_MAX);
+    m.u.offer.sig_block = u->sig_block;
+    m.u.offer.sig_block_len = (uint8_t)u->sig_block_len;
     int err = native_conn_queue(&s->c, &m);
     if (err)
         return host_error_set(native_err(s), err, "internal error", "the OFFER did not encode");
+    size_t payload = s->c.tx_len - ALOFT_NATIVE_HEADER_LEN - ALOFT_NATIVE_MAC_LEN;
+    if (payload > s->hello.max_payload)
+        return host_error_set(native_err(s), ALOFT_ERR_PROTO, "the offer does not fit the device's "
+                              "frames", "with its signature block the OFFER has %zu bytes but the "
+                              "device takes frames of at most %u; upload the unsigned image if the "
+                              "device does not require signatures, or use --protocol espota",
+                              payload, (unsigned)s->hello.max_payload);
     err = native_conn_flush(&s->c, host_now_ms() + s->run->timeout_ms);
     if (err)
         return native_retry_later(s, err, "the offer could not be sent", "%s", native_closed_why(&s->c));

@@ -238,6 +238,7 @@ static void print_banner(sim_device_t *sim)
 
 int sim_boot(sim_device_t *sim, uint64_t now_ms)
 {
+    memset(&sim->update, 0, sizeof sim->update);   /* RAM does not survive a reset */
     sim->booted = false;
     sim->activity[0] = '\0';
     sim->boots++;

@@ -95,10 +95,18 @@ bool sim_net_busy(const sim_net_t *n)
            sim_native_active(&n->native);
 }
 
+/* Close the connect-back. Unread input makes close() send a reset, which
+ * can overtake a result line still on its way to the host, so read away
+ * what has arrived first. */
 static void close_tcp(sim_net_t *n)
 {
-    if (n->tcp >= 0)
+    uint8_t sink[READ_MAX];
+    if (n->tcp >= 0) {
+        shutdown(n->tcp, SHUT_WR);
+        while (recv(n->tcp, sink, sizeof sink, MSG_DONTWAIT) > 0)
+            ;
         close(n->tcp);
+    }
     n->tcp = -1;
     n->connecting = false;
 }
@@ -248,6 +256,8 @@ int sim_net_step(sim_net_t *n, int wait_ms)
         n->reboot_pending = false;
         close_tcp(n);
         sim_native_close(&n->native, false);   /* a restart drops every connection */
+        aloft_espota_config_t cfg = n->espota.cfg;   /* and forgets every session */
+        aloft_espota_init(&n->espota, &cfg);
         return sim_boot(n->sim, sim_now_ms());
     }
     return 0;

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# tests/integration/repro_espota_sim_reboot_window.sh — NOT a CTest (no
-# test_ prefix): a reproducer for a bug in the simulated device's espota
-# port, exits 1 while the bug is there and 0 once it is fixed (then rename
-# it to test_*.sh). Run: ALOFT_BIN=build/bin bash tests/integration/repro_espota_sim_reboot_window.sh
+# tests/integration/test_espota_sim_reboot_window.sh — regression test for
+# a bug in the simulated device (fixed: the pipeline refuses a new update
+# once one is activated until the reboot, and a reboot forgets every
+# session, as RAM does).
 #
 # The bug: after an app upload the device sends "OK", closes, and reboots
 # REBOOT_DELAY_MS (100 ms) later, but in between tools/common/sim_net.c
@@ -56,4 +56,4 @@ for try in 1 2 3; do
     fi
 done
 [ "$bad" = 0 ] || { echo "reproduced"; exit 1; }
-echo "not reproduced (fixed?)"
+echo "ok: not reproduced"
