@@ -12,7 +12,7 @@ mkdir -p "$work/crashes"
 aloft=$top/build/bin/aloft
 
 seed_corpora() {
-    mkdir -p "$work/corpus"/{fuzz_image,fuzz_ptable,fuzz_otadata,fuzz_espota,fuzz_native}
+    mkdir -p "$work/corpus"/{fuzz_image,fuzz_ptable,fuzz_otadata,fuzz_espota,fuzz_native,fuzz_signature}
     local c=$work/corpus
     if [ -x "$aloft" ]; then
         for chip in esp32 esp32s3 esp32c3; do
@@ -43,9 +43,16 @@ seed_corpora() {
 }
 
 seed_corpora
+# A signature block: the tail of a signed synthetic image.
+if [ -x "$aloft" ] && [ -s "$work/corpus/fuzz_image/esp32.bin" ]; then
+    "$aloft" keygen --force "$work/seedkey" >/dev/null
+    "$aloft" sign --key "$work/seedkey.key" -o "$work/signed.bin" "$work/corpus/fuzz_image/esp32.bin" >/dev/null
+    tail -c 160 "$work/signed.bin" > "$work/corpus/fuzz_signature/block"
+fi
 status=0
 for target in "$bin"/fuzz_*; do
     name=$(basename "$target")
+    mkdir -p "$work/corpus/$name"   # a target without seeds starts empty
     log=$work/$name.log
     if "$target" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$work/crashes/$name-" \
         "$work/corpus/$name" >"$log" 2>&1; then
