@@ -80,14 +80,33 @@ int aloft_journal_start(const aloft_flash_t *f, uint32_t addr, uint8_t target, u
     return f->prog(f, addr, rec, sizeof rec);
 }
 
+/* Flash address of the mark for offset, or 0 if offset has none. */
+static uint32_t mark_addr(const aloft_flash_t *f, uint32_t addr, uint32_t offset)
+{
+    uint32_t k = offset / ALOFT_JOURNAL_STEP - 1;
+    if (offset == 0 || offset % ALOFT_JOURNAL_STEP || MARKS_AT + 4 * k + 4 > f->sector_size)
+        return 0;
+    return addr + MARKS_AT + 4 * k;
+}
+
+int aloft_journal_can_mark(const aloft_flash_t *f, uint32_t addr, uint32_t offset)
+{
+    uint8_t word[4];
+    uint32_t at = mark_addr(f, addr, offset);
+    if (at == 0)
+        return ALOFT_ERR_ARG;
+    int err = f->read(f, at, word, 4);
+    return err ? err : aloft_ld32(word) == OPEN;
+}
+
 int aloft_journal_mark(const aloft_flash_t *f, uint32_t addr, uint32_t offset)
 {
     uint8_t word[4];
-    uint32_t k = offset / ALOFT_JOURNAL_STEP - 1;
-    if (offset == 0 || offset % ALOFT_JOURNAL_STEP || MARKS_AT + 4 * k + 4 > f->sector_size)
+    uint32_t at = mark_addr(f, addr, offset);
+    if (at == 0)
         return ALOFT_ERR_ARG;
     aloft_st32(word, offset);
-    return f->prog(f, addr + MARKS_AT + 4 * k, word, 4);
+    return f->prog(f, at, word, 4);
 }
 
 int aloft_journal_close(const aloft_flash_t *f, uint32_t addr)

@@ -36,6 +36,11 @@ int aloft_journal_read(const aloft_flash_t *f, uint32_t addr, uint8_t *target, u
 int aloft_journal_start(const aloft_flash_t *f, uint32_t addr, uint8_t target, uint32_t size,
                         const uint8_t sha256[32]);
 
+/* Whether the mark for offset can still be written: 1 if its slot is
+ * blank, 0 if not (a mark torn by a power cut is in the way), or a flash
+ * error. */
+int aloft_journal_can_mark(const aloft_flash_t *f, uint32_t addr, uint32_t offset);
+
 /* Record that offset (a multiple of ALOFT_JOURNAL_STEP) is programmed. */
 int aloft_journal_mark(const aloft_flash_t *f, uint32_t addr, uint32_t offset);
 

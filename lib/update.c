@@ -308,14 +308,24 @@ static int journal_progress(aloft_update_t *u)
 {
     uint32_t programmed = aloft_writer_programmed(&u->writer);
     int err = ALOFT_OK;
+    const aloft_flash_t *f = u->dev->flash;
     while (!err && u->journal && programmed >= u->marked + ALOFT_JOURNAL_STEP) {
-        if (u->marked == 0)
-            err = aloft_journal_start(u->dev->flash, u->journal, (uint8_t)u->target, u->size,
-                                      u->want_sha256);
+        uint32_t next = u->marked + ALOFT_JOURNAL_STEP;
+        /* A fresh journal, or (after a resume) a mark torn by a power cut
+         * sits where the next one goes: write the journal anew, with the
+         * marks of what is already durable. */
+        int blank = u->marked ? aloft_journal_can_mark(f, u->journal, next) : 0;
+        if (blank < 0)
+            return blank;
+        if (!blank) {
+            err = aloft_journal_start(f, u->journal, (uint8_t)u->target, u->size, u->want_sha256);
+            for (uint32_t m = ALOFT_JOURNAL_STEP; !err && m < next; m += ALOFT_JOURNAL_STEP)
+                err = aloft_journal_mark(f, u->journal, m);
+        }
         if (!err)
-            err = aloft_journal_mark(u->dev->flash, u->journal, u->marked + ALOFT_JOURNAL_STEP);
+            err = aloft_journal_mark(f, u->journal, next);
         if (!err)
-            u->marked += ALOFT_JOURNAL_STEP;
+            u->marked = next;
     }
     return err;
 }
