@@ -14,7 +14,7 @@ CMAKE_OPTS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 DEBS = cmake make gcc clang pkg-config libcmocka-dev libmbedtls-dev zlib1g-dev \
        gcc-xtensa-lx106 gcc-riscv64-unknown-elf python3
 
-.PHONY: all deps build test test-unit test-asan size fuzz fuzz-build valgrind demo clean
+.PHONY: all deps build test test-unit test-asan size fuzz fuzz-build valgrind demo bench clean
 
 all: build
 
@@ -70,6 +70,11 @@ valgrind: build
 
 demo: build
 	@bash tools/demo.sh $(BUILD)/bin
+
+# Upload speed on the simulator (about 15 minutes; bench/*.sh say what and how).
+bench: build
+	bash bench/native_bench.sh $(BUILD)/bin
+	@if [ -f bench/espota_bench.sh ]; then echo; bash bench/espota_bench.sh $(BUILD)/bin; fi
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

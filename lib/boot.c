@@ -24,20 +24,6 @@ int aloft_boot_verify_slot(aloft_boot_t *b, const aloft_flash_t *flash,
     return err;
 }
 
-uint32_t aloft_boot_slot_state(const aloft_boot_t *b, int slot)
-{
-    const aloft_ota_entry_t *best = NULL;
-    for (int i = 0; i < 2; i++) {
-        const aloft_ota_entry_t *e = &b->od.e[i];
-        if (e->seq == 0xFFFFFFFFu || e->crc != aloft_ota_entry_crc(e->seq) ||
-            (int)((e->seq - 1) % (uint32_t)b->od.nslots) != slot)
-            continue;
-        if (best == NULL || e->seq > best->seq)
-            best = e;
-    }
-    return best ? best->state : ALOFT_OTA_UNDEFINED;
-}
-
 static int read_table(aloft_boot_t *b, const aloft_flash_t *flash,
                       const aloft_crypto_t *crypto)
 {
@@ -78,6 +64,6 @@ int aloft_boot(aloft_boot_t *b, const aloft_flash_t *flash,
     b->fell_back = b->slot != b->selected;
     if ((err = aloft_otadata_booted(&b->od, b->slot)) != 0)
         return err;
-    b->state = aloft_boot_slot_state(b, b->slot);
+    b->state = aloft_otadata_slot_state(&b->od, b->slot);
     return ALOFT_OK;
 }

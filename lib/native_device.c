@@ -229,21 +229,6 @@ static const char *msg_name(uint8_t type)
 /* ------------------------------------------------------------------ */
 /* HELLO: who we are, cheaply (one small read per slot, no image verify). */
 
-/* Newest CRC-valid otadata entry that selects slot (as aloft_boot_slot_state). */
-static uint32_t slot_state(const aloft_otadata_t *od, int slot)
-{
-    const aloft_ota_entry_t *best = NULL;
-    for (int i = 0; i < 2; i++) {
-        const aloft_ota_entry_t *e = &od->e[i];
-        if (e->seq == 0xFFFFFFFFu || e->crc != aloft_ota_entry_crc(e->seq) ||
-            (int)((e->seq - 1) % (uint32_t)od->nslots) != slot)
-            continue;
-        if (best == NULL || e->seq > best->seq)
-            best = e;
-    }
-    return best ? best->state : ALOFT_OTA_UNDEFINED;
-}
-
 static void copy_field(aloft_native_str_t *s, const uint8_t *field, size_t n)
 {
     size_t len = 0;
@@ -287,7 +272,7 @@ static void describe_slots(const aloft_device_t *dev, aloft_native_hello_t *h)
         aloft_native_slot_t *s = &h->slots[i];
         set_str(&s->label, slots[i]->label);
         s->size = slots[i]->size;
-        s->state = have_od ? slot_state(&od, i) : ALOFT_OTA_UNDEFINED;
+        s->state = have_od ? aloft_otadata_slot_state(&od, i) : ALOFT_OTA_UNDEFINED;
         describe_image(dev->flash, slots[i], s);
     }
 }
@@ -418,15 +403,6 @@ static void maybe_ack(aloft_native_device_t *d)
  * differ (the image was changed after signing), refuse now, before the
  * first erase, rather than after the transfer (the pipeline checks the
  * received bytes at the end either way). Only where signatures count. */
-static bool not_the_signed_image(const aloft_native_device_t *d, const aloft_native_offer_t *o)
-{
-    aloft_sig_block_t b;
-    if (d->cfg.dev->nkeys == 0 || o->sig_block_len == 0 || o->target != ALOFT_TARGET_APP ||
-        aloft_sig_parse(o->sig_block, o->sig_block_len, &b) != 0)
-        return false;
-    return memcmp(b.meta.image_sha256, o->sha256, sizeof o->sha256) != 0;
-}
-
 static void on_offer(aloft_native_device_t *d, const aloft_native_offer_t *o)
 {
     const aloft_inflate_t *z = d->cfg.inflate;
@@ -453,10 +429,6 @@ static void on_offer(aloft_native_device_t *d, const aloft_native_offer_t *o)
     d->owner = err == 0;   /* from here on, ending the session abandons the update */
     if (err) {
         pipeline_error(d, err);
-        return;
-    }
-    if (not_the_signed_image(d, o)) {   /* nothing erased yet: the abandon writes nothing */
-        refuse(d, ALOFT_ERR_SIGNED_MISMATCH, 0, 0, "SHA-256");
         return;
     }
     d->deflate = o->encoding == ALOFT_ENC_DEFLATE;

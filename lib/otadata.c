@@ -350,3 +350,17 @@ int aloft_otadata_booted(aloft_otadata_t *od, int slot)
     od->e[0] = e;
     return ALOFT_OK;
 }
+
+uint32_t aloft_otadata_slot_state(const aloft_otadata_t *od, int slot)
+{
+    const aloft_ota_entry_t *best = NULL;
+    for (int i = 0; i < 2; i++) {
+        const aloft_ota_entry_t *e = &od->e[i];
+        if (e->seq == 0xFFFFFFFFu || e->crc != aloft_ota_entry_crc(e->seq) ||
+            (int)((e->seq - 1) % (uint32_t)od->nslots) != slot)
+            continue;
+        if (best == NULL || e->seq > best->seq)
+            best = e;
+    }
+    return best ? best->state : ALOFT_OTA_UNDEFINED;
+}

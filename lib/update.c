@@ -136,8 +136,9 @@ static int check_meta(aloft_update_t *u, const aloft_signed_meta_t *m, uint32_t 
         return refuse(u, ALOFT_ERR_SIGNED_MISMATCH, m->image_size, image_len, "size/target");
     if (m->chip_id != u->dev->chip_id)
         return refuse(u, ALOFT_ERR_IMG_CHIP, m->chip_id, u->dev->chip_id, NULL);
-    if (run && u->target == ALOFT_TARGET_APP && run->project_name[0] &&
-        strcmp(m->project, run->project_name) != 0)
+    size_t plen = strlen(run ? run->project_name : "");
+    if (run && u->target == ALOFT_TARGET_APP && plen &&
+        (strlen(m->project) != plen || memcmp(m->project, run->project_name, plen) != 0))
         return refuse(u, ALOFT_ERR_PROJECT, 0, 0, run->project_name);
     if (run && u->target == ALOFT_TARGET_APP && m->secure_version < run->secure_version)
         return refuse(u, ALOFT_ERR_DOWNGRADE, m->secure_version, run->secure_version, NULL);
@@ -254,6 +255,10 @@ int aloft_update_begin(aloft_update_t *u, const aloft_device_t *dev,
             return refuse(u, ALOFT_ERR_SIGNATURE, 0, 0, NULL);
         if ((err = check_block(u, req->sig_block, req->sig_block_len, req->size, &b)) != 0)
             return err;
+        /* The offer's hash must be the signed one, or the data cannot pass. */
+        if (dev->nkeys && req->sha256 &&
+            memcmp(b.meta.image_sha256, req->sha256, sizeof b.meta.image_sha256) != 0)
+            return refuse(u, ALOFT_ERR_SIGNED_MISMATCH, 0, 0, "SHA-256");
         memcpy(u->sig_block, req->sig_block, req->sig_block_len);
         u->sig_block_len = (uint32_t)req->sig_block_len;
     } else if (dev->nkeys && req->image_only && req->target == ALOFT_TARGET_APP) {
@@ -508,7 +513,10 @@ int aloft_update_rollback(aloft_update_t *u, const aloft_device_t *dev)
                                    dev->crypto->sha256, &u->image);
     if (err == 0 && aloft_image_info(&u->image)->chip_id != dev->chip_id)
         err = ALOFT_ERR_IMG_CHIP;
-    if (err)   /* nothing usable there: say why, in the slot's words */
+    /* An image the bootloader abandoned, or the app rejected, failed its
+     * health check: bringing it back as VALID would skip that verdict. */
+    uint32_t state = aloft_otadata_slot_state(&u->otadata, u->slot);
+    if (err || state == ALOFT_OTA_ABORTED || state == ALOFT_OTA_INVALID)
         return refuse(u, ALOFT_ERR_NO_BOOTABLE, 0, 0, u->part->label);
     if ((err = aloft_otadata_activate(&u->otadata, u->slot, ALOFT_OTA_VALID)) != 0)
         return refuse(u, err, u->otadata.offset, 0, "otadata");

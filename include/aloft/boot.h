@@ -44,11 +44,6 @@ typedef struct aloft_boot {
 int aloft_boot(aloft_boot_t *b, const aloft_flash_t *flash,
                const aloft_crypto_t *crypto, uint16_t chip_id, bool rollback);
 
-/* The state of the newest CRC-valid otadata entry that maps to slot
- * (ABORTED and INVALID included, so a user sees why a slot is skipped), or
- * ALOFT_OTA_UNDEFINED if no entry maps to it. */
-uint32_t aloft_boot_slot_state(const aloft_boot_t *b, int slot);
-
 /* Verify the image in slot for chip_id; info receives what it holds.
  * Returns 0 if bootable, else the defect's code. */
 int aloft_boot_verify_slot(aloft_boot_t *b, const aloft_flash_t *flash,

@@ -98,6 +98,11 @@ int aloft_otadata_open(aloft_otadata_t *od, const aloft_flash_t *flash,
 /* Re-read both entries from flash. Returns 0 or a flash error. */
 int aloft_otadata_read(aloft_otadata_t *od);
 
+/* The state of the newest CRC-valid entry that maps to slot (ABORTED and
+ * INVALID included, so a user sees why a slot is skipped), or
+ * ALOFT_OTA_UNDEFINED if no entry maps to it. */
+uint32_t aloft_otadata_slot_state(const aloft_otadata_t *od, int slot);
+
 /* Slot index the active entry selects, or 0 (first OTA slot) when none is
  * valid. *entry receives the active entry index or -1. */
 int aloft_otadata_selected(const aloft_otadata_t *od, int *entry);

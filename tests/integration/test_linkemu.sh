@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tests/integration/test_linkemu.sh — the link emulator itself
-# (tests/tools/linkemu.c, plain TCP mode) does what the espota tests and the
-# bench rely on: one-way delay (RTT = 2 x delay), a rate limit, stalls that
-# delay but lose nothing, and a cut that resets both sides after N bytes.
+# (tests/tools/linkemu.c, plain TCP mode) does what the espota and native
+# tests and the bench rely on: one-way delay (RTT = 2 x delay), a rate
+# limit, stalls (periodic, or once after N bytes) that delay but lose
+# nothing, and a cut that resets both sides after N bytes.
 # The peers are small python3 programs (standard library only).
 set -euo pipefail
 source "$(dirname "$0")/espota_sim_lib.sh"
@@ -126,6 +127,15 @@ ge "$hi" 150 || fail "--stall-ms 300: no round trip was held (max $hi ms)"
 ge 400 "$hi" || fail "--stall-ms 300: a round trip took $hi ms"
 echo "linkemu: stalls 300/400 ms hold round trips up to $hi ms, none lost"
 stop_relay
+
+# --- one stall of 600 ms after 100 000 bytes: late, but everything arrives
+relay "$sink_to" "$tmp/l5.log" --stall-after-bytes 100000 --stall-ms 600
+read -r got secs < <(python3 "$tmp/client.py" "$front" send 300000)
+[ "$got" = 300000 ] || fail "--stall-after-bytes: the sink got $got bytes"
+ge "$secs" 0.59 || fail "--stall-after-bytes 100000 --stall-ms 600: 300 000 bytes in $secs s"
+stop_relay
+contains "$tmp/l5.log" "stall of 600 ms after 100000 bytes"
+echo "linkemu: a 600 ms stall after 100 000 bytes: 300 000 bytes in $secs s, none lost"
 
 # --- cut after 100 000 bytes: both sides reset, exactly that much arrived
 relay "$sink_to" "$tmp/l4.log" --cut-after-bytes 100000

@@ -47,6 +47,10 @@
  *                          2 x EVERY, ... after start (--stall-first-ms
  *                          moves the first one); nothing is lost, it is
  *                          delivered after the stall (as Wi-Fi retries do).
+ *   --stall-after-bytes N  (with --stall-ms) stall a TCP connection once, both
+ *                          ways, when N bytes went from the host to the
+ *                          device on it: a stall at a known point of an
+ *                          upload, whatever the timing of the set-up.
  *   --cut-after-bytes N    reset both sides of a TCP connection once N bytes
  *                          went from the host to the device on it (every
  *                          connection, counted separately).
@@ -108,6 +112,7 @@ static struct {
     uint64_t delay_us;
     uint64_t rate_bps;                /* 0: unlimited */
     uint64_t stall_every_us, stall_us, stall_first_us;
+    uint64_t stall_after;             /* 0: no per-connection stall */
     uint64_t cut_after;               /* 0: never */
     bool no_connect_back;
     const char *port_file;
@@ -251,6 +256,8 @@ typedef struct conn {
     int a, b;                /* a: accepted side, b: the side we connect */
     bool b_connecting, b_ready;
     uint64_t connect_at_us;  /* delayed connect */
+    uint64_t stall_until_us; /* --stall-after-bytes: this connection is held */
+    bool stalled_once;
     struct sockaddr_in b_addr;
     pipe_t ab, ba;
 } conn_t;
@@ -432,11 +439,12 @@ static bool pipe_write(conn_t *c, pipe_t *p, uint64_t now, bool *want_out)
     while (p->head && p->head->due_us <= now) {
         chunk_t *ch = p->head;
         size_t n = ch->len - ch->off;
-        bool cut = false;
-        if (cfg.cut_after && p->upload && p->forwarded + n >= cfg.cut_after) {
+        /* Stop exactly at a cut or stall point of the upload direction. */
+        bool stall_due = cfg.stall_after && p->upload && !c->stalled_once;
+        if (cfg.cut_after && p->upload && p->forwarded + n > cfg.cut_after)
             n = (size_t)(cfg.cut_after - p->forwarded);
-            cut = true;
-        }
+        if (stall_due && p->forwarded + n > cfg.stall_after)
+            n = (size_t)(cfg.stall_after - p->forwarded);
         ssize_t w = n ? send(*p->to, ch->data + ch->off, n, MSG_NOSIGNAL) : 0;
         if (w < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
@@ -453,20 +461,29 @@ static bool pipe_write(conn_t *c, pipe_t *p, uint64_t now, bool *want_out)
             stats.up_bytes += (uint64_t)w;
         else
             stats.down_bytes += (uint64_t)w;
-        if (cut && p->forwarded >= cfg.cut_after) {
+        if (ch->off == ch->len) {
+            p->head = ch->next;
+            if (p->head == NULL)
+                p->tail = NULL;
+            free(ch);
+        }
+        if (cfg.cut_after && p->upload && p->forwarded >= cfg.cut_after) {
             stats.cuts++;
             logv("conn %d: cut after %llu bytes", c->id, (unsigned long long)p->forwarded);
             conn_close(c, true, "cut");
             return false;
         }
+        if (stall_due && p->forwarded >= cfg.stall_after) {
+            c->stalled_once = true;
+            c->stall_until_us = now + cfg.stall_us;
+            logv("conn %d: stall of %llu ms after %llu bytes", c->id,
+                 (unsigned long long)(cfg.stall_us / 1000), (unsigned long long)p->forwarded);
+            return true;
+        }
         if ((size_t)w < n) {
             *want_out = true;
             return true;
         }
-        p->head = ch->next;
-        if (p->head == NULL)
-            p->tail = NULL;
-        free(ch);
     }
     if (p->eof && p->head == NULL && !p->shut) {
         shutdown(*p->to, SHUT_WR);
@@ -705,7 +722,8 @@ static void usage(FILE *out)
     fputs("usage: linkemu --tcp LISTEN_IP:PORT --to IP:PORT [impairments] [options]\n"
           "       linkemu --espota LISTEN_IP:PORT --device IP:PORT [impairments] [options]\n"
           "impairments: --delay-ms MS --rate-kbps KBPS --stall-every-ms MS --stall-ms MS\n"
-          "             [--stall-first-ms MS] --cut-after-bytes N --no-connect-back\n"
+          "             [--stall-first-ms MS] --stall-after-bytes N --cut-after-bytes N\n"
+          "             --no-connect-back\n"
           "options:     --host-ip IP --port-file FILE --run-for SEC -v\n"
           "(see the comment at the top of tests/tools/linkemu.c)\n", out);
 }
@@ -719,7 +737,7 @@ static void on_signal(int sig)
 static void parse_args(int argc, char **argv)
 {
     enum { O_TCP = 256, O_ESPOTA, O_TO, O_DEVICE, O_DELAY, O_RATE, O_EVERY, O_STALL, O_FIRST,
-           O_CUT, O_NOCB, O_HOSTIP, O_PORTFILE, O_RUNFOR };
+           O_AFTER, O_CUT, O_NOCB, O_HOSTIP, O_PORTFILE, O_RUNFOR };
     static const struct option opts[] = {
         {"tcp", required_argument, 0, O_TCP},
         {"espota", required_argument, 0, O_ESPOTA},
@@ -730,6 +748,7 @@ static void parse_args(int argc, char **argv)
         {"stall-every-ms", required_argument, 0, O_EVERY},
         {"stall-ms", required_argument, 0, O_STALL},
         {"stall-first-ms", required_argument, 0, O_FIRST},
+        {"stall-after-bytes", required_argument, 0, O_AFTER},
         {"cut-after-bytes", required_argument, 0, O_CUT},
         {"no-connect-back", no_argument, 0, O_NOCB},
         {"host-ip", required_argument, 0, O_HOSTIP},
@@ -761,6 +780,7 @@ static void parse_args(int argc, char **argv)
             cfg.stall_first_us = strtoull(optarg, NULL, 10) * 1000u;
             first_set = true;
             break;
+        case O_AFTER: cfg.stall_after = strtoull(optarg, NULL, 10); break;
         case O_CUT: cfg.cut_after = strtoull(optarg, NULL, 10); break;
         case O_NOCB: cfg.no_connect_back = true; break;
         case O_HOSTIP:
@@ -781,6 +801,8 @@ static void parse_args(int argc, char **argv)
     }
     if (cfg.stall_us && cfg.stall_every_us && cfg.stall_us >= cfg.stall_every_us)
         die("--stall-ms must be shorter than --stall-every-ms");
+    if (cfg.stall_after && cfg.stall_us == 0)
+        die("--stall-after-bytes needs --stall-ms");
     if (!first_set)
         cfg.stall_first_us = cfg.stall_every_us;
 }
@@ -901,8 +923,14 @@ int main(int argc, char **argv)
             bool out_a = false, out_b = false;
             if (!c->used)
                 continue;
-            if (!st && (!pipe_write(c, &c->ab, now, &out_b) || !pipe_write(c, &c->ba, now, &out_a)))
+            bool cst = st || now < c->stall_until_us;   /* this connection carries nothing */
+            if (!st && cst)
+                min_time(&wake, c->stall_until_us);
+            if (!cst && (!pipe_write(c, &c->ab, now, &out_b) ||
+                         (c->used && !pipe_write(c, &c->ba, now, &out_a))))
                 continue;   /* closed */
+            if (!c->used)
+                continue;   /* (a stall may have started in the first write) */
             if (c->ab.eof && c->ba.eof && c->ab.head == NULL && c->ba.head == NULL) {
                 conn_close(c, false, "both sides done");
                 continue;
@@ -917,9 +945,9 @@ int main(int argc, char **argv)
                 if (side == 1 && c->b_connecting) {
                     ev = POLLOUT;
                 } else if (side == 0 || c->b_ready) {
-                    if (!st && pipe_can_read(rd, now))
+                    if (!cst && pipe_can_read(rd, now))
                         ev |= POLLIN;
-                    else if (!st && cfg.rate_bps && !rd->eof)
+                    else if (!cst && cfg.rate_bps && !rd->eof)
                         min_time(&wake, rd->free_us);
                     if (side == 0 ? out_a : out_b)
                         ev |= POLLOUT;
@@ -970,7 +998,8 @@ int main(int argc, char **argv)
                     break;
                 }
                 pipe_t *rd = kind[k] == K_A ? &c->ab : &c->ba;
-                if ((re & (POLLIN | POLLHUP | POLLERR)) && pipe_can_read(rd, now))
+                if ((re & (POLLIN | POLLHUP | POLLERR)) && now >= c->stall_until_us &&
+                    pipe_can_read(rd, now))
                     pipe_read(c, rd, now);
                 break;
             }

@@ -108,7 +108,8 @@ static void print_json(const rollback_args_t *a, const native_rollback_result_t 
     json_str(r->error.message);
     printf(",\"hint\":");
     json_str(r->error.hint);
-    if (r->device_text[0] && strcmp(r->device_text, r->error.message) != 0) {
+    if (r->device_text[0] &&
+        strncmp(r->device_text, r->error.message, strlen(r->device_text)) != 0) {
         printf(",\"device_text\":");
         json_str(r->device_text);
     }
@@ -177,7 +178,8 @@ int cmd_rollback(int argc, char **argv)
         fprintf(stderr, "aloft: rollback failed: %s\n", r.error.message);
         if (r.error.hint[0])
             fprintf(stderr, "  hint: %s\n", r.error.hint);
-        if (r.device_text[0] && strcmp(r.device_text, r.error.message) != 0)
+        if (r.device_text[0] &&
+            strncmp(r.device_text, r.error.message, strlen(r.device_text)) != 0)
             fprintf(stderr, "  device said: \"%s\"\n", r.device_text);
         return CLI_FAIL;
     }

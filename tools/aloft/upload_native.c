@@ -171,8 +171,15 @@ void upload_native(const upload_args_t *a, const uint8_t *data, size_t len, uplo
     o->ok = r.ok;
     o->not_native = r.not_native;
     o->error = r.error;
-    if (strcmp(r.device_text, r.error.message) != 0)
+    /* The device's text is cut at 32 bytes: only say it when it differs. */
+    if (strncmp(r.device_text, r.error.message, strlen(r.device_text)) != 0)
         snprintf(o->device_text, sizeof o->device_text, "%s", r.device_text);
+    if (r.error.code == ALOFT_ERR_PENDING) {   /* what to do about it from here */
+        size_t hl = strlen(o->error.hint);
+        snprintf(o->error.hint + hl, sizeof o->error.hint - hl, "; 'aloft info %s' shows its "
+                 "state, 'aloft rollback %s' goes back to the previous firmware now", a->device,
+                 a->device);
+    }
     o->auth = r.authenticated ? "scram-sha256" : "none";
     o->bytes = r.bytes;
     o->seconds = r.seconds;

@@ -260,14 +260,15 @@ static void explain_nothing_there(native_rollback_result_t *r)
 {
     const aloft_native_hello_t *h = &r->hello;
     int t = other_slot(h);
-    if (r->error.code != ALOFT_ERR_NO_BOOTABLE || !r->have_hello || t < 0)
+    if (r->error.code != ALOFT_ERR_NO_BOOTABLE || !r->have_hello || t < 0 ||
+        r->device_text[0] == '\0')   /* our own refusal says it already */
         return;
     const aloft_native_slot_t *run = &h->slots[h->running_slot];
     host_error_set(&r->error, ALOFT_ERR_NO_BOOTABLE, "nothing to roll back to",
                    "%s holds no complete image for this chip that verifies (%s), so the device "
                    "has nothing to go back to; it keeps running %s %s in %s, nothing was changed",
                    h->slots[t].label.s, h->slots[t].has_image ? "its image is damaged or "
-                   "half-written" : "it is empty", run->has_image ? run->project.s : "its image",
+                   "incomplete" : "it is empty, or holds an upload that never finished", run->has_image ? run->project.s : "its image",
                    run->has_image ? run->version.s : "", run->label.s);
 }
 
