@@ -162,7 +162,7 @@ static void too_large_hint(aloft_sbuf_t *b, const aloft_diag_t *d)
     } else {
         aloft_sbuf_str(b, "shrink the image (by ");
         aloft_sbuf_grouped(b, d->have - d->want);
-        aloft_sbuf_str(b, " bytes) or use a larger flash; OTA needs two slots of this size");
+        expand(b, " bytes) or choose a partition scheme with a larger %s partition", d);
     }
 }
 

@@ -54,6 +54,12 @@
  *   --cut-after-bytes N    reset both sides of a TCP connection once N bytes
  *                          went from the host to the device on it (every
  *                          connection, counted separately).
+ *   --flip-after-bytes N   flip one bit of the byte at offset N (0: the first)
+ *                          of each TCP connection's upload direction (host
+ *                          to device), once per connection: corruption that
+ *                          TCP's own checksum let through. --flip-seed S
+ *                          (default 0) picks the bit, from S and the
+ *                          connection's number, so a run replays exactly.
  * Other options:
  *   --port-file FILE       write the bound listen port (useful with port 0)
  *   --host-ip IP           espota: relay connect-backs to this address
@@ -114,6 +120,8 @@ static struct {
     uint64_t stall_every_us, stall_us, stall_first_us;
     uint64_t stall_after;             /* 0: no per-connection stall */
     uint64_t cut_after;               /* 0: never */
+    bool flip;                        /* --flip-after-bytes given */
+    uint64_t flip_after, flip_seed;
     bool no_connect_back;
     const char *port_file;
     double run_for;                   /* <= 0: forever */
@@ -124,7 +132,7 @@ static volatile sig_atomic_t quit;
 static uint64_t t0_us;
 
 static struct {
-    uint64_t up_bytes, down_bytes, dgrams_up, dgrams_down, conns, cuts, refused;
+    uint64_t up_bytes, down_bytes, dgrams_up, dgrams_down, conns, cuts, refused, flips;
 } stats;
 
 static uint64_t now_us(void)
@@ -248,6 +256,7 @@ typedef struct pipe_s {
     uint64_t forwarded;
     bool eof, shut;
     bool upload;             /* host -> device: counted for --cut-after-bytes */
+    bool flipped;            /* --flip-after-bytes done on this pipe */
 } pipe_t;
 
 typedef struct conn {
@@ -445,6 +454,19 @@ static bool pipe_write(conn_t *c, pipe_t *p, uint64_t now, bool *want_out)
             n = (size_t)(cfg.cut_after - p->forwarded);
         if (stall_due && p->forwarded + n > cfg.stall_after)
             n = (size_t)(cfg.stall_after - p->forwarded);
+        if (cfg.flip && p->upload && !p->flipped && cfg.flip_after >= p->forwarded &&
+            cfg.flip_after < p->forwarded + n) {
+            /* splitmix64's finaliser: any seed picks a bit per connection */
+            uint64_t z = cfg.flip_seed + (uint64_t)c->id * 0x9E3779B97F4A7C15ull;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+            unsigned bit = (unsigned)((z ^ (z >> 31)) & 7u);
+            ch->data[ch->off + (cfg.flip_after - p->forwarded)] ^= (uint8_t)(1u << bit);
+            p->flipped = true;
+            stats.flips++;
+            logv("conn %d: flipped bit %u of byte %llu", c->id, bit,
+                 (unsigned long long)cfg.flip_after);
+        }
         ssize_t w = n ? send(*p->to, ch->data + ch->off, n, MSG_NOSIGNAL) : 0;
         if (w < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
@@ -723,7 +745,7 @@ static void usage(FILE *out)
           "       linkemu --espota LISTEN_IP:PORT --device IP:PORT [impairments] [options]\n"
           "impairments: --delay-ms MS --rate-kbps KBPS --stall-every-ms MS --stall-ms MS\n"
           "             [--stall-first-ms MS] --stall-after-bytes N --cut-after-bytes N\n"
-          "             --no-connect-back\n"
+          "             --flip-after-bytes N [--flip-seed S] --no-connect-back\n"
           "options:     --host-ip IP --port-file FILE --run-for SEC -v\n"
           "(see the comment at the top of tests/tools/linkemu.c)\n", out);
 }
@@ -737,7 +759,7 @@ static void on_signal(int sig)
 static void parse_args(int argc, char **argv)
 {
     enum { O_TCP = 256, O_ESPOTA, O_TO, O_DEVICE, O_DELAY, O_RATE, O_EVERY, O_STALL, O_FIRST,
-           O_AFTER, O_CUT, O_NOCB, O_HOSTIP, O_PORTFILE, O_RUNFOR };
+           O_AFTER, O_CUT, O_NOCB, O_HOSTIP, O_PORTFILE, O_RUNFOR, O_FLIP, O_FLIPSEED };
     static const struct option opts[] = {
         {"tcp", required_argument, 0, O_TCP},
         {"espota", required_argument, 0, O_ESPOTA},
@@ -750,6 +772,8 @@ static void parse_args(int argc, char **argv)
         {"stall-first-ms", required_argument, 0, O_FIRST},
         {"stall-after-bytes", required_argument, 0, O_AFTER},
         {"cut-after-bytes", required_argument, 0, O_CUT},
+        {"flip-after-bytes", required_argument, 0, O_FLIP},
+        {"flip-seed", required_argument, 0, O_FLIPSEED},
         {"no-connect-back", no_argument, 0, O_NOCB},
         {"host-ip", required_argument, 0, O_HOSTIP},
         {"port-file", required_argument, 0, O_PORTFILE},
@@ -782,6 +806,11 @@ static void parse_args(int argc, char **argv)
             break;
         case O_AFTER: cfg.stall_after = strtoull(optarg, NULL, 10); break;
         case O_CUT: cfg.cut_after = strtoull(optarg, NULL, 10); break;
+        case O_FLIP:
+            cfg.flip_after = strtoull(optarg, NULL, 10);
+            cfg.flip = true;
+            break;
+        case O_FLIPSEED: cfg.flip_seed = strtoull(optarg, NULL, 10); break;
         case O_NOCB: cfg.no_connect_back = true; break;
         case O_HOSTIP:
             if (inet_pton(AF_INET, optarg, &cfg.host_ip) != 1 || !is_loopback(cfg.host_ip))

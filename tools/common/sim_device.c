@@ -238,7 +238,10 @@ static void print_banner(sim_device_t *sim)
 
 int sim_boot(sim_device_t *sim, uint64_t now_ms)
 {
-    memset(&sim->update, 0, sizeof sim->update);   /* RAM does not survive a reset */
+    /* RAM does not survive a reset: forget any session, after letting it
+     * resume the app tasks it paused. */
+    aloft_update_abort(&sim->update, ALOFT_ERR_ABORTED);
+    memset(&sim->update, 0, sizeof sim->update);
     sim->booted = false;
     sim->activity[0] = '\0';
     sim->boots++;
