@@ -14,7 +14,7 @@ CMAKE_OPTS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 DEBS = cmake make gcc clang pkg-config libcmocka-dev libmbedtls-dev zlib1g-dev \
        gcc-xtensa-lx106 gcc-riscv64-unknown-elf python3
 
-.PHONY: all deps build test test-unit test-asan size fuzz fuzz-build valgrind demo bench clean
+.PHONY: all deps build test test-unit test-asan size fuzz fuzz-build valgrind sweep demo bench clean
 
 all: build
 
@@ -62,6 +62,11 @@ fuzz: fuzz-build
 # and print .text/.data/.bss per module; proves the core needs no OS or libc.
 size:
 	@sh tools/size.sh
+
+# The long power-cut sweep: every cut point of an update's life plus 500
+# random multi-cut runs (make test runs 10).
+sweep: build
+	ALOFT_SWEEP_RUNS=500 $(BUILD)/tests/test_powercut_native
 
 # Unit and integration tests once more under valgrind (not part of make test:
 # it takes several minutes).

@@ -12,7 +12,9 @@
  * Life B: from v2 confirmed, roll back to v1 (no download) and reboot; a cut
  * at every operation must still boot a complete image.
  * Random multi-cut runs: life A with several random cuts until it
- * completes. ALOFT_SWEEP_STRIDE (default 1) thins the sweep for slow builds.
+ * completes. ALOFT_SWEEP_STRIDE (default 1) thins the sweep for slow builds;
+ * ALOFT_SWEEP_RUNS (default 10) sets the random multi-cut runs (`make sweep`
+ * runs 500).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -220,6 +222,8 @@ static void test_native_life_sweep(void **state)
     sweep_t *s = calloc(1, sizeof *s);
     const char *env = getenv("ALOFT_SWEEP_STRIDE");
     uint64_t stride = env && atoi(env) > 0 ? (uint64_t)atoi(env) : 1;
+    const char *runs_env = getenv("ALOFT_SWEEP_RUNS");
+    int runs = runs_env && atoi(runs_env) > 0 ? atoi(runs_env) : 10;
     assert_int_equal(simfx_setup(&s->fx, ALOFT_CHIP_ESP32, 60000, 200000), 0);
     uint8_t *base = simfx_snapshot(&s->fx);
     uint64_t n_a = ops_of(s, life_a);
@@ -249,7 +253,7 @@ static void test_native_life_sweep(void **state)
     /* Random multi-cut runs: cut again and again until life A completes. */
     unsigned multi = 0;
     srand(12345);
-    for (int run = 0; run < 10; run++) {
+    for (int run = 0; run < runs; run++) {
         restore(s, base);
         for (int k = 0; k < 6; k++) {
             uint64_t n = 1 + (uint64_t)rand() % n_a;
@@ -262,9 +266,9 @@ static void test_native_life_sweep(void **state)
         assert_true(running(s, "2.0.0"));
     }
     printf("native power-cut sweep: life A %llu ops, rollback %llu ops, %u cut points "
-           "(stride %llu), %u resumed from the journal, %u random multi-cuts; 0 failures\n",
+           "(stride %llu), %u resumed from the journal, %d random runs with %u cuts; 0 failures\n",
            (unsigned long long)n_a, (unsigned long long)n_b, cuts, (unsigned long long)stride,
-           resumed, multi);
+           resumed, runs, multi);
     assert_true(resumed > 0);
     free(base);
     free(confirmed);
