@@ -89,3 +89,30 @@ void json_str(const char *s)
     }
     putchar('"');
 }
+
+int cli_device_args(const char *cmd, device_args_t *a, int argc, char **argv)
+{
+    memset(a, 0, sizeof *a);
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int m;
+        if (strcmp(argv[i], "--json") == 0) {
+            a->json = true;
+        } else if ((m = cli_opt(argc, argv, &i, "--auth", &v)) != 0) {
+            if (m < 0)
+                return cli_usage(cmd, "--auth needs a value");
+            a->auth = v;
+        } else if ((m = cli_opt(argc, argv, &i, "--timeout", &v)) != 0) {
+            if (m < 0 || cli_parse_u32(v, false, &a->timeout_s) != 0 || a->timeout_s == 0 ||
+                a->timeout_s > 3600)
+                return cli_usage(cmd, "--timeout needs a number of seconds from 1 to 3600");
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            return cli_usage(cmd, "unknown option '%s'", argv[i]);
+        } else if (a->device == NULL) {
+            a->device = argv[i];
+        } else {
+            return cli_usage(cmd, "unexpected argument '%s' (DEVICE is already given)", argv[i]);
+        }
+    }
+    return a->device ? CLI_OK : cli_usage(cmd, "missing DEVICE");
+}

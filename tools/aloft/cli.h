@@ -50,6 +50,18 @@ int cli_usage(const char *cmd, const char *fmt, ...)
  * \u00XX (\n for newlines), so the output is valid whatever s holds. */
 void json_str(const char *s);
 
+/* The arguments of commands that only talk to a device: DEVICE [--auth
+ * PASS] [--timeout SEC] [--json]. */
+typedef struct device_args {
+    const char *device, *auth;
+    uint32_t timeout_s;   /* 0: the command's defaults */
+    bool json;
+} device_args_t;
+
+/* Parse them for command cmd (argv[0] is the command). Returns CLI_OK, or
+ * CLI_USAGE after printing what is wrong. */
+int cli_device_args(const char *cmd, device_args_t *a, int argc, char **argv);
+
 /* True if argv[i] is "-h" or "--help". */
 bool cli_is_help(const char *arg);
 

@@ -31,41 +31,6 @@ static const char info_help[] =
     "  --json              print one JSON object, nothing else\n\n"
     "Exit status: 0 the device answered (and accepted the password), 1 failure, 2 usage.\n";
 
-typedef struct {
-    const char *device, *auth;
-    uint32_t timeout_s;
-    bool json;
-} info_args_t;
-
-static int parse_info_args(info_args_t *a, int argc, char **argv)
-{
-    memset(a, 0, sizeof *a);
-    for (int i = 1; i < argc; i++) {
-        const char *v = NULL;
-        int m;
-        if (strcmp(argv[i], "--json") == 0) {
-            a->json = true;
-        } else if ((m = cli_opt(argc, argv, &i, "--auth", &v)) != 0) {
-            if (m < 0)
-                return cli_usage("info", "--auth needs a value");
-            a->auth = v;
-        } else if ((m = cli_opt(argc, argv, &i, "--timeout", &v)) != 0) {
-            if (m < 0 || cli_parse_u32(v, false, &a->timeout_s) != 0 || a->timeout_s == 0 ||
-                a->timeout_s > 3600)
-                return cli_usage("info", "--timeout needs a number of seconds from 1 to 3600");
-        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            return cli_usage("info", "unknown option '%s'", argv[i]);
-        } else if (a->device == NULL) {
-            a->device = argv[i];
-        } else {
-            return cli_usage("info", "unexpected argument '%s' (DEVICE is already given)", argv[i]);
-        }
-    }
-    if (a->device == NULL)
-        return cli_usage("info", "missing DEVICE");
-    return CLI_OK;
-}
-
 /* ---- people ------------------------------------------------------------ */
 
 static const char *target_name(uint8_t target)
@@ -107,7 +72,7 @@ static void print_slot(const aloft_native_hello_t *h, unsigned i)
         printf("    %-8s %s\n", "", note);
 }
 
-static void print_human(const info_args_t *a, const native_info_t *in)
+static void print_human(const device_args_t *a, const native_info_t *in)
 {
     const aloft_native_hello_t *h = &in->hello;
     char caps[64], n1[32], n2[32], hex[65];
@@ -187,7 +152,7 @@ static void json_slot(const aloft_native_hello_t *h, unsigned i)
     printf("}}");
 }
 
-static void print_json(const info_args_t *a, const native_info_t *in)
+static void print_json(const device_args_t *a, const native_info_t *in)
 {
     const aloft_native_hello_t *h = &in->hello;
     printf("{\"ok\":%s,\"device\":", in->ok ? "true" : "false");
@@ -234,7 +199,7 @@ static void print_json(const info_args_t *a, const native_info_t *in)
 
 int cmd_info(int argc, char **argv)
 {
-    info_args_t a;
+    device_args_t a;
     native_peer_t p;
     static native_info_t in;
     for (int i = 1; i < argc; i++) {
@@ -243,7 +208,7 @@ int cmd_info(int argc, char **argv)
             return CLI_OK;
         }
     }
-    int rc = parse_info_args(&a, argc, argv);
+    int rc = cli_device_args("info", &a, argc, argv);
     if (rc != CLI_OK)
         return rc;
     memset(&p, 0, sizeof p);

@@ -28,42 +28,6 @@ static const char rollback_help[] =
     "  --json              print one JSON object with the result, nothing else\n\n"
     "Exit status: 0 the device switched and restarts, 1 failure or refusal, 2 usage.\n";
 
-typedef struct {
-    const char *device, *auth;
-    uint32_t timeout_s;
-    bool json;
-} rollback_args_t;
-
-static int parse_rollback_args(rollback_args_t *a, int argc, char **argv)
-{
-    memset(a, 0, sizeof *a);
-    for (int i = 1; i < argc; i++) {
-        const char *v = NULL;
-        int m;
-        if (strcmp(argv[i], "--json") == 0) {
-            a->json = true;
-        } else if ((m = cli_opt(argc, argv, &i, "--auth", &v)) != 0) {
-            if (m < 0)
-                return cli_usage("rollback", "--auth needs a value");
-            a->auth = v;
-        } else if ((m = cli_opt(argc, argv, &i, "--timeout", &v)) != 0) {
-            if (m < 0 || cli_parse_u32(v, false, &a->timeout_s) != 0 || a->timeout_s == 0 ||
-                a->timeout_s > 3600)
-                return cli_usage("rollback", "--timeout needs a number of seconds from 1 to 3600");
-        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            return cli_usage("rollback", "unknown option '%s'", argv[i]);
-        } else if (a->device == NULL) {
-            a->device = argv[i];
-        } else {
-            return cli_usage("rollback", "unexpected argument '%s' (DEVICE is already given)",
-                             argv[i]);
-        }
-    }
-    if (a->device == NULL)
-        return cli_usage("rollback", "missing DEVICE");
-    return CLI_OK;
-}
-
 /* The running slot in the HELLO, or NULL. */
 static const aloft_native_slot_t *running(const native_rollback_result_t *r)
 {
@@ -88,7 +52,7 @@ static void json_slot(const aloft_native_slot_t *s)
     printf("}");
 }
 
-static void print_json(const rollback_args_t *a, const native_rollback_result_t *r)
+static void print_json(const device_args_t *a, const native_rollback_result_t *r)
 {
     printf("{\"ok\":%s,\"device\":", r->ok ? "true" : "false");
     json_str(r->device_addr[0] ? r->device_addr : a->device);
@@ -144,7 +108,7 @@ static void print_done(const native_rollback_result_t *r)
 
 int cmd_rollback(int argc, char **argv)
 {
-    rollback_args_t a;
+    device_args_t a;
     native_peer_t p;
     static native_rollback_result_t r;
     for (int i = 1; i < argc; i++) {
@@ -153,7 +117,7 @@ int cmd_rollback(int argc, char **argv)
             return CLI_OK;
         }
     }
-    int rc = parse_rollback_args(&a, argc, argv);
+    int rc = cli_device_args("rollback", &a, argc, argv);
     if (rc != CLI_OK)
         return rc;
     memset(&p, 0, sizeof p);
