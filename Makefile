@@ -14,7 +14,7 @@ CMAKE_OPTS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 DEBS = cmake make gcc clang pkg-config libcmocka-dev libmbedtls-dev zlib1g-dev \
        gcc-xtensa-lx106 gcc-riscv64-unknown-elf python3
 
-.PHONY: all deps build test test-unit test-asan size fuzz fuzz-build valgrind sweep demo bench clean
+.PHONY: all deps build test test-unit test-asan size fuzz fuzz-build valgrind sweep soak demo bench clean
 
 all: build
 
@@ -80,6 +80,9 @@ demo: build
 bench: build
 	bash bench/native_bench.sh $(BUILD)/bin
 	@if [ -f bench/espota_bench.sh ]; then echo; bash bench/espota_bench.sh $(BUILD)/bin; fi
+
+soak: build
+	bash tests/soak/soak.sh $(BUILD)/bin
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

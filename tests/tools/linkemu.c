@@ -1044,5 +1044,7 @@ int main(int argc, char **argv)
             (unsigned long long)stats.dgrams_up, (unsigned long long)stats.dgrams_down,
             (unsigned long long)stats.conns, (unsigned long long)stats.cuts,
             (unsigned long long)stats.refused);
+    if (cfg.flip)
+        fprintf(stderr, "linkemu: flipped %llu bits\n", (unsigned long long)stats.flips);
     return 0;
 }
