@@ -52,6 +52,20 @@ pw=soak-pw
 run_for=$(( uploads * 40 + 600 ))   # safety net for every background process
 verbose=${SOAK_VERBOSE:-0}
 
+# alive PID: PID (a child not yet reaped, so its pid cannot have been
+# reused) still runs. Not `jobs -pr`: in a long run it sometimes misses a
+# running job, and a `wait` on that job then blocks.
+alive() {
+    local st
+    st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$st" ] && [ "$st" != Z ]
+}
+# stop_proc PID: SIGTERM to our child PID (if still running) and reap it.
+stop_proc() {
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
 # ---------------------------------------------------------------- RNG
 # Our own 64-bit LCG (not $RANDOM, which the helpers use for ports), only
 # ever called in this shell: `rnd N` sets R to 0..N-1.
@@ -146,11 +160,11 @@ sim_up() {
         sim_pid=$spawned
         for ((i = 0; i < 250; i++)); do
             grep -q "native on TCP" "$sim_log" 2>/dev/null && return 0
-            jobs -pr | grep -qx -- "$sim_pid" || break
+            alive "$sim_pid" || break
             sleep 0.02
         done
         local rc=0
-        jobs -pr | grep -qx -- "$sim_pid" && kill "$sim_pid" 2>/dev/null
+        alive "$sim_pid" && kill "$sim_pid" 2>/dev/null
         wait "$sim_pid" 2>/dev/null || rc=$?
         sim_pid=""
         [ "$rc" = 3 ] && return 3
@@ -165,7 +179,7 @@ sim_up() {
 # sim_down: SIGTERM (the device is switched off while idle) and reap.
 sim_down() {
     [ -n "$sim_pid" ] || return 0
-    stop_pid "$sim_pid"
+    stop_proc "$sim_pid"
     sim_pid=""
 }
 
@@ -207,7 +221,7 @@ check_boots() {
 settled() {
     local want=${1:-} i last
     for ((i = 0; i < 500; i++)); do
-        if [ -n "$sim_pid" ] && jobs -pr | grep -qx -- "$sim_pid"; then
+        if [ -n "$sim_pid" ] && alive "$sim_pid"; then
             last=$(awk '/aloft-sim: running/ { l = $0; c = 0 } /confirmed \(VALID\)/ { c = 1 }
                         END { if (l != "") print (c || l ~ /state VALID/ ? "V" : "P") " " l }' "$sim_log")
             if [ -n "$last" ] && [ "${last%% *}" = V ] &&
@@ -247,7 +261,7 @@ relay_up() {
     relay_addr="127.0.0.1:$(cat "$tmp/relay.port")"
 }
 relay_down() {
-    [ -n "$relay_pid" ] && stop_pid "$relay_pid"
+    [ -n "$relay_pid" ] && stop_proc "$relay_pid"
     relay_pid=""
 }
 
@@ -280,7 +294,7 @@ print("%s|%s|%d" % ("true" if o.get("ok") else "false", (e.get("message") or "")
 sim_reap() {
     local rc=0
     [ -n "$sim_pid" ] || return 0
-    jobs -pr | grep -qx -- "$sim_pid" && return 0
+    alive "$sim_pid" && return 0
     wait "$sim_pid" 2>/dev/null || rc=$?
     sim_pid=""
     if [ "$rc" = 3 ]; then
@@ -299,7 +313,7 @@ wait_upload() {
     local pid=$1 i
     for ((i = 0; i < 9000; i++)); do   # bounded: the upload itself has a timeout
         sim_reap
-        jobs -pr | grep -qx -- "$pid" || break
+        alive "$pid" || break
         sleep 0.02
     done
     up_rc=0
