@@ -68,10 +68,13 @@ spawn() {
     spawned=$!
 }
 
-# stop_pid PID: SIGTERM to PID if it is still one of our running jobs, then
-# reap it.
+# stop_pid PID: SIGTERM to PID if it is still our child (not yet reaped, so
+# the pid cannot belong to anyone else; `jobs` can miss a running job in a
+# long script), then reap it.
 stop_pid() {
-    if jobs -pr | grep -qx -- "$1"; then kill "$1" 2>/dev/null || true; fi
+    local ppid
+    ppid=$(awk '{print $4}' "/proc/$1/stat" 2>/dev/null || true)
+    if [ "$ppid" = "$$" ]; then kill "$1" 2>/dev/null || true; fi
     wait "$1" 2>/dev/null || true
 }
 
