@@ -76,7 +76,7 @@ valgrind: build
 demo: build
 	@bash tools/demo.sh $(BUILD)/bin
 
-# Upload speed on the simulator (about 15 minutes; bench/*.sh say what and how).
+# Upload speed on the simulator (about 12 minutes; bench/*.sh say what and how).
 bench: build
 	bash bench/native_bench.sh $(BUILD)/bin
 	@if [ -f bench/espota_bench.sh ]; then echo; bash bench/espota_bench.sh $(BUILD)/bin; fi

@@ -40,9 +40,10 @@
 # Seconds: aloft's own (--json "seconds"); median of REPS. Native counts from
 # before the TCP connect to RESULT (after the device's final verification);
 # espota from the device's connect-back to its "OK" (so its invitation round
-# trip is not counted: this favours espota slightly). Wire bytes: TCP payload
+# trip is not counted, but the device's 300 ms pause before "OK" is). Wire bytes: TCP payload
 # host -> device, counted by the relay (native: frames, MACs, zlib stream;
-# espota: the image). KiB/s = image KiB / seconds.
+# espota: the image). KiB/s = image KiB / seconds. "wall s": the whole
+# `aloft upload` command, for comparison (espota: with its invitation).
 #
 # Environment: REPS (default 3, at least 3), BENCH_RTTS (default "10 30",
 # ms), BENCH_SIZE (default 1536K), BENCH_IMAGES (default "random fixture"),
@@ -68,6 +69,19 @@ export ALOFT_BIN=$bin_dir
 # The test helpers: temp dir ($tmp), background processes started with spawn
 # and stopped by the EXIT trap, random free ports with retry, linkemu.
 source "$root/tests/integration/native_sim_lib.sh"
+
+# Stop what this script started by its pids too (still our children, so the
+# pids are ours), not only by the job list the helpers' trap walks.
+bench_cleanup() {
+    local p
+    for p in ${up_pid:-} ${tcp_pid:-} ${relay_pid:-} ${sim_pid:-}; do
+        if [ "$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null)" = "$$" ]; then
+            kill "$p" 2>/dev/null || true
+        fi
+    done
+    cleanup
+}
+trap bench_cleanup EXIT
 
 bench_start=$(now_ms)
 modes=(raw zlib espota saw)
@@ -181,7 +195,7 @@ closed_up() { sed -n 's/.*conn [0-9]* closed ([^)]*): \([0-9]*\) bytes up.*/\1/p
 # ---- one upload -----------------------------------------------------------
 
 uploads=0 uploaded_bytes=0
-# one_upload MODE FILE: sets up_secs, up_wire
+# one_upload MODE FILE: sets up_secs (aloft's), up_wall (ms, the command), up_wire
 one_upload() {
     local mode=$1 file=$2 args dev log
     case $mode in
@@ -202,9 +216,14 @@ one_upload() {
     nc=$(grep -c "confirmed (VALID)" "$sim_log" || true)
     nclosed=$(closed_up "$log" | wc -l)
     # in the background and waited for, so that a signal reaches the trap at once
+    local t0
+    t0=$(now_ms)
     spawn timeout 900 "$aloft" upload --json "${args[@]}" "$dev" "$file" \
         >"$tmp/run.json" 2>"$tmp/run.err"
-    wait "$spawned" || rc=$?
+    up_pid=$spawned
+    wait "$up_pid" || rc=$?
+    up_pid=""
+    up_wall=$(( $(now_ms) - t0 ))
     [ "$rc" = 0 ] || { cat "$tmp/run.json" "$tmp/run.err" >&2; tail -5 "$sim_log" >&2; fail "${mode_name[$mode]} upload of $file failed"; }
     wait_for "$sim_log" "aloft-sim: boot #" 20 $((nb + 1)) || { tail -5 "$sim_log" >&2; fail "no reboot after the upload"; }
     grep "aloft-sim: running" "$sim_log" | tail -1 | grep -qF "sha256 $sha..." ||
@@ -240,7 +259,7 @@ echo
 
 # ---- the runs -------------------------------------------------------------
 
-declare -A med wire size_of
+declare -A med wire wall size_of
 for rtt in $rtts; do
     half=$(awk -v r="$rtt" 'BEGIN {print r / 2}')
     start_tcp_relay "$half"
@@ -248,7 +267,7 @@ for rtt in $rtts; do
     relay_log="$tmp/relay.log"
     for kind in "${kinds[@]}"; do
         read -r fa fb <<<"${files[$kind]}"
-        declare -A secs=() wires=()
+        declare -A secs=() wires=() walls=()
         k=0
         for ((r = 1; r <= reps; r++)); do
             for mode in "${modes[@]}"; do
@@ -258,16 +277,18 @@ for rtt in $rtts; do
                 one_upload "$mode" "$f"
                 secs[$mode]+=" $up_secs"
                 wires[$mode]+=" $up_wire"
+                walls[$mode]+=" $(awk -v m="$up_wall" 'BEGIN {printf "%.3f", m / 1000}')"
                 size_of[$kind,$mode]=$(stat -c %s "$f")
             done
         done
         for mode in "${modes[@]}"; do
             med[$rtt,$kind,$mode]=$(echo "${secs[$mode]}" | median)
             wire[$rtt,$kind,$mode]=$(echo "${wires[$mode]}" | median)
+            wall[$rtt,$kind,$mode]=$(echo "${walls[$mode]}" | median)
             printf '  measured: RTT %2s ms, %-18s %-21s s:%s\n' "$rtt" "${label[$kind]}," \
                 "${mode_name[$mode]}" "${secs[$mode]}" >&2
         done
-        unset secs wires
+        unset secs wires walls
     done
     stop_relay
     stop_pid "$tcp_pid"
@@ -282,20 +303,20 @@ row() {
     local rtt=$1 kind=$2 mode=$3 b=${size_of[$2,$3]}
     awk -v name="${mode_name[$mode]}" -v s="${med[$rtt,$kind,$mode]}" -v b="$b" \
         -v w="${wire[$rtt,$kind,$mode]}" -v saw="${med[$rtt,$kind,saw]}" \
-        -v lim="$(flash_limit_ms "$b")" 'BEGIN {
-        printf "  %-24s %8.2f %8.1f %11d %8.2fx %8.0f %%\n", name, s, b / 1024 / s, w, saw / s, lim / 1000 / s * 100 }'
+        -v lim="$(flash_limit_ms "$b")" -v wall="${wall[$rtt,$kind,$mode]}" 'BEGIN {
+        printf "  %-24s %8.2f %8.1f %11d %8.2fx %8.0f %% %8.2f\n", name, s, b / 1024 / s, w, saw / s, lim / 1000 / s * 100, wall }'
 }
 
 targets=()
 for rtt in $rtts; do
     echo "RTT $rtt ms ($(awk -v r="$rtt" 'BEGIN {print r / 2}') ms each way)"
-    printf '  %-24s %8s %8s %11s %9s %10s\n' "mode" "seconds" "KiB/s" "wire bytes" "vs s&w" "of limit"
+    printf '  %-24s %8s %8s %11s %9s %10s %8s\n' "mode" "seconds" "KiB/s" "wire bytes" "vs s&w" "of limit" "wall s"
     for kind in "${kinds[@]}"; do
         b=${size_of[$kind,raw]}
         lim=$(flash_limit_ms "$b")
         echo "  ${label[$kind]} ($b B; wire bytes = TCP payload host -> device)"
         awk -v lim="$lim" -v b="$b" 'BEGIN {
-            printf "  %-24s %8.2f %8.1f %11s %9s %8.0f %%\n", "flash-bound limit", lim / 1000, b / 1024 / (lim / 1000), "-", "-", 100 }'
+            printf "  %-24s %8.2f %8.1f %11s %9s %8.0f %% %8s\n", "flash-bound limit", lim / 1000, b / 1024 / (lim / 1000), "-", "-", 100, "-" }'
         for mode in "${modes[@]}"; do row "$rtt" "$kind" "$mode"; done
         read -r fa fb <<<"${files[$kind]}"
         if [ "$(stat -c %s "$fa")" != "$(stat -c %s "$fb")" ]; then
@@ -326,6 +347,7 @@ echo "targets:"
 for t in "${targets[@]}"; do echo "  $t"; done
 echo
 echo "seconds: median of $reps; vs s&w = stop-and-wait seconds / these seconds; of limit ="
-echo "flash-bound seconds / these seconds. Every upload rebooted the device into its image and"
+echo "flash-bound seconds / these seconds; wall s = the whole aloft upload command (median; espota:"
+echo "with its invitation). Every upload rebooted the device into its image and"
 echo "was confirmed. Device $flash_line"
 echo "over $uploads uploads of $((uploaded_bytes / 1024)) KiB in all. Bench time: $(( ($(now_ms) - bench_start) / 1000 )) s."
