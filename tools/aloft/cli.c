@@ -1,6 +1,8 @@
 /* tools/aloft/cli.c — helpers shared by the subcommands (see cli.h). */
 #include "cli.h"
 
+#include "native_host.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -115,4 +117,26 @@ int cli_device_args(const char *cmd, device_args_t *a, int argc, char **argv)
         }
     }
     return a->device ? CLI_OK : cli_usage(cmd, "missing DEVICE");
+}
+
+int cli_device_command(const char *cmd, const char *help, int argc, char **argv,
+                       device_args_t *a, struct native_peer *p, bool *done)
+{
+    *done = true;
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            fputs(help, stdout);
+            return CLI_OK;
+        }
+    }
+    int rc = cli_device_args(cmd, a, argc, argv);
+    if (rc != CLI_OK)
+        return rc;
+    memset(p, 0, sizeof *p);
+    p->device = a->device;
+    p->password = a->auth;
+    if (a->timeout_s)
+        p->connect_timeout_ms = p->hello_timeout_ms = p->timeout_ms = a->timeout_s * 1000u;
+    *done = false;
+    return CLI_OK;
 }

@@ -62,6 +62,14 @@ typedef struct device_args {
  * CLI_USAGE after printing what is wrong. */
 int cli_device_args(const char *cmd, device_args_t *a, int argc, char **argv);
 
+struct native_peer;
+
+/* The whole start of a device-only command: print help (then *done, exit
+ * CLI_OK), or parse its arguments into a and a native peer p. Returns the
+ * exit code when *done, else CLI_OK. */
+int cli_device_command(const char *cmd, const char *help, int argc, char **argv,
+                       device_args_t *a, struct native_peer *p, bool *done);
+
 /* True if argv[i] is "-h" or "--help". */
 bool cli_is_help(const char *arg);
 

@@ -202,20 +202,10 @@ int cmd_info(int argc, char **argv)
     device_args_t a;
     native_peer_t p;
     static native_info_t in;
-    for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            fputs(info_help, stdout);
-            return CLI_OK;
-        }
-    }
-    int rc = cli_device_args("info", &a, argc, argv);
-    if (rc != CLI_OK)
+    bool done;
+    int rc = cli_device_command("info", info_help, argc, argv, &a, &p, &done);
+    if (done)
         return rc;
-    memset(&p, 0, sizeof p);
-    p.device = a.device;
-    p.password = a.auth;
-    if (a.timeout_s)
-        p.connect_timeout_ms = p.hello_timeout_ms = p.timeout_ms = a.timeout_s * 1000u;
     native_info(&p, &in);
     if (a.json)
         print_json(&a, &in);

@@ -111,20 +111,10 @@ int cmd_rollback(int argc, char **argv)
     device_args_t a;
     native_peer_t p;
     static native_rollback_result_t r;
-    for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            fputs(rollback_help, stdout);
-            return CLI_OK;
-        }
-    }
-    int rc = cli_device_args("rollback", &a, argc, argv);
-    if (rc != CLI_OK)
+    bool done;
+    int rc = cli_device_command("rollback", rollback_help, argc, argv, &a, &p, &done);
+    if (done)
         return rc;
-    memset(&p, 0, sizeof p);
-    p.device = a.device;
-    p.password = a.auth;
-    if (a.timeout_s)
-        p.connect_timeout_ms = p.hello_timeout_ms = p.timeout_ms = a.timeout_s * 1000u;
     native_rollback(&p, &r);
     if (a.json) {
         print_json(&a, &r);
