@@ -665,6 +665,7 @@ int aloft_native_device_init(aloft_native_device_t *d, const aloft_native_device
     if (d == NULL || cfg == NULL || cfg->dev == NULL || cfg->update == NULL ||
         cfg->dev->flash == NULL || cfg->dev->ptable == NULL || cfg->dev->crypto == NULL ||
         cfg->dev->crypto->sha256 == NULL || cfg->dev->crypto->random == NULL ||
+        (cfg->verifier == NULL && !cfg->open) ||
         (cfg->inflate && (cfg->inflate->begin == NULL || cfg->inflate->run == NULL ||
                           cfg->inflate->end == NULL)))
         return ALOFT_ERR_ARG;

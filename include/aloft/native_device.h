@@ -85,6 +85,9 @@ typedef struct aloft_native_device_config {
     uint32_t window;                    /* DATA bytes in flight; 0 = 32 KiB */
     uint32_t idle_timeout_ms;           /* silence that ends a session; 0 = 10 s */
     aloft_native_limiter_t *limiter;    /* failed-login limiter; NULL = none */
+    /* Serve without a password. Must be true when verifier is NULL, so a
+     * device is never open by accident (init refuses otherwise). */
+    bool open;
 } aloft_native_device_config_t;
 
 /* Internal; do not rely on the fields. */

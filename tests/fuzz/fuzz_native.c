@@ -235,7 +235,7 @@ static void connect_new(void)
 {
     aloft_native_device_config_t cfg = {
         .dev = &sim.dev, .update = &sim.update, .verifier = h.password ? &verifier : NULL,
-        .inflate = &z, .name = "fuzz", .limiter = &limiter};
+        .inflate = &z, .name = "fuzz", .limiter = &limiter, .open = !h.password};
     bool password = h.password;
     uint32_t now = h.now;
     memset(&h, 0, sizeof h);

@@ -234,7 +234,7 @@ static void connect_to(ctx_t *c, host_t *h, aloft_native_device_t *d, int opts, 
     aloft_native_device_config_t cfg = {
         .dev = &c->fx.sim.dev, .update = &c->fx.sim.update,
         .verifier = (opts & PASSWORD) ? &c->v : NULL, .inflate = (opts & DEFLATE) ? &c->z : NULL,
-        .name = "test-device", .limiter = &c->limiter};
+        .name = "test-device", .limiter = &c->limiter, .open = !(opts & PASSWORD)};
     memset(h, 0, sizeof *h);
     h->c = c;
     h->d = d;

@@ -126,7 +126,7 @@ static int recv_msg(sweep_t *s, aloft_native_msg_t *m)
 static int upload_v2(sweep_t *s)
 {
     aloft_native_device_config_t cfg = {.dev = &s->fx.sim.dev, .update = &s->fx.sim.update,
-                                        .name = "sweep"};
+                                        .name = "sweep", .open = true};
     aloft_native_msg_t m = {.type = ALOFT_MSG_OFFER};
     int err;
     s->in_len = 0;

@@ -288,6 +288,9 @@ static int run(sim_device_t *sim, options_t *o)
                o->net.bind ? o->net.bind : "127.0.0.1",
                o->net.port ? o->net.port : ALOFT_NATIVE_PORT,
                o->net.verifier ? "password" : "no password", SIM_NATIVE_WINDOW_BITS);
+    if (!o->quiet && o->password == NULL)
+        printf("aloft-sim: WARNING: no --password: anyone who can reach %s may update this device\n",
+               o->net.bind ? o->net.bind : "127.0.0.1");
     fflush(stdout);
     uint64_t start = sim_now_ms();
     while (status == 0 && !stop_requested &&

@@ -55,6 +55,8 @@ int sim_native_open(sim_native_t *s, sim_device_t *sim, uint32_t addr_be, uint16
     if (verifier) {
         s->verifier = *verifier;
         s->cfg.verifier = &s->verifier;
+    } else {
+        s->cfg.open = true;   /* aloft-sim without --password: said so at start */
     }
     inflate_zlib_init(&s->inflate, &s->zst, SIM_NATIVE_WINDOW_BITS);
     s->cfg.inflate = &s->inflate;
