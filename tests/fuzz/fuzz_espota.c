@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "aloft/espota_device.h"
 #include "image_make.h"
@@ -37,20 +36,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    char path[] = "/tmp/aloft-fuzz-espota-XXXXXX";
     image_spec_t spec = {.chip_id = 0, .project = "fuzz", .version = "1", .size = 8192};
     size_t len;
-    int fd = mkstemp(path);
     uint8_t *fw = image_make(&spec, &len);
     sim_config_t cfg = {.rollback = true, .confirm_after_ms = 0};
-    if (fd < 0 || sim_flash_create(path, ALOFT_SCHEME_DEFAULT, fw, len, NULL) != 0)
+    if (sim_open_scratch(&sim, fw, len, &cfg) != 0)
         abort();
-    close(fd);
     image_free(fw);
-    sim.display.quiet = true;
-    if (sim_open(&sim, path, &cfg) != 0 || sim_boot(&sim, 0) != 0)
-        abort();
-    unlink(path);   /* the mapping keeps it alive */
     aloft_quiesce_add(&sim.quiesce, "fuzz", on_pause, on_resume, NULL);
     pristine = malloc(sim.nor.size);
     memcpy(pristine, sim.nor.mem, sim.nor.size);

@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <zlib.h>
 
@@ -83,22 +82,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    char path[] = "/tmp/aloft-fuzz-native-XXXXXX";
     image_spec_t v1 = {.chip_id = 0, .project = "fuzz", .version = "1", .size = 8192};
     image_spec_t v2 = {.chip_id = 0, .project = "fuzz", .version = "2", .size = 9000, .seed = 7};
     uint8_t salt[16] = {0};
     size_t len;
-    int fd = mkstemp(path);
     uint8_t *fw = image_make(&v1, &len);
     sim_config_t cfg = {.rollback = true, .confirm_after_ms = 0};
-    if (fd < 0 || sim_flash_create(path, ALOFT_SCHEME_DEFAULT, fw, len, NULL) != 0)
+    if (sim_open_scratch(&sim, fw, len, &cfg) != 0)
         abort();
-    close(fd);
     image_free(fw);
-    sim.display.quiet = true;
-    if (sim_open(&sim, path, &cfg) != 0 || sim_boot(&sim, 0) != 0)
-        abort();
-    unlink(path);   /* the mapping keeps it alive */
     crypto = aloft_mbedtls_crypto;
     crypto.random = fixed_random;
     sim.dev.crypto = &crypto;

@@ -38,8 +38,11 @@ same_file() { cmp -s "$1" "$2" || fail "$2 differs from $1"; }
 start_fake() {
     stop_fake
     rm -f "$tmp/port" "$tmp/got.bin"
-    python3 "$fake_py" --port 0 --port-file "$tmp/port" --out "$tmp/got.bin" "$@" \
-        2>"$tmp/fake.log" &
+    # 5 s idle timeout (ArduinoOTA: 1 s) unless a test sets one: these tests
+    # are about the host's behaviour, and a loaded sanitizer run can pause
+    # the host for more than a second.
+    python3 "$fake_py" --port 0 --port-file "$tmp/port" --out "$tmp/got.bin" \
+        --idle-timeout 5 "$@" 2>"$tmp/fake.log" &
     fake_pid=$!
     for _ in $(seq 100); do
         [ -s "$tmp/port" ] && break

@@ -102,3 +102,23 @@ refused() {
     for w in "$@"; do contains "$tmp/err" "$w"; done
     lacks "$tmp/out" "done:"
 }
+
+# signing_cases: keys k1..k3 and the images every signing test offers:
+# v1 (running), v2 signed by k1/k2/k3, a downgrade, another chip, another
+# project, and v2-k1 with a changed image byte / a changed metadata byte.
+signing_cases() {
+    keys k1 k2 k3
+    demo_image v1 1.0.0 --secure-version 3
+    demo_image v2 2.0.0 --secure-version 3
+    demo_image down 2.0.0 --secure-version 2
+    demo_image s3 2.0.0 --secure-version 3 --chip esp32s3
+    demo_image other 2.0.0 --secure-version 3 --project other
+    sign_image v2 k1 v2-k1
+    sign_image v2 k2 v2-k2
+    sign_image v2 k3 v2-k3
+    sign_image down k1 down-k1
+    sign_image s3 k1 s3-k1
+    sign_image other k1 other-k1
+    tamper_image v2-k1 v2-image-changed
+    tamper_meta v2-k1 v2-meta-changed
+}

@@ -15,20 +15,7 @@ set -euo pipefail
 source "$(dirname "$0")/safe_lib.sh"
 start=$SECONDS
 
-keys k1 k2 k3
-demo_image v1 1.0.0 --secure-version 3
-demo_image v2 2.0.0 --secure-version 3
-demo_image down 2.0.0 --secure-version 2
-demo_image s3 2.0.0 --secure-version 3 --chip esp32s3
-demo_image other 2.0.0 --secure-version 3 --project other
-sign_image v2 k1 v2-k1
-sign_image v2 k2 v2-k2
-sign_image v2 k3 v2-k3
-sign_image down k1 down-k1
-sign_image s3 k1 s3-k1
-sign_image other k1 other-k1
-tamper_image v2-k1 v2-image-changed
-tamper_meta v2-k1 v2-meta-changed
+signing_cases
 
 new_device "$tmp/dev.flash" "$tmp/v1.bin"
 running_before=$(region "$tmp/dev.flash" $APP0 $SLOT_LEN)

@@ -202,6 +202,22 @@ int sim_open(sim_device_t *sim, const char *path, const sim_config_t *cfg)
     return ALOFT_OK;
 }
 
+int sim_open_scratch(sim_device_t *sim, const uint8_t *fw, size_t fw_len,
+                     const sim_config_t *cfg)
+{
+    char path[] = "/tmp/aloft-scratch-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return ALOFT_ERR_IO;
+    close(fd);
+    int err = sim_flash_create(path, ALOFT_SCHEME_DEFAULT, fw, fw_len, NULL);
+    sim->display.quiet = true;
+    if (!err)
+        err = sim_open(sim, path, cfg);
+    unlink(path);
+    return err ? err : sim_boot(sim, 0);
+}
+
 void sim_close(sim_device_t *sim)
 {
     const nor_counters_t *c = &sim->nor.count;

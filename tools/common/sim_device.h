@@ -66,6 +66,12 @@ typedef struct sim_device {
 int sim_flash_create(const char *path, aloft_scheme_t scheme,
                      const uint8_t *fw, size_t fw_len, aloft_diag_t *diag);
 
+/* A throw-away device (fuzzers): a new flash file in /tmp with fw in app0,
+ * opened, unlinked (the mapping keeps it) and booted quietly. Returns 0 or
+ * an error code. */
+int sim_open_scratch(sim_device_t *sim, const uint8_t *fw, size_t fw_len,
+                     const sim_config_t *cfg);
+
 /* Open an existing flash file. Returns 0 or an error code. */
 int sim_open(sim_device_t *sim, const char *path, const sim_config_t *cfg);
 void sim_close(sim_device_t *sim);
