@@ -10,7 +10,7 @@
  */
 #include <stddef.h>
 
-#include "aloft/image.h"
+#include "aloft/wire/image.h"
 #include "chip.h"
 
 static const aloft_chip_map_t chips[] = {

@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "aloft/error.h"
-#include "aloft/image.h"
-#include "aloft/ptable.h"
+#include "aloft/wire/image.h"
+#include "aloft/wire/ptable.h"
 #include "sbuf.h"
 
 typedef struct {

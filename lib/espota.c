@@ -4,28 +4,10 @@
  */
 #include <string.h>
 
+#include "aloft/util.h"
 #include "aloft/error.h"
-#include "aloft/espota.h"
+#include "aloft/wire/espota.h"
 #include "sbuf.h"
-
-void aloft_hex(const uint8_t *bytes, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[bytes[i] >> 4];
-        out[2 * i + 1] = digits[bytes[i] & 0xF];
-    }
-    out[2 * n] = '\0';
-}
-
-bool aloft_ct_equal(const void *a, const void *b, size_t n)
-{
-    const uint8_t *x = a, *y = b;
-    uint8_t diff = 0;
-    for (size_t i = 0; i < n; i++)
-        diff |= (uint8_t)(x[i] ^ y[i]);
-    return diff == 0;
-}
 
 /* ------------------------------------------------------------------ */
 /* Parsing, the ArduinoOTA way: positional and forgiving. */
@@ -195,7 +177,7 @@ int aloft_espota_response(const aloft_crypto_t *c, aloft_espota_auth_t auth,
     memcpy(salt, nonce, nl);
     salt[nl] = ':';
     memcpy(salt + nl + 1, cnonce, cl);
-    int err = c->pbkdf2_sha256(secret, strlen(secret), salt, nl + 1 + cl,
+    int err = c->pbkdf2_sha256(c->ctx, secret, strlen(secret), salt, nl + 1 + cl,
                                ALOFT_ESPOTA_PBKDF2_ITERATIONS, dk, sizeof dk);
     if (err)
         return err;

@@ -18,6 +18,7 @@
  */
 #include <string.h>
 
+#include "aloft/util.h"
 #include "aloft/espota_device.h"
 #include "sbuf.h"
 
@@ -200,7 +201,7 @@ static void start_auth(aloft_espota_t *e, uint32_t now, uint32_t ip, uint16_t po
     uint8_t raw[32];
     size_t n = e->cfg.auth == ALOFT_ESPOTA_AUTH_MD5 ? 16 : 32;
     char msg[5 + ALOFT_ESPOTA_HEX_MAX];
-    if (e->cfg.dev->crypto->random(raw, n) != 0) {
+    if (e->cfg.dev->crypto->random(e->cfg.dev->crypto->ctx, raw, n) != 0) {
         enter(e, ALOFT_ESPOTA_IDLE, now);   /* no nonce, no login: stay silent */
         return;
     }

@@ -1,6 +1,6 @@
 /* lib/hash.c — helpers over the port's hash algorithms (see aloft/hash.h). */
 #include "aloft/error.h"
-#include "aloft/hash.h"
+#include "aloft/port/crypto.h"
 
 int aloft_hash_init(const aloft_hash_alg_t *alg, aloft_hash_ctx_t *c)
 {

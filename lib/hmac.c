@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "aloft/error.h"
-#include "aloft/hmac.h"
+#include "hmac.h"
 
 int aloft_hmac_init(aloft_hmac_t *h, const aloft_hash_alg_t *alg, const void *key, size_t klen)
 {

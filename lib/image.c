@@ -30,7 +30,7 @@
  */
 #include <string.h>
 
-#include "aloft/image.h"
+#include "aloft/wire/image.h"
 #include "bytes.h"
 #include "chip.h"
 

@@ -1,8 +1,9 @@
 /* lib/journal.c — the resume journal (see journal.h for the layout). */
 #include <string.h>
 
+#include "aloft/util.h"
 #include "aloft/error.h"
-#include "aloft/otadata.h"
+#include "aloft/wire/otadata.h"
 #include "bytes.h"
 #include "journal.h"
 

@@ -17,7 +17,7 @@
 
 #include <stdint.h>
 
-#include "aloft/flash.h"
+#include "aloft/port/flash.h"
 
 #define ALOFT_JOURNAL_STEP 0x10000u   /* progress granularity: 64 KiB */
 

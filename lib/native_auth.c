@@ -11,10 +11,11 @@
  */
 #include <string.h>
 
+#include "aloft/util.h"
 #include "aloft/error.h"
-#include "aloft/espota.h"
-#include "aloft/hmac.h"
-#include "aloft/native.h"
+#include "aloft/wire/espota.h"
+#include "hmac.h"
+#include "aloft/wire/native.h"
 
 int aloft_native_derive(const aloft_crypto_t *c, const char *password,
                         const uint8_t salt[ALOFT_NATIVE_SALT_LEN], uint32_t iterations,
@@ -23,7 +24,7 @@ int aloft_native_derive(const aloft_crypto_t *c, const char *password,
     uint8_t salted[32], ck[32];
     if (c == NULL || c->pbkdf2_sha256 == NULL || iterations == 0)
         return ALOFT_ERR_ARG;
-    int err = c->pbkdf2_sha256(password, strlen(password), salt, ALOFT_NATIVE_SALT_LEN,
+    int err = c->pbkdf2_sha256(c->ctx, password, strlen(password), salt, ALOFT_NATIVE_SALT_LEN,
                                iterations, salted, sizeof salted);
     if (!err)
         err = aloft_hmac(c->sha256, salted, sizeof salted, "Client Key", 10, ck);

@@ -11,11 +11,12 @@
  */
 #include <string.h>
 
+#include "aloft/util.h"
 #include "aloft/error.h"
-#include "aloft/espota.h"
-#include "aloft/hmac.h"
-#include "aloft/native.h"
-#include "aloft/signature.h"
+#include "aloft/wire/espota.h"
+#include "hmac.h"
+#include "aloft/wire/native.h"
+#include "aloft/wire/signature.h"
 #include "bytes.h"
 
 /* ------------------------------------------------------------------ */

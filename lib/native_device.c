@@ -306,7 +306,7 @@ static void send_hello(aloft_native_device_t *d)
     aloft_native_hello_t *h = &m.u.hello;
     memset(&m, 0, sizeof m);
     m.type = ALOFT_MSG_HELLO;
-    if (dev->crypto->random(h->nonce, sizeof h->nonce) != 0 ||
+    if (dev->crypto->random(dev->crypto->ctx, h->nonce, sizeof h->nonce) != 0 ||
         aloft_hash_init(sha(d), &d->hello_hash) != 0) {
         refuse(d, ALOFT_ERR_CRYPTO, 0, 0, "random");
         return;

@@ -27,7 +27,8 @@
  */
 #include <string.h>
 
-#include "aloft/otadata.h"
+#include "aloft/util.h"
+#include "aloft/wire/otadata.h"
 #include "bytes.h"
 
 /* Entry layout (frozen: on flash). */

@@ -13,7 +13,7 @@
  */
 #include <string.h>
 
-#include "aloft/ptable.h"
+#include "aloft/wire/ptable.h"
 #include "bytes.h"
 
 /* Frozen: these are on flash. */

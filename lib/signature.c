@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "aloft/error.h"
-#include "aloft/signature.h"
+#include "aloft/wire/signature.h"
 #include "bytes.h"
 
 /* Block: "ALSG" | version u8 | 0 u8 | meta_len u16 | meta | sig_len u8 |
@@ -251,7 +251,7 @@ int aloft_sig_verify(const aloft_crypto_t *c, const aloft_sig_block_t *b,
             hashed = true;
         }
         /* Two keys could share an id (8 bytes): any one that verifies wins. */
-        err = c->ecdsa_p256_verify(keys[i].point, digest, b->sig, b->sig_len);
+        err = c->ecdsa_p256_verify(c->ctx, keys[i].point, digest, b->sig, b->sig_len);
         if (err == ALOFT_OK)
             return ALOFT_OK;
         if (err > 0)   /* a port that strays from the contract */

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "aloft/error.h"
-#include "aloft/writer.h"
+#include "aloft/internal/writer.h"
 
 static uint32_t round_up(uint32_t v, uint32_t unit)
 {

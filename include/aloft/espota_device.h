@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "aloft/espota.h"
+#include "aloft/wire/espota.h"
 #include "aloft/update.h"
 
 #define ALOFT_ESPOTA_IDLE_TIMEOUT_MS 10000u

@@ -33,9 +33,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "aloft/hash.h"
-#include "aloft/inflate.h"
-#include "aloft/native.h"
+#include "aloft/port/crypto.h"
+#include "aloft/port/inflate.h"
+#include "aloft/wire/native.h"
 #include "aloft/update.h"
 
 #define ALOFT_NATIVE_WINDOW_DEFAULT (32u * 1024u)   /* bytes */

@@ -30,14 +30,14 @@
 #include <stdint.h>
 
 #include "aloft/error.h"
-#include "aloft/flash.h"
-#include "aloft/hash.h"
-#include "aloft/image.h"
-#include "aloft/otadata.h"
-#include "aloft/ptable.h"
+#include "aloft/port/flash.h"
+#include "aloft/port/crypto.h"
+#include "aloft/wire/image.h"
+#include "aloft/wire/otadata.h"
+#include "aloft/wire/ptable.h"
 #include "aloft/quiesce.h"
-#include "aloft/signature.h"
-#include "aloft/writer.h"
+#include "aloft/wire/signature.h"
+#include "aloft/internal/writer.h"
 
 typedef enum aloft_target {
     ALOFT_TARGET_APP = 0,   /* app image into the next OTA slot */

@@ -64,11 +64,12 @@ const aloft_hash_alg_t aloft_mbedtls_md5 = {
     sizeof(mbedtls_md5_context), 16, md5_init, md5_update, md5_finish,
 };
 
-static int pbkdf2_sha256(const void *pw, size_t pw_len, const void *salt, size_t salt_len,
+static int pbkdf2_sha256(void *ctx, const void *pw, size_t pw_len, const void *salt, size_t salt_len,
                          uint32_t iterations, uint8_t *out, size_t out_len)
 {
     mbedtls_md_context_t md;
     int rc;
+    (void)ctx;
     mbedtls_md_init(&md);
     rc = mbedtls_md_setup(&md, mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), 1);
     if (rc == 0)
@@ -79,9 +80,10 @@ static int pbkdf2_sha256(const void *pw, size_t pw_len, const void *salt, size_t
 }
 
 /* getrandom(2): the kernel CSPRNG, as esp_fill_random is on the chip. */
-static int random_bytes(void *out, size_t n)
+static int random_bytes(void *ctx, void *out, size_t n)
 {
     uint8_t *p = out;
+    (void)ctx;
     while (n > 0) {
         ssize_t got = getrandom(p, n, 0);
         if (got <= 0)
@@ -97,11 +99,12 @@ static int random_bytes(void *out, size_t n)
  * mbedtls_ecdsa_read_signature refuses bytes after the DER signature
  * (MBEDTLS_ERR_ECP_SIG_LEN_MISMATCH). Timing and allocation (bignums on the
  * heap) are mbedTLS's. */
-static int ecdsa_p256_verify(const uint8_t pubkey[65], const uint8_t digest[32],
+static int ecdsa_p256_verify(void *ctx, const uint8_t pubkey[65], const uint8_t digest[32],
                              const uint8_t *sig, size_t sig_len)
 {
     mbedtls_ecdsa_context ec;
     int err;
+    (void)ctx;
     mbedtls_ecdsa_init(&ec);
     if (mbedtls_ecp_group_load(&ec.grp, MBEDTLS_ECP_DP_SECP256R1) != 0)
         err = ALOFT_ERR_CRYPTO;
@@ -122,5 +125,10 @@ static int ecdsa_p256_verify(const uint8_t pubkey[65], const uint8_t digest[32],
 }
 
 const aloft_crypto_t aloft_mbedtls_crypto = {
-    &aloft_mbedtls_sha256, &aloft_mbedtls_md5, pbkdf2_sha256, random_bytes, ecdsa_p256_verify,
+    .sha256 = &aloft_mbedtls_sha256,
+    .md5 = &aloft_mbedtls_md5,
+    .pbkdf2_sha256 = pbkdf2_sha256,
+    .random = random_bytes,
+    .ecdsa_p256_verify = ecdsa_p256_verify,
+    .ctx = NULL,
 };

@@ -5,7 +5,7 @@
 #ifndef ALOFT_CRYPTO_MBEDTLS_H
 #define ALOFT_CRYPTO_MBEDTLS_H
 
-#include "aloft/hash.h"
+#include "aloft/port/crypto.h"
 
 extern const aloft_hash_alg_t aloft_mbedtls_sha256;
 extern const aloft_hash_alg_t aloft_mbedtls_md5;

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <zlib.h>
 
-#include "aloft/inflate.h"
+#include "aloft/port/inflate.h"
 
 typedef struct inflate_zlib {
     z_stream z;

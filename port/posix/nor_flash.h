@@ -32,7 +32,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "aloft/flash.h"
+#include "aloft/port/flash.h"
 
 #define NOR_SECTOR_SIZE 4096u
 #define NOR_BLOCK_SIZE 65536u

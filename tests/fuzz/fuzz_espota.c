@@ -20,7 +20,7 @@
 
 #include "aloft/espota_device.h"
 #include "image_make.h"
-#include "sim_device.h"
+#include "device.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aloft/image.h"
+#include "aloft/wire/image.h"
 #include "crypto_mbedtls.h"
 
 #define SHA (&aloft_mbedtls_sha256)

@@ -26,13 +26,13 @@
 
 #include <zlib.h>
 
-#include "aloft/hmac.h"
+#include "hmac.h"
 #include "aloft/native_device.h"
 #include "bytes.h"
 #include "crypto_mbedtls.h"
 #include "image_make.h"
 #include "inflate_zlib.h"
-#include "sim_device.h"
+#include "device.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -54,8 +54,9 @@ static void on_pause(void *c) { (void)c; paused++; }
 static void on_resume(void *c) { (void)c; paused--; }
 
 /* Deterministic "CSPRNG": the same input always behaves the same. */
-static int fixed_random(void *out, size_t n)
+static int fixed_random(void *ctx, void *out, size_t n)
 {
+    (void)ctx;
     memset(out, 0x5a, n);
     return 0;
 }

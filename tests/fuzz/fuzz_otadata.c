@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "aloft/otadata.h"
+#include "aloft/wire/otadata.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

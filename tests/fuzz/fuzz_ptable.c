@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "aloft/ptable.h"
+#include "aloft/wire/ptable.h"
 #include "crypto_mbedtls.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

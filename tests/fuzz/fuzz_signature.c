@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "aloft/error.h"
-#include "aloft/signature.h"
+#include "aloft/wire/signature.h"
 #include "crypto_mbedtls.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -5,7 +5,7 @@
 # session, as RAM does).
 #
 # The bug: after an app upload the device sends "OK", closes, and reboots
-# REBOOT_DELAY_MS (100 ms) later, but in between tools/common/sim_net.c
+# REBOOT_DELAY_MS (100 ms) later, but in between port/posix/serve.c
 # keeps serving espota, and the engine is already IDLE again
 # (lib/espota_device.c, aloft_espota_next: TCP_CLOSE -> IDLE before the
 # REBOOT action). An invitation arriving in that window is accepted:

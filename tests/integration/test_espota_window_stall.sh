@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # tests/integration/test_espota_window_stall.sh — regression test for a
 # throughput bug in aloft's windowed espota uploader (fixed in
-# tools/common/espota_transfer.c: a pending digit run is flushed after 2 ms).
+# host/espota_transfer.c: a pending digit run is flushed after 2 ms).
 #
 # The bug: the device acks every read with its count and no delimiter, so
 # a burst of acks arrives as one digit run ("1460146014601460545").
 # espota_acks_feed() keeps a digit run that ends the received data pending
 # (the rest of the last count might follow) until espota_acks_flush(), which
-# pump() in tools/common/espota_transfer.c only calls from idle(), i.e.
+# pump() in host/espota_transfer.c only calls from idle(), i.e.
 # after a poll() timeout of 50 ms when the window is full (tx false). Once
 # host and device fall into lockstep (window full -> device drains and acks
 # everything in one burst -> nothing more arrives), every window round

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "aloft/error.h"
-#include "aloft/espota.h"
+#include "aloft/wire/espota.h"
 #include "crypto_mbedtls.h"
 
 static const aloft_crypto_t *C = &aloft_mbedtls_crypto;

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "aloft/util.h"
 #include "aloft/espota_device.h"
 #include "crypto_mbedtls.h"
 #include "sim_fixture.h"
@@ -27,8 +28,9 @@
  * protocol.md vectors byte for byte. */
 static uint8_t pattern[8];
 static size_t pattern_len;
-static int fixed_random(void *out, size_t n)
+static int fixed_random(void *ctx, void *out, size_t n)
 {
+    (void)ctx;
     uint8_t *p = out;
     for (size_t i = 0; i < n; i++)
         p[i] = pattern[i % pattern_len];

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "aloft/image.h"
+#include "aloft/wire/image.h"
 #include "crypto_mbedtls.h"
 #include "fileio.h"
 

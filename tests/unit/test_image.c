@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "aloft/image.h"
+#include "aloft/wire/image.h"
 #include "bytes.h"
 #include "crypto_mbedtls.h"
 #include "image_make.h"

@@ -14,10 +14,11 @@
 
 #include <cmocka.h>
 
+#include "aloft/util.h"
 #include "aloft/error.h"
-#include "aloft/espota.h"
-#include "aloft/hmac.h"
-#include "aloft/native.h"
+#include "aloft/wire/espota.h"
+#include "hmac.h"
+#include "aloft/wire/native.h"
 #include "crypto_mbedtls.h"
 
 static const aloft_crypto_t *C = &aloft_mbedtls_crypto;

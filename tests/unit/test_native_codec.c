@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "aloft/error.h"
-#include "aloft/native.h"
+#include "aloft/wire/native.h"
 #include "crypto_mbedtls.h"
 
 static const aloft_hash_alg_t *SHA = &aloft_mbedtls_sha256;

@@ -16,8 +16,9 @@
 #include <cmocka.h>
 
 #include "test_ptable_util.h"
-#include "aloft/otadata.h"
-#include "aloft/ptable.h"
+#include "aloft/util.h"
+#include "aloft/wire/otadata.h"
+#include "aloft/wire/ptable.h"
 #include "bytes.h"
 #include "test_flash.h"
 

@@ -26,7 +26,7 @@
 
 #include <cmocka.h>
 
-#include "aloft/native.h"
+#include "aloft/wire/native.h"
 #include "aloft/native_device.h"
 #include "crypto_mbedtls.h"
 #include "sim_fixture.h"

@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "test_ptable_util.h"
-#include "aloft/ptable.h"
+#include "aloft/wire/ptable.h"
 #include "bytes.h"
 #include "crypto_mbedtls.h"
 

@@ -1,7 +1,7 @@
 /*
  * tests/unit/test_signature.c — signed images: the block codec
  * (lib/signature.c), the ECDSA check of the POSIX port and the host signer
- * (tools/common/sign_keys.c).
+ * (host/sign_keys.c).
  *
  * Independent answers: one key, metadata and signature were made with the
  * openssl command-line tool (the metadata bytes are written out by hand
@@ -22,7 +22,7 @@
 #include <cmocka.h>
 
 #include "aloft/error.h"
-#include "aloft/signature.h"
+#include "aloft/wire/signature.h"
 #include "crypto_mbedtls.h"
 #include "image_make.h"
 #include "sign_keys.h"
@@ -352,24 +352,24 @@ static void test_openssl_vector(void **state)
 
     /* The port alone, and the port refusing what it must. */
     assert_int_equal(aloft_hash_oneshot(SHA, vec_meta, sizeof vec_meta, digest), 0);
-    assert_int_equal(CRYPTO->ecdsa_p256_verify(vec_point, digest, vec_sig, sizeof vec_sig), 0);
+    assert_int_equal(CRYPTO->ecdsa_p256_verify(CRYPTO->ctx, vec_point, digest, vec_sig, sizeof vec_sig), 0);
     digest[31] ^= 1;
-    assert_int_equal(CRYPTO->ecdsa_p256_verify(vec_point, digest, vec_sig, sizeof vec_sig),
+    assert_int_equal(CRYPTO->ecdsa_p256_verify(CRYPTO->ctx, vec_point, digest, vec_sig, sizeof vec_sig),
                      ALOFT_ERR_SIGNATURE);
     digest[31] ^= 1;
     uint8_t longer[71];
     memcpy(longer, vec_sig, 70);
     longer[70] = 0;   /* a valid signature followed by a byte */
-    assert_int_equal(CRYPTO->ecdsa_p256_verify(vec_point, digest, longer, 71),
+    assert_int_equal(CRYPTO->ecdsa_p256_verify(CRYPTO->ctx, vec_point, digest, longer, 71),
                      ALOFT_ERR_SIGNATURE);
     uint8_t bad_point[65];
     memcpy(bad_point, vec_point, 65);
     bad_point[64] ^= 1;   /* off the curve */
-    assert_int_equal(CRYPTO->ecdsa_p256_verify(bad_point, digest, vec_sig, sizeof vec_sig),
+    assert_int_equal(CRYPTO->ecdsa_p256_verify(CRYPTO->ctx, bad_point, digest, vec_sig, sizeof vec_sig),
                      ALOFT_ERR_ARG);
     bad_point[64] ^= 1;
     bad_point[0] = 0x02;   /* compressed form: not what the format stores */
-    assert_int_equal(CRYPTO->ecdsa_p256_verify(bad_point, digest, vec_sig, sizeof vec_sig),
+    assert_int_equal(CRYPTO->ecdsa_p256_verify(CRYPTO->ctx, bad_point, digest, vec_sig, sizeof vec_sig),
                      ALOFT_ERR_ARG);
 }
 

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sim_device.h"
+#include "device.h"
 
 typedef struct sim_fixture {
     char path[64];

@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "aloft/ptable.h"
+#include "aloft/wire/ptable.h"
 
 /* Append one partition to pt (label cut to 16 characters). */
 void test_add_part(aloft_ptable_t *pt, const char *label, uint8_t type, uint8_t subtype,

@@ -1,0 +1,512 @@
+/* host/sign_keys.c — see sign_keys.h. */
+#include "sign_keys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ecdsa.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/platform_util.h>
+
+#include "aloft/error.h"
+#include "aloft/update.h"
+#include "crypto_mbedtls.h"
+#include "fileio.h"
+
+#define PEM_MAX 1024   /* a P-256 private key PEM is about 230 bytes */
+
+struct sign_key {
+    mbedtls_pk_context pk;
+    aloft_pubkey_t pub;
+};
+
+/* ---- randomness --------------------------------------------------------- */
+
+typedef struct {
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+} rng_t;
+
+/* A ctr_drbg seeded from the OS (getrandom / /dev/urandom via
+ * mbedtls_entropy). Returns 0 or -1 after printing why. */
+static int rng_open(rng_t *r, const char *purpose)
+{
+    mbedtls_entropy_init(&r->entropy);
+    mbedtls_ctr_drbg_init(&r->drbg);
+    if (mbedtls_ctr_drbg_seed(&r->drbg, mbedtls_entropy_func, &r->entropy,
+                              (const unsigned char *)purpose, strlen(purpose)) != 0) {
+        fprintf(stderr, "aloft: cannot seed the random generator for %s\n", purpose);
+        return -1;
+    }
+    return 0;
+}
+
+static void rng_close(rng_t *r)
+{
+    mbedtls_ctr_drbg_free(&r->drbg);
+    mbedtls_entropy_free(&r->entropy);
+}
+
+/* ---- keys --------------------------------------------------------------- */
+
+/* The public point and key id of pk, which must be an EC key on P-256.
+ * Returns 0, or -1 with the reason in why. */
+static int public_of(const mbedtls_pk_context *pk, aloft_pubkey_t *out, char *why, size_t n)
+{
+    const mbedtls_ecp_keypair *ec;
+    size_t olen = 0;
+    if (!mbedtls_pk_can_do(pk, MBEDTLS_PK_ECKEY)) {
+        snprintf(why, n, "it holds a %s key, aloft signs with ECDSA P-256 (prime256v1)",
+                 mbedtls_pk_get_name(pk));
+        return -1;
+    }
+    ec = mbedtls_pk_ec(*pk);
+    if (ec->grp.id != MBEDTLS_ECP_DP_SECP256R1) {
+        const mbedtls_ecp_curve_info *ci = mbedtls_ecp_curve_info_from_grp_id(ec->grp.id);
+        snprintf(why, n, "it is a key on curve %s, aloft needs P-256 (prime256v1)",
+                 ci ? ci->name : "unknown");
+        return -1;
+    }
+    if (mbedtls_ecp_point_write_binary(&ec->grp, &ec->Q, MBEDTLS_ECP_PF_UNCOMPRESSED, &olen,
+                                       out->point, sizeof out->point) != 0 ||
+        olen != ALOFT_PUBKEY_LEN ||
+        aloft_sig_key_id(&aloft_mbedtls_sha256, out->point, out->key_id) != 0) {
+        snprintf(why, n, "its public point cannot be encoded");
+        return -1;
+    }
+    return 0;
+}
+
+static sign_key_t *key_new(void)
+{
+    sign_key_t *k = xmalloc(sizeof *k);
+    memset(k, 0, sizeof *k);
+    mbedtls_pk_init(&k->pk);
+    return k;
+}
+
+void sign_key_free(sign_key_t *k)
+{
+    if (k == NULL)
+        return;
+    mbedtls_pk_free(&k->pk);   /* zeroizes the private scalar */
+    free(k);
+}
+
+sign_key_t *sign_key_generate(void)
+{
+    sign_key_t *k = key_new();
+    char why[128];
+    rng_t r;
+    int ok = rng_open(&r, "aloft keygen") == 0 &&
+             mbedtls_pk_setup(&k->pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) == 0 &&
+             mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(k->pk),
+                                 mbedtls_ctr_drbg_random, &r.drbg) == 0 &&
+             public_of(&k->pk, &k->pub, why, sizeof why) == 0;
+    rng_close(&r);
+    if (!ok) {
+        fprintf(stderr, "aloft: key generation failed (mbedTLS)\n");
+        sign_key_free(k);
+        return NULL;
+    }
+    return k;
+}
+
+static bool has_text(const char *s, size_t len, const char *what)
+{
+    size_t w = strlen(what);
+    for (size_t i = 0; i + w <= len; i++)
+        if (memcmp(s + i, what, w) == 0)
+            return true;
+    return false;
+}
+
+/* PEM parsing in mbedTLS wants the text NUL-terminated, length included. */
+static unsigned char *pem_copy(const char *pem, size_t len)
+{
+    unsigned char *buf = xmalloc(len + 1);
+    memcpy(buf, pem, len);
+    buf[len] = '\0';
+    return buf;
+}
+
+sign_key_t *sign_key_parse(const char *pem, size_t len, char *why, size_t n)
+{
+    sign_key_t *k = key_new();
+    unsigned char *buf = pem_copy(pem, len);
+    int rc = mbedtls_pk_parse_key(&k->pk, buf, len + 1, NULL, 0);
+    mbedtls_platform_zeroize(buf, len + 1);
+    free(buf);
+    if (rc == MBEDTLS_ERR_PK_PASSWORD_REQUIRED || rc == MBEDTLS_ERR_PK_PASSWORD_MISMATCH) {
+        snprintf(why, n, "it is encrypted; aloft reads unencrypted keys only "
+                 "(decrypt a copy with `openssl ec -in KEY -out KEY.plain`)");
+    } else if (rc != 0 && has_text(pem, len, "PUBLIC KEY-----")) {
+        snprintf(why, n, "it is a public key; signing needs the private key (the .key file)");
+    } else if (rc != 0) {
+        snprintf(why, n, "it is not a PEM private key (make one with `aloft keygen NAME`)");
+    } else if (public_of(&k->pk, &k->pub, why, n) == 0) {
+        return k;
+    }
+    sign_key_free(k);
+    return NULL;
+}
+
+sign_key_t *sign_key_load(const char *path)
+{
+    char why[200];
+    size_t len;
+    uint8_t *pem = read_file(path, &len);
+    sign_key_t *k;
+    if (pem == NULL)
+        return NULL;
+    k = sign_key_parse((const char *)pem, len, why, sizeof why);
+    mbedtls_platform_zeroize(pem, len);
+    free(pem);
+    if (k == NULL)
+        fprintf(stderr, "aloft: cannot use %s as a signing key: %s\n", path, why);
+    return k;
+}
+
+const aloft_pubkey_t *sign_key_public(const sign_key_t *k)
+{
+    return &k->pub;
+}
+
+int sign_key_pem(const sign_key_t *k, bool priv, char *out, size_t n)
+{
+    mbedtls_pk_context *pk = (mbedtls_pk_context *)&k->pk;   /* mbedTLS 2 is not const-clean */
+    int rc = priv ? mbedtls_pk_write_key_pem(pk, (unsigned char *)out, n)
+                  : mbedtls_pk_write_pubkey_pem(pk, (unsigned char *)out, n);
+    return rc == 0 ? (int)strlen(out) : -1;
+}
+
+/* Write a new file with mode; with force an existing one is truncated and
+ * given that mode. Returns 0 or -1 after printing why. */
+static int write_new(const char *path, const char *data, size_t len, mode_t mode, bool force)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | (force ? O_TRUNC : O_EXCL), mode);
+    bool ok = fd >= 0 && (!force || fchmod(fd, mode) == 0);
+    while (ok && len > 0) {
+        ssize_t w = write(fd, data, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        ok = w > 0;
+        if (ok)
+            data += w, len -= (size_t)w;
+    }
+    if (fd >= 0 && close(fd) != 0)
+        ok = false;
+    if (!ok) {
+        fprintf(stderr, "aloft: cannot write %s: %s\n", path, strerror(errno ? errno : EIO));
+        return -1;
+    }
+    return 0;
+}
+
+int sign_key_save(const sign_key_t *k, const char *key_path, const char *pub_path, bool force)
+{
+    char kpem[PEM_MAX], ppem[PEM_MAX];
+    const char *paths[2] = {key_path, pub_path};
+    int klen, plen, rc = -1;
+    if (!force) {
+        for (int i = 0; i < 2; i++)
+            if (access(paths[i], F_OK) == 0) {
+                fprintf(stderr, "aloft: %s exists; not overwriting it (pass --force to replace "
+                        "the key pair, or pick another NAME)\n", paths[i]);
+                return -1;
+            }
+    }
+    if ((klen = sign_key_pem(k, true, kpem, sizeof kpem)) < 0 ||
+        (plen = sign_key_pem(k, false, ppem, sizeof ppem)) < 0) {
+        fprintf(stderr, "aloft: cannot encode the key as PEM\n");
+    } else if (write_new(key_path, kpem, (size_t)klen, 0600, force) == 0) {
+        if (write_new(pub_path, ppem, (size_t)plen, 0644, force) == 0)
+            rc = 0;
+        else if (!force)
+            unlink(key_path);   /* no half key pair */
+    }
+    mbedtls_platform_zeroize(kpem, sizeof kpem);
+    return rc;
+}
+
+int pubkey_parse(const char *pem, size_t len, aloft_pubkey_t *out, char *why, size_t n)
+{
+    mbedtls_pk_context pk;
+    unsigned char *buf = pem_copy(pem, len);
+    int rc;
+    mbedtls_pk_init(&pk);
+    rc = mbedtls_pk_parse_public_key(&pk, buf, len + 1);
+    if (rc != 0) {   /* a private key file holds the public key too */
+        mbedtls_pk_free(&pk);
+        mbedtls_pk_init(&pk);
+        rc = mbedtls_pk_parse_key(&pk, buf, len + 1, NULL, 0);
+    }
+    mbedtls_platform_zeroize(buf, len + 1);
+    free(buf);
+    if (rc != 0)
+        snprintf(why, n, "it is not a PEM public key (the .pub file `aloft keygen` writes)");
+    else
+        rc = public_of(&pk, out, why, n);
+    mbedtls_pk_free(&pk);
+    return rc == 0 ? 0 : -1;
+}
+
+int pubkey_load(const char *path, aloft_pubkey_t *out)
+{
+    char why[200];
+    size_t len;
+    uint8_t *pem = read_file(path, &len);
+    int rc;
+    if (pem == NULL)
+        return -1;
+    rc = pubkey_parse((const char *)pem, len, out, why, sizeof why);
+    mbedtls_platform_zeroize(pem, len);
+    free(pem);
+    if (rc != 0)
+        fprintf(stderr, "aloft: cannot use %s as a public key: %s\n", path, why);
+    return rc;
+}
+
+int sign_digest(const sign_key_t *k, const uint8_t digest[32], uint8_t sig[ALOFT_SIG_MAX_DER],
+                size_t *sig_len)
+{
+    unsigned char buf[MBEDTLS_ECDSA_MAX_LEN];
+    size_t len = 0;
+    rng_t r;
+    /* Deterministic (RFC 6979) with MBEDTLS_ECDSA_DETERMINISTIC, which
+     * Debian's mbedTLS has; the DRBG only blinds the scalar operations. */
+    int rc = rng_open(&r, "aloft sign") == 0
+                 ? mbedtls_ecdsa_write_signature(mbedtls_pk_ec(k->pk), MBEDTLS_MD_SHA256, digest,
+                                                 32, buf, &len, mbedtls_ctr_drbg_random, &r.drbg)
+                 : -1;
+    rng_close(&r);
+    if (rc != 0 || len > ALOFT_SIG_MAX_DER) {
+        fprintf(stderr, "aloft: signing failed (mbedTLS)\n");
+        return -1;
+    }
+    memcpy(sig, buf, len);
+    *sig_len = len;
+    return 0;
+}
+
+int sign_meta(const sign_key_t *k, aloft_signed_meta_t *meta, uint8_t *out, size_t cap)
+{
+    uint8_t mb[ALOFT_SIG_BLOCK_MAX], digest[32], sig[ALOFT_SIG_MAX_DER];
+    size_t sig_len;
+    int mlen;
+    memcpy(meta->key_id, k->pub.key_id, ALOFT_SIG_KEY_ID_LEN);
+    if ((mlen = aloft_sig_meta_bytes(meta, mb, sizeof mb)) < 0)
+        return mlen;
+    if (aloft_hash_oneshot(&aloft_mbedtls_sha256, mb, (size_t)mlen, digest) != 0 ||
+        sign_digest(k, digest, sig, &sig_len) != 0)
+        return ALOFT_ERR_CRYPTO;
+    /* Check our own signature the way a device will, so a key file whose
+     * public half does not belong to its private half is caught here. */
+    if (aloft_mbedtls_crypto.ecdsa_p256_verify(aloft_mbedtls_crypto.ctx, k->pub.point, digest, sig, sig_len) != 0) {
+        fprintf(stderr, "aloft: the key's public half does not match its private half\n");
+        return ALOFT_ERR_CRYPTO;
+    }
+    return aloft_sig_encode(meta, sig, sig_len, out, cap);
+}
+
+void sign_key_id_hex(const uint8_t id[ALOFT_SIG_KEY_ID_LEN], char out[17])
+{
+    for (unsigned i = 0; i < ALOFT_SIG_KEY_ID_LEN; i++)
+        snprintf(out + 2 * i, 3, "%02x", id[i]);
+}
+
+/* ---- signed files ------------------------------------------------------- */
+
+static bool ends_with_magic(const uint8_t *file, size_t len)
+{
+    return len >= 4 && memcmp(file + len - 4, ALOFT_SIG_MAGIC, 4) == 0;
+}
+
+/* aloft_image_check with the diag as "message: hint" text. */
+static int check_app(const uint8_t *img, size_t len, aloft_image_info_t *info, char *msg,
+                     size_t n)
+{
+    aloft_diag_t d;
+    int rc;
+    memset(&d, 0, sizeof d);
+    rc = aloft_image_check(img, len, &aloft_mbedtls_sha256, info, &d);
+    if (rc != 0)
+        aloft_diag_format(&d, msg, n);
+    return rc;
+}
+
+int sign_file(const sign_key_t *k, const uint8_t *file, size_t len, const sign_opts_t *opts,
+              uint8_t **out, size_t *out_len, aloft_signed_meta_t *meta_out, bool *replaced,
+              char *why, size_t n)
+{
+    static const sign_opts_t no_opts;
+    aloft_image_info_t info;
+    aloft_signed_meta_t meta;
+    uint8_t block[ALOFT_SIG_BLOCK_MAX];
+    char msg[400];
+    size_t old = aloft_sig_trailer_len(file, len), img_len = len - old;
+    int rc, blen;
+
+    if (opts == NULL)
+        opts = &no_opts;
+    if ((rc = check_app(file, img_len, &info, msg, sizeof msg)) != 0) {
+        if (rc == ALOFT_ERR_IMG_TRAILING && ends_with_magic(file, len))
+            snprintf(why, n, "it ends with a damaged signature block (its lengths or fields do "
+                     "not add up); sign the original, unsigned image instead");
+        else
+            snprintf(why, n, "it is not a valid app image: %s", msg);
+        return rc;
+    }
+    memset(&meta, 0, sizeof meta);
+    meta.image_size = (uint32_t)img_len;   /* an image that checks out is < 16 MiB */
+    aloft_hash_oneshot(&aloft_mbedtls_sha256, file, img_len, meta.image_sha256);
+    meta.chip_id = info.chip_id;
+    meta.target = ALOFT_TARGET_APP;
+    if (info.has_desc) {
+        if (opts->have_secure_version && opts->secure_version != info.desc.secure_version) {
+            snprintf(why, n, "--secure-version %u differs from the image's secure_version %u "
+                     "(its app description): the device checks the signed value and the "
+                     "bootloader the image's, so they must agree; drop --secure-version or "
+                     "rebuild with CONFIG_BOOTLOADER_APP_SECURE_VERSION=%u",
+                     (unsigned)opts->secure_version, (unsigned)info.desc.secure_version,
+                     (unsigned)opts->secure_version);
+            return ALOFT_ERR_ARG;
+        }
+        meta.secure_version = info.desc.secure_version;
+        memcpy(meta.project, info.desc.project_name, sizeof meta.project);
+        memcpy(meta.version, info.desc.version, sizeof meta.version);
+    } else {
+        meta.secure_version = opts->have_secure_version ? opts->secure_version : 0;
+    }
+    if ((blen = sign_meta(k, &meta, block, sizeof block)) < 0) {
+        snprintf(why, n, "signing failed: %s", aloft_strerror(blen));
+        return blen;
+    }
+    *out = xmalloc(img_len + (size_t)blen);
+    memcpy(*out, file, img_len);
+    memcpy(*out + img_len, block, (size_t)blen);
+    *out_len = img_len + (size_t)blen;
+    if (meta_out)
+        *meta_out = meta;
+    if (replaced)
+        *replaced = old > 0;
+    return 0;
+}
+
+static int report(sig_report_t *r, int err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Record err with "message: detail" in r->why. Returns err. */
+static int report(sig_report_t *r, int err, const char *fmt, ...)
+{
+    va_list ap;
+    int used = snprintf(r->why, sizeof r->why, "%s: ", aloft_strerror(err));
+    va_start(ap, fmt);
+    if (used > 0 && (size_t)used < sizeof r->why)
+        vsnprintf(r->why + used, sizeof r->why - (size_t)used, fmt, ap);
+    va_end(ap);
+    return r->err = err;
+}
+
+static void sha_hex(const uint8_t *p, char out[17])
+{
+    sign_key_id_hex(p, out);   /* the first 8 bytes are enough to tell */
+}
+
+static int check_matches(sig_report_t *r, const uint8_t *file)
+{
+    const aloft_signed_meta_t *m = &r->block.meta;
+    const aloft_app_desc_t *d = &r->info.desc;
+    char a[17], b[17], msg[400];
+    int rc;
+    if (aloft_sig_check_image(m, (uint32_t)r->image_len, r->image_sha256) != 0) {
+        if (m->image_size != r->image_len)
+            return report(r, ALOFT_ERR_SIGNED_MISMATCH, "the signature is for a %u-byte image "
+                          "but the file holds %zu bytes before the block, so it was cut or "
+                          "extended after signing; sign the exact file you upload",
+                          (unsigned)m->image_size, r->image_len);
+        sha_hex(r->image_sha256, a);
+        sha_hex(m->image_sha256, b);
+        return report(r, ALOFT_ERR_SIGNED_MISMATCH, "the image was changed after signing (its "
+                      "SHA-256 starts %s, the signed one %s); restore the original file or "
+                      "sign the new one again", a, b);
+    }
+    if ((rc = check_app(file, r->image_len, &r->info, msg, sizeof msg)) != 0)
+        return report(r, rc, "the signed image is not a valid app image: %s", msg);
+    if (m->chip_id != r->info.chip_id)
+        return report(r, ALOFT_ERR_SIGNED_MISMATCH, "signed for %s but the image is for %s; "
+                      "sign it again with `aloft sign`", aloft_chip_name(m->chip_id),
+                      aloft_chip_name(r->info.chip_id));
+    if (m->target != ALOFT_TARGET_APP)
+        return report(r, ALOFT_ERR_SIGNED_MISMATCH, "signed as a data image (target %u) but "
+                      "it is an app image; sign it again with `aloft sign`", m->target);
+    if (r->info.has_desc && (strcmp(m->project, d->project_name) != 0 ||
+                             strcmp(m->version, d->version) != 0 ||
+                             m->secure_version != d->secure_version))
+        return report(r, ALOFT_ERR_SIGNED_MISMATCH, "the signed project/version/secure_version "
+                      "(%s %s %u) differ from the image's app description (%s %s %u); sign it "
+                      "again with `aloft sign`", m->project, m->version,
+                      (unsigned)m->secure_version, d->project_name, d->version,
+                      (unsigned)d->secure_version);
+    return 0;
+}
+
+int sign_check_file(const uint8_t *file, size_t len, const aloft_pubkey_t *keys, size_t nkeys,
+                    sig_report_t *r)
+{
+    size_t tl = aloft_sig_trailer_len(file, len);
+    char id[17], have[160];
+    int err;
+
+    memset(r, 0, sizeof *r);
+    r->key_index = -1;
+    r->image_len = len - tl;
+    aloft_hash_oneshot(&aloft_mbedtls_sha256, file, r->image_len, r->image_sha256);
+    if (tl == 0 && ends_with_magic(file, len))
+        return report(r, ALOFT_ERR_PROTO, "the signature block at the end of the file is "
+                      "damaged (its lengths or fields do not add up); sign the image again");
+    if (tl == 0)
+        return report(r, ALOFT_ERR_UNSIGNED, "no signature block at the end of the file; sign "
+                      "it with `aloft sign --key KEY.key -o OUT FILE`");
+    if (aloft_sig_parse(file + r->image_len, tl, &r->block) != 0)
+        return report(r, ALOFT_ERR_PROTO, "the signature block cannot be parsed");
+    r->has_block = true;
+    sign_key_id_hex(r->block.meta.key_id, id);
+
+    err = aloft_sig_verify(&aloft_mbedtls_crypto, &r->block, keys, nkeys);
+    if (err == ALOFT_ERR_UNKNOWN_KEY) {
+        size_t used = 0;
+        have[0] = '\0';
+        for (size_t i = 0; i < nkeys && used + 20 < sizeof have; i++) {
+            char k[17];
+            sign_key_id_hex(keys[i].key_id, k);
+            used += (size_t)snprintf(have + used, sizeof have - used, "%s%s", i ? ", " : "", k);
+        }
+        return report(r, err, "it was signed with key id %s, and the given key%s %s %s; pass "
+                      "the matching .pub file, or sign with one of your keys", id,
+                      nkeys == 1 ? "" : "s", nkeys == 1 ? "has id" : "have ids",
+                      nkeys ? have : "(none)");
+    }
+    if (err == ALOFT_ERR_SIGNATURE)
+        return report(r, err, "the signature made with key id %s does not match the signed "
+                      "metadata, so the block was changed or forged after signing; sign the "
+                      "original image again", id);
+    if (err != 0)
+        return report(r, err, "the key with id %s cannot check signatures", id);
+    for (size_t i = 0; i < nkeys && r->key_index < 0; i++)
+        if (aloft_sig_verify(&aloft_mbedtls_crypto, &r->block, &keys[i], 1) == 0)
+            r->key_index = (int)i;
+    return check_matches(r, file);
+}
