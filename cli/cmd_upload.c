@@ -4,8 +4,8 @@
  *
  * The protocol is chosen by --protocol from a table. The default, auto,
  * tries the aloft native protocol (upload_native.c) and falls back to
- * espota (ArduinoOTA) when nothing at DEVICE speaks it (TCP refused, or no
- * HELLO), saying so. An app image is checked here first, with the parser
+ * espota (ArduinoOTA) only when nothing at DEVICE listens for it (TCP
+ * refused), saying on stderr that it is a downgrade. An app image is checked here first, with the parser
  * the device runs, so a broken file never reaches the device. Progress and
  * the summary go to stdout, problems to stderr; --json replaces stdout
  * with one object, the same for every protocol.
@@ -32,7 +32,8 @@ static const char upload_help[] =
     "over the network and wait until the device confirms it.\n\n"
     "  DEVICE              HOST or HOST:PORT (IPv4 address or name; port 3232: aloft\n"
     "                      native on TCP, espota on UDP; ESP8266 espota uses 8266)\n"
-    "  --protocol NAME     auto (default: native, else espota), native, or espota\n"
+    "  --protocol NAME     auto (default: native; espota only if nothing listens on\n"
+    "                      the native TCP port), native, or espota\n"
     "                      (ArduinoOTA)\n"
     "  --auth PASS         the OTA password (native: the device's; espota:\n"
     "                      ArduinoOTA.setPassword in the firmware)\n"
@@ -42,6 +43,7 @@ static const char upload_help[] =
     "  --json              print one JSON object with the result, nothing else\n\n"
     "native only:\n"
     "  --no-reboot         activate the new image but let the device restart later\n"
+    "                      (espota cannot: refused with it, and no fallback to it)\n"
     "  --no-compress       send the image as is (default: deflate if the device can)\n"
     "  --retries N         reconnects in a row without progress before giving up\n"
     "                      (default 6; waits 1, 2, 4 ... 30 s between them)\n\n"
@@ -294,16 +296,29 @@ static void upload_espota(const upload_args_t *a, const uint8_t *data, size_t le
     o->protocol = "espota";
 }
 
-/* Native first; espota when nothing at DEVICE speaks native. */
+/* Native first; espota only when nothing at DEVICE listens for native (a
+ * device that answered and then was busy, silent or failed is not one to
+ * downgrade). The downgrade is said on stderr, --json or not. */
 static void upload_auto(const upload_args_t *a, const uint8_t *data, size_t len, upload_ui_t *ui,
                         upload_outcome_t *o)
 {
     upload_native(a, data, len, ui, o);
-    if (!o->not_native)
+    if (!o->no_listener)
         return;
-    if (!a->json)
-        printf("%s: %s; falling back to espota (ArduinoOTA)\n", a->device, o->error.message);
     fflush(stdout);
+    if (a->no_reboot) {
+        host_error_set(&o->error, ALOFT_ERR_ARG, "the device has no aloft native server and "
+                       "espota cannot upload without a restart", "%s refused the native "
+                       "connection (%s); ArduinoOTA always restarts the device after an upload, "
+                       "so --no-reboot cannot be kept: drop --no-reboot to upload with espota, "
+                       "or check the address and port", a->device, o->error.message);
+        return;
+    }
+    fprintf(stderr, "aloft: %s: %s; falling back to espota (ArduinoOTA)\n", a->device,
+            o->error.message);
+    fprintf(stderr, "aloft: warning: espota is a downgrade: no mutual authentication (the "
+                    "device does not prove it knows the password), no MACs (nothing catches a "
+                    "corrupted or injected packet before the image checks), no resume\n");
     memset(o, 0, sizeof *o);
     o->fallback = true;
     upload_espota(a, data, len, ui, o);
@@ -395,6 +410,9 @@ static int parse_upload_args(upload_args_t *a, int argc, char **argv)
     if (find_protocol(a->protocol) == NULL)
         return cli_usage("upload", "unknown protocol '%s' (available: auto, native, "
                          "espota)", a->protocol);
+    if (a->no_reboot && strcmp(a->protocol, "espota") == 0)
+        return cli_usage("upload", "--no-reboot is native only: espota cannot express it (an "
+                         "ArduinoOTA device always restarts after an upload)");
     char host[256];
     uint16_t port;
     if (host_parse_device(a->device, ALOFT_ESPOTA_PORT, host, sizeof host, &port) != 0)

@@ -34,8 +34,8 @@ typedef struct upload_args {
 typedef struct upload_outcome {
     bool ok;
     const char *protocol;       /* the one that ran: "native" | "espota" */
-    bool fallback;              /* native was tried first and is not there */
-    bool not_native;            /* native: nothing speaks it at DEVICE */
+    bool fallback;              /* native was tried first and nothing listens */
+    bool no_listener;           /* native: DEVICE refused the connection (no server) */
     host_error_t error;
     char device_text[256];
     const char *auth;           /* "none" | "md5" | "pbkdf2" | "scram-sha256" */

@@ -169,7 +169,7 @@ void upload_native(const upload_args_t *a, const uint8_t *data, size_t len, uplo
     end_err_line(ui);
     o->protocol = "native";
     o->ok = r.ok;
-    o->not_native = r.not_native;
+    o->no_listener = r.no_listener;
     o->error = r.error;
     /* The device's text is cut at 32 bytes: only say it when it differs. */
     if (strncmp(r.device_text, r.error.message, strlen(r.device_text)) != 0)

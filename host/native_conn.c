@@ -1,8 +1,7 @@
 /*
- * host/native_conn.c — the native uploader's TCP connection:
- * connect with a timeout, frames in and out through the shared codec
- * (aloft/native.h), a MAC on each once the session is keyed, sequence
- * numbers per direction. Non-blocking socket, poll() to wait.
+ * host/native_conn.c — the native client's socket loop: connect with a
+ * timeout, then a non-blocking socket and poll() around the host engine
+ * (aloft/native_host.h), which does the whole protocol.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,11 +15,20 @@
 #include "host_net.h"
 #include "native_host_priv.h"
 
+#define TICK_MS 50               /* timeouts are seconds: this is plenty */
+#define READ_AFTER_FAIL_MS 1000u /* for the ERROR that explains a broken connection */
+
+static uint32_t now32(void)
+{
+    return (uint32_t)host_now_ms();
+}
+
 int native_conn_open(native_conn_t *c, const struct sockaddr_in *addr, uint32_t timeout_ms,
                      bool *refused)
 {
     int one = 1, err = 0;
     socklen_t len = sizeof err;
+    memset(c, 0, sizeof *c);
     *refused = false;
     c->fd = socket(AF_INET, SOCK_STREAM, 0);
     if (c->fd < 0) {
@@ -58,122 +66,85 @@ void native_conn_close(native_conn_t *c)
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
-    memset(c->key, 0, sizeof c->key);
 }
 
-int native_conn_queue(native_conn_t *c, const aloft_native_msg_t *m)
+const char *native_closed_why(const native_conn_t *c)
 {
-    if (c->tx_len != c->tx_off)
-        return ALOFT_ERR_STATE;
-    int n = aloft_native_encode(m, c->sha256, c->keyed ? c->key : NULL, 'H', c->tx_seq, c->tx,
-                                sizeof c->tx);
-    if (n < 0)
-        return n;
-    if (c->keyed)
-        c->tx_seq++;
-    c->tx_off = 0;
-    c->tx_len = (size_t)n;
-    return ALOFT_OK;
+    return c->sock_errno ? strerror(c->sock_errno) : "the device closed the connection";
 }
 
-int native_conn_write(native_conn_t *c)
+/* Everything readable into the engine. Returns false at the end of the
+ * stream or on an error (frames already read still count). */
+static bool read_all(native_conn_t *c, aloft_native_host_t *h)
 {
-    while (c->tx_off < c->tx_len) {
-        ssize_t w = send(c->fd, c->tx + c->tx_off, c->tx_len - c->tx_off, MSG_NOSIGNAL);
+    for (;;) {
+        size_t room;
+        uint8_t *buf = aloft_native_host_rx_buf(h, &room);
+        if (room == 0)
+            return true;
+        ssize_t n = recv(c->fd, buf, room, 0);
+        if (n > 0) {
+            aloft_native_host_rx_ack(h, now32(), (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return true;
+        if (n < 0 && c->sock_errno == 0)
+            c->sock_errno = errno;
+        return false;
+    }
+}
+
+/* What the engine has to send, without blocking. Returns false when the
+ * connection broke. */
+static bool write_all(native_conn_t *c, aloft_native_host_t *h)
+{
+    for (;;) {
+        size_t n;
+        const uint8_t *p = aloft_native_host_tx_buf(h, &n);
+        if (n == 0)
+            return true;
+        ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
         if (w > 0) {
-            c->tx_off += (size_t)w;
+            aloft_native_host_tx_ack(h, (size_t)w);
             c->tx_bytes += (uint64_t)w;
             continue;
         }
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return ALOFT_OK;
+            return true;
         c->sock_errno = w < 0 ? errno : EPIPE;
-        return ALOFT_ERR_CLOSED;
+        c->send_failed = true;
+        return false;
     }
-    c->tx_off = c->tx_len = 0;
-    return ALOFT_OK;
 }
 
-short native_conn_wait(native_conn_t *c, int timeout_ms)
+void native_conn_run(native_conn_t *c, aloft_native_host_t *h)
 {
-    struct pollfd p = {c->fd, (short)(POLLIN | (c->tx_len ? POLLOUT : 0)), 0};
-    int rc = poll(&p, 1, timeout_ms);
-    return rc > 0 ? p.revents : 0;
-}
-
-int native_conn_flush(native_conn_t *c, uint64_t deadline)
-{
+    bool broken = false;   /* writing failed: only listen, for a moment */
+    uint32_t broken_at = 0;
     for (;;) {
-        int err = native_conn_write(c);
-        if (err || c->tx_len == 0)
-            return err;
-        struct pollfd p = {c->fd, POLLOUT, 0};
-        int ms = host_remaining_ms(deadline);
-        if (ms == 0 || poll(&p, 1, ms) == 0)
-            return ALOFT_ERR_TIMEOUT;
-    }
-}
-
-int native_conn_read(native_conn_t *c)
-{
-    size_t total = 0;
-    while (c->rx_len < sizeof c->rx) {
-        ssize_t n = recv(c->fd, c->rx + c->rx_len, sizeof c->rx - c->rx_len, 0);
-        if (n > 0) {
-            c->rx_len += (size_t)n;
-            total += (size_t)n;
-            continue;
+        while (aloft_native_host_step(h, now32()) > 0 && !broken && write_all(c, h))
+            ;   /* the window is open: keep filling it */
+        unsigned st = aloft_native_host_state(h);
+        if (st & ALOFT_NATIVE_CLOSED)
+            return;
+        if (!broken && (st & ALOFT_NATIVE_HAS_TX) && !write_all(c, h)) {
+            broken = true;
+            broken_at = now32();
         }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            break;
-        /* The end, or a reset: frames already here still count. */
-        c->eof = true;
-        c->sock_errno = n < 0 ? errno : 0;
-        if (total == 0)
-            return ALOFT_ERR_CLOSED;
-        break;
-    }
-    return (int)total;
-}
-
-int native_conn_next(native_conn_t *c, aloft_native_msg_t *m)
-{
-    int n = aloft_native_frame_len(c->rx, c->rx_len, c->keyed, c->max_payload);
-    if (n <= 0)
-        return n;
-    memcpy(c->frame, c->rx, (size_t)n);
-    c->frame_len = (size_t)n;
-    memmove(c->rx, c->rx + n, c->rx_len - (size_t)n);
-    c->rx_len -= (size_t)n;
-    int err = aloft_native_decode(c->frame, c->frame_len, c->sha256, c->keyed ? c->key : NULL,
-                                  'D', c->rx_seq, m);
-    if (err)
-        return err;
-    if (c->keyed)
-        c->rx_seq++;
-    return 1;
-}
-
-int native_conn_recv(native_conn_t *c, aloft_native_msg_t *m, uint64_t deadline)
-{
-    for (;;) {
-        int got = native_conn_next(c, m);
-        if (got != 0)
-            return got;
-        if (c->eof)
-            return ALOFT_ERR_CLOSED;
-        int ms = host_remaining_ms(deadline);
-        if (ms == 0)
-            return ALOFT_ERR_TIMEOUT;
-        struct pollfd p = {c->fd, POLLIN, 0};
-        if (poll(&p, 1, ms) > 0) {
-            int err = native_conn_read(c);
-            if (err < 0 && c->rx_len == 0)
-                return err;
-        }
+        st = aloft_native_host_state(h);
+        short want = (short)((st & ALOFT_NATIVE_WANT_RX ? POLLIN : 0) |
+                             (!broken && (st & ALOFT_NATIVE_HAS_TX) ? POLLOUT : 0));
+        struct pollfd p = {c->fd, want, 0};
+        int rc = poll(&p, 1, (st & ALOFT_NATIVE_WANT_STEP) ? 0 : TICK_MS);
+        if (rc > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) && !read_all(c, h))
+            aloft_native_host_peer_closed(h, now32());
+        if (broken && now32() - broken_at >= READ_AFTER_FAIL_MS)
+            aloft_native_host_peer_closed(h, now32());
+        aloft_native_host_tick(h, now32());
     }
 }

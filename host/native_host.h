@@ -5,10 +5,11 @@
  *
  * One upload, as seen from here:
  *  1. connect to DEVICE (TCP, default port 3232) within connect_timeout_ms;
- *     refused, or no HELLO within hello_timeout_ms, means the device does
- *     not speak the native protocol (r->not_native: espota may still work);
- *  2. HELLO: magic and version checked (another version is an error that
- *     says so, not a garbled session);
+ *     only a refused connection means the device has no native server
+ *     (r->no_listener: espota may still work); a device that accepts and
+ *     then is busy, silent or says something else is not one to downgrade;
+ *  2. HELLO within hello_timeout_ms: magic and version checked (another
+ *     version is an error that says so, not a garbled session);
  *  3. login when the device wants one (cap AUTH): keys from the password
  *     with the HELLO's salt and iterations, AUTH with a fresh nonce, and
  *     AUTH_OK's signature checked, so a device that cannot prove it knows
@@ -34,11 +35,12 @@
  * connection of it (a killed host, a link it has not seen die): that is
  * waited for the same way, NATIVE_HOST_BUSY_RETRIES times.
  *
- * Blocking (poll-based). Nothing is printed: the caller hears through
- * on_event and on_progress.
+ * The protocol is the host engine's (aloft/native_host.h, lib/); this is
+ * its socket loop and the reconnect policy. Blocking (poll-based).
+ * Nothing is printed: the caller hears through on_event and on_progress.
  */
-#ifndef ALOFT_NATIVE_HOST_H
-#define ALOFT_NATIVE_HOST_H
+#ifndef ALOFT_HOST_NATIVE_HOST_H
+#define ALOFT_HOST_NATIVE_HOST_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -47,17 +49,13 @@
 #include "aloft/wire/native.h"
 #include "host_error.h"
 
+/* The protocol's timeouts are the engine's (ALOFT_NATIVE_HOST_*_MS). */
 #define NATIVE_HOST_CONNECT_MS 5000u     /* TCP connect */
-#define NATIVE_HOST_HELLO_MS 3000u       /* HELLO after connecting: else "not native" */
-#define NATIVE_HOST_TIMEOUT_MS 10000u    /* login answer; ACK silence with data outstanding */
-#define NATIVE_HOST_ACCEPT_MS 30000u     /* OFFER -> ACCEPT (a resume re-reads the prefix) */
-#define NATIVE_HOST_RESULT_MS 60000u     /* END -> RESULT */
 #define NATIVE_HOST_RETRIES 6u           /* reconnects in a row without progress */
 #define NATIVE_HOST_BUSY_RETRIES 4u      /* waits (1+2+4+8 s) for a device still busy with an
                                             earlier, dead connection of this upload: longer
                                             than its 10 s idle timeout */
 #define NATIVE_HOST_BACKOFF_MAX_S 30u
-#define NATIVE_HOST_MAX_ITERATIONS 10000000u  /* PBKDF2 rounds a device may ask for */
 
 /* Who to talk to, and how patiently (0 = the defaults above). */
 typedef struct native_peer {
@@ -100,7 +98,7 @@ typedef struct native_upload {
     bool no_reboot;              /* OFFER flag NO_REBOOT */
     bool no_compress;            /* raw even if the device inflates */
     unsigned retries;            /* 0 = NATIVE_HOST_RETRIES */
-    uint32_t result_timeout_ms;  /* 0 = NATIVE_HOST_RESULT_MS */
+    uint32_t result_timeout_ms;  /* 0 = ALOFT_NATIVE_HOST_RESULT_MS */
     const uint8_t *data;         /* the image, size bytes (1 .. 2^32-1), without a
                                     signature block */
     size_t size;
@@ -120,7 +118,7 @@ typedef struct native_upload {
 
 typedef struct native_result {
     bool ok;
-    bool not_native;             /* nothing there speaks the native protocol */
+    bool no_listener;            /* the connection was refused: no native server there */
     host_error_t error;          /* code 0 on success */
     char device_text[40];        /* the device's own words in its ERROR, or "" */
     char device_addr[64];        /* "ip:port" */
@@ -129,7 +127,6 @@ typedef struct native_result {
     uint32_t resumed_from;       /* image offset the first session started at */
     uint64_t bytes;              /* image bytes this upload delivered (size - resumed_from) */
     uint64_t wire_bytes;         /* bytes of every frame sent, all sessions */
-    uint64_t stream_bytes;       /* DATA payload (stream) bytes, all sessions */
     unsigned reconnects;
     double seconds;              /* first ACCEPT to RESULT */
     double rate_kib_s;           /* image bytes per second */
@@ -145,7 +142,6 @@ int native_upload(const native_upload_t *u, native_result_t *r);
 
 typedef struct native_info {
     bool ok;
-    bool not_native;
     host_error_t error;
     char device_addr[64];
     aloft_native_hello_t hello;  /* valid when ok */
@@ -160,7 +156,7 @@ int native_info(const native_peer_t *p, native_info_t *info);
 /* What `aloft rollback` asked and heard. */
 typedef struct native_rollback_result {
     bool ok;
-    bool not_native;
+    bool not_native;             /* refused, silent, or not an aloft device */
     host_error_t error;          /* code 0 on success */
     char device_text[40];        /* the device's own words in its ERROR, or "" */
     char device_addr[64];
@@ -192,4 +188,4 @@ int native_explain_error(host_error_t *e, const aloft_native_error_t *m, bool du
 /* Name of a HELLO capability set for people: "auth, deflate, resume". */
 void native_caps_text(uint8_t caps, char *out, size_t n);
 
-#endif /* ALOFT_NATIVE_HOST_H */
+#endif /* ALOFT_HOST_NATIVE_HOST_H */

@@ -8,13 +8,6 @@
 #include "aloft/error.h"
 #include "fileio.h"
 
-unsigned native_deflate_bits(unsigned device_bits)
-{
-    if (device_bits < NATIVE_DEFLATE_MIN_BITS)
-        return 0;
-    return device_bits > NATIVE_DEFLATE_MAX_BITS ? NATIVE_DEFLATE_MAX_BITS : device_bits;
-}
-
 /* Deflate image[start:] into s->buf, noting the stream length after every
  * NATIVE_STREAM_MARK image bytes. */
 static int deflate_all(native_stream_t *s, unsigned window_bits, int level)
@@ -52,7 +45,8 @@ int native_stream_open(native_stream_t *s, const uint8_t *image, size_t size, ui
 {
     memset(s, 0, sizeof *s);
     if (image == NULL || start > size || size > 0xFFFFFFFFu ||
-        (window_bits != 0 && native_deflate_bits(window_bits) != window_bits))
+        (window_bits != 0 && (window_bits < ALOFT_NATIVE_DEFLATE_MIN_BITS ||
+                              window_bits > ALOFT_NATIVE_DEFLATE_MAX_BITS)))
         return ALOFT_ERR_ARG;
     s->image = image;
     s->size = size;
@@ -105,35 +99,64 @@ void native_stream_close(native_stream_t *s)
     s->nmarks = 0;
 }
 
-/* ---- window ------------------------------------------------------- */
+/* ---- the engine's source ------------------------------------------ */
 
-void native_window_init(native_window_t *w, uint32_t window)
+static int source_open(void *ctx, uint32_t from, unsigned window_bits, uint32_t *len)
 {
-    memset(w, 0, sizeof *w);
-    w->window = window;
-}
-
-uint64_t native_window_in_flight(const native_window_t *w)
-{
-    return w->sent - w->consumed;
-}
-
-size_t native_window_room(const native_window_t *w, size_t left)
-{
-    uint64_t flight = native_window_in_flight(w);
-    uint64_t room = flight >= w->window ? 0 : w->window - flight;
-    return room < left ? (size_t)room : left;
-}
-
-void native_window_sent(native_window_t *w, size_t n)
-{
-    w->sent += n;
-}
-
-int native_window_ack(native_window_t *w, uint32_t consumed)
-{
-    if (consumed < w->consumed || consumed > w->sent)
-        return ALOFT_ERR_PROTO;
-    w->consumed = consumed;
+    native_source_t *s = ctx;
+    native_stream_t *st = &s->part;
+    int err = ALOFT_OK;
+    s->cur = NULL;
+    if (from == 0) {
+        st = &s->whole;
+        if (!s->have_whole || s->whole_bits != window_bits) {
+            native_stream_close(&s->whole);
+            s->have_whole = false;
+            err = native_stream_open(&s->whole, s->image, s->size, 0, window_bits,
+                                     NATIVE_DEFLATE_LEVEL);
+            s->have_whole = err == ALOFT_OK;
+            s->whole_bits = window_bits;
+        }
+    } else {
+        native_stream_close(&s->part);
+        err = native_stream_open(&s->part, s->image, s->size, from, window_bits,
+                                 NATIVE_DEFLATE_LEVEL);
+    }
+    if (err)
+        return err;
+    s->cur = st;
+    *len = (uint32_t)native_stream_len(st);
     return ALOFT_OK;
+}
+
+static int source_read(void *ctx, uint32_t off, uint8_t *buf, size_t n)
+{
+    native_source_t *s = ctx;
+    if (s->cur == NULL || off > native_stream_len(s->cur) || n > native_stream_len(s->cur) - off)
+        return ALOFT_ERR_ARG;
+    memcpy(buf, native_stream_bytes(s->cur) + off, n);
+    return ALOFT_OK;
+}
+
+void native_source_init(native_source_t *s, const uint8_t *image, size_t size)
+{
+    memset(s, 0, sizeof *s);
+    s->image = image;
+    s->size = size;
+    s->src.open = source_open;
+    s->src.read = source_read;
+    s->src.ctx = s;
+}
+
+uint64_t native_source_image_pos(const native_source_t *s, uint64_t stream_pos)
+{
+    return s->cur ? native_stream_image_pos(s->cur, stream_pos) : 0;
+}
+
+void native_source_close(native_source_t *s)
+{
+    native_stream_close(&s->whole);
+    native_stream_close(&s->part);
+    s->have_whole = false;
+    s->cur = NULL;
 }

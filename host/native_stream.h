@@ -1,7 +1,8 @@
 /*
- * host/native_stream.h — the pure parts of the native uploader's
- * data phase (docs/PROTOCOL.md §2.6), apart from sockets so they can be
- * unit tested: the DATA stream of one session and the window accounting.
+ * host/native_stream.h — the DATA stream of the native uploader
+ * (docs/PROTOCOL.md §2.6), zlib's side of it: the host engine in lib/
+ * (aloft/native_host.h) reads the stream through an aloft_native_source_t,
+ * and this file is the one the CLI gives it.
  *
  * The stream starts at the image offset the device ACCEPTed: either the
  * raw bytes image[start:], or those bytes deflated as ONE zlib stream
@@ -15,9 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aloft/native_host.h"
+
 #define NATIVE_DEFLATE_LEVEL 9            /* the host has time; the link is the bottleneck */
-#define NATIVE_DEFLATE_MIN_BITS 9u        /* zlib cannot deflate with a 256-byte window */
-#define NATIVE_DEFLATE_MAX_BITS 15u
 #define NATIVE_STREAM_MARK 4096u          /* image bytes between progress marks */
 
 typedef struct native_stream {
@@ -33,8 +34,9 @@ typedef struct native_stream {
 
 /* Open the stream of image[start:] (start <= size): raw when window_bits
  * is 0, else deflated at level with windowBits = window_bits (9..15).
- * Returns 0, ALOFT_ERR_ARG for a start or window that cannot be, or
- * ALOFT_ERR_DECODE if zlib fails. */
+ * Returns 0, ALOFT_ERR_ARG for a start or window that cannot be
+ * (ALOFT_NATIVE_DEFLATE_MIN_BITS..MAX_BITS), or ALOFT_ERR_DECODE if zlib
+ * fails. */
 int native_stream_open(native_stream_t *s, const uint8_t *image, size_t size, uint32_t start,
                        unsigned window_bits, int level);
 
@@ -50,32 +52,28 @@ uint64_t native_stream_image_pos(const native_stream_t *s, uint64_t stream_pos);
 
 void native_stream_close(native_stream_t *s);
 
-/* The zlib windowBits to deflate with for a device that inflates windows
- * up to 2^device_bits; 0 if zlib cannot make a stream that small. */
-unsigned native_deflate_bits(unsigned device_bits);
+/* ---- the engine's source (aloft_native_source_t) ------------------- */
 
-/* ---- window ------------------------------------------------------- */
+/* The stream source of an upload for the host engine: the image deflated
+ * from offset 0 is kept across connections (it is also what decides
+ * whether compressing pays), a resume elsewhere deflates again from there. */
+typedef struct native_source {
+    aloft_native_source_t src;   /* hand &src to the engine */
+    const uint8_t *image;
+    size_t size;
+    native_stream_t whole;       /* from offset 0 at whole_bits (raw when 0) */
+    unsigned whole_bits;
+    bool have_whole;
+    native_stream_t part;        /* from another offset */
+    const native_stream_t *cur;  /* the one the engine opened last, or NULL */
+} native_source_t;
 
-/* At most `window` stream bytes sent and not yet consumed (ACK). */
-typedef struct native_window {
-    uint32_t window;
-    uint64_t sent;         /* stream bytes in DATA frames so far */
-    uint64_t consumed;     /* the device's last ACK */
-} native_window_t;
+void native_source_init(native_source_t *s, const uint8_t *image, size_t size);
 
-void native_window_init(native_window_t *w, uint32_t window);
+/* About how far into the image the device is once it consumed stream_pos
+ * bytes of the current stream (native_stream_image_pos). */
+uint64_t native_source_image_pos(const native_source_t *s, uint64_t stream_pos);
 
-/* Stream bytes that may go out now, at most left. */
-size_t native_window_room(const native_window_t *w, size_t left);
-
-/* n more stream bytes went out in a DATA frame. */
-void native_window_sent(native_window_t *w, size_t n);
-
-/* An ACK said consumed. Returns 0, or ALOFT_ERR_PROTO if it goes back or
- * beyond what was sent (the device does not follow the protocol). */
-int native_window_ack(native_window_t *w, uint32_t consumed);
-
-/* Stream bytes sent and not consumed. */
-uint64_t native_window_in_flight(const native_window_t *w);
+void native_source_close(native_source_t *s);
 
 #endif /* ALOFT_NATIVE_STREAM_H */

@@ -95,6 +95,7 @@ static const err_text_t texts[] = {
     {ALOFT_ERR_RATE, "too many failed logins", "wait %h s before trying again"},
     {ALOFT_ERR_CRYPTO, "crypto failure", "the platform's hash or random generator failed"},
     {ALOFT_ERR_DECODE, "compressed data is corrupt", "the transfer was damaged or the host used a larger window than the device allows; try again, or upload uncompressed"},
+    {ALOFT_ERR_INTEGRITY, "a frame failed its integrity check", "a frame was corrupted on the way (or forged, or replayed) and was not acted upon; the connection was closed: try again (an interrupted upload resumes)"},
 };
 
 static const err_text_t *lookup(int err)

@@ -418,6 +418,17 @@ int aloft_native_encode(const aloft_native_msg_t *msg, const aloft_hash_alg_t *s
     return (int)len;
 }
 
+void aloft_native_str_set(aloft_native_str_t *s, const char *text)
+{
+    size_t n = text ? strlen(text) : 0;
+    if (n > ALOFT_NATIVE_STR_MAX)
+        n = ALOFT_NATIVE_STR_MAX;
+    if (n)
+        memcpy(s->s, text, n);
+    s->s[n] = '\0';
+    s->len = (uint8_t)n;
+}
+
 int aloft_native_frame_len(const uint8_t *buf, size_t len, bool with_mac, size_t max_payload)
 {
     if (len < ALOFT_NATIVE_HEADER_LEN)
@@ -447,7 +458,7 @@ int aloft_native_decode(const uint8_t *frame, size_t len, const aloft_hash_alg_t
         if (err)
             return err;
         if (!aloft_ct_equal(want, frame + len - mac_len, sizeof want))
-            return ALOFT_ERR_AUTH;
+            return ALOFT_ERR_INTEGRITY;
     }
     const uint8_t *payload = frame + ALOFT_NATIVE_HEADER_LEN;
     rcur_t r = {.p = payload, .len = plen};

@@ -22,8 +22,9 @@
  * always fit (HELLO is the only large frame and goes first).
  *
  * MACs: once keyed, every frame in both directions carries one; rx_seq and
- * tx_seq count them. A frame whose MAC fails is never acted upon and gets
- * no answer: the connection just ends.
+ * tx_seq count them. A frame whose MAC fails (or, once keyed, whose header
+ * cannot be) is never acted upon and gets no answer: the connection just
+ * ends with ALOFT_ERR_INTEGRITY.
  *
  * Time: now_ms is only compared by subtraction, so it may wrap.
  */
@@ -49,17 +50,6 @@ static const aloft_hash_alg_t *sha(const aloft_native_device_t *d)
 static size_t tx_room(const aloft_native_device_t *d)
 {
     return sizeof d->tx - d->tx_len + d->tx_off;
-}
-
-static void set_str(aloft_native_str_t *s, const char *text)
-{
-    size_t n = text ? strlen(text) : 0;
-    if (n > ALOFT_NATIVE_STR_MAX)
-        n = ALOFT_NATIVE_STR_MAX;
-    if (n)
-        memcpy(s->s, text, n);
-    s->s[n] = '\0';
-    s->len = (uint8_t)n;
 }
 
 /* ------------------------------------------------------------------ */
@@ -181,8 +171,8 @@ static void send_error(aloft_native_device_t *d, const aloft_diag_t *dg)
     m.u.error.code = (int16_t)dg->err;
     m.u.error.have = dg->have;
     m.u.error.want = dg->want;
-    set_str(&m.u.error.where, dg->where);
-    set_str(&m.u.error.text, aloft_strerror(dg->err));
+    aloft_native_str_set(&m.u.error.where, dg->where);
+    aloft_native_str_set(&m.u.error.text, aloft_strerror(dg->err));
     queue(d, &m);
     end_session(d, dg->err);
 }
@@ -270,7 +260,7 @@ static void describe_slots(const aloft_device_t *dev, aloft_native_hello_t *h)
     h->nslots = (uint8_t)n;
     for (int i = 0; i < n; i++) {
         aloft_native_slot_t *s = &h->slots[i];
-        set_str(&s->label, slots[i]->label);
+        aloft_native_str_set(&s->label, slots[i]->label);
         s->size = slots[i]->size;
         s->state = have_od ? aloft_otadata_slot_state(&od, i) : ALOFT_OTA_UNDEFINED;
         describe_image(dev->flash, slots[i], s);
@@ -323,7 +313,7 @@ static void send_hello(aloft_native_device_t *d)
         h->kdf_iterations = v->iterations;
         memcpy(h->salt, v->salt, sizeof h->salt);
     }
-    set_str(&h->name, d->cfg.name);
+    aloft_native_str_set(&h->name, d->cfg.name);
     describe_slots(dev, h);
     describe_resume(dev, h);
     queue(d, &m);
@@ -563,7 +553,7 @@ static void on_end(aloft_native_device_t *d, const aloft_native_end_t *e)
     m.type = ALOFT_MSG_RESULT;
     m.u.result.slot = result_slot(d);
     if (m.u.result.slot != 0xFF && info->has_desc)
-        set_str(&m.u.result.version, info->desc.version);
+        aloft_native_str_set(&m.u.result.version, info->desc.version);
     else
         m.u.result.version = d->version;
     /* A new app needs a restart; a filesystem image does not (as espota). */
@@ -589,7 +579,7 @@ static void on_rollback(aloft_native_device_t *d)
     m.type = ALOFT_MSG_RESULT;
     m.u.result.slot = result_slot(d);
     if (info->has_desc)
-        set_str(&m.u.result.version, info->desc.version);
+        aloft_native_str_set(&m.u.result.version, info->desc.version);
     m.u.result.reboot = 1;
     queue(d, &m);
     d->reboot = !d->closed;
@@ -604,8 +594,8 @@ static void handle_frame(aloft_native_device_t *d, size_t n)
 {
     aloft_native_msg_t m;
     int err = aloft_native_decode(d->rx, n, sha(d), d->keyed ? d->key : NULL, 'H', d->rx_seq, &m);
-    if (err == ALOFT_ERR_AUTH) {   /* flipped, injected, replayed: do not act, do not answer */
-        end_session(d, ALOFT_ERR_AUTH);
+    if (err == ALOFT_ERR_INTEGRITY) {   /* flipped, injected, replayed: do not act, do not answer */
+        end_session(d, ALOFT_ERR_INTEGRITY);
         return;
     }
     if (err) {
@@ -637,6 +627,20 @@ static void handle_frame(aloft_native_device_t *d, size_t n)
         drop_frame(d, n);
 }
 
+/* A frame header no host may send (flags, or a length above the limit).
+ * After the login it can only be corruption on the way, like a bad MAC:
+ * the connection ends without an answer (and the next one can resume);
+ * before, it is a peer that speaks something else. */
+static void bad_header(aloft_native_device_t *d)
+{
+    if (d->keyed)
+        end_session(d, ALOFT_ERR_INTEGRITY);
+    else if (d->rx[1] != 0)
+        refuse(d, ALOFT_ERR_PROTO, d->rx[1], 0, "frame flags");
+    else
+        refuse(d, ALOFT_ERR_PROTO, aloft_ld16(d->rx + 2), ALOFT_NATIVE_MAX_PAYLOAD, "frame length");
+}
+
 /* Handle what rx holds: frames, and at most one piece of image data. */
 static void pump(aloft_native_device_t *d)
 {
@@ -649,7 +653,7 @@ static void pump(aloft_native_device_t *d)
         if (n == 0)
             return;
         if (n < 0) {
-            refuse(d, ALOFT_ERR_PROTO, d->rx[1], ALOFT_NATIVE_MAX_PAYLOAD, "frame header");
+            bad_header(d);
             return;
         }
         handle_frame(d, (size_t)n);

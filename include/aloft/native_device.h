@@ -158,7 +158,8 @@ void aloft_native_device_peer_closed(aloft_native_device_t *d, uint32_t now_ms);
 unsigned aloft_native_device_state(const aloft_native_device_t *d);
 
 /* Why the session ended: 0 (success or still running) or the error code
- * (ALOFT_ERR_AUTH for a wrong password or a bad MAC, ...). */
+ * (ALOFT_ERR_AUTH for a wrong password, ALOFT_ERR_INTEGRITY for a frame
+ * that failed its MAC or, after the login, has a header no host sends, ...). */
 int aloft_native_device_last_error(const aloft_native_device_t *d);
 
 #endif /* ALOFT_NATIVE_DEVICE_H */

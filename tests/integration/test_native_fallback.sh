@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # tests/integration/test_native_fallback.sh — choosing the protocol: the
-# default tries the aloft native protocol and falls back to espota (saying
-# so) when nothing speaks it at DEVICE: TCP refused (a stock ArduinoOTA
-# device, tests/tools/fake_arduinoota.py), a TCP service that says nothing
-# or something else. --protocol native then fails with what to do; a device
-# of another native version is an error, not a fallback; `aloft info`
-# explains the same cases.
+# default tries the aloft native protocol and falls back to espota only
+# when nothing listens on the native TCP port (a stock ArduinoOTA device,
+# tests/tools/fake_arduinoota.py), saying on stderr that it is a downgrade;
+# --no-reboot is refused for espota (it cannot express it) and blocks the
+# fallback. A TCP service that says nothing or something else, a device of
+# another native version, and an aloft device whose native port is held
+# busy by two idle connections are errors, never an espota upload.
+# --protocol native fails with what to do; `aloft info` explains the same
+# cases.
 set -euo pipefail
 source "$(dirname "$0")/native_sim_lib.sh"
 start=$SECONDS
@@ -33,16 +36,31 @@ start_espota_fake
 t0=$(now_ms)
 expect_rc 0 "$aloft" upload "127.0.0.1:$port" "$tmp/v2.bin"
 [ $(( $(now_ms) - t0 )) -lt 5000 ] || fail "the fallback took $(( $(now_ms) - t0 )) ms"
-contains "$tmp/out" "127.0.0.1:$port: nothing listens on TCP port $port; falling back to espota (ArduinoOTA)"
+contains "$tmp/err" "aloft: 127.0.0.1:$port: nothing listens on TCP port $port; falling back to espota (ArduinoOTA)"
+contains "$tmp/err" "aloft: warning: espota is a downgrade: no mutual authentication"
+contains "$tmp/err" "no MACs"
+contains "$tmp/err" "no resume"
 contains "$tmp/out" "the device confirmed the update"
 cmp -s "$tmp/v2.bin" "$tmp/got.bin" || fail "espota after the fallback: image differs"
 expect_rc 0 "$aloft" upload --json "127.0.0.1:$port" "$tmp/v2.bin"
+contains "$tmp/err" "espota is a downgrade"   # loud with --json too
 python3 - "$tmp/out" <<'EOF' || fail "--json after a fallback"
 import json, sys
 o = json.load(open(sys.argv[1]))
 assert o["ok"] and o["protocol"] == "espota" and o["fallback"] is True and o["error"] is None, o
 assert "wire_bytes" not in o, o
 EOF
+
+# --- --no-reboot: espota cannot express it; no fallback, and refused when forced
+rm -f "$tmp/got.bin"
+expect_rc 1 "$aloft" upload --no-reboot "127.0.0.1:$port" "$tmp/v2.bin"
+contains "$tmp/err" "aloft: upload failed: the device has no aloft native server and espota cannot upload without a restart"
+contains "$tmp/err" "ArduinoOTA always restarts the device after an upload, so --no-reboot cannot be kept"
+lacks "$tmp/err" "falling back"
+[ ! -e "$tmp/got.bin" ] || fail "--no-reboot still uploaded with espota"
+expect_rc 2 "$aloft" upload --protocol espota --no-reboot "127.0.0.1:$port" "$tmp/v2.bin"
+contains "$tmp/err" "--no-reboot is native only: espota cannot express it"
+[ ! -e "$tmp/got.bin" ] || fail "--protocol espota --no-reboot uploaded"
 
 # --- forced native: refused, with what to do
 expect_rc 1 "$aloft" upload --protocol native "127.0.0.1:$port" "$tmp/v2.bin"
@@ -56,20 +74,26 @@ contains "$tmp/err" "try --protocol espota"
 expect_rc 0 "$aloft" upload --protocol espota "127.0.0.1:$port" "$tmp/v2.bin"
 lacks "$tmp/out" "falling back"
 
-# --- a TCP service on the same port that says nothing: no HELLO, fallback
+# --- a TCP service on the same port that says nothing: no HELLO, no fallback
 start_fake_native silent "$port"
-expect_rc 0 "$aloft" upload "127.0.0.1:$port" "$tmp/v2.bin"
-contains "$tmp/out" "no HELLO from the device; falling back to espota (ArduinoOTA)"
-cmp -s "$tmp/v2.bin" "$tmp/got.bin" || fail "espota after no HELLO: image differs"
+rm -f "$tmp/got.bin"
+expect_rc 1 "$aloft" upload "127.0.0.1:$port" "$tmp/v2.bin"
+contains "$tmp/err" "aloft: upload failed: no HELLO from the device"
+contains "$tmp/err" "it is not an aloft device (try --protocol espota) or the port is wrong"
+lacks "$tmp/err" "falling back"
+[ ! -e "$tmp/got.bin" ] || fail "an espota upload after no HELLO"
 expect_rc 1 "$aloft" info --timeout 1 "127.0.0.1:$port"
 contains "$tmp/err" "info failed: no HELLO from the device"
 contains "$tmp/err" "accepted the connection but said nothing within 1 s: it is not an aloft device"
 stop_pid "$fake_native_pid"
 
-# --- another service's greeting: not aloft, fallback
+# --- another service's greeting: not aloft, no fallback
 start_fake_native garbage "$port"
-expect_rc 0 "$aloft" upload "127.0.0.1:$port" "$tmp/v2.bin"
-contains "$tmp/out" "the device does not speak the aloft native protocol; falling back to espota"
+expect_rc 1 "$aloft" upload "127.0.0.1:$port" "$tmp/v2.bin"
+contains "$tmp/err" "aloft: upload failed: the device does not speak the aloft native protocol"
+contains "$tmp/err" "(try --protocol espota, or the right port)"
+lacks "$tmp/err" "falling back"
+[ ! -e "$tmp/got.bin" ] || fail "an espota upload after a foreign greeting"
 stop_pid "$fake_native_pid"
 stop_pid "$espota_pid"
 
@@ -82,6 +106,24 @@ lacks "$tmp/out" "falling back"
 expect_rc 1 "$aloft" info --json "127.0.0.1:$fake_port"
 [ "$(json_get "$tmp/out" 'o["error"]["message"]')" = "protocol version mismatch" ] ||
     fail "info --json: version mismatch"
+
+# --- an aloft device whose native port is held busy by two idle connections
+# (it serves two at most and closes a third at once): an error, never espota
+make_image v1 1.0.0 200000 1
+new_device "$tmp/dev.flash" "$tmp/v1.bin"
+start_native_sim "$tmp/dev.flash" "$tmp/sim.log" --password pw
+exec 3<>"/dev/tcp/127.0.0.1/$sim_port" 4<>"/dev/tcp/127.0.0.1/$sim_port"
+for fd in 3 4; do   # both served: each got its HELLO
+    [ "$(timeout 5 head -c 9 <&"$fd" | tail -c 5 | head -c 4)" = ALFT ] || fail "no HELLO on fd $fd"
+done
+expect_rc 1 "$aloft" upload --auth pw "127.0.0.1:$sim_port" "$tmp/v2.bin"
+contains "$tmp/err" "aloft: upload failed: the device closed the connection without a HELLO"
+contains "$tmp/err" "or it is serving other hosts; try again"
+lacks "$tmp/err" "falling back"
+lacks "$tmp/out" "the device confirmed the update"
+grep -q "updating app1" "$sim_log" && fail "the busy device got an espota upload"
+exec 3>&- 4>&-
+stop_pid "$sim_pid"
 
 # --- nothing at all on an unused port: both fail, nothing hangs
 free=$(free_tcp_port)

@@ -256,7 +256,7 @@ static void test_any_flipped_bit_is_refused(void **state)
         for (int bit = 0; bit < n * 8; bit++) {
             frame[bit / 8] ^= (uint8_t)(1u << (bit % 8));
             int err = aloft_native_decode(frame, (size_t)n, SHA, KEY, 'H', 3, &back);
-            assert_true(err == ALOFT_ERR_AUTH || err == ALOFT_ERR_PROTO);
+            assert_true(err == ALOFT_ERR_INTEGRITY || err == ALOFT_ERR_PROTO);
             frame[bit / 8] ^= (uint8_t)(1u << (bit % 8));
         }
         assert_int_equal(aloft_native_decode(frame, (size_t)n, SHA, KEY, 'H', 3, &back), 0);
@@ -274,14 +274,14 @@ static void test_replay_reorder_direction_and_key(void **state)
     int n1 = aloft_native_encode(&m, SHA, KEY, 'D', 1, f1, sizeof f1);
     assert_int_equal(aloft_native_decode(f0, (size_t)n0, SHA, KEY, 'D', 0, &back), 0);
     /* replay: frame 0 again where frame 1 is due */
-    assert_int_equal(aloft_native_decode(f0, (size_t)n0, SHA, KEY, 'D', 1, &back), ALOFT_ERR_AUTH);
+    assert_int_equal(aloft_native_decode(f0, (size_t)n0, SHA, KEY, 'D', 1, &back), ALOFT_ERR_INTEGRITY);
     /* reorder: frame 1 first */
-    assert_int_equal(aloft_native_decode(f1, (size_t)n1, SHA, KEY, 'D', 0, &back), ALOFT_ERR_AUTH);
+    assert_int_equal(aloft_native_decode(f1, (size_t)n1, SHA, KEY, 'D', 0, &back), ALOFT_ERR_INTEGRITY);
     /* reflection: a device frame fed back to the device as if from the host */
-    assert_int_equal(aloft_native_decode(f0, (size_t)n0, SHA, KEY, 'H', 0, &back), ALOFT_ERR_AUTH);
+    assert_int_equal(aloft_native_decode(f0, (size_t)n0, SHA, KEY, 'H', 0, &back), ALOFT_ERR_INTEGRITY);
     /* another session's key */
     fill(other, 32, 1);
-    assert_int_equal(aloft_native_decode(f0, (size_t)n0, SHA, other, 'D', 0, &back), ALOFT_ERR_AUTH);
+    assert_int_equal(aloft_native_decode(f0, (size_t)n0, SHA, other, 'D', 0, &back), ALOFT_ERR_INTEGRITY);
     /* a MACed frame read without a MAC, and the other way round */
     assert_int_equal(aloft_native_decode(f0, (size_t)n0, SHA, NULL, 0, 0, &back), ALOFT_ERR_PROTO);
     int plain = aloft_native_encode(&m, SHA, NULL, 0, 0, f1, sizeof f1);

@@ -1,11 +1,13 @@
 /*
  * tests/unit/test_native_device.c — the native protocol's device engine,
- * driven in-process (no sockets) against a simulated device by a tiny host
- * made of the same codec and login functions the real host uses: full
- * uploads raw and zlib, login failures and the rate limiter, tampered,
- * replayed and injected frames, a second connection, timeouts across the
- * 32-bit wrap, refusals before any flash operation, erase-ahead with
- * keepalive ACKs, and resuming a dropped transfer.
+ * driven in-process (no sockets) by the host engine over a simulated link
+ * (support/native_link.h): full uploads raw and zlib, login failures and
+ * the rate limiter, a second connection, timeouts across the 32-bit wrap,
+ * refusals before any flash operation, erase-ahead with keepalive ACKs,
+ * and resuming a dropped transfer. The adversarial cases (flipped,
+ * replayed and injected frames, an OFFER before the login, a DATA frame at
+ * the wrong offset, the host's ERROR) change or add frames on the link;
+ * everything else is the real host.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,11 +17,13 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <zlib.h>
 
 #include "aloft/native_device.h"
+#include "aloft/native_host.h"
 #include "crypto_mbedtls.h"
 #include "inflate_zlib.h"
+#include "native_link.h"
+#include "native_stream.h"
 #include "sim_fixture.h"
 
 #define HOST_IP 0xC0A80132u   /* 192.168.1.50 */
@@ -28,41 +32,51 @@
 #define APP0 0x10000u
 #define APP_SIZE 0x140000u
 #define OTADATA 0xE000u
+#define DATA_BYTES 4092u      /* image bytes in a full DATA frame (max_payload 4096) */
 
 static const aloft_hash_alg_t *SHA = &aloft_mbedtls_sha256;
+
+/* One connection: both engines, the link between them, what the host heard. */
+typedef struct sess {
+    struct ctx *c;
+    aloft_native_device_t d;
+    aloft_native_host_t h;
+    native_link_t l;
+    native_frames_t up;                       /* the host's frames, as they pass */
+    aloft_native_hello_t hello;
+    int events[ALOFT_NATIVE_EV_ERROR + 1];
+    unsigned bits;                            /* ACCEPTED: zlib windowBits */
+    uint32_t accepted_at, durable, durable_acked;
+    int acks;                                 /* PROGRESS events after the ACCEPT's */
+    uint64_t ops_at_login;                    /* flash operations when the login succeeded */
+    int paused_at_login, paused_at_accept;
+    bool hold_at_end;                         /* hold the link once END is queued */
+} sess_t;
 
 typedef struct ctx {
     sim_fixture_t fx;
     aloft_native_verifier_t v;
-    uint8_t client_key[32], wrong_key[32];   /* from the right and a wrong password */
     aloft_native_limiter_t limiter;
     inflate_zlib_t zst;
     aloft_inflate_t z;
     uint8_t v2_sha[32];
+    native_source_t src;                      /* v2's stream */
     uint8_t *snap;                            /* flash before the test acted */
     int paused, resumed;
     uint32_t now;
+    sess_t s[2];
 } ctx_t;
 
-/* The in-test host: one connection to one engine. */
-typedef struct host {
-    ctx_t *c;
-    aloft_native_device_t *d;
-    size_t chunk;                             /* bytes per rx_ack */
-    bool lazy;                                /* push does not settle (no erase-ahead) */
-    uint8_t in[8192];
-    size_t in_len;
-    bool keyed;
-    uint8_t key[32];
-    uint32_t tx_seq, rx_seq;
-    uint8_t hello_payload[ALOFT_NATIVE_MAX_PAYLOAD];
-    size_t hello_len;
-    aloft_native_hello_t hello;
-    uint32_t consumed, durable;
-    int acks;
-    uint8_t last[ALOFT_NATIVE_FRAME_MAX];     /* the last frame sent, for replays */
-    size_t last_len;
-} host_t;
+/* What the host is told to do. */
+typedef struct hopts {
+    aloft_native_op_t op;
+    const char *password;
+    uint8_t target;
+    bool no_reboot, compress;
+    uint32_t size;                            /* 0: v2 */
+    const uint8_t *sha;
+    const aloft_native_source_t *source;
+} hopts_t;
 
 static void on_pause(void *p) { ((ctx_t *)p)->paused++; }
 static void on_resume(void *p) { ((ctx_t *)p)->resumed++; }
@@ -76,11 +90,10 @@ static int setup(void **state)
     if (simfx_setup(&c->fx, ALOFT_CHIP_ESP32, 60000, 200000) != 0)
         return -1;
     aloft_quiesce_add(&c->fx.sim.quiesce, "app", on_pause, on_resume, c);
-    aloft_native_derive(&aloft_mbedtls_crypto, "hunter2", salt, ITERATIONS, &c->v, c->client_key);
-    aloft_native_verifier_t wrong;
-    aloft_native_derive(&aloft_mbedtls_crypto, "hunter3", salt, ITERATIONS, &wrong, c->wrong_key);
+    aloft_native_derive(&aloft_mbedtls_crypto, "hunter2", salt, ITERATIONS, &c->v, NULL);
     inflate_zlib_init(&c->z, &c->zst, 12);
     aloft_hash_oneshot(SHA, c->fx.v2, c->fx.v2_len, c->v2_sha);
+    native_source_init(&c->src, c->fx.v2, c->fx.v2_len);
     c->snap = simfx_snapshot(&c->fx);
     c->now = 1000;
     *state = c;
@@ -91,6 +104,7 @@ static int teardown(void **state)
 {
     ctx_t *c = *state;
     c->z.end(c->z.ctx);
+    native_source_close(&c->src);
     free(c->snap);
     simfx_teardown(&c->fx);
     free(c);
@@ -110,254 +124,116 @@ static void assert_untouched(const ctx_t *c)
 }
 
 /* ------------------------------------------------------------------ */
-/* Moving bytes. */
-
-static void pull(host_t *h)
-{
-    size_t n;
-    const uint8_t *p = aloft_native_device_tx_buf(h->d, &n);
-    assert_true(h->in_len + n <= sizeof h->in);
-    memcpy(h->in + h->in_len, p, n);
-    h->in_len += n;
-    aloft_native_device_tx_ack(h->d, n);
-}
-
-/* Let the engine finish what it has (frames, data pieces, erase-ahead). */
-static void settle(host_t *h)
-{
-    while (aloft_native_device_state(h->d) & ALOFT_NATIVE_WANT_STEP) {
-        aloft_native_device_step(h->d, h->c->now);
-        pull(h);
-    }
-}
-
-/* Bytes from the host, handed over in pieces of h->chunk. */
-static void push(host_t *h, const uint8_t *p, size_t n)
-{
-    while (n > 0 && !(aloft_native_device_state(h->d) & ALOFT_NATIVE_CLOSED)) {
-        size_t space;
-        uint8_t *buf = aloft_native_device_rx_buf(h->d, &space);
-        if (space == 0) {
-            assert_int_equal(aloft_native_device_step(h->d, h->c->now), 1);
-            pull(h);
-            continue;
-        }
-        size_t k = n < space ? n : space;
-        if (k > h->chunk)
-            k = h->chunk;
-        memcpy(buf, p, k);
-        aloft_native_device_rx_ack(h->d, h->c->now, k);
-        pull(h);
-        p += k;
-        n -= k;
-    }
-    if (!h->lazy)
-        settle(h);
-}
-
-static void send_msg(host_t *h, const aloft_native_msg_t *m)
-{
-    int n = aloft_native_encode(m, SHA, h->keyed ? h->key : NULL, 'H', h->tx_seq, h->last,
-                                sizeof h->last);
-    assert_true(n > 0);
-    if (h->keyed)
-        h->tx_seq++;
-    h->last_len = (size_t)n;
-    push(h, h->last, h->last_len);
-}
-
-/* The next frame from the device other than ACK (ACKs update the host's
- * view). Returns 1 with *m, or 0 if none is there. */
-static int recv_msg(host_t *h, aloft_native_msg_t *m)
-{
-    for (;;) {
-        pull(h);
-        int n = aloft_native_frame_len(h->in, h->in_len, h->keyed, ALOFT_NATIVE_MAX_PAYLOAD);
-        assert_true(n >= 0);
-        if (n == 0)
-            return 0;
-        /* An ERROR answering AUTH comes before the key exists. */
-        bool mac = h->keyed;
-        assert_int_equal(aloft_native_decode(h->in, (size_t)n, SHA, mac ? h->key : NULL, 'D',
-                                             h->rx_seq, m),
-                         0);
-        if (mac)
-            h->rx_seq++;
-        if (m->type == ALOFT_MSG_HELLO) {
-            h->hello_len = (size_t)n - ALOFT_NATIVE_HEADER_LEN;
-            memcpy(h->hello_payload, h->in + ALOFT_NATIVE_HEADER_LEN, h->hello_len);
-            h->hello = m->u.hello;
-        }
-        memmove(h->in, h->in + n, h->in_len - (size_t)n);
-        h->in_len -= (size_t)n;
-        if (m->type != ALOFT_MSG_ACK)
-            return 1;
-        assert_true(m->u.ack.consumed >= h->consumed);
-        assert_true(m->u.ack.durable >= h->durable);
-        h->consumed = m->u.ack.consumed;
-        h->durable = m->u.ack.durable;
-        h->acks++;
-    }
-}
-
-static aloft_native_msg_t expect_msg(host_t *h, uint8_t type)
-{
-    aloft_native_msg_t m;
-    assert_int_equal(recv_msg(h, &m), 1);
-    assert_int_equal(m.type, type);
-    return m;
-}
-
-static void expect_error(host_t *h, int code)
-{
-    aloft_native_msg_t m = expect_msg(h, ALOFT_MSG_ERROR);
-    assert_int_equal(m.u.error.code, code);
-    assert_true(aloft_native_device_state(h->d) & ALOFT_NATIVE_CLOSED);
-}
-
-static void expect_closed_silently(host_t *h)
-{
-    aloft_native_msg_t m;
-    assert_int_equal(recv_msg(h, &m), 0);
-    assert_true(aloft_native_device_state(h->d) & ALOFT_NATIVE_CLOSED);
-    assert_false(aloft_native_device_state(h->d) & ALOFT_NATIVE_REBOOT);
-}
-
-/* ------------------------------------------------------------------ */
 /* Sessions. */
 
 enum { OPEN = 0, PASSWORD = 1, DEFLATE = 2 };
 
-/* Start an engine for a connection from ip and read its HELLO. */
-static void connect_to(ctx_t *c, host_t *h, aloft_native_device_t *d, int opts, uint32_t ip)
+static void on_event(void *p, const aloft_native_event_t *ev)
 {
-    aloft_native_device_config_t cfg = {
+    sess_t *s = p;
+    s->events[ev->kind]++;
+    switch (ev->kind) {
+    case ALOFT_NATIVE_EV_HELLO: s->hello = *ev->hello; break;
+    case ALOFT_NATIVE_EV_OPEN:
+    case ALOFT_NATIVE_EV_AUTH_OK:
+        s->ops_at_login = flash_ops(s->c);
+        s->paused_at_login = s->c->paused;
+        break;
+    case ALOFT_NATIVE_EV_ACCEPTED:
+        s->accepted_at = ev->offset;
+        s->bits = ev->window_bits;
+        s->paused_at_accept = s->c->paused;
+        s->acks = -1;   /* the ACCEPT's own progress event follows */
+        break;
+    case ALOFT_NATIVE_EV_PROGRESS:
+        s->durable_acked = s->durable;   /* the last one is the RESULT's */
+        s->durable = ev->durable;
+        s->acks++;
+        break;
+    case ALOFT_NATIVE_EV_SENT_ALL: s->l.hold_up = s->hold_at_end; break;
+    default: break;
+    }
+}
+
+static void up_tap(void *p, bool up, uint8_t *b, size_t n)
+{
+    sess_t *s = p;
+    for (size_t i = 0; up && i < n; i++)
+        native_frames_byte(&s->up, b[i]);
+}
+
+/* Start both engines for a connection from ip (session k of the test). */
+static sess_t *open_session(ctx_t *c, int k, int opts, uint32_t ip, const hopts_t *o)
+{
+    sess_t *s = &c->s[k];
+    aloft_native_device_config_t dc = {
         .dev = &c->fx.sim.dev, .update = &c->fx.sim.update,
         .verifier = (opts & PASSWORD) ? &c->v : NULL, .inflate = (opts & DEFLATE) ? &c->z : NULL,
         .name = "test-device", .limiter = &c->limiter, .open = !(opts & PASSWORD)};
-    memset(h, 0, sizeof *h);
-    h->c = c;
-    h->d = d;
-    h->chunk = 1000;   /* frames arrive split across reads */
-    assert_int_equal(aloft_native_device_init(d, &cfg, ip, c->now), 0);
-    expect_msg(h, ALOFT_MSG_HELLO);
+    aloft_native_host_config_t hc = {
+        .crypto = &aloft_mbedtls_crypto, .op = o->op, .password = o->password,
+        .source = o->source ? o->source : &c->src.src, .size = o->size ? o->size
+                                                                       : (uint32_t)c->fx.v2_len,
+        .sha256 = o->sha ? o->sha : c->v2_sha, .target = o->target, .no_reboot = o->no_reboot,
+        .compress = o->compress, .project = "demo", .version = "2.0.0",
+        .on_event = on_event, .ctx = s};
+    memset(s, 0, sizeof *s);
+    s->c = c;
+    s->up.dir = 'H';
+    s->l = (native_link_t){.host = &s->h, .dev = &s->d, .now = c->now, .chunk = 1000,
+                           .tap = up_tap, .tap_ctx = s};
+    assert_int_equal(aloft_native_device_init(&s->d, &dc, ip, c->now), 0);
+    assert_int_equal(aloft_native_host_init(&s->h, &hc, c->now), 0);
+    return s;
 }
 
-/* Log in with client_key (the host's side of PROTOCOL.md §2.4). */
-static void send_auth(host_t *h, const uint8_t client_key[32], uint8_t am[32])
+static sess_t *upload(ctx_t *c, int k, int opts, uint32_t ip)
 {
-    aloft_native_msg_t m;
-    memset(&m, 0, sizeof m);
-    m.type = ALOFT_MSG_AUTH;
-    memset(m.u.auth.nonce, 0x5a, 32);
-    aloft_native_auth_message(SHA, h->hello_payload, h->hello_len, m.u.auth.nonce, am);
-    aloft_native_client_proof(SHA, client_key, am, m.u.auth.proof);
-    send_msg(h, &m);
+    hopts_t o = {.op = ALOFT_NATIVE_OP_UPLOAD, .password = (opts & PASSWORD) ? "hunter2" : NULL,
+                 .compress = (opts & DEFLATE) != 0};
+    return open_session(c, k, opts, ip, &o);
 }
 
-static void login(host_t *h)
+/* Pump until the host has sent `frames` DATA frames (whole frames: the
+ * host's send buffer holds one, so pieces end at frame boundaries), then
+ * hold the host's side and let the device settle. */
+static void run_until_data(sess_t *s, unsigned frames)
 {
-    uint8_t am[32];
-    ctx_t *c = h->c;
-    if (!(h->hello.caps & ALOFT_CAP_AUTH)) {   /* open device: zero key and nonce */
-        static const uint8_t zero[32];
-        aloft_native_auth_message(SHA, h->hello_payload, h->hello_len, zero, am);
-        aloft_native_session_key(SHA, zero, am, h->key);
-        h->keyed = true;
-        return;
-    }
-    send_auth(h, c->client_key, am);
-    aloft_native_msg_t m = expect_msg(h, ALOFT_MSG_AUTH_OK);
-    assert_int_equal(aloft_native_host_keys(SHA, c->v.server_key, c->client_key, am,
-                                            m.u.auth_ok_signature, h->key),
-                     0);
-    h->keyed = true;
+    while (s->up.data < frames && native_link_pump(&s->l))
+        ;
+    assert_int_equal(s->up.data, frames);
+    s->l.hold_up = true;
+    native_link_run(&s->l);
 }
 
-static void send_offer_to(host_t *h, uint8_t target, uint32_t size, const uint8_t sha[32],
-                          uint8_t encoding, uint8_t flags)
+static const aloft_native_failure_t *failure(const sess_t *s)
 {
-    aloft_native_msg_t m;
-    memset(&m, 0, sizeof m);
-    m.type = ALOFT_MSG_OFFER;
-    m.u.offer.target = target;
-    m.u.offer.encoding = encoding;
-    m.u.offer.flags = flags;
-    m.u.offer.size = size;
-    memcpy(m.u.offer.sha256, sha, 32);
-    m.u.offer.project.len = 4;
-    memcpy(m.u.offer.project.s, "demo", 5);
-    m.u.offer.version.len = 5;
-    memcpy(m.u.offer.version.s, "2.0.0", 6);
-    send_msg(h, &m);
+    return aloft_native_host_failure(&s->h);
 }
 
-static void send_offer(host_t *h, uint32_t size, const uint8_t sha[32], uint8_t encoding,
-                       uint8_t flags)
+/* The host heard the device's ERROR with code. */
+static void expect_device_error(const sess_t *s, int code)
 {
-    send_offer_to(h, 0, size, sha, encoding, flags);
-}
-
-static void send_data(host_t *h, uint32_t offset, const uint8_t *p, size_t n)
-{
-    aloft_native_msg_t m;
-    memset(&m, 0, sizeof m);
-    m.type = ALOFT_MSG_DATA;
-    m.u.data.offset = offset;
-    m.u.data.data = p;
-    m.u.data.len = (uint16_t)n;
-    send_msg(h, &m);
-}
-
-/* Send stream[from, to) in DATA frames, never more than window unconsumed:
- * the device must ACK in time for the host to go on. */
-static void stream_part(host_t *h, const uint8_t *s, size_t from, size_t to, uint32_t window)
-{
-    for (size_t sent = from; sent < to;) {
-        size_t n = to - sent < 4092 ? to - sent : 4092;
-        aloft_native_msg_t m;
-        while (recv_msg(h, &m) == 1)
-            fail_msg("unexpected message type 0x%02x during DATA", m.type);
-        assert_true(sent + n - h->consumed <= window);
-        send_data(h, (uint32_t)sent, s + sent, n);
-        sent += n;
-    }
-}
-
-static aloft_native_msg_t send_end(host_t *h, uint32_t stream_len)
-{
-    aloft_native_msg_t m;
-    memset(&m, 0, sizeof m);
-    m.type = ALOFT_MSG_END;
-    m.u.end.stream_len = stream_len;
-    send_msg(h, &m);
-    assert_int_equal(recv_msg(h, &m), 1);
-    return m;
-}
-
-/* OFFER v2 and read the ACCEPT; returns its offset. */
-static uint32_t offer_v2(host_t *h, uint8_t encoding)
-{
-    ctx_t *c = h->c;
-    send_offer(h, (uint32_t)c->fx.v2_len, c->v2_sha, encoding, 0);
-    aloft_native_msg_t m = expect_msg(h, ALOFT_MSG_ACCEPT);
-    assert_int_equal(m.u.accept.window, ALOFT_NATIVE_WINDOW_DEFAULT);
-    return m.u.accept.offset;
+    assert_int_equal(failure(s)->why, ALOFT_NATIVE_WHY_DEVICE);
+    assert_int_equal(failure(s)->device.code, code);
+    assert_true(aloft_native_device_state(&s->d) & ALOFT_NATIVE_CLOSED);
 }
 
 /* RESULT, the engine closed with REBOOT, and v2 boots after the restart. */
-static void expect_result_and_boot_v2(host_t *h, aloft_native_msg_t m)
+static void expect_result_and_boot_v2(sess_t *s)
 {
-    ctx_t *c = h->c;
-    assert_int_equal(m.type, ALOFT_MSG_RESULT);
-    assert_int_equal(m.u.result.slot, 1);
-    assert_string_equal(m.u.result.version.s, "2.0.0");
-    assert_int_equal(m.u.result.reboot, 1);
-    unsigned st = aloft_native_device_state(h->d);
+    ctx_t *c = s->c;
+    const aloft_native_result_t *r = aloft_native_host_result(&s->h);
+    assert_non_null(r);
+    assert_int_equal(aloft_native_host_last_error(&s->h), 0);
+    assert_int_equal(r->slot, 1);
+    assert_string_equal(r->version.s, "2.0.0");
+    assert_int_equal(r->reboot, 1);
+    unsigned st = aloft_native_device_state(&s->d);
     assert_true(st & ALOFT_NATIVE_CLOSED);
     assert_true(st & ALOFT_NATIVE_REBOOT);
     assert_false(st & ALOFT_NATIVE_HAS_TX);
-    assert_int_equal(aloft_native_device_last_error(h->d), 0);
+    assert_int_equal(aloft_native_device_last_error(&s->d), 0);
     assert_int_equal(c->paused, 1);
     assert_int_equal(c->resumed, 1);
     assert_int_equal(simfx_reboot(&c->fx), 0);
@@ -365,21 +241,49 @@ static void expect_result_and_boot_v2(host_t *h, aloft_native_msg_t m)
     assert_int_equal(c->fx.sim.boot.slot, 1);
 }
 
-static uint8_t *zlib_compress(const uint8_t *p, size_t n, int bits, size_t *out_len)
+/* The device ended on a tampered frame: silently, nothing of it acted on. */
+static void expect_tamper_rejected(ctx_t *c, sess_t *s)
 {
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, bits, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    size_t cap = deflateBound(&z, (uLong)n);
-    uint8_t *out = malloc(cap);
-    z.next_in = (Bytef *)p;
-    z.avail_in = (uInt)n;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
-    *out_len = z.total_out;
-    deflateEnd(&z);
-    return out;
+    native_link_run(&s->l);
+    assert_int_equal(aloft_native_device_last_error(&s->d), ALOFT_ERR_INTEGRITY);
+    assert_false(aloft_native_device_state(&s->d) & ALOFT_NATIVE_REBOOT);
+    assert_int_equal(failure(s)->why, ALOFT_NATIVE_WHY_CLOSED);   /* no answer, just the end */
+    assert_int_equal(aloft_update_state(&c->fx.sim.update), ALOFT_UPDATE_FAILED);
+    assert_int_equal(c->paused, c->resumed);
+    assert_untouched(c);
+    assert_int_equal(simfx_reboot(&c->fx), 0);
+    assert_string_equal(c->fx.sim.boot.info.desc.version, "1.0.0");
+}
+
+/* A stream source that lies to the engine: deflated with a 15-bit window
+ * whatever it is asked for, or raw and cut short. */
+typedef struct liar {
+    aloft_native_source_t src;
+    native_source_t *real;
+    unsigned force_bits;
+    uint32_t cut;
+} liar_t;
+
+static int liar_open(void *p, uint32_t from, unsigned bits, uint32_t *len)
+{
+    liar_t *l = p;
+    const aloft_native_source_t *r = &l->real->src;
+    int err = r->open(r->ctx, from, bits && l->force_bits ? l->force_bits : bits, len);
+    if (!err && l->cut && *len > l->cut)
+        *len = l->cut;
+    return err;
+}
+
+static int liar_read(void *p, uint32_t off, uint8_t *buf, size_t n)
+{
+    liar_t *l = p;
+    return l->real->src.read(l->real->src.ctx, off, buf, n);
+}
+
+static void liar_init(liar_t *l, ctx_t *c, unsigned force_bits, uint32_t cut)
+{
+    *l = (liar_t){.src = {liar_open, liar_read, l}, .real = &c->src, .force_bits = force_bits,
+                  .cut = cut};
 }
 
 /* ------------------------------------------------------------------ */
@@ -388,10 +292,11 @@ static uint8_t *zlib_compress(const uint8_t *p, size_t n, int bits, size_t *out_
 static void test_hello_describes_the_device(void **state)
 {
     ctx_t *c = *state;
-    aloft_native_device_t d;
-    host_t h;
-    connect_to(c, &h, &d, PASSWORD | DEFLATE, HOST_IP);
-    const aloft_native_hello_t *hi = &h.hello;
+    hopts_t info = {.op = ALOFT_NATIVE_OP_INFO};
+    sess_t *s = open_session(c, 0, PASSWORD | DEFLATE, HOST_IP, &info);
+    native_link_run(&s->l);
+    assert_int_equal(s->events[ALOFT_NATIVE_EV_DONE], 1);   /* the HELLO is all info needs */
+    const aloft_native_hello_t *hi = &s->hello;
     assert_int_equal(hi->version, 1);
     assert_int_equal(hi->caps, ALOFT_CAP_AUTH | ALOFT_CAP_DEFLATE | ALOFT_CAP_RESUME);
     assert_int_equal(hi->chip_id, ALOFT_CHIP_ESP32);
@@ -417,68 +322,55 @@ static void test_hello_describes_the_device(void **state)
     assert_false(hi->has_resume);
 
     /* a fresh nonce for every connection */
-    aloft_native_device_t d2;
-    host_t h2;
-    connect_to(c, &h2, &d2, OPEN, HOST_IP);
-    assert_memory_not_equal(h2.hello.nonce, hi->nonce, 32);
-    assert_int_equal(h2.hello.caps, ALOFT_CAP_RESUME);
-    assert_int_equal(h2.hello.kdf_iterations, 0);
-    assert_int_equal(h2.hello.inflate_window_bits, 0);
+    sess_t *s2 = open_session(c, 1, OPEN, HOST_IP, &info);
+    native_link_run(&s2->l);
+    assert_memory_not_equal(s2->hello.nonce, hi->nonce, 32);
+    assert_int_equal(s2->hello.caps, ALOFT_CAP_RESUME);
+    assert_int_equal(s2->hello.kdf_iterations, 0);
+    assert_int_equal(s2->hello.inflate_window_bits, 0);
 }
 
 static void test_full_upload_raw_with_password(void **state)
 {
     ctx_t *c = *state;
-    aloft_native_device_t d;
-    host_t h;
-    connect_to(c, &h, &d, PASSWORD, HOST_IP);
     uint64_t ops = flash_ops(c);
-    login(&h);
-    assert_int_equal(flash_ops(c), ops);
-    assert_int_equal(c->paused, 0);   /* paused only once the OFFER is accepted */
-    assert_int_equal(offer_v2(&h, ALOFT_ENC_RAW), 0);
-    assert_int_equal(c->paused, 1);
-    stream_part(&h, c->fx.v2, 0, c->fx.v2_len, ALOFT_NATIVE_WINDOW_DEFAULT);
-    aloft_native_msg_t m = send_end(&h, (uint32_t)c->fx.v2_len);
+    sess_t *s = upload(c, 0, PASSWORD, HOST_IP);
+    native_link_run(&s->l);
+    assert_int_equal(s->events[ALOFT_NATIVE_EV_AUTH_OK], 1);
+    assert_int_equal(s->ops_at_login, ops);   /* nothing touched before the login */
+    assert_int_equal(s->paused_at_login, 0);   /* paused only once the OFFER is accepted */
+    assert_int_equal(s->paused_at_accept, 1);
+    assert_int_equal(s->accepted_at, 0);
+    assert_int_equal(s->bits, 0);
     /* at least one ACK per half window, and the durable marks */
-    assert_true(h.acks >= (int)(c->fx.v2_len / (ALOFT_NATIVE_WINDOW_DEFAULT / 2)));
-    assert_int_equal(h.durable, 196608);   /* three 64 KiB journal marks */
-    expect_result_and_boot_v2(&h, m);
+    assert_true(s->acks >= (int)(c->fx.v2_len / (ALOFT_NATIVE_WINDOW_DEFAULT / 2)));
+    assert_int_equal(s->durable_acked, 196608);   /* three 64 KiB journal marks */
+    expect_result_and_boot_v2(s);
 }
 
 static void test_full_upload_deflate_open_device(void **state)
 {
     ctx_t *c = *state;
-    aloft_native_device_t d;
-    host_t h;
-    size_t zlen;
-    connect_to(c, &h, &d, OPEN | DEFLATE, HOST_IP);
-    assert_false(h.hello.caps & ALOFT_CAP_AUTH);
-    assert_true(h.hello.caps & ALOFT_CAP_DEFLATE);
-    uint8_t *z = zlib_compress(c->fx.v2, c->fx.v2_len, h.hello.inflate_window_bits, &zlen);
-    assert_true(zlen < c->fx.v2_len);
-    login(&h);
-    assert_int_equal(offer_v2(&h, ALOFT_ENC_DEFLATE), 0);
-    h.chunk = 4116;   /* whole frames: each inflates in several pieces */
-    stream_part(&h, z, 0, zlen, ALOFT_NATIVE_WINDOW_DEFAULT);
-    aloft_native_msg_t m = send_end(&h, (uint32_t)zlen);
-    free(z);
-    expect_result_and_boot_v2(&h, m);
+    sess_t *s = upload(c, 0, OPEN | DEFLATE, HOST_IP);
+    s->l.chunk = 0;   /* whole frames: each inflates in several pieces */
+    native_link_run(&s->l);
+    assert_false(s->hello.caps & ALOFT_CAP_AUTH);
+    assert_true(s->hello.caps & ALOFT_CAP_DEFLATE);
+    assert_int_equal(s->events[ALOFT_NATIVE_EV_OPEN], 1);
+    assert_int_equal(s->bits, 12);   /* the device's window */
+    assert_true(s->l.up < c->fx.v2_len);
+    expect_result_and_boot_v2(s);
 }
 
 static void test_deflate_window_too_large_is_refused(void **state)
 {
     ctx_t *c = *state;
-    aloft_native_device_t d;
-    host_t h;
-    size_t zlen;
-    connect_to(c, &h, &d, OPEN | DEFLATE, HOST_IP);
-    uint8_t *z = zlib_compress(c->fx.v2, c->fx.v2_len, 15, &zlen);   /* device allows 12 */
-    login(&h);
-    offer_v2(&h, ALOFT_ENC_DEFLATE);
-    send_data(&h, 0, z, 4092);
-    free(z);
-    expect_error(&h, ALOFT_ERR_DECODE);
+    liar_t liar;
+    liar_init(&liar, c, 15, 0);   /* the device allows 12 */
+    hopts_t o = {.op = ALOFT_NATIVE_OP_UPLOAD, .compress = true, .source = &liar.src};
+    sess_t *s = open_session(c, 0, OPEN | DEFLATE, HOST_IP, &o);
+    native_link_run(&s->l);
+    expect_device_error(s, ALOFT_ERR_DECODE);
     assert_int_equal(c->paused, c->resumed);
     assert_untouched(c);
 }
@@ -486,348 +378,330 @@ static void test_deflate_window_too_large_is_refused(void **state)
 static void test_wrong_password_touches_nothing(void **state)
 {
     ctx_t *c = *state;
-    aloft_native_device_t d;
-    host_t h;
-    uint8_t am[32];
-    connect_to(c, &h, &d, PASSWORD, HOST_IP);
     uint64_t ops = flash_ops(c);
-    send_auth(&h, c->wrong_key, am);
-    aloft_native_msg_t m = expect_msg(&h, ALOFT_MSG_ERROR);   /* no MAC: there is no key */
-    assert_int_equal(m.u.error.code, ALOFT_ERR_AUTH);
-    assert_string_equal(m.u.error.text.s, aloft_strerror(ALOFT_ERR_AUTH));
-    assert_true(aloft_native_device_state(&d) & ALOFT_NATIVE_CLOSED);
-    assert_int_equal(aloft_native_device_last_error(&d), ALOFT_ERR_AUTH);
+    hopts_t o = {.op = ALOFT_NATIVE_OP_UPLOAD, .password = "hunter3"};
+    sess_t *s = open_session(c, 0, PASSWORD, HOST_IP, &o);
+    native_link_run(&s->l);
+    expect_device_error(s, ALOFT_ERR_AUTH);   /* its ERROR has no MAC: there is no key */
+    assert_int_equal(failure(s)->phase, ALOFT_NATIVE_PH_LOGIN);
+    assert_string_equal(failure(s)->device.text.s, aloft_strerror(ALOFT_ERR_AUTH));
+    assert_int_equal(aloft_native_device_last_error(&s->d), ALOFT_ERR_AUTH);
     assert_int_equal(flash_ops(c), ops);
     assert_int_equal(c->paused, 0);
 
-    /* nor can an OFFER skip the login */
-    connect_to(c, &h, &d, PASSWORD, HOST_IP);
-    send_offer(&h, (uint32_t)c->fx.v2_len, c->v2_sha, 0, 0);
-    expect_error(&h, ALOFT_ERR_PROTO);
+    /* nor can an OFFER skip the login: one where AUTH should be */
+    aloft_native_msg_t m;
+    uint8_t frame[256];
+    hopts_t hold = {.op = ALOFT_NATIVE_OP_INFO};
+    s = open_session(c, 0, PASSWORD, HOST_IP, &hold);
+    s->l.hold_up = true;
+    native_link_run(&s->l);   /* the HELLO, and info is content */
+    memset(&m, 0, sizeof m);
+    m.type = ALOFT_MSG_OFFER;
+    m.u.offer.size = (uint32_t)c->fx.v2_len;
+    memcpy(m.u.offer.sha256, c->v2_sha, 32);
+    int n = aloft_native_encode(&m, SHA, NULL, 'H', 0, frame, sizeof frame);
+    native_link_push_raw(&s->l, frame, (size_t)n);
+    assert_int_equal(aloft_native_device_last_error(&s->d), ALOFT_ERR_PROTO);
+    assert_true(aloft_native_device_state(&s->d) & ALOFT_NATIVE_CLOSED);
     assert_int_equal(flash_ops(c), ops);
     assert_int_equal(c->paused, 0);
 }
 
-/* One login attempt from ip with client_key; returns the ERROR code or 0
- * for AUTH_OK. */
-static int attempt(ctx_t *c, uint32_t ip, const uint8_t client_key[32], uint32_t *have)
+/* One login from ip with password; returns the device's ERROR code (with
+ * its have in *have) or 0 for a login that worked. */
+static int attempt(ctx_t *c, uint32_t ip, const char *password, uint32_t *have)
 {
-    aloft_native_device_t d;
-    host_t h;
-    uint8_t am[32];
-    aloft_native_msg_t m;
-    connect_to(c, &h, &d, PASSWORD, ip);
-    send_auth(&h, client_key, am);
-    assert_int_equal(recv_msg(&h, &m), 1);
+    hopts_t o = {.op = ALOFT_NATIVE_OP_INFO, .password = password};
+    sess_t *s = open_session(c, 0, PASSWORD, ip, &o);
+    native_link_run(&s->l);
+    const aloft_native_failure_t *f = failure(s);
     if (have)
-        *have = m.type == ALOFT_MSG_ERROR ? m.u.error.have : 0;
-    return m.type == ALOFT_MSG_AUTH_OK ? 0 : m.u.error.code;
+        *have = f->device.have;
+    if (f->code == 0)
+        assert_int_equal(s->events[ALOFT_NATIVE_EV_AUTH_OK], 1);
+    else
+        assert_int_equal(f->why, ALOFT_NATIVE_WHY_DEVICE);
+    return f->device.code;
 }
 
 static void test_rate_limit_per_peer(void **state)
 {
     ctx_t *c = *state;
     uint32_t have;
-    assert_int_equal(attempt(c, HOST_IP, c->wrong_key, NULL), ALOFT_ERR_AUTH);
-    assert_int_equal(attempt(c, HOST_IP, c->wrong_key, NULL), ALOFT_ERR_AUTH);
-    assert_int_equal(attempt(c, HOST_IP, c->wrong_key, NULL), ALOFT_ERR_AUTH);
+    const char *right = "hunter2", *wrong = "hunter3";
+    assert_int_equal(attempt(c, HOST_IP, wrong, NULL), ALOFT_ERR_AUTH);
+    assert_int_equal(attempt(c, HOST_IP, wrong, NULL), ALOFT_ERR_AUTH);
+    assert_int_equal(attempt(c, HOST_IP, wrong, NULL), ALOFT_ERR_AUTH);
     /* third failure in a row: 1 s lockout, refused before the proof is
      * checked (the right password does not help) */
-    assert_int_equal(attempt(c, HOST_IP, c->client_key, &have), ALOFT_ERR_RATE);
+    assert_int_equal(attempt(c, HOST_IP, right, &have), ALOFT_ERR_RATE);
     assert_int_equal(have, 1);
-    assert_int_equal(attempt(c, OTHER_IP, c->client_key, NULL), 0);   /* others are not locked */
+    assert_int_equal(attempt(c, OTHER_IP, right, NULL), 0);   /* others are not locked */
     c->now += 999;
-    assert_int_equal(attempt(c, HOST_IP, c->client_key, NULL), ALOFT_ERR_RATE);
+    assert_int_equal(attempt(c, HOST_IP, right, NULL), ALOFT_ERR_RATE);
     c->now += 1;
     /* a fourth failure doubles the wait */
-    assert_int_equal(attempt(c, HOST_IP, c->wrong_key, NULL), ALOFT_ERR_AUTH);
-    assert_int_equal(attempt(c, HOST_IP, c->client_key, &have), ALOFT_ERR_RATE);
+    assert_int_equal(attempt(c, HOST_IP, wrong, NULL), ALOFT_ERR_AUTH);
+    assert_int_equal(attempt(c, HOST_IP, right, &have), ALOFT_ERR_RATE);
     assert_int_equal(have, 2);
     c->now += 2000;
-    assert_int_equal(attempt(c, HOST_IP, c->client_key, NULL), 0);
+    assert_int_equal(attempt(c, HOST_IP, right, NULL), 0);
     /* a success forgets the failures */
-    assert_int_equal(attempt(c, HOST_IP, c->wrong_key, NULL), ALOFT_ERR_AUTH);
-    assert_int_equal(attempt(c, HOST_IP, c->wrong_key, NULL), ALOFT_ERR_AUTH);
-    assert_int_equal(attempt(c, HOST_IP, c->client_key, NULL), 0);
+    assert_int_equal(attempt(c, HOST_IP, wrong, NULL), ALOFT_ERR_AUTH);
+    assert_int_equal(attempt(c, HOST_IP, wrong, NULL), ALOFT_ERR_AUTH);
+    assert_int_equal(attempt(c, HOST_IP, right, NULL), 0);
     /* the wait is capped at 60 s */
     for (int i = 0; i < 12; i++) {
-        assert_int_equal(attempt(c, HOST_IP, c->wrong_key, NULL), ALOFT_ERR_AUTH);
+        assert_int_equal(attempt(c, HOST_IP, wrong, NULL), ALOFT_ERR_AUTH);
         c->now += 60000;
     }
     c->now -= 60000;
-    assert_int_equal(attempt(c, HOST_IP, c->client_key, &have), ALOFT_ERR_RATE);
+    assert_int_equal(attempt(c, HOST_IP, right, &have), ALOFT_ERR_RATE);
     assert_int_equal(have, 60);
     assert_int_equal(c->paused, 0);
 }
 
-/* Start an upload of v2 and send its first 20000 bytes. */
-static void start_upload(ctx_t *c, host_t *h, aloft_native_device_t *d, int opts)
+/* Flip bit 4 of byte 1000 of the host's 6th DATA frame on the way. */
+static void flip_tap(void *p, bool up, uint8_t *b, size_t n)
 {
-    connect_to(c, h, d, opts, HOST_IP);
-    login(h);
-    assert_int_equal(offer_v2(h, ALOFT_ENC_RAW), 0);
-    stream_part(h, c->fx.v2, 0, 20000, ALOFT_NATIVE_WINDOW_DEFAULT);
-}
-
-static void expect_tamper_rejected(ctx_t *c, host_t *h)
-{
-    expect_closed_silently(h);
-    assert_int_equal(aloft_native_device_last_error(h->d), ALOFT_ERR_AUTH);
-    assert_int_equal(aloft_update_state(&c->fx.sim.update), ALOFT_UPDATE_FAILED);
-    assert_int_equal(c->paused, c->resumed);
-    assert_untouched(c);
-    assert_int_equal(simfx_reboot(&c->fx), 0);
-    assert_string_equal(c->fx.sim.boot.info.desc.version, "1.0.0");
+    sess_t *s = p;
+    for (size_t i = 0; up && i < n; i++) {
+        if (s->up.data == 5 && s->up.pos == 1000 && s->up.cur[0] == ALOFT_MSG_DATA)
+            b[i] ^= 0x10;
+        native_frames_byte(&s->up, b[i]);
+    }
 }
 
 static void test_flipped_bit_is_rejected(void **state)
 {
     ctx_t *c = *state;
-    aloft_native_device_t d;
-    host_t h;
-    uint8_t frame[ALOFT_NATIVE_FRAME_MAX];
-    start_upload(c, &h, &d, PASSWORD);
-    aloft_native_msg_t m;
-    memset(&m, 0, sizeof m);
-    m.type = ALOFT_MSG_DATA;
-    m.u.data.offset = 20000;
-    m.u.data.data = c->fx.v2 + 20000;
-    m.u.data.len = 4092;
-    int n = aloft_native_encode(&m, SHA, h.key, 'H', h.tx_seq, frame, sizeof frame);
-    frame[1000] ^= 0x10;   /* in the image bytes */
-    uint32_t received = c->fx.sim.update.received;
-    push(&h, frame, (size_t)n);
-    assert_int_equal(c->fx.sim.update.received, received);   /* not a byte of it fed */
-    expect_tamper_rejected(c, &h);
+    sess_t *s = upload(c, 0, PASSWORD, HOST_IP);
+    s->l.tap = flip_tap;
+    native_link_run(&s->l);
+    /* not a byte of it fed: what came before, and then the end */
+    assert_int_equal(c->fx.sim.update.received, 5 * DATA_BYTES);
+    expect_tamper_rejected(c, s);
 }
 
 static void test_replayed_frame_is_rejected(void **state)
 {
     ctx_t *c = *state;
-    aloft_native_device_t d;
-    host_t h;
-    start_upload(c, &h, &d, PASSWORD);
-    push(&h, h.last, h.last_len);   /* the last DATA frame once more */
-    expect_tamper_rejected(c, &h);
+    sess_t *s = upload(c, 0, PASSWORD, HOST_IP);
+    run_until_data(s, 5);
+    native_link_push_raw(&s->l, s->up.last, s->up.last_len);   /* the last DATA once more */
+    expect_tamper_rejected(c, s);
 }
 
 static void test_injected_frame_is_rejected(void **state)
 {
     ctx_t *c = *state;
-    aloft_native_device_t d;
-    host_t h;
     uint8_t frame[64], guess[32];
-    start_upload(c, &h, &d, PASSWORD);
+    sess_t *s = upload(c, 0, PASSWORD, HOST_IP);
+    run_until_data(s, 5);
     /* an attacker on the path writes an END with its own key */
     aloft_native_msg_t m;
     memset(&m, 0, sizeof m);
     m.type = ALOFT_MSG_END;
-    m.u.end.stream_len = 20000;
+    m.u.end.stream_len = 5 * DATA_BYTES;
     memset(guess, 0x42, sizeof guess);
-    int n = aloft_native_encode(&m, SHA, guess, 'H', h.tx_seq, frame, sizeof frame);
-    push(&h, frame, (size_t)n);
-    expect_tamper_rejected(c, &h);
+    int n = aloft_native_encode(&m, SHA, guess, 'H', s->h.tx_seq, frame, sizeof frame);
+    native_link_push_raw(&s->l, frame, (size_t)n);
+    expect_tamper_rejected(c, s);
 }
 
 static void test_second_connection_busy_while_first_completes(void **state)
 {
     ctx_t *c = *state;
-    aloft_native_device_t d1, d2;
-    host_t h1, h2;
-    start_upload(c, &h1, &d1, PASSWORD);
-    connect_to(c, &h2, &d2, PASSWORD, OTHER_IP);
-    login(&h2);
-    send_offer(&h2, (uint32_t)c->fx.v2_len, c->v2_sha, 0, 0);
-    expect_error(&h2, ALOFT_ERR_BUSY);
-    aloft_native_device_peer_closed(&d2, c->now);
+    sess_t *s1 = upload(c, 0, PASSWORD, HOST_IP);
+    run_until_data(s1, 5);
+    sess_t *s2 = upload(c, 1, PASSWORD, OTHER_IP);
+    native_link_run(&s2->l);
+    expect_device_error(s2, ALOFT_ERR_BUSY);
+    assert_int_equal(failure(s2)->phase, ALOFT_NATIVE_PH_OFFER);
     assert_int_equal(aloft_update_state(&c->fx.sim.update), ALOFT_UPDATE_RECEIVING);
-    stream_part(&h1, c->fx.v2, 20000, c->fx.v2_len, ALOFT_NATIVE_WINDOW_DEFAULT);
-    expect_result_and_boot_v2(&h1, send_end(&h1, (uint32_t)c->fx.v2_len));
+    s1->l.hold_up = false;
+    native_link_run(&s1->l);
+    expect_result_and_boot_v2(s1);
 }
 
 static void test_idle_peer_dropped_across_wrap(void **state)
 {
     ctx_t *c = *state;
-    aloft_native_device_t d;
-    host_t h;
     c->now = 0xFFFFF000u;   /* the timer wraps during the silence */
-    start_upload(c, &h, &d, OPEN);
-    c->now += ALOFT_NATIVE_IDLE_TIMEOUT_MS - 1;
-    aloft_native_device_tick(&d, c->now);
-    assert_false(aloft_native_device_state(&d) & ALOFT_NATIVE_CLOSED);
-    c->now += 1;
-    aloft_native_device_tick(&d, c->now);
-    aloft_native_msg_t m = expect_msg(&h, ALOFT_MSG_ERROR);   /* MACed */
-    assert_int_equal(m.u.error.code, ALOFT_ERR_TIMEOUT);
-    assert_int_equal(m.u.error.have, 20000);
-    assert_int_equal(m.u.error.want, c->fx.v2_len);
-    assert_true(aloft_native_device_state(&d) & ALOFT_NATIVE_CLOSED);
-    assert_int_equal(aloft_native_device_last_error(&d), ALOFT_ERR_TIMEOUT);
+    sess_t *s = upload(c, 0, OPEN, HOST_IP);
+    run_until_data(s, 5);
+    s->l.hold_down = true;   /* the link is gone both ways */
+    aloft_native_device_tick(&s->d, c->now + ALOFT_NATIVE_IDLE_TIMEOUT_MS - 1);
+    assert_false(aloft_native_device_state(&s->d) & ALOFT_NATIVE_CLOSED);
+    aloft_native_device_tick(&s->d, c->now + ALOFT_NATIVE_IDLE_TIMEOUT_MS);
+    assert_true(aloft_native_device_state(&s->d) & ALOFT_NATIVE_CLOSED);
+    assert_int_equal(aloft_native_device_last_error(&s->d), ALOFT_ERR_TIMEOUT);
+    s->l.hold_down = false;   /* its ERROR (MACed) still reaches the host */
+    native_link_run(&s->l);
+    expect_device_error(s, ALOFT_ERR_TIMEOUT);
+    assert_int_equal(failure(s)->device.have, 5 * DATA_BYTES);
+    assert_int_equal(failure(s)->device.want, c->fx.v2_len);
     assert_int_equal(c->paused, c->resumed);
     assert_untouched(c);
 
     /* before the login too */
-    connect_to(c, &h, &d, PASSWORD, HOST_IP);
-    c->now += ALOFT_NATIVE_IDLE_TIMEOUT_MS;
-    aloft_native_device_tick(&d, c->now);
-    expect_error(&h, ALOFT_ERR_TIMEOUT);
+    s = upload(c, 0, PASSWORD, HOST_IP);
+    s->l.hold_up = true;   /* AUTH never arrives */
+    native_link_run(&s->l);
+    aloft_native_device_tick(&s->d, c->now + ALOFT_NATIVE_IDLE_TIMEOUT_MS);
+    native_link_run(&s->l);
+    expect_device_error(s, ALOFT_ERR_TIMEOUT);
+    assert_int_equal(failure(s)->phase, ALOFT_NATIVE_PH_LOGIN);
 }
 
 static void test_too_large_offer_refused_before_flash(void **state)
 {
     ctx_t *c = *state;
-    aloft_native_device_t d;
-    host_t h;
-    connect_to(c, &h, &d, PASSWORD, HOST_IP);
-    login(&h);
+    hopts_t o = {.op = ALOFT_NATIVE_OP_UPLOAD, .password = "hunter2", .size = 1412096};
+    sess_t *s = open_session(c, 0, PASSWORD, HOST_IP, &o);
     uint64_t ops = flash_ops(c);
-    send_offer(&h, 1412096, c->v2_sha, 0, 0);
-    aloft_native_msg_t m = expect_msg(&h, ALOFT_MSG_ERROR);
-    assert_int_equal(m.u.error.code, ALOFT_ERR_TOO_LARGE);
-    assert_int_equal(m.u.error.have, 1412096);
-    assert_int_equal(m.u.error.want, 1310720);
-    assert_string_equal(m.u.error.where.s, "app1");
-    assert_string_equal(m.u.error.text.s, "image is larger than the slot");
+    native_link_run(&s->l);
+    expect_device_error(s, ALOFT_ERR_TOO_LARGE);
+    const aloft_native_error_t *e = &failure(s)->device;
+    assert_int_equal(e->have, 1412096);
+    assert_int_equal(e->want, 1310720);
+    assert_string_equal(e->where.s, "app1");
+    assert_string_equal(e->text.s, "image is larger than the slot");
     assert_int_equal(flash_ops(c), ops);
     assert_int_equal(c->paused, 0);
-    assert_true(aloft_native_device_state(&d) & ALOFT_NATIVE_CLOSED);
 }
 
 static void test_protocol_errors_end_the_update(void **state)
 {
     ctx_t *c = *state;
-    aloft_native_device_t d;
-    host_t h;
-    start_upload(c, &h, &d, OPEN);
-    send_data(&h, 19999, c->fx.v2, 10);   /* not where the stream is */
-    aloft_native_msg_t m = expect_msg(&h, ALOFT_MSG_ERROR);
-    assert_int_equal(m.u.error.code, ALOFT_ERR_PROTO);
-    assert_int_equal(m.u.error.have, 19999);
-    assert_int_equal(m.u.error.want, 20000);
+    aloft_native_msg_t m;
+    sess_t *s = upload(c, 0, OPEN, HOST_IP);
+    run_until_data(s, 5);
+    memset(&m, 0, sizeof m);
+    m.type = ALOFT_MSG_DATA;   /* not where the stream is */
+    m.u.data.offset = 5 * DATA_BYTES - 1;
+    m.u.data.data = c->fx.v2;
+    m.u.data.len = 10;
+    assert_true(native_link_inject(&s->l, &m) > 0);
+    native_link_run(&s->l);
+    expect_device_error(s, ALOFT_ERR_PROTO);
+    assert_int_equal(failure(s)->device.have, 5 * DATA_BYTES - 1);
+    assert_int_equal(failure(s)->device.want, 5 * DATA_BYTES);
     assert_int_equal(c->paused, c->resumed);
     assert_untouched(c);
 
-    /* a short END */
-    start_upload(c, &h, &d, OPEN);
-    m = send_end(&h, 20000);
-    assert_int_equal(m.type, ALOFT_MSG_ERROR);
-    assert_int_equal(m.u.error.code, ALOFT_ERR_SHORT);
-    assert_int_equal(m.u.error.have, 20000);
-    assert_int_equal(m.u.error.want, c->fx.v2_len);
+    /* a short END: a stream that ends before the image does */
+    liar_t liar;
+    liar_init(&liar, c, 0, 20000);
+    hopts_t o = {.op = ALOFT_NATIVE_OP_UPLOAD, .source = &liar.src};
+    s = open_session(c, 0, OPEN, HOST_IP, &o);
+    native_link_run(&s->l);
+    assert_int_equal(s->events[ALOFT_NATIVE_EV_SENT_ALL], 1);
+    expect_device_error(s, ALOFT_ERR_SHORT);
+    assert_int_equal(failure(s)->device.have, 20000);
+    assert_int_equal(failure(s)->device.want, c->fx.v2_len);
     assert_untouched(c);
 }
 
 static void test_erase_ahead_with_keepalives(void **state)
 {
     ctx_t *c = *state;
-    aloft_native_device_t d;
-    host_t h;
-    aloft_native_msg_t m;
-    connect_to(c, &h, &d, OPEN, HOST_IP);
-    login(&h);
-    h.lazy = true;
-    assert_int_equal(offer_v2(&h, ALOFT_ENC_RAW), 0);
+    sess_t *s = upload(c, 0, OPEN, HOST_IP);
+    s->l.dev_manual = true;
+    while (s->events[ALOFT_NATIVE_EV_ACCEPTED] == 0 && native_link_pump(&s->l))
+        ;
+    assert_int_equal(s->accepted_at, 0);
+    s->l.hold_up = true;   /* no data yet: the device has time to erase ahead */
     uint64_t erases = c->fx.sim.nor.count.erases;
     int units = 0;
-    uint32_t last_ack = c->now;   /* ACCEPT */
+    uint32_t last_ack = s->l.now;   /* ACCEPT */
     /* Each erase unit takes 300 ms. Whenever the device gets control, an
      * ACK is due if 500 ms passed since the last one. */
-    while (aloft_native_device_state(&d) & ALOFT_NATIVE_WANT_STEP) {
-        int acks = h.acks;
-        units += aloft_native_device_step(&d, c->now);
-        assert_int_equal(recv_msg(&h, &m), 0);
-        if (h.acks > acks)
-            last_ack = c->now;
-        assert_true(c->now - last_ack < ALOFT_NATIVE_KEEPALIVE_MS);
-        c->now += 300;
-        aloft_native_device_tick(&d, c->now);
+    while (aloft_native_device_state(&s->d) & ALOFT_NATIVE_WANT_STEP) {
+        int acks = s->acks;
+        units += aloft_native_device_step(&s->d, s->l.now);
+        native_link_run(&s->l);
+        if (s->acks > acks)
+            last_ack = s->l.now;
+        assert_true(s->l.now - last_ack < ALOFT_NATIVE_KEEPALIVE_MS);
+        s->l.now += 300;
+        aloft_native_device_tick(&s->d, s->l.now);
     }
     assert_int_equal(units, 4);   /* 200000 bytes: 3 blocks and a sector */
     assert_int_equal(c->fx.sim.nor.count.erases - erases, units);
-    assert_true(h.acks >= units / 2);
-    assert_false(aloft_native_device_state(&d) & ALOFT_NATIVE_CLOSED);
+    assert_true(s->acks >= units / 2);
+    assert_false(aloft_native_device_state(&s->d) & ALOFT_NATIVE_CLOSED);
     /* the data then goes straight to flash; the only erase left is the
      * resume journal's sector */
-    stream_part(&h, c->fx.v2, 0, c->fx.v2_len, ALOFT_NATIVE_WINDOW_DEFAULT);
+    s->l.hold_up = false;
+    s->l.dev_manual = false;
+    s->hold_at_end = true;   /* END waits: the activation erases otadata */
+    native_link_run(&s->l);
     assert_int_equal(c->fx.sim.nor.count.erases - erases, units + 1);
-    expect_result_and_boot_v2(&h, send_end(&h, (uint32_t)c->fx.v2_len));
+    s->l.hold_up = false;
+    native_link_run(&s->l);
+    expect_result_and_boot_v2(s);
 }
 
 static void test_resume_after_dropped_connection(void **state)
 {
     ctx_t *c = *state;
-    aloft_native_device_t d;
-    host_t h;
-    connect_to(c, &h, &d, PASSWORD, HOST_IP);
-    login(&h);
-    assert_int_equal(offer_v2(&h, ALOFT_ENC_RAW), 0);
-    stream_part(&h, c->fx.v2, 0, 140000, ALOFT_NATIVE_WINDOW_DEFAULT);
-    assert_int_equal(h.durable, 131072);
-    aloft_native_device_peer_closed(&d, c->now);   /* the Wi-Fi drops */
-    assert_int_equal(aloft_native_device_last_error(&d), ALOFT_ERR_CLOSED);
+    sess_t *s = upload(c, 0, PASSWORD, HOST_IP);
+    run_until_data(s, 35);   /* 143 220 bytes */
+    assert_int_equal(s->durable, 131072);
+    native_link_drop(&s->l);   /* the Wi-Fi drops */
+    assert_int_equal(aloft_native_device_last_error(&s->d), ALOFT_ERR_CLOSED);
+    assert_int_equal(failure(s)->why, ALOFT_NATIVE_WHY_CLOSED);
+    assert_true(failure(s)->lost);
     assert_int_equal(c->paused, c->resumed);
     assert_untouched(c);
 
-    connect_to(c, &h, &d, PASSWORD, HOST_IP);
-    assert_true(h.hello.has_resume);
-    assert_int_equal(h.hello.resume_target, 0);
-    assert_int_equal(h.hello.resume_size, c->fx.v2_len);
-    assert_memory_equal(h.hello.resume_sha256, c->v2_sha, 32);
-    assert_int_equal(h.hello.resume_offset, 131072);
-    login(&h);
+    s = upload(c, 0, PASSWORD, HOST_IP);
     uint64_t progs = c->fx.sim.nor.count.prog_bytes;
-    uint32_t offset = offer_v2(&h, ALOFT_ENC_RAW);
-    assert_int_equal(offset, 131072);
-    stream_part(&h, c->fx.v2 + offset, 0, c->fx.v2_len - offset, ALOFT_NATIVE_WINDOW_DEFAULT);
-    aloft_native_msg_t m = send_end(&h, (uint32_t)(c->fx.v2_len - offset));
-    assert_true(c->fx.sim.nor.count.prog_bytes - progs < c->fx.v2_len - offset + 4096);
+    native_link_run(&s->l);
+    assert_true(s->hello.has_resume);
+    assert_int_equal(s->hello.resume_target, 0);
+    assert_int_equal(s->hello.resume_size, c->fx.v2_len);
+    assert_memory_equal(s->hello.resume_sha256, c->v2_sha, 32);
+    assert_int_equal(s->hello.resume_offset, 131072);
+    assert_int_equal(s->accepted_at, 131072);
+    assert_true(s->l.up < c->fx.v2_len - 131072 + 4096);   /* only the rest went */
+    assert_true(c->fx.sim.nor.count.prog_bytes - progs < c->fx.v2_len - 131072 + 4096);
     c->paused = c->resumed = 1;   /* one pause per session */
-    expect_result_and_boot_v2(&h, m);
+    expect_result_and_boot_v2(s);
 }
 
 static void test_resume_with_deflate(void **state)
 {
     ctx_t *c = *state;
-    aloft_native_device_t d;
-    host_t h;
-    size_t zlen;
-    connect_to(c, &h, &d, OPEN | DEFLATE, HOST_IP);
-    login(&h);
-    offer_v2(&h, ALOFT_ENC_RAW);
-    stream_part(&h, c->fx.v2, 0, 150000, ALOFT_NATIVE_WINDOW_DEFAULT);
-    c->now += ALOFT_NATIVE_IDLE_TIMEOUT_MS;   /* the host was killed */
-    aloft_native_device_tick(&d, c->now);
-    expect_error(&h, ALOFT_ERR_TIMEOUT);
+    hopts_t raw = {.op = ALOFT_NATIVE_OP_UPLOAD};   /* the first session goes raw */
+    sess_t *s = open_session(c, 0, OPEN | DEFLATE, HOST_IP, &raw);
+    run_until_data(s, 37);   /* 151 404 bytes */
+    aloft_native_device_tick(&s->d, s->l.now + ALOFT_NATIVE_IDLE_TIMEOUT_MS);   /* host killed */
+    native_link_run(&s->l);
+    expect_device_error(s, ALOFT_ERR_TIMEOUT);
 
-    connect_to(c, &h, &d, OPEN | DEFLATE, HOST_IP);
-    assert_int_equal(h.hello.resume_offset, 131072);
-    login(&h);
-    uint32_t offset = offer_v2(&h, ALOFT_ENC_DEFLATE);
-    assert_int_equal(offset, 131072);
-    /* one zlib stream started at the offset */
-    uint8_t *z = zlib_compress(c->fx.v2 + offset, c->fx.v2_len - offset, 12, &zlen);
-    stream_part(&h, z, 0, zlen, ALOFT_NATIVE_WINDOW_DEFAULT);
-    free(z);
-    aloft_native_msg_t m = send_end(&h, (uint32_t)zlen);
+    s = upload(c, 0, OPEN | DEFLATE, HOST_IP);
+    native_link_run(&s->l);
+    assert_int_equal(s->hello.resume_offset, 131072);
+    assert_int_equal(s->accepted_at, 131072);
+    assert_int_equal(s->bits, 12);   /* one zlib stream started at the offset */
     c->paused = c->resumed = 1;
-    expect_result_and_boot_v2(&h, m);
+    expect_result_and_boot_v2(s);
 }
 
 static void test_no_reboot_flag(void **state)
 {
     ctx_t *c = *state;
-    aloft_native_device_t d;
-    host_t h;
-    connect_to(c, &h, &d, OPEN, HOST_IP);
-    login(&h);
-    send_offer(&h, (uint32_t)c->fx.v2_len, c->v2_sha, 0, ALOFT_OFFER_NO_REBOOT);
-    expect_msg(&h, ALOFT_MSG_ACCEPT);
-    stream_part(&h, c->fx.v2, 0, c->fx.v2_len, ALOFT_NATIVE_WINDOW_DEFAULT);
-    aloft_native_msg_t m = send_end(&h, (uint32_t)c->fx.v2_len);
-    assert_int_equal(m.type, ALOFT_MSG_RESULT);
-    assert_int_equal(m.u.result.reboot, 0);
-    assert_true(aloft_native_device_state(&d) & ALOFT_NATIVE_CLOSED);
-    assert_false(aloft_native_device_state(&d) & ALOFT_NATIVE_REBOOT);
+    hopts_t o = {.op = ALOFT_NATIVE_OP_UPLOAD, .no_reboot = true};
+    sess_t *s = open_session(c, 0, OPEN, HOST_IP, &o);
+    native_link_run(&s->l);
+    const aloft_native_result_t *r = aloft_native_host_result(&s->h);
+    assert_non_null(r);
+    assert_int_equal(r->reboot, 0);
+    assert_true(aloft_native_device_state(&s->d) & ALOFT_NATIVE_CLOSED);
+    assert_false(aloft_native_device_state(&s->d) & ALOFT_NATIVE_REBOOT);
     /* activated all the same: the next restart runs it */
     assert_int_equal(simfx_reboot(&c->fx), 0);
     assert_string_equal(c->fx.sim.boot.info.desc.version, "2.0.0");
@@ -836,42 +710,43 @@ static void test_no_reboot_flag(void **state)
 static void test_filesystem_upload_does_not_restart(void **state)
 {
     ctx_t *c = *state;
-    aloft_native_device_t d;
-    host_t h;
     uint8_t fs[60000], sha[32];
+    native_source_t src;
     for (size_t i = 0; i < sizeof fs; i++)
         fs[i] = (uint8_t)(i * 7 + (i >> 9));
     aloft_hash_oneshot(SHA, fs, sizeof fs, sha);
+    native_source_init(&src, fs, sizeof fs);
     const aloft_part_t *part = aloft_ptable_find_fs(&c->fx.sim.boot.pt, NULL);
-    connect_to(c, &h, &d, PASSWORD, HOST_IP);
-    login(&h);
-    send_offer_to(&h, 1, sizeof fs, sha, 0, 0);
-    assert_int_equal(expect_msg(&h, ALOFT_MSG_ACCEPT).u.accept.offset, 0);
-    stream_part(&h, fs, 0, sizeof fs, ALOFT_NATIVE_WINDOW_DEFAULT);
-    aloft_native_msg_t m = send_end(&h, sizeof fs);
-    assert_int_equal(m.type, ALOFT_MSG_RESULT);
-    assert_int_equal(m.u.result.slot, 0xFF);
-    assert_string_equal(m.u.result.version.s, "2.0.0");   /* as offered */
-    assert_int_equal(m.u.result.reboot, 0);
-    assert_true(aloft_native_device_state(&d) & ALOFT_NATIVE_CLOSED);
-    assert_false(aloft_native_device_state(&d) & ALOFT_NATIVE_REBOOT);
+    hopts_t o = {.op = ALOFT_NATIVE_OP_UPLOAD, .password = "hunter2", .target = 1,
+                 .size = sizeof fs, .sha = sha, .source = &src.src};
+    sess_t *s = open_session(c, 0, PASSWORD, HOST_IP, &o);
+    native_link_run(&s->l);
+    assert_int_equal(s->accepted_at, 0);
+    const aloft_native_result_t *r = aloft_native_host_result(&s->h);
+    assert_non_null(r);
+    assert_int_equal(r->slot, 0xFF);
+    assert_string_equal(r->version.s, "2.0.0");   /* as offered */
+    assert_int_equal(r->reboot, 0);
+    assert_true(aloft_native_device_state(&s->d) & ALOFT_NATIVE_CLOSED);
+    assert_false(aloft_native_device_state(&s->d) & ALOFT_NATIVE_REBOOT);
     assert_memory_equal(c->fx.sim.nor.mem + part->offset, fs, sizeof fs);
     assert_untouched(c);
+    native_source_close(&src);
 }
 
 static void test_host_error_abandons_quietly(void **state)
 {
     ctx_t *c = *state;
-    aloft_native_device_t d;
-    host_t h;
     aloft_native_msg_t m;
-    start_upload(c, &h, &d, OPEN);
+    sess_t *s = upload(c, 0, OPEN, HOST_IP);
+    run_until_data(s, 5);
     memset(&m, 0, sizeof m);
     m.type = ALOFT_MSG_ERROR;
     m.u.error.code = ALOFT_ERR_ABORTED;
-    send_msg(&h, &m);
-    expect_closed_silently(&h);
-    assert_int_equal(aloft_native_device_last_error(&d), ALOFT_ERR_ABORTED);
+    assert_true(native_link_inject(&s->l, &m) > 0);
+    native_link_run(&s->l);
+    assert_int_equal(failure(s)->why, ALOFT_NATIVE_WHY_CLOSED);   /* no answer */
+    assert_int_equal(aloft_native_device_last_error(&s->d), ALOFT_ERR_ABORTED);
     assert_int_equal(aloft_update_state(&c->fx.sim.update), ALOFT_UPDATE_FAILED);
     assert_int_equal(c->paused, c->resumed);
     assert_untouched(c);

@@ -1,13 +1,13 @@
 /*
- * tests/unit/test_native_host.c — the native uploader's pure parts (the
- * socket parts are covered by tests/integration/test_native_*.sh against
+ * tests/unit/test_native_host.c — the native client's own parts (the
+ * protocol is the host engine's, tests/unit/test_native_host_engine.c; the
+ * socket loop is covered by tests/integration/test_native_*.sh against
  * aloft-sim):
- *  - window accounting: never more than `window` stream bytes unconsumed,
- *    ACKs that go back or beyond what was sent are protocol errors;
  *  - the DATA stream restarted at any offset (a resume) decodes back to
  *    image[offset:], with zlib's own inflate at exactly the window the
  *    device announced and with the device's decoder (port inflate_zlib)
- *    fed in small pieces; raw streams are the image bytes themselves;
+ *    fed in small pieces; raw streams are the image bytes themselves; the
+ *    engine's source keeps the whole-image stream across connections;
  *  - the device's ERROR messages mapped to message + hint (diag text,
  *    login failures, unknown codes), capability names;
  *  - the progress line of a resumed upload counts its rate from the
@@ -29,62 +29,6 @@
 #include "native_host.h"
 #include "native_stream.h"
 #include "progress.h"
-
-/* ---- window ----------------------------------------------------------- */
-
-static void test_window_limits_in_flight(void **state)
-{
-    (void)state;
-    native_window_t w;
-    native_window_init(&w, 32768);
-    assert_int_equal(native_window_room(&w, 100000), 32768);
-    assert_int_equal(native_window_room(&w, 1000), 1000);   /* the stream's end */
-    for (int i = 0; i < 8; i++)
-        native_window_sent(&w, 4092);
-    assert_int_equal(native_window_in_flight(&w), 32736);
-    assert_int_equal(native_window_room(&w, 100000), 32);
-    native_window_sent(&w, 32);
-    assert_int_equal(native_window_room(&w, 100000), 0);
-    /* An ACK opens the window by what it consumed. */
-    assert_int_equal(native_window_ack(&w, 16384), ALOFT_OK);
-    assert_int_equal(native_window_in_flight(&w), 32768 - 16384);
-    assert_int_equal(native_window_room(&w, 100000), 16384);
-    assert_int_equal(native_window_ack(&w, 16384), ALOFT_OK);   /* a keepalive repeats it */
-    assert_int_equal(native_window_ack(&w, 32768), ALOFT_OK);
-    assert_int_equal(native_window_room(&w, 100000), 32768);
-}
-
-static void test_window_rejects_bad_acks(void **state)
-{
-    (void)state;
-    native_window_t w;
-    native_window_init(&w, 8192);
-    native_window_sent(&w, 4000);
-    assert_int_equal(native_window_ack(&w, 4001), ALOFT_ERR_PROTO);   /* more than was sent */
-    assert_int_equal(native_window_ack(&w, 3000), ALOFT_OK);
-    assert_int_equal(native_window_ack(&w, 2999), ALOFT_ERR_PROTO);   /* going back */
-    assert_int_equal(w.consumed, 3000);                               /* unchanged */
-    assert_int_equal(native_window_room(&w, 100000), 8192 - 1000);
-}
-
-/* A small window still lets every byte through, a frame at a time. */
-static void test_window_small_drains(void **state)
-{
-    (void)state;
-    native_window_t w;
-    size_t total = 100000, frames = 0;
-    native_window_init(&w, 1000);
-    while (w.sent < total) {
-        size_t n = native_window_room(&w, total - (size_t)w.sent);
-        assert_true(n > 0 && n <= 1000);
-        native_window_sent(&w, n);
-        assert_true(native_window_in_flight(&w) <= 1000);
-        assert_int_equal(native_window_room(&w, total - (size_t)w.sent), 0);
-        assert_int_equal(native_window_ack(&w, (uint32_t)w.sent), ALOFT_OK);
-        frames++;
-    }
-    assert_int_equal(frames, 100);
-}
 
 /* ---- stream ----------------------------------------------------------- */
 
@@ -228,15 +172,43 @@ static void test_raw_stream_is_the_image(void **state)
     assert_int_equal(native_stream_open(&s, img, sizeof img, 0, 16, 9), ALOFT_ERR_ARG);
 }
 
-static void test_deflate_bits(void **state)
+/* The engine's source: the whole-image stream is made once per window
+ * and kept (it is also the probe that decides whether deflating pays); a
+ * resume elsewhere gets its own; reads stay inside the current one. */
+static void test_source_keeps_the_whole_stream(void **state)
 {
     (void)state;
-    assert_int_equal(native_deflate_bits(0), 0);
-    assert_int_equal(native_deflate_bits(8), 0);   /* zlib deflates 2^9 at least */
-    assert_int_equal(native_deflate_bits(9), 9);
-    assert_int_equal(native_deflate_bits(12), 12);
-    assert_int_equal(native_deflate_bits(15), 15);
-    assert_int_equal(native_deflate_bits(16), 15);
+    size_t len;
+    uint8_t *img = test_image(&len);
+    native_source_t s;
+    const aloft_native_source_t *src = &s.src;
+    uint32_t n0, n1, n2;
+    uint8_t buf[64];
+    native_source_init(&s, img, len);
+    assert_int_equal(src->read(src->ctx, 0, buf, 1), ALOFT_ERR_ARG);   /* nothing open */
+    assert_int_equal(src->open(src->ctx, 0, 12, &n0), ALOFT_OK);
+    const uint8_t *whole = native_stream_bytes(&s.whole);
+    assert_true(n0 < len);
+    assert_int_equal(src->open(src->ctx, 0, 12, &n1), ALOFT_OK);
+    assert_int_equal(n1, n0);
+    assert_ptr_equal(native_stream_bytes(&s.whole), whole);   /* not deflated again */
+    assert_int_equal(src->read(src->ctx, n0 - 10, buf, 10), ALOFT_OK);
+    assert_memory_equal(buf, whole + n0 - 10, 10);
+    assert_int_equal(src->read(src->ctx, n0 - 10, buf, 11), ALOFT_ERR_ARG);
+    assert_int_equal(native_source_image_pos(&s, n0), len);
+    /* a resume at 64 KiB: its own stream, the whole one stays */
+    assert_int_equal(src->open(src->ctx, 65536, 12, &n2), ALOFT_OK);
+    assert_true(n2 < n0);
+    assert_int_equal(native_source_image_pos(&s, 0), 65536);
+    assert_ptr_equal(native_stream_bytes(&s.whole), whole);
+    /* raw */
+    assert_int_equal(src->open(src->ctx, 100, 0, &n2), ALOFT_OK);
+    assert_int_equal(n2, len - 100);
+    assert_int_equal(src->read(src->ctx, 0, buf, 8), ALOFT_OK);
+    assert_memory_equal(buf, img + 100, 8);
+    assert_int_equal(src->open(src->ctx, 0, 8, &n2), ALOFT_ERR_ARG);   /* zlib cannot */
+    native_source_close(&s);
+    image_free(img);
 }
 
 /* ---- errors ----------------------------------------------------------- */
@@ -344,13 +316,10 @@ static void test_progress_from_resume_point(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_window_limits_in_flight),
-        cmocka_unit_test(test_window_rejects_bad_acks),
-        cmocka_unit_test(test_window_small_drains),
         cmocka_unit_test(test_deflate_restart_round_trips),
         cmocka_unit_test(test_deflate_window_is_respected),
         cmocka_unit_test(test_raw_stream_is_the_image),
-        cmocka_unit_test(test_deflate_bits),
+        cmocka_unit_test(test_source_keeps_the_whole_stream),
         cmocka_unit_test(test_error_too_large_uses_diag),
         cmocka_unit_test(test_error_busy_and_chip),
         cmocka_unit_test(test_error_login),

@@ -3,8 +3,8 @@
  * update through the native protocol: transfer, verification, activation,
  * first boot, confirmation, and a later rollback.
  *
- * Life A: a host uploads v2 over the native protocol (in-process engine and
- * peer, open device), the device reboots into it and the health check
+ * Life A: a host uploads v2 over the native protocol (the host and device
+ * engines in one process, open device), the device reboots into it and the health check
  * confirms it. For every flash operation N of life A: start from the same
  * flash, cut power at N (torn), reboot, require a complete, verified image
  * (v1 or v2), then let the host start over (it resumes from the journal)
@@ -26,144 +26,53 @@
 
 #include <cmocka.h>
 
-#include "aloft/wire/native.h"
 #include "aloft/native_device.h"
+#include "aloft/native_host.h"
 #include "crypto_mbedtls.h"
+#include "native_link.h"
+#include "native_stream.h"
 #include "sim_fixture.h"
 #include "test_flash.h"
-
-static const aloft_hash_alg_t *SHA = &aloft_mbedtls_sha256;
 
 typedef struct sweep {
     sim_fixture_t fx;
     aloft_native_device_t d;
-    uint8_t in[4 * ALOFT_NATIVE_FRAME_MAX];
-    size_t in_len;
-    uint8_t key[32];
-    bool keyed;
-    uint32_t tx_seq, rx_seq;
+    aloft_native_host_t h;
+    native_source_t src;
+    uint8_t v2_sha[32];
     uint32_t accepted_at;   /* ACCEPT offset of the last upload */
     unsigned resumed;       /* uploads that continued from a journal */
 } sweep_t;
 
-/* ---- a minimal in-process host for an open device -------------------- */
-
-static void pull(sweep_t *s)
+static void on_event(void *ctx, const aloft_native_event_t *ev)
 {
-    size_t n;
-    const uint8_t *p = aloft_native_device_tx_buf(&s->d, &n);
-    if (n > sizeof s->in - s->in_len)
-        n = sizeof s->in - s->in_len;
-    memcpy(s->in + s->in_len, p, n);
-    s->in_len += n;
-    aloft_native_device_tx_ack(&s->d, n);
-}
-
-static void push(sweep_t *s, const uint8_t *p, size_t n)
-{
-    while (n > 0 && !(aloft_native_device_state(&s->d) & ALOFT_NATIVE_CLOSED)) {
-        size_t room;
-        uint8_t *buf = aloft_native_device_rx_buf(&s->d, &room);
-        if (room == 0) {
-            aloft_native_device_step(&s->d, 0);
-        } else {
-            size_t k = n < room ? n : room;
-            memcpy(buf, p, k);
-            aloft_native_device_rx_ack(&s->d, 0, k);
-            p += k;
-            n -= k;
-        }
-        pull(s);
-    }
-    while (aloft_native_device_state(&s->d) & ALOFT_NATIVE_WANT_STEP) {
-        aloft_native_device_step(&s->d, 0);
-        pull(s);
+    sweep_t *s = ctx;
+    if (ev->kind == ALOFT_NATIVE_EV_ACCEPTED) {
+        s->accepted_at = ev->offset;
+        s->resumed += ev->offset > 0;
     }
 }
 
-static int send_msg(sweep_t *s, const aloft_native_msg_t *m)
-{
-    uint8_t frame[ALOFT_NATIVE_FRAME_MAX];
-    int n = aloft_native_encode(m, SHA, s->keyed ? s->key : NULL, 'H', s->tx_seq, frame,
-                                sizeof frame);
-    if (n < 0)
-        return n;
-    s->tx_seq += s->keyed;
-    push(s, frame, (size_t)n);
-    return 0;
-}
-
-/* The next frame other than ACK; ALOFT_ERR_CLOSED if none will come. */
-static int recv_msg(sweep_t *s, aloft_native_msg_t *m)
-{
-    for (;;) {
-        pull(s);
-        int n = aloft_native_frame_len(s->in, s->in_len, s->keyed, ALOFT_NATIVE_MAX_PAYLOAD);
-        if (n < 0)
-            return n;
-        if (n == 0)
-            return ALOFT_ERR_CLOSED;
-        int err = aloft_native_decode(s->in, (size_t)n, SHA, s->keyed ? s->key : NULL, 'D',
-                                      s->rx_seq, m);
-        if (err)
-            return err;
-        s->rx_seq += s->keyed;
-        if (m->type == ALOFT_MSG_HELLO) {   /* open device: key from a zero client key */
-            uint8_t zero[32] = {0}, am[32];
-            aloft_native_auth_message(SHA, s->in + ALOFT_NATIVE_HEADER_LEN,
-                                      (size_t)n - ALOFT_NATIVE_HEADER_LEN, zero, am);
-            aloft_native_session_key(SHA, zero, am, s->key);
-            s->keyed = true;
-        }
-        memmove(s->in, s->in + n, s->in_len - (size_t)n);
-        s->in_len -= (size_t)n;
-        if (m->type != ALOFT_MSG_ACK)
-            return 0;
-    }
-}
-
-/* Upload v2 (raw), continuing wherever the device says. 0 on RESULT. */
+/* Upload v2 (raw) with the host engine, continuing wherever the device
+ * says. 0 on RESULT, else the session's error. */
 static int upload_v2(sweep_t *s)
 {
-    aloft_native_device_config_t cfg = {.dev = &s->fx.sim.dev, .update = &s->fx.sim.update,
-                                        .name = "sweep", .open = true};
-    aloft_native_msg_t m = {.type = ALOFT_MSG_OFFER};
-    int err;
-    s->in_len = 0;
-    s->keyed = false;
-    s->tx_seq = s->rx_seq = 0;
-    if ((err = aloft_native_device_init(&s->d, &cfg, 0x7F000001u, 0)) != 0 ||
-        (err = recv_msg(s, &m)) != 0)
+    aloft_native_device_config_t dc = {.dev = &s->fx.sim.dev, .update = &s->fx.sim.update,
+                                       .name = "sweep", .open = true};
+    aloft_native_host_config_t hc = {
+        .crypto = &aloft_mbedtls_crypto, .op = ALOFT_NATIVE_OP_UPLOAD, .source = &s->src.src,
+        .size = (uint32_t)s->fx.v2_len, .sha256 = s->v2_sha, .on_event = on_event, .ctx = s};
+    native_link_t l = {.host = &s->h, .dev = &s->d};
+    int err = aloft_native_device_init(&s->d, &dc, 0x7F000001u, 0);
+    if (!err)
+        err = aloft_native_host_init(&s->h, &hc, 0);
+    if (err)
         return err;
-    memset(&m, 0, sizeof m);
-    m.type = ALOFT_MSG_OFFER;
-    m.u.offer.size = (uint32_t)s->fx.v2_len;
-    aloft_hash_oneshot(SHA, s->fx.v2, s->fx.v2_len, m.u.offer.sha256);
-    if ((err = send_msg(s, &m)) != 0 || (err = recv_msg(s, &m)) != 0)
-        return err;
-    if (m.type != ALOFT_MSG_ACCEPT)
-        return m.type == ALOFT_MSG_ERROR ? m.u.error.code : ALOFT_ERR_PROTO;
-    uint32_t from = s->accepted_at = m.u.accept.offset;
-    s->resumed += from > 0;
-    for (uint32_t off = from; off < s->fx.v2_len;) {
-        uint32_t n = (uint32_t)s->fx.v2_len - off;
-        if (n > ALOFT_NATIVE_MAX_PAYLOAD - 4)
-            n = ALOFT_NATIVE_MAX_PAYLOAD - 4;
-        memset(&m, 0, sizeof m);
-        m.type = ALOFT_MSG_DATA;
-        m.u.data.offset = off - from;
-        m.u.data.data = s->fx.v2 + off;
-        m.u.data.len = (uint16_t)n;
-        if ((err = send_msg(s, &m)) != 0)
-            return err;
-        off += n;
-    }
-    memset(&m, 0, sizeof m);
-    m.type = ALOFT_MSG_END;
-    m.u.end.stream_len = (uint32_t)s->fx.v2_len - from;
-    if ((err = send_msg(s, &m)) != 0 || (err = recv_msg(s, &m)) != 0)
-        return err;
-    return m.type == ALOFT_MSG_RESULT ? 0 : m.type == ALOFT_MSG_ERROR ? m.u.error.code : -1;
+    native_link_run(&l);
+    err = aloft_native_host_last_error(&s->h);
+    if (!err && aloft_native_host_result(&s->h) == NULL)
+        err = ALOFT_ERR_STATE;   /* the session stopped halfway */
+    return err;
 }
 
 /* ---- the lives ---------------------------------------------------------- */
@@ -225,6 +134,8 @@ static void test_native_life_sweep(void **state)
     const char *runs_env = getenv("ALOFT_SWEEP_RUNS");
     int runs = runs_env && atoi(runs_env) > 0 ? atoi(runs_env) : 10;
     assert_int_equal(simfx_setup(&s->fx, ALOFT_CHIP_ESP32, 60000, 200000), 0);
+    native_source_init(&s->src, s->fx.v2, s->fx.v2_len);
+    aloft_hash_oneshot(&aloft_mbedtls_sha256, s->fx.v2, s->fx.v2_len, s->v2_sha);
     uint8_t *base = simfx_snapshot(&s->fx);
     uint64_t n_a = ops_of(s, life_a);
     assert_true(running(s, "2.0.0"));
@@ -272,6 +183,7 @@ static void test_native_life_sweep(void **state)
     assert_true(resumed > 0);
     free(base);
     free(confirmed);
+    native_source_close(&s->src);
     simfx_teardown(&s->fx);
     free(s);
 }

@@ -187,6 +187,9 @@ typedef struct aloft_native_msg {
     } u;
 } aloft_native_msg_t;
 
+/* Set s to text (NULL = empty), cut at ALOFT_NATIVE_STR_MAX bytes. */
+void aloft_native_str_set(aloft_native_str_t *s, const char *text);
+
 /* Encode msg as one frame into out (cap bytes): header, payload, and a MAC
  * when mac_key is not NULL (dir 'H' or 'D', seq as above). Returns the frame
  * length, or ALOFT_ERR_BUFFER / ALOFT_ERR_ARG. */
@@ -200,8 +203,8 @@ int aloft_native_encode(const aloft_native_msg_t *msg, const aloft_hash_alg_t *s
 int aloft_native_frame_len(const uint8_t *buf, size_t len, bool with_mac, size_t max_payload);
 
 /* Check the MAC (if mac_key) and decode one complete frame. DATA points
- * into frame. Returns 0, ALOFT_ERR_AUTH for a bad MAC, ALOFT_ERR_PROTO for
- * a malformed or unknown message. */
+ * into frame. Returns 0, ALOFT_ERR_INTEGRITY for a bad MAC, ALOFT_ERR_PROTO
+ * for a malformed or unknown message. */
 int aloft_native_decode(const uint8_t *frame, size_t len, const aloft_hash_alg_t *sha256,
                         const uint8_t *mac_key, char dir, uint32_t seq,
                         aloft_native_msg_t *msg);
