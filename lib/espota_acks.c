@@ -1,20 +1,20 @@
-/* host/espota_acks.c — see espota_acks.h. */
-#include "espota_acks.h"
-
+/* lib/espota_acks.c — see aloft/internal/espota_acks.h. */
 #include <string.h>
 
-void espota_acks_init(espota_acks_t *a)
+#include "aloft/internal/espota_acks.h"
+
+void aloft_espota_acks_init(aloft_espota_acks_t *a)
 {
     memset(a, 0, sizeof *a);
 }
 
-static void add_text(espota_acks_t *a, char c)
+static void add_text(aloft_espota_acks_t *a, char c)
 {
     if (c == '\n') {
         a->error_done = true;
         return;
     }
-    if (c == '\r' || a->error_done || a->text_len >= ESPOTA_ACKS_TEXT_MAX)
+    if (c == '\r' || a->error_done || a->text_len >= ALOFT_ESPOTA_ACKS_TEXT_MAX)
         return;
     /* The text is shown to the user: keep it printable. */
     a->text[a->text_len++] = (c >= 0x20 && c < 0x7F) ? c : '?';
@@ -25,13 +25,13 @@ static void add_text(espota_acks_t *a, char c)
  * piece_max, together at most room, each at least min_digits long and
  * without a leading zero. Returns true with their sum in *sum when the
  * whole run splits that way. */
-static bool split_run(const char *digits, size_t n, uint64_t piece_max, uint64_t room,
-                      size_t min_digits, uint64_t *sum)
+static bool split_run(const char *digits, size_t n, uint32_t piece_max, uint32_t room,
+                      size_t min_digits, uint32_t *sum)
 {
     size_t i = 0;
     *sum = 0;
     while (i < n) {
-        uint64_t cap = room - *sum < piece_max ? room - *sum : piece_max;
+        uint32_t cap = room - *sum < piece_max ? room - *sum : piece_max;
         uint64_t v = 0, val = 0;
         size_t best = 0;
         if (digits[i] == '0')
@@ -45,7 +45,7 @@ static bool split_run(const char *digits, size_t n, uint64_t piece_max, uint64_t
         }
         if (best == 0 || best - i < min_digits)
             return false;
-        *sum += val;
+        *sum += (uint32_t)val;
         i = best;
     }
     return true;
@@ -57,34 +57,34 @@ static bool split_run(const char *digits, size_t n, uint64_t piece_max, uint64_t
  * ("2920", "4096": a device reading more at once) is cut into the longest
  * counts that fit what was sent. A run that fits neither (a repeated
  * count, or merged counts) means the device has everything we sent. */
-uint64_t espota_acks_pending(const espota_acks_t *a, uint64_t sent)
+uint32_t aloft_espota_acks_pending(const aloft_espota_acks_t *a, uint32_t sent)
 {
-    uint64_t room = sent > a->acked ? sent - a->acked : 0, sum;
+    uint32_t room = sent > a->acked ? sent - a->acked : 0, sum;
     if (a->ndigits == 0)
         return 0;
-    if (split_run(a->digits, a->ndigits, ESPOTA_ACKS_READ_MAX, room, 2, &sum) ||
-        split_run(a->digits, a->ndigits, UINT64_MAX, room, 1, &sum))
+    if (split_run(a->digits, a->ndigits, ALOFT_ESPOTA_ACKS_READ_MAX, room, 2, &sum) ||
+        split_run(a->digits, a->ndigits, UINT32_MAX, room, 1, &sum))
         return sum;
     return room;
 }
 
-void espota_acks_flush(espota_acks_t *a, uint64_t sent)
+void aloft_espota_acks_flush(aloft_espota_acks_t *a, uint32_t sent)
 {
     if (a->ndigits == 0)
         return;
     a->counts++;
-    a->acked += espota_acks_pending(a, sent);
+    a->acked += aloft_espota_acks_pending(a, sent);
     a->ndigits = 0;
 }
 
-static void start_error(espota_acks_t *a, char c, uint64_t sent)
+static void start_error(aloft_espota_acks_t *a, char c, uint32_t sent)
 {
-    espota_acks_flush(a, sent);
+    aloft_espota_acks_flush(a, sent);
     a->error = true;
     add_text(a, c);
 }
 
-static void feed_char(espota_acks_t *a, char c, uint64_t sent)
+static void feed_char(aloft_espota_acks_t *a, char c, uint32_t sent)
 {
     if (a->error) {
         add_text(a, c);
@@ -102,23 +102,23 @@ static void feed_char(espota_acks_t *a, char c, uint64_t sent)
     }
     if (c >= '0' && c <= '9') {
         if (a->ndigits == sizeof a->digits)
-            espota_acks_flush(a, sent);
+            aloft_espota_acks_flush(a, sent);
         a->digits[a->ndigits++] = c;
     } else if (c == 'O') {
-        espota_acks_flush(a, sent);
+        aloft_espota_acks_flush(a, sent);
         a->pending_o = true;
     } else if (c == ' ' || c == '\r' || c == '\n' || c == '\t') {
-        espota_acks_flush(a, sent);   /* not sent by devices; harmless */
+        aloft_espota_acks_flush(a, sent);   /* not sent by devices; harmless */
     } else {
         start_error(a, c, sent);
     }
 }
 
-void espota_acks_feed(espota_acks_t *a, const void *data, size_t len, uint64_t sent)
+void aloft_espota_acks_feed(aloft_espota_acks_t *a, const void *data, size_t len, uint32_t sent)
 {
     const char *p = data;
     for (size_t i = 0; i < len && !a->ok; i++)
         feed_char(a, p[i], sent);
     if (a->ok)
-        espota_acks_flush(a, sent);
+        aloft_espota_acks_flush(a, sent);
 }
