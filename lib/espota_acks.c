@@ -22,14 +22,16 @@ static void add_text(aloft_espota_acks_t *a, char c)
 }
 
 /* Split digits[0..n) greedily into counts (longest first), each at most
- * piece_max, together at most room, each at least min_digits long and
- * without a leading zero. Returns true with their sum in *sum when the
- * whole run splits that way. */
+ * piece_max, together at most room, each at least min_digits long (but the
+ * last if open_end: the run goes on) and without a leading zero. Returns
+ * true with their sum in *sum and where the last count starts in *last
+ * when the whole run splits that way. */
 static bool split_run(const char *digits, size_t n, uint32_t piece_max, uint32_t room,
-                      size_t min_digits, uint32_t *sum)
+                      size_t min_digits, bool open_end, uint32_t *sum, size_t *last)
 {
     size_t i = 0;
     *sum = 0;
+    *last = 0;
     while (i < n) {
         uint32_t cap = room - *sum < piece_max ? room - *sum : piece_max;
         uint64_t v = 0, val = 0;
@@ -43,9 +45,10 @@ static bool split_run(const char *digits, size_t n, uint32_t piece_max, uint32_t
             best = j + 1;
             val = v;
         }
-        if (best == 0 || best - i < min_digits)
+        if (best == 0 || (best - i < min_digits && !(open_end && best == n)))
             return false;
         *sum += (uint32_t)val;
+        *last = i;
         i = best;
     }
     return true;
@@ -60,12 +63,35 @@ static bool split_run(const char *digits, size_t n, uint32_t piece_max, uint32_t
 uint32_t aloft_espota_acks_pending(const aloft_espota_acks_t *a, uint32_t sent)
 {
     uint32_t room = sent > a->acked ? sent - a->acked : 0, sum;
+    size_t last;
     if (a->ndigits == 0)
         return 0;
-    if (split_run(a->digits, a->ndigits, ALOFT_ESPOTA_ACKS_READ_MAX, room, 2, &sum) ||
-        split_run(a->digits, a->ndigits, UINT32_MAX, room, 1, &sum))
+    if (split_run(a->digits, a->ndigits, ALOFT_ESPOTA_ACKS_READ_MAX, room, 2, false, &sum, &last) ||
+        split_run(a->digits, a->ndigits, UINT32_MAX, room, 1, false, &sum, &last))
         return sum;
     return room;
+}
+
+/* The digit run fills the buffer (counts that kept coming with nothing
+ * between them): decode every count but the last, which may go on, and
+ * keep that one pending. Cutting the run anywhere else would split a
+ * count and misread both halves. */
+static void flush_all_but_last(aloft_espota_acks_t *a, uint32_t sent)
+{
+    uint32_t room = sent > a->acked ? sent - a->acked : 0, sum, tail = 0;
+    size_t last;
+    if (!(split_run(a->digits, a->ndigits, ALOFT_ESPOTA_ACKS_READ_MAX, room, 2, true, &sum, &last) ||
+          split_run(a->digits, a->ndigits, UINT32_MAX, room, 1, true, &sum, &last)) ||
+        last == 0) {
+        aloft_espota_acks_flush(a, sent);
+        return;
+    }
+    for (size_t i = last; i < a->ndigits; i++)
+        tail = tail * 10 + (uint32_t)(a->digits[i] - '0');
+    a->counts++;
+    a->acked += sum - tail;
+    a->ndigits = (uint8_t)(a->ndigits - last);
+    memmove(a->digits, a->digits + last, a->ndigits);
 }
 
 void aloft_espota_acks_flush(aloft_espota_acks_t *a, uint32_t sent)
@@ -102,7 +128,7 @@ static void feed_char(aloft_espota_acks_t *a, char c, uint32_t sent)
     }
     if (c >= '0' && c <= '9') {
         if (a->ndigits == sizeof a->digits)
-            aloft_espota_acks_flush(a, sent);
+            flush_all_but_last(a, sent);
         a->digits[a->ndigits++] = c;
     } else if (c == 'O') {
         aloft_espota_acks_flush(a, sent);

@@ -95,6 +95,23 @@ static void test_acks_count_split_across_reads(void **state)
     assert_int_equal(a.counts, 1);
 }
 
+/* Counts that keep coming with nothing between them outgrow the digit
+ * buffer; it must be cut between two counts, not inside one. */
+static void test_acks_long_run_keeps_count_boundaries(void **state)
+{
+    (void)state;
+    aloft_espota_acks_t a;
+    aloft_espota_acks_init(&a);
+    /* 8192 bytes in 1460-byte reads, then 8760 more; 30000 are out */
+    feed(&a, "14601460146014601460892", 30000);
+    feed(&a, "146014601460146014601460", 30000);
+    assert_int_equal(a.acked + aloft_espota_acks_pending(&a, 30000), 16952);
+    feed(&a, "1", 30000);   /* the start of a count of 100 */
+    feed(&a, "00", 30000);
+    aloft_espota_acks_flush(&a, 30000);
+    assert_int_equal(a.acked, 17052);
+}
+
 static void test_acks_ok_after_counts_and_split(void **state)
 {
     (void)state;
@@ -309,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_acks_coalesced_counts_fit_what_was_sent),
         cmocka_unit_test(test_acks_never_exceed_sent),
         cmocka_unit_test(test_acks_count_split_across_reads),
+        cmocka_unit_test(test_acks_long_run_keeps_count_boundaries),
         cmocka_unit_test(test_acks_ok_after_counts_and_split),
         cmocka_unit_test(test_acks_error_text),
         cmocka_unit_test(test_acks_error_starting_with_o_and_control_bytes),
