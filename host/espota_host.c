@@ -70,12 +70,28 @@ static bool push(espota_session_t *s, const aloft_espota_host_action_t *a)
     return false;
 }
 
+static void report_progress(espota_session_t *s)
+{
+    const aloft_espota_host_result_t *res = aloft_espota_host_result(&s->engine);
+    if (s->u->on_progress && (res->sent != s->shown_sent || res->confirmed != s->shown_confirmed))
+        s->u->on_progress(s->u->ctx, res->sent, res->confirmed, s->u->size);
+    s->shown_sent = res->sent;
+    s->shown_confirmed = res->confirmed;
+}
+
 /* Carry out what the engine asks until it asks nothing (or the
- * connection takes no more for now). */
+ * connection takes no more for now). The connect-back is told after the
+ * engine's events (the login's OK may arrive with it, or not at all) and
+ * before the first byte. */
 static void carry_out(espota_session_t *s)
 {
     aloft_espota_host_action_t a;
     while (aloft_espota_host_next(&s->engine, &a)) {
+        if (a.kind != ALOFT_ESPOTA_HOST_ACT_EVENT && s->peer[0]) {
+            espota_emit(s, ESPOTA_EV_CONNECTED, s->peer);
+            s->peer[0] = '\0';
+            report_progress(s);   /* (0, 0): the transfer starts */
+        }
         if (a.kind == ALOFT_ESPOTA_HOST_ACT_EVENT)
             on_engine_event(s, &a);
         else if (a.kind == ALOFT_ESPOTA_HOST_ACT_UDP_SEND &&
@@ -124,27 +140,18 @@ static void receive_udp(espota_session_t *s)
         aloft_espota_host_on_datagram(&s->engine, now32(), buf, n);
 }
 
-static void report_progress(espota_session_t *s, uint32_t *sent, uint32_t *confirmed)
-{
-    const aloft_espota_host_result_t *res = aloft_espota_host_result(&s->engine);
-    if (s->u->on_progress && (res->sent != *sent || res->confirmed != *confirmed))
-        s->u->on_progress(s->u->ctx, res->sent, res->confirmed, s->u->size);
-    *sent = res->sent;
-    *confirmed = res->confirmed;
-}
-
 /* Run the engine until it is done. */
 static void run(espota_session_t *s)
 {
     aloft_espota_host_t *e = &s->engine;
-    uint32_t sent = UINT32_MAX, confirmed = UINT32_MAX;   /* the first report is (0, 0) */
     double start = 0;
+    s->shown_sent = s->shown_confirmed = UINT32_MAX;   /* the first report is (0, 0) */
     aloft_espota_host_start(e, now32(), s->listen_port);
     for (;;) {
         carry_out(s);
         aloft_espota_host_state_t st = aloft_espota_host_state(e);
-        if (s->tcp >= 0)
-            report_progress(s, &sent, &confirmed);
+        if (s->tcp >= 0 && s->peer[0] == '\0')
+            report_progress(s);
         if (st == ALOFT_ESPOTA_HOST_DONE)
             break;
         bool handshake = st == ALOFT_ESPOTA_HOST_INVITING || st == ALOFT_ESPOTA_HOST_AUTHENTICATING;
@@ -156,11 +163,10 @@ static void run(espota_session_t *s)
         uint32_t wait = aloft_espota_host_wait_ms(e, now32());
         int rc = poll(p, 3, wait > 60000 ? 60000 : (int)wait);
         if (rc > 0 && p[0].revents)
-            receive_udp(s);
+            receive_udp(s);   /* before the accept: the device said OK, then connected */
         if (rc > 0 && p[1].revents && espota_net_accept(s)) {
             start = progress_clock();
             aloft_espota_host_on_connected(e, now32());
-            report_progress(s, &sent, &confirmed);
         }
         if (rc > 0 && (p[2].revents & POLLOUT))
             s->want_write = false;
@@ -168,6 +174,8 @@ static void run(espota_session_t *s)
             receive_tcp(s);
         aloft_espota_host_tick(e, now32());
     }
+    if (s->peer[0])   /* connected, and done before a byte went out */
+        espota_emit(s, ESPOTA_EV_CONNECTED, s->peer);
     s->r->bytes = aloft_espota_host_result(e)->sent;
     if (s->tcp >= 0) {
         s->r->seconds = progress_clock() - start;

@@ -29,6 +29,8 @@ typedef struct espota_session {
     int send_errno;                /* why the last invitation could not be sent, or 0 */
     bool want_write;               /* the connection took nothing: wait until writable */
     bool write_failed;             /* it takes no more data; read on for the reason */
+    char peer[64];                 /* the device's "ip:port" until ESPOTA_EV_CONNECTED is told */
+    uint32_t shown_sent, shown_confirmed;   /* last progress reported */
 } espota_session_t;
 
 void espota_emit(espota_session_t *s, espota_event_t ev, const char *detail);
@@ -50,8 +52,8 @@ int espota_net_send(espota_session_t *s, const void *data, size_t len);
 size_t espota_net_recv(espota_session_t *s, char *buf, size_t n);
 
 /* Accept a pending connection: the device's becomes s->tcp (non-blocking;
- * the listener is closed, ESPOTA_EV_CONNECTED emitted) and true is
- * returned; any other host's is turned away. */
+ * the listener is closed, its address in s->peer) and true is returned;
+ * any other host's is turned away. */
 bool espota_net_accept(espota_session_t *s);
 
 void espota_net_close(espota_session_t *s);

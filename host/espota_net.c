@@ -174,7 +174,6 @@ bool espota_net_accept(espota_session_t *s)
 {
     struct sockaddr_in peer;
     socklen_t len = sizeof peer;
-    char text[64];
     int fd = accept(s->listener, (struct sockaddr *)&peer, &len);
     if (fd < 0)
         return false;
@@ -186,8 +185,7 @@ bool espota_net_accept(espota_session_t *s)
     close(s->listener);   /* one device, one connection */
     s->listener = -1;
     s->tcp = fd;
-    host_addr_text(&peer, text, sizeof text);
-    espota_emit(s, ESPOTA_EV_CONNECTED, text);
+    host_addr_text(&peer, s->peer, sizeof s->peer);
     return true;
 }
 
