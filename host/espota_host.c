@@ -1,21 +1,20 @@
 /*
- * host/espota_host.c — the espota uploader's handshake: invitation,
- * authentication (both schemes, with espota 3.3.1's MD5-secret retry) and
- * the connect-back. The data phase is in espota_transfer.c, the sockets in
- * espota_net.c.
- *
- * Every failure leaves a message and a hint in r->error that name what was
- * tried (address, port, seconds) and what the user can change.
+ * host/espota_host.c — the espota uploader: the engine of
+ * aloft/espota_host.h driven by a poll() loop over the UDP socket, the
+ * listener for the connect-back and the connection. The sockets are in
+ * espota_net.c, the messages for how it ended in espota_outcome.c.
  */
-#include <stdio.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-#include "aloft/util.h"
 #include "crypto_mbedtls.h"
 #include "espota_host_priv.h"
-
-static const aloft_crypto_t *const crypto = &aloft_mbedtls_crypto;
+#include "progress.h"
 
 void espota_emit(espota_session_t *s, espota_event_t ev, const char *detail)
 {
@@ -23,94 +22,10 @@ void espota_emit(espota_session_t *s, espota_event_t ev, const char *detail)
         s->u->on_event(s->u->ctx, ev, detail ? detail : "");
 }
 
-/* ---- answers from the device ---------------------------------------- */
-
-typedef enum { REPLY_OK, REPLY_AUTH, REPLY_AUTH_FAILED, REPLY_OTHER } reply_kind_t;
-
-/* What a datagram says; for AUTH the nonce goes to nonce (n bytes). */
-static reply_kind_t classify(const char *buf, char *nonce, size_t n)
+static uint32_t now32(void)
 {
-    if (strncmp(buf, "OK", 2) == 0)
-        return REPLY_OK;
-    if (strncmp(buf, "Authentication Failed", 21) == 0)
-        return REPLY_AUTH_FAILED;
-    if (strncmp(buf, "AUTH ", 5) != 0)
-        return REPLY_OTHER;
-    const char *p = buf + 5;
-    size_t k = 0;
-    while (*p == ' ')
-        p++;
-    while (*p && *p != ' ' && *p != '\r' && *p != '\n' && k + 1 < n)
-        nonce[k++] = *p++;
-    nonce[k] = '\0';
-    return REPLY_AUTH;
+    return (uint32_t)host_now_ms();
 }
-
-/* A text that is neither OK nor AUTH: a refusal ("ERR: ...") or something
- * that is not ArduinoOTA at all. */
-static int answer_error(espota_session_t *s, const char *buf, size_t len)
-{
-    host_printable(buf, len, s->r->device_text, sizeof s->r->device_text);
-    espota_emit(s, ESPOTA_EV_DEVICE_SAID, s->r->device_text);
-    if (strncmp(buf, "ERR", 3) == 0)
-        return espota_explain_refusal(&s->r->error, buf, len, &s->ctx);
-    return host_error_set(&s->r->error, ALOFT_ERR_PROTO, "unexpected answer from the device",
-                          "it said \"%s\", which is not ArduinoOTA's; is another program "
-                          "using UDP port %u on %s?", s->r->device_text, (unsigned)s->port,
-                          s->host);
-}
-
-/* ---- invitation ------------------------------------------------------ */
-
-static int no_answer(espota_session_t *s)
-{
-    if (s->port_refused)
-        return host_error_set(&s->r->error, ALOFT_ERR_TIMEOUT, "device did not answer",
-                              "%s is reachable but nothing listens on UDP port %u; check the "
-                              "port (ESP32 uses 3232, ESP8266 8266, unless the firmware calls "
-                              "ArduinoOTA.setPort) and that the firmware calls "
-                              "ArduinoOTA.begin() once Wi-Fi is up", s->host, (unsigned)s->port);
-    if (s->send_errno)
-        return host_error_set(&s->r->error, ALOFT_ERR_TIMEOUT, "device did not answer",
-                              "invitations to %s (UDP) could not be sent: %s; check the "
-                              "address and this computer's network connection",
-                              s->r->device_addr, strerror(s->send_errno));
-    return host_error_set(&s->r->error, ALOFT_ERR_TIMEOUT, "device did not answer",
-                          "sent %u invitation%s to %s (UDP) and got no reply within %u s each; "
-                          "check that the device is powered and on this network, that its "
-                          "firmware calls ArduinoOTA.handle() often (a loop() that blocks "
-                          "never answers), and the port (ESP32 3232, ESP8266 8266)",
-                          s->tries, s->tries == 1 ? "" : "s", s->r->device_addr,
-                          (unsigned)((s->invite_ms + 999) / 1000));
-}
-
-/* Send the invitation until the device answers. Returns the answer's
- * length (in buf) or an error code. */
-static int invite(espota_session_t *s, char *buf, size_t n)
-{
-    aloft_espota_invite_t inv;
-    char line[96];
-    memset(&inv, 0, sizeof inv);
-    inv.cmd = s->u->fs ? ALOFT_ESPOTA_CMD_FS : ALOFT_ESPOTA_CMD_FLASH;
-    inv.port = s->listen_port;
-    inv.size = (uint32_t)s->u->size;
-    memcpy(inv.md5, s->md5hex, sizeof inv.md5);
-    int len = aloft_espota_format_invite(&inv, line, sizeof line);
-    if (len < 0)
-        return host_error_set(&s->r->error, len, "internal error", "invitation did not fit");
-    for (unsigned t = 0; t < s->tries; t++) {
-        espota_net_drain(s);   /* late answers to an earlier try would confuse the login */
-        if (espota_net_send(s, line, (size_t)len) == ALOFT_OK) {
-            ssize_t got = espota_net_reply(s, buf, n, s->invite_ms);
-            if (got != 0)
-                return (int)got;
-        }
-        espota_emit(s, ESPOTA_EV_NO_ANSWER, NULL);
-    }
-    return no_answer(s);
-}
-
-/* ---- authentication -------------------------------------------------- */
 
 static const char *scheme_name(aloft_espota_auth_t scheme, bool md5_secret)
 {
@@ -119,164 +34,160 @@ static const char *scheme_name(aloft_espota_auth_t scheme, bool md5_secret)
     return md5_secret ? "PBKDF2-HMAC-SHA256, MD5 secret" : "PBKDF2-HMAC-SHA256";
 }
 
-enum { LOGIN_OK = 0, LOGIN_REFUSED = 1 };
-
-/* Answer the challenge nonce with the password; returns LOGIN_OK,
- * LOGIN_REFUSED or an error code. */
-static int login(espota_session_t *s, aloft_espota_auth_t scheme, bool md5_secret,
-                 const char *nonce)
+static void on_engine_event(espota_session_t *s, const aloft_espota_host_action_t *a)
 {
-    char secret[ALOFT_ESPOTA_HEX_MAX], cnonce[ALOFT_ESPOTA_HEX_MAX], resp[ALOFT_ESPOTA_HEX_MAX];
-    char msg[8 + 2 * ALOFT_ESPOTA_HEX_MAX], buf[256], ignored[8];
-    const char *name = scheme_name(scheme, md5_secret);
-    int err = aloft_espota_secret(crypto, md5_secret ? ALOFT_ESPOTA_AUTH_MD5 : scheme,
-                                  s->u->password, secret);
-    if (!err)
-        err = aloft_espota_cnonce(crypto, scheme, s->u->filename, (uint32_t)s->u->size,
-                                  s->md5hex, s->host, cnonce);
-    if (!err)
-        err = aloft_espota_response(crypto, scheme, secret, nonce, cnonce, resp);
-    if (err)
-        return host_error_set(&s->r->error, err, "crypto failure",
-                              "computing the %s response failed", name);
-    espota_emit(s, ESPOTA_EV_AUTH, name);
-    int len = snprintf(msg, sizeof msg, "%d %s %s\n", ALOFT_ESPOTA_CMD_AUTH, cnonce, resp);
-    ssize_t got = 0;
-    reply_kind_t kind = REPLY_AUTH;
-    uint64_t deadline = host_now_ms() + s->timeout_ms;
-    if (espota_net_send(s, msg, (size_t)len) != ALOFT_OK)
-        deadline = 0;
-    /* A late challenge for an earlier invitation is not the answer. */
-    for (uint64_t now = host_now_ms(); kind == REPLY_AUTH && now < deadline;
-         now = host_now_ms()) {
-        got = espota_net_reply(s, buf, sizeof buf, (uint32_t)(deadline - now));
-        if (got <= 0)
+    const char *scheme = scheme_name(a->auth, a->md5_secret);
+    switch (a->event) {
+    case ALOFT_ESPOTA_HOST_EV_INVITE: espota_emit(s, ESPOTA_EV_INVITE, s->r->device_addr); break;
+    case ALOFT_ESPOTA_HOST_EV_NO_ANSWER: espota_emit(s, ESPOTA_EV_NO_ANSWER, NULL); break;
+    case ALOFT_ESPOTA_HOST_EV_AUTH: espota_emit(s, ESPOTA_EV_AUTH, scheme); break;
+    case ALOFT_ESPOTA_HOST_EV_AUTH_OK: espota_emit(s, ESPOTA_EV_AUTH_OK, scheme); break;
+    case ALOFT_ESPOTA_HOST_EV_AUTH_FAILED: espota_emit(s, ESPOTA_EV_AUTH_FAILED, scheme); break;
+    case ALOFT_ESPOTA_HOST_EV_RETRY_MD5: espota_emit(s, ESPOTA_EV_AUTH_RETRY_MD5, NULL); break;
+    case ALOFT_ESPOTA_HOST_EV_ACCEPTED:
+        espota_emit(s, ESPOTA_EV_ACCEPTED, s->r->connect_back);
+        break;
+    case ALOFT_ESPOTA_HOST_EV_SENT_ALL: espota_emit(s, ESPOTA_EV_SENT_ALL, NULL); break;
+    }
+}
+
+/* Hand the connection what it takes of the engine's offer. Returns false
+ * when it took nothing (it would block, or it failed: read on, the
+ * device's reason may be waiting). */
+static bool push(espota_session_t *s, const aloft_espota_host_action_t *a)
+{
+    if (s->tcp < 0 || s->write_failed)
+        return false;
+    ssize_t w = send(s->tcp, a->data, a->len, MSG_NOSIGNAL);
+    if (w > 0) {
+        aloft_espota_host_on_tcp_sent(&s->engine, now32(), (size_t)w);
+        return true;
+    }
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        s->want_write = errno != EINTR;
+    else
+        s->write_failed = true;
+    return false;
+}
+
+static void report_progress(espota_session_t *s)
+{
+    const aloft_espota_host_result_t *res = aloft_espota_host_result(&s->engine);
+    if (s->u->on_progress && (res->sent != s->shown_sent || res->confirmed != s->shown_confirmed))
+        s->u->on_progress(s->u->ctx, res->sent, res->confirmed, s->u->size);
+    s->shown_sent = res->sent;
+    s->shown_confirmed = res->confirmed;
+}
+
+/* Carry out what the engine asks until it asks nothing (or the
+ * connection takes no more for now). The connect-back is told after the
+ * engine's events (the login's OK may arrive with it, or not at all) and
+ * before the first byte. */
+static void carry_out(espota_session_t *s)
+{
+    aloft_espota_host_action_t a;
+    while (aloft_espota_host_next(&s->engine, &a)) {
+        if (a.kind != ALOFT_ESPOTA_HOST_ACT_EVENT && s->peer[0]) {
+            espota_emit(s, ESPOTA_EV_CONNECTED, s->peer);
+            s->peer[0] = '\0';
+            report_progress(s);   /* (0, 0): the transfer starts */
+        }
+        if (a.kind == ALOFT_ESPOTA_HOST_ACT_EVENT)
+            on_engine_event(s, &a);
+        else if (a.kind == ALOFT_ESPOTA_HOST_ACT_UDP_SEND &&
+                 espota_net_send(s, a.data, a.len) != ALOFT_OK)
+            aloft_espota_host_on_send_failed(&s->engine, now32());
+        else if (a.kind == ALOFT_ESPOTA_HOST_ACT_TCP_SEND && !push(s, &a))
+            return;
+    }
+}
+
+/* Devices send their counts with Nagle on: the next count waits until we
+ * acknowledge the previous one, and a delayed ACK (40 ms on Linux, up to
+ * 200 ms elsewhere) then stalls a full window. Acknowledge at once where
+ * the system allows it (the flag does not stick, so after every read). */
+static void ack_now(int fd)
+{
+#ifdef TCP_QUICKACK
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+#else
+    (void)fd;
+#endif
+}
+
+static void receive_tcp(espota_session_t *s)
+{
+    char buf[512];
+    ack_now(s->tcp);
+    while (aloft_espota_host_state(&s->engine) == ALOFT_ESPOTA_HOST_SENDING) {
+        ssize_t n = recv(s->tcp, buf, sizeof buf, 0);
+        if (n > 0) {
+            aloft_espota_host_on_tcp(&s->engine, now32(), buf, (size_t)n);
+        } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+            aloft_espota_host_on_tcp_closed(&s->engine, now32());
+        } else if (errno != EINTR) {
+            return;
+        }
+    }
+}
+
+static void receive_udp(espota_session_t *s)
+{
+    char buf[256];
+    size_t n;
+    while ((n = espota_net_recv(s, buf, sizeof buf)) > 0)
+        aloft_espota_host_on_datagram(&s->engine, now32(), buf, n);
+}
+
+/* Run the engine until it is done. */
+static void run(espota_session_t *s)
+{
+    aloft_espota_host_t *e = &s->engine;
+    double start = 0;
+    s->shown_sent = s->shown_confirmed = UINT32_MAX;   /* the first report is (0, 0) */
+    aloft_espota_host_start(e, now32(), s->listen_port);
+    for (;;) {
+        carry_out(s);
+        aloft_espota_host_state_t st = aloft_espota_host_state(e);
+        if (s->tcp >= 0 && s->peer[0] == '\0')
+            report_progress(s);
+        if (st == ALOFT_ESPOTA_HOST_DONE)
             break;
-        kind = classify(buf, ignored, sizeof ignored);
+        bool handshake = st == ALOFT_ESPOTA_HOST_INVITING || st == ALOFT_ESPOTA_HOST_AUTHENTICATING;
+        struct pollfd p[3] = {
+            {handshake ? s->udp : -1, POLLIN, 0},
+            {s->tcp < 0 ? s->listener : -1, POLLIN, 0},
+            {s->tcp, (short)(POLLIN | (s->want_write ? POLLOUT : 0)), 0},
+        };
+        uint32_t wait = aloft_espota_host_wait_ms(e, now32());
+        int rc = poll(p, 3, wait > 60000 ? 60000 : (int)wait);
+        if (rc > 0 && p[0].revents)
+            receive_udp(s);   /* before the accept: the device said OK, then connected */
+        if (rc > 0 && p[1].revents && espota_net_accept(s)) {
+            start = progress_clock();
+            aloft_espota_host_on_connected(e, now32());
+        }
+        if (rc > 0 && (p[2].revents & POLLOUT))
+            s->want_write = false;
+        if (rc > 0 && (p[2].revents & (POLLIN | POLLHUP | POLLERR)))
+            receive_tcp(s);
+        aloft_espota_host_tick(e, now32());
     }
-    if (got < 0)
-        return (int)got;
-    if (got == 0 || kind == REPLY_AUTH)
-        return host_error_set(&s->r->error, ALOFT_ERR_TIMEOUT, "no answer to our authentication",
-                              "the device sent its challenge but did not answer our response "
-                              "within %u s; it may have restarted, or another upload "
-                              "interrupted it; try again", (unsigned)(s->timeout_ms / 1000));
-    if (kind == REPLY_AUTH_FAILED) {
-        espota_emit(s, ESPOTA_EV_AUTH_FAILED, name);
-        return LOGIN_REFUSED;
-    }
-    /* A refusal ("ERR: ...") also means the password was right: devices
-     * only try to begin the update after a good login. */
-    bool refusal = strncmp(buf, "ERR", 3) == 0;
-    if (kind == REPLY_OK || refusal) {
-        s->r->auth = scheme;
-        s->r->md5_secret = md5_secret;
-        espota_emit(s, ESPOTA_EV_AUTH_OK, name);
-    }
-    return kind == REPLY_OK ? LOGIN_OK : answer_error(s, buf, (size_t)got);
-}
-
-static int scheme_of(espota_session_t *s, const char *nonce, aloft_espota_auth_t *scheme)
-{
-    size_t len = strlen(nonce);
-    if (len == 32 || len == 64) {
-        *scheme = len == 32 ? ALOFT_ESPOTA_AUTH_MD5 : ALOFT_ESPOTA_AUTH_PBKDF2;
-        return ALOFT_OK;
-    }
-    return host_error_set(&s->r->error, ALOFT_ERR_PROTO, "unexpected answer from the device",
-                          "its challenge has %zu characters, expected 32 (MD5 login) or 64 "
-                          "(PBKDF2 login, ESP32 core 3.3.1 and later)", len);
-}
-
-static int auth_failed(espota_session_t *s, bool tried_both)
-{
-    return host_error_set(&s->r->error, ALOFT_ERR_AUTH, "authentication failed",
-                          "the device rejected the password%s; use the one its firmware sets "
-                          "with ArduinoOTA.setPassword()", tried_both
-                          ? " (tried as SHA-256 and as MD5 secret)" : "");
-}
-
-/* The device asked for a password with nonce. Returns 0 once it said OK. */
-static int authenticate(espota_session_t *s, const char *nonce)
-{
-    aloft_espota_auth_t scheme = ALOFT_ESPOTA_AUTH_NONE;
-    char buf[256], again[128];
-    if (s->u->password == NULL || s->u->password[0] == '\0')
-        return host_error_set(&s->r->error, ALOFT_ERR_AUTH, "the device asks for a password",
-                              "pass the OTA password (the one its firmware sets with "
-                              "ArduinoOTA.setPassword) with --auth PASSWORD");
-    int rc = scheme_of(s, nonce, &scheme);
-    if (rc == ALOFT_OK)
-        rc = login(s, scheme, scheme == ALOFT_ESPOTA_AUTH_MD5 || s->u->md5_target, nonce);
-    if (rc != LOGIN_REFUSED)
-        return rc;
-    if (scheme == ALOFT_ESPOTA_AUTH_MD5 || s->u->md5_target)
-        return auth_failed(s, false);
-    /* ESP32 3.3.1+ built with setPasswordHash(md5): the secret is the MD5
-     * hash. The device went back to idle; invite again for a new nonce. */
-    espota_emit(s, ESPOTA_EV_AUTH_RETRY_MD5, NULL);
-    int got = invite(s, buf, sizeof buf);
-    if (got < 0)
-        return got;
-    switch (classify(buf, again, sizeof again)) {
-    case REPLY_OK:
-        return ALOFT_OK;   /* the password was dropped meanwhile */
-    case REPLY_AUTH:
-        rc = scheme_of(s, again, &scheme);
-        if (rc == ALOFT_OK)
-            rc = login(s, scheme, true, again);
-        return rc == LOGIN_REFUSED ? auth_failed(s, true) : rc;
-    default:
-        return answer_error(s, buf, (size_t)got);
+    if (s->peer[0])   /* connected, and done before a byte went out */
+        espota_emit(s, ESPOTA_EV_CONNECTED, s->peer);
+    s->r->bytes = aloft_espota_host_result(e)->sent;
+    if (s->tcp >= 0) {
+        s->r->seconds = progress_clock() - start;
+        s->r->rate_kib_s = s->r->seconds > 0 ? s->r->bytes / 1024.0 / s->r->seconds : 0.0;
     }
 }
 
 /* ---- the whole upload ------------------------------------------------ */
 
-static int handshake(espota_session_t *s)
-{
-    char buf[256], nonce[128];
-    espota_emit(s, ESPOTA_EV_INVITE, s->r->device_addr);
-    int got = invite(s, buf, sizeof buf);
-    if (got < 0)
-        return got;
-    switch (classify(buf, nonce, sizeof nonce)) {
-    case REPLY_OK:
-        return ALOFT_OK;
-    case REPLY_AUTH:
-        return authenticate(s, nonce);
-    default:
-        return answer_error(s, buf, (size_t)got);
-    }
-}
-
-static int no_connect_back(espota_session_t *s)
-{
-    char ip[64], size[32];
-    const char *colon;
-    snprintf(ip, sizeof ip, "%s", s->r->connect_back);
-    if ((colon = strrchr(ip, ':')) != NULL)
-        ip[colon - ip] = '\0';
-    host_grouped(s->u->size, size);
-    return host_error_set(
-        &s->r->error, ALOFT_ERR_CONNECT, "device did not connect back",
-        "it accepted the upload but did not open a TCP connection to %s within %u s; usually a "
-        "firewall on this computer blocks incoming connections (or the device is on another "
-        "subnet or VPN and cannot reach %s): pick a port with %s N and allow incoming TCP on "
-        "it. A stock ESP32 also stays silent here when the image (%s bytes) does not fit its "
-        "OTA partition", s->r->connect_back, (unsigned)(s->timeout_ms / 1000), ip,
-        s->u->host_port_flag ? s->u->host_port_flag : "--host-port", size);
-}
-
-static int check_upload(espota_session_t *s)
+static int check_device(espota_session_t *s)
 {
     const espota_upload_t *u = s->u;
-    if (u->size == 0 || u->data == NULL)
-        return host_error_set(&s->r->error, ALOFT_ERR_SIZE, "the file is empty",
-                              "there is nothing to upload");
-    if (u->size > 0x7FFFFFFFu)
-        return host_error_set(&s->r->error, ALOFT_ERR_SIZE, "the file is too large",
-                              "espota sizes are 31-bit; no ESP flash holds %zu bytes", u->size);
     if (u->device == NULL ||
         host_parse_device(u->device, u->default_port ? u->default_port : ALOFT_ESPOTA_PORT,
                           s->host, sizeof s->host, &s->port) != 0)
@@ -286,49 +197,50 @@ static int check_upload(espota_session_t *s)
     return ALOFT_OK;
 }
 
-static void session_init(espota_session_t *s, const espota_upload_t *u, espota_result_t *r)
+static int init_engine(espota_session_t *s)
 {
-    uint8_t digest[ALOFT_MD5_LEN];
-    memset(s, 0, sizeof *s);
-    s->u = u;
-    s->r = r;
-    s->udp = s->listener = s->tcp = -1;
-    s->tries = u->tries ? u->tries : ESPOTA_HOST_TRIES;
-    s->invite_ms = u->invite_timeout_ms ? u->invite_timeout_ms : ESPOTA_HOST_TIMEOUT_MS;
-    s->timeout_ms = u->timeout_ms ? u->timeout_ms : ESPOTA_HOST_TIMEOUT_MS;
-    s->window = u->window ? u->window : ESPOTA_HOST_WINDOW;
-    s->ctx.size = (uint32_t)u->size;
-    s->ctx.first_byte = u->size && u->data ? u->data[0] : -1;
-    s->ctx.fs = u->fs;
-    if (u->data && u->size)
-        aloft_hash_oneshot(crypto->md5, u->data, u->size, digest);
-    else
-        memset(digest, 0, sizeof digest);
-    aloft_hex(digest, sizeof digest, s->md5hex);   /* lowercase: old cores compare so */
+    const espota_upload_t *u = s->u;
+    size_t size = u->data ? u->size : 0;
+    aloft_espota_host_config_t cfg = {
+        .crypto = &aloft_mbedtls_crypto, .address = s->host,
+        .filename = u->filename ? u->filename : "", .password = u->password,
+        .md5_target = u->md5_target, .fs = u->fs, .stop_and_wait = u->stop_and_wait,
+        .size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size, .data = u->data,
+        .tries = u->tries, .invite_timeout_ms = u->invite_timeout_ms,
+        .timeout_ms = u->timeout_ms, .window = u->window};
+    int err = aloft_espota_host_init(&s->engine, &cfg);
+    if (err == ALOFT_OK)
+        return ALOFT_OK;
+    if (size == 0)
+        return host_error_set(&s->r->error, ALOFT_ERR_SIZE, "the file is empty",
+                              "there is nothing to upload");
+    if (err == ALOFT_ERR_SIZE)
+        return host_error_set(&s->r->error, ALOFT_ERR_SIZE, "the file is too large",
+                              "espota sizes are 31-bit; no ESP flash holds %zu bytes", u->size);
+    return host_error_set(&s->r->error, err, "internal error", "%s", aloft_strerror(err));
 }
 
 int espota_upload(const espota_upload_t *u, espota_result_t *r)
 {
     espota_session_t s;
     memset(r, 0, sizeof *r);
-    session_init(&s, u, r);
-    int rc = check_upload(&s);
+    memset(&s, 0, sizeof s);
+    s.u = u;
+    s.r = r;
+    s.udp = s.listener = s.tcp = -1;
+    s.ctx.size = (uint32_t)u->size;
+    s.ctx.first_byte = u->size && u->data ? u->data[0] : -1;
+    s.ctx.fs = u->fs;
+    int rc = check_device(&s);
+    if (rc == ALOFT_OK)
+        rc = init_engine(&s);
     if (rc == ALOFT_OK)
         rc = espota_net_resolve(&s);
     if (rc == ALOFT_OK)
         rc = espota_net_open(&s);   /* the listener exists before any invitation */
-    if (rc == ALOFT_OK)
-        rc = handshake(&s);
     if (rc == ALOFT_OK) {
-        espota_emit(&s, ESPOTA_EV_ACCEPTED, r->connect_back);
-        rc = espota_net_accept(&s, s.timeout_ms);
-        if (rc == ALOFT_OK && s.tcp < 0)
-            rc = no_connect_back(&s);
-    }
-    if (rc == ALOFT_OK) {
-        close(s.listener);   /* one device, one connection */
-        s.listener = -1;
-        rc = espota_transfer(&s);
+        run(&s);
+        rc = espota_outcome(&s);
     }
     espota_net_close(&s);
     r->ok = rc == ALOFT_OK;

@@ -3,41 +3,30 @@
  * an image to a device that runs ArduinoOTA (any ESP32 or ESP8266 core) or
  * aloft's espota engine.
  *
- * The exchange (protocol.md §1–§4), with the host checklist of §12a:
- *  1. bind the TCP listener (host_ip, host_port) before sending anything;
- *  2. send "<cmd> <port> <size> <md5>\n" from one UDP socket, up to `tries`
- *     times, `invite_timeout_ms` each; that socket is kept for the auth
- *     datagram, because ESP8266 answers on the invitation's source port and
- *     ESP32 on the auth datagram's: one socket satisfies both;
- *  3. "AUTH <nonce>": 32 hex = MD5 scheme, 64 hex = PBKDF2 with the
- *     SHA-256 secret, and if that is refused a fresh invitation and one
- *     retry with the MD5 secret (md5_target: MD5 secret at once);
- *  4. accept the device's connect-back (timeout_ms);
- *  5. stream the image with at most `window` bytes unconfirmed (or, with
- *     stop_and_wait, 1024-byte chunks each waiting for its ack, exactly
- *     like espota.py), reading the acks as a byte stream;
- *  6. succeed only when the device says "OK"; any other ending (its error
- *     text, a close, timeout_ms of silence) is a failure explained in
- *     espota_result_t (never espota 3.3.1's "may still be successful").
+ * The protocol is the engine's (aloft/espota_host.h: invitation retries,
+ * both logins with the resent auth datagram and the MD5-secret retry, the
+ * window, the result); this is its socket loop (protocol.md §12a's host
+ * checklist): the TCP listener is bound before anything is sent, one UDP
+ * socket carries the invitation and the login (ESP8266 answers on the
+ * invitation's source port, ESP32 on the auth datagram's), only the
+ * device's address may connect back, and every failure is explained in
+ * espota_result_t with what to change.
  *
  * Blocking; IPv4 (ArduinoOTA is IPv4-only). Nothing is printed: progress
  * and phases reach the caller through the callbacks.
  */
-#ifndef ALOFT_ESPOTA_HOST_H
-#define ALOFT_ESPOTA_HOST_H
+#ifndef ALOFT_HOST_ESPOTA_HOST_H
+#define ALOFT_HOST_ESPOTA_HOST_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "aloft/wire/espota.h"
+#include "aloft/espota_host.h"
 #include "espota_reply.h"
 #include "host_net.h"
 
-#define ESPOTA_HOST_TRIES 10u            /* invitations, like espota.py */
-#define ESPOTA_HOST_TIMEOUT_MS 10000u    /* per invitation, auth, accept, data silence */
-#define ESPOTA_HOST_WINDOW (16u * 1024u) /* unconfirmed bytes in flight */
-#define ESPOTA_HOST_CHUNK 1024u          /* stop-and-wait chunk, as espota.py */
+#define ESPOTA_HOST_TIMEOUT_MS ALOFT_ESPOTA_HOST_TIMEOUT_MS
 #define ESPOTA_HOST_PORT_MIN 10000u      /* random host port range, as espota.py */
 #define ESPOTA_HOST_PORT_MAX 60000u
 
@@ -66,16 +55,17 @@ typedef struct espota_upload {
     bool md5_target;             /* PBKDF2 with the MD5 secret from the start */
     bool fs;                     /* filesystem image (command 100) */
     bool stop_and_wait;          /* espota.py's transfer, for comparisons */
-    unsigned tries;              /* invitations; 0 = ESPOTA_HOST_TRIES */
-    uint32_t invite_timeout_ms;  /* 0 = ESPOTA_HOST_TIMEOUT_MS */
-    uint32_t timeout_ms;         /* auth, accept, data silence; 0 = ESPOTA_HOST_TIMEOUT_MS */
-    uint32_t window;             /* 0 = ESPOTA_HOST_WINDOW */
+    unsigned tries;              /* invitations; 0 = ALOFT_ESPOTA_HOST_TRIES */
+    uint32_t invite_timeout_ms;  /* 0 = ALOFT_ESPOTA_HOST_TIMEOUT_MS */
+    uint32_t timeout_ms;         /* auth, accept, data silence; 0 = the same */
+    uint32_t window;             /* 0 = ALOFT_ESPOTA_HOST_WINDOW */
     const char *host_port_flag;  /* named in hints; NULL = "--host-port" */
     const char *filename;        /* as the user gave it: part of the cnonce */
     const uint8_t *data;         /* the image, size bytes (1 .. 2^31-1) */
     size_t size;
     /* Optional callbacks; ctx is passed back. sent counts bytes handed to
-     * TCP, confirmed the device's acks (an estimate, see espota_acks.h). */
+     * TCP, confirmed the device's acks (an estimate, see
+     * aloft/internal/espota_acks.h). */
     void (*on_progress)(void *ctx, uint64_t sent, uint64_t confirmed, uint64_t total);
     void (*on_event)(void *ctx, espota_event_t ev, const char *detail);
     void *ctx;
@@ -98,4 +88,4 @@ typedef struct espota_result {
  * (the device said OK), else r->error.code, a negative aloft_err_t. */
 int espota_upload(const espota_upload_t *u, espota_result_t *r);
 
-#endif /* ALOFT_ESPOTA_HOST_H */
+#endif /* ALOFT_HOST_ESPOTA_HOST_H */

@@ -1,12 +1,13 @@
 /*
- * host/espota_net.c — sockets for the espota uploader: resolving
- * the device, the TCP listener, the one UDP socket, and waiting with
- * poll(). Errors are explained here, where the reason (errno) is known.
+ * host/espota_net.c — sockets for the espota uploader: resolving the
+ * device, the TCP listener, the one UDP socket (ESP8266 answers on the
+ * invitation's source port, ESP32 on the auth datagram's: one socket
+ * satisfies both) and the connect-back. Errors are explained here, where
+ * the reason (errno) is known.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -131,7 +132,7 @@ int espota_net_open(espota_session_t *s)
     return ALOFT_OK;
 }
 
-int espota_net_send(espota_session_t *s, const char *data, size_t len)
+int espota_net_send(espota_session_t *s, const void *data, size_t len)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         if (send(s->udp, data, len, 0) == (ssize_t)len) {
@@ -146,40 +147,18 @@ int espota_net_send(espota_session_t *s, const char *data, size_t len)
             break;
         }
     }
-    return ALOFT_ERR_CONNECT;   /* treated as an unanswered try by the caller */
+    return ALOFT_ERR_CONNECT;
 }
 
-void espota_net_drain(espota_session_t *s)
+size_t espota_net_recv(espota_session_t *s, char *buf, size_t n)
 {
-    char buf[256];
-    struct pollfd p = {s->udp, POLLIN, 0};
-    while (poll(&p, 1, 0) > 0) {
-        if (recv(s->udp, buf, sizeof buf, 0) < 0 && errno == ECONNREFUSED)
-            s->port_refused = true;
-    }
-}
-
-ssize_t espota_net_reply(espota_session_t *s, char *buf, size_t n, uint32_t timeout_ms)
-{
-    uint64_t deadline = host_now_ms() + timeout_ms;
     for (;;) {
-        struct pollfd p = {s->udp, POLLIN, 0};
-        int rc = poll(&p, 1, host_remaining_ms(deadline));
-        if (rc == 0)
-            return 0;
-        if (rc < 0 && errno != EINTR)
-            return host_error_set(&s->r->error, ALOFT_ERR_CONNECT, "waiting for the device failed",
-                                  "%s", strerror(errno));
-        if (rc < 0)
-            continue;
-        ssize_t got = recv(s->udp, buf, n - 1, 0);
-        if (got > 0) {
-            buf[got] = '\0';
-            return got;
-        }
+        ssize_t got = recv(s->udp, buf, n, MSG_DONTWAIT);
+        if (got > 0)
+            return (size_t)got;
         if (got < 0 && errno == ECONNREFUSED)
-            s->port_refused = true;
-        if (host_remaining_ms(deadline) == 0)
+            s->port_refused = true;   /* nothing listens there (yet); keep waiting */
+        else if (got == 0 || errno != EINTR)
             return 0;
     }
 }
@@ -191,32 +170,23 @@ static bool from_device(const espota_session_t *s, const struct sockaddr_in *pee
     return peer->sin_addr.s_addr == s->dev.sin_addr.s_addr;
 }
 
-int espota_net_accept(espota_session_t *s, uint32_t timeout_ms)
+bool espota_net_accept(espota_session_t *s)
 {
-    uint64_t deadline = host_now_ms() + timeout_ms;
-    s->tcp = -1;
-    while (host_remaining_ms(deadline) > 0) {
-        struct pollfd p = {s->listener, POLLIN, 0};
-        struct sockaddr_in peer;
-        socklen_t len = sizeof peer;
-        char text[64];
-        int rc = poll(&p, 1, host_remaining_ms(deadline));
-        if (rc <= 0)
-            continue;
-        int fd = accept(s->listener, (struct sockaddr *)&peer, &len);
-        if (fd < 0)
-            continue;
-        host_addr_text(&peer, text, sizeof text);
-        if (!from_device(s, &peer)) {
-            close(fd);
-            continue;
-        }
-        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-        s->tcp = fd;
-        espota_emit(s, ESPOTA_EV_CONNECTED, text);
-        return ALOFT_OK;
+    struct sockaddr_in peer;
+    socklen_t len = sizeof peer;
+    int fd = accept(s->listener, (struct sockaddr *)&peer, &len);
+    if (fd < 0)
+        return false;
+    if (!from_device(s, &peer)) {
+        close(fd);
+        return false;
     }
-    return ALOFT_OK;
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    close(s->listener);   /* one device, one connection */
+    s->listener = -1;
+    s->tcp = fd;
+    host_addr_text(&peer, s->peer, sizeof s->peer);
+    return true;
 }
 
 void espota_net_close(espota_session_t *s)

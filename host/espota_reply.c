@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "aloft/espota_device.h"
+#include "aloft/util.h"
 
 /* ---- texts from aloft devices ------------------------------------------ */
 
@@ -171,7 +172,7 @@ static int explain(host_error_t *e, const char *raw, size_t len, const espota_co
                    bool before_data)
 {
     char text[256];
-    const char *p = host_printable(raw, len, text, sizeof text);
+    const char *p = aloft_printable(raw, len, text, sizeof text);
     aloft_diag_t d;
     memset(e, 0, sizeof *e);
     if (aloft_espota_parse_refusal(text, strlen(text), &d) && d.err != 0) {

@@ -30,20 +30,6 @@ int host_error_from_diag(host_error_t *e, const aloft_diag_t *d)
     return d->err;
 }
 
-char *host_printable(const char *text, size_t len, char *out, size_t n)
-{
-    size_t k = 0;
-    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == '\0'))
-        len--;
-    for (size_t i = 0; i < len && k + 1 < n; i++) {
-        unsigned char c = (unsigned char)text[i];
-        out[k++] = (c >= 0x20 && c < 0x7F) ? (char)c : '?';
-    }
-    if (n)
-        out[k] = '\0';
-    return out;
-}
-
 const char *host_grouped(uint64_t v, char buf[32])
 {
     char tmp[32];

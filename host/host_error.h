@@ -34,8 +34,4 @@ int host_error_from_diag(host_error_t *e, const aloft_diag_t *d);
  * aloft's messages write byte counts. Returns buf. */
 const char *host_grouped(uint64_t v, char buf[32]);
 
-/* Copy len bytes of device text into out (n bytes) for display: trailing
- * CR/LF/NUL dropped, other control bytes as '?'. Returns out. */
-char *host_printable(const char *text, size_t len, char *out, size_t n);
-
 #endif /* ALOFT_HOST_ERROR_H */

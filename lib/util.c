@@ -1,5 +1,6 @@
 /*
- * lib/util.c — hex, constant-time compare and CRC-32 (see aloft/util.h).
+ * lib/util.c — hex, printable text, constant-time compare and CRC-32 (see
+ * aloft/util.h).
  */
 #include "aloft/util.h"
 
@@ -11,6 +12,19 @@ void aloft_hex(const uint8_t *bytes, size_t n, char *out)
         out[2 * i + 1] = digits[bytes[i] & 0xF];
     }
     out[2 * n] = '\0';
+}
+
+char *aloft_printable(const void *text, size_t len, char *out, size_t n)
+{
+    const uint8_t *t = text;
+    size_t k = 0;
+    while (len > 0 && (t[len - 1] == '\n' || t[len - 1] == '\r' || t[len - 1] == '\0'))
+        len--;
+    for (size_t i = 0; i < len && k + 1 < n; i++)
+        out[k++] = (t[i] >= 0x20 && t[i] < 0x7F) ? (char)t[i] : '?';
+    if (n)
+        out[k] = '\0';
+    return out;
 }
 
 bool aloft_ct_equal(const void *a, const void *b, size_t n)

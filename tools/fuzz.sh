@@ -12,7 +12,7 @@ mkdir -p "$work/crashes"
 aloft=$top/build/bin/aloft
 
 seed_corpora() {
-    mkdir -p "$work/corpus"/{fuzz_image,fuzz_ptable,fuzz_otadata,fuzz_espota,fuzz_native,fuzz_signature}
+    mkdir -p "$work/corpus"/{fuzz_image,fuzz_ptable,fuzz_otadata,fuzz_espota,fuzz_espota_host,fuzz_espota_reply,fuzz_native,fuzz_signature}
     local c=$work/corpus
     if [ -x "$aloft" ]; then
         for chip in esp32 esp32s3 esp32c3; do
@@ -33,6 +33,27 @@ seed_corpora() {
     printf '0 4000 9000 0123456789abcdef0123456789abcdef\n' > "$c/fuzz_espota/invite"
     printf '200 43cebe68834499088e32d7c0483f0fce 4b00f9a2b312b759216142e9e32c7349\n' > "$c/fuzz_espota/auth"
     printf 'ERR: too large 1412096>1310720' > "$c/fuzz_espota/refusal"
+    # Host scripts (see tests/fuzz/fuzz_espota_host.c): an open device, an
+    # MD5 login, a PBKDF2 login refused then retried and refused over UDP,
+    # stop-and-wait through the read callback ending in an ESP8266 error.
+    local h=$c/fuzz_espota_host
+    op() { printf "\\$(printf %03o "$1")"; }
+    rec() { op "$1"; op "${#2}"; printf '%s' "$2"; }
+    { op 96; op 250; rec 0 OK; op 1; op 7; rec 2 1460; op 7; rec 2 14601081; rec 2 OK; } >"$h/open"
+    { op 97; op 250; rec 0 "AUTH 0123456789abcdef0123456789abcdef"; rec 0 OK; op 1; op 7
+      rec 2 146014601081; op 4; op 20; rec 2 OK; } >"$h/md5"
+    { op 1; op 100; rec 0 "AUTH $(printf 'ab%.0s' $(seq 32))"; rec 0 "Authentication Failed"
+      rec 0 "AUTH $(printf 'cd%.0s' $(seq 32))"; rec 0 "ERR: too large 1412096>1310720"; } >"$h/pbkdf2"
+    { op 12; op 150; rec 0 OK; op 1; op 7; rec 2 1024; op 7; rec 2 1024; op 7; rec 2 353
+      op 4; op 20; rec 2 $'ERROR[7]: MD5 verification failed\n'; } >"$h/stop_and_wait"
+    # Device texts (tests/fuzz/fuzz_espota_reply.c): aloft's, ESP8266's, ESP32's.
+    local r=$c/fuzz_espota_reply
+    printf 'ERR: too large 1412096>1310720' >"$r/aloft_refusal"
+    printf 'ERR: image is for another chip: image is built for ESP32-S3 but the device is ESP32\r\n' \
+        >"$r/aloft_line"
+    printf 'ERR: ERROR[4]: Not Enough Space\n' >"$r/esp8266_refusal"
+    printf 'ERROR[7]: MD5 verification failed: expected: a, calculated: b\n' >"$r/esp8266_result"
+    printf 'MD5 Check Failed\r\n' >"$r/esp32_result"
     # Native scripts (see tests/fuzz/fuzz_native.c): open or password device,
     # OFFER raw or zlib, the image in 255-byte DATA frames, END.
     local data="" i

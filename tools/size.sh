@@ -17,7 +17,7 @@ run() { # name cc size extra-flags
     command -v "$cc" >/dev/null 2>&1 || { echo "size: $cc not installed, skipping $name"; return 0; }
     found=1
     printf '\n%s (%s %s -Os)\n' "$name" "$cc" "$extra"
-    printf '%-14s %8s %6s %6s\n' module .text .data .bss
+    printf '%-18s %8s %6s %6s\n' module .text .data .bss
     tt=0 td=0 tb=0
     for src in "$top"/lib/*.c; do
         m=$(basename "$src" .c)
@@ -25,7 +25,7 @@ run() { # name cc size extra-flags
         # shellcheck disable=SC2086
         "$cc" $flags $extra -c "$src" -o "$obj"
         set -- $("$sz" "$obj" | awk 'NR==2{print $1, $2, $3}')
-        printf '%-14s %8d %6d %6d\n' "$m" "$1" "$2" "$3"
+        printf '%-18s %8d %6d %6d\n' "$m" "$1" "$2" "$3"
         tt=$((tt + $1)) td=$((td + $2)) tb=$((tb + $3))
         bad=$(nm -u "$obj" 2>/dev/null | awk '{print $2}' |
               grep -Ev '^(memcpy|memmove|memset|memcmp|strlen|__[a-z0-9_]+)$' |
@@ -35,7 +35,7 @@ run() { # name cc size extra-flags
             status=1
         fi
     done
-    printf '%-14s %8d %6d %6d\n' TOTAL "$tt" "$td" "$tb"
+    printf '%-18s %8d %6d %6d\n' TOTAL "$tt" "$td" "$tb"
 }
 
 run xtensa-lx106 xtensa-lx106-elf-gcc xtensa-lx106-elf-size "-mlongcalls"

@@ -19,6 +19,7 @@
 
 #include "aloft/error.h"
 #include "aloft/espota_device.h"
+#include "aloft/espota_host.h"
 #include "aloft/native_device.h"
 #include "aloft/quiesce.h"
 #include "aloft/update.h"

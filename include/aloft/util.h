@@ -1,7 +1,8 @@
 /*
  * aloft/util.h — small byte helpers the core and its users share: hex for
- * people and for espota's text protocol, a constant-time compare for
- * secrets, and the CRC-32 that otadata and the resume journal use.
+ * people and for espota's text protocol, a peer's text made printable, a
+ * constant-time compare for secrets, and the CRC-32 that otadata and the
+ * resume journal use.
  */
 #ifndef ALOFT_UTIL_H
 #define ALOFT_UTIL_H
@@ -12,6 +13,11 @@
 
 /* Lowercase hex of n bytes into out (2n+1 bytes, NUL-terminated). */
 void aloft_hex(const uint8_t *bytes, size_t n, char *out);
+
+/* Copy len bytes of a peer's text into out (n bytes, NUL-terminated when
+ * n > 0) for display: trailing CR/LF/NUL dropped, other control bytes as
+ * '?', cut to fit. Returns out. */
+char *aloft_printable(const void *text, size_t len, char *out, size_t n);
 
 /* Compare n bytes in time independent of where they differ. */
 bool aloft_ct_equal(const void *a, const void *b, size_t n);

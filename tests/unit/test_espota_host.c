@@ -1,7 +1,9 @@
 /*
  * tests/unit/test_espota_host.c — the host uploader's pure parts: reading
- * the device's ack stream, translating device texts into causes, device
- * address parsing and the progress line. The socket parts are covered by
+ * the device's ack stream (the engine's, lib/espota_acks.c), translating
+ * device texts into causes, device address parsing and the progress line.
+ * The engine is driven against the device engine in
+ * test_espota_host_engine.c; the socket loop is covered by
  * tests/integration/test_espota_host_*.sh against a fake device.
  */
 #include <setjmp.h>
@@ -13,14 +15,15 @@
 #include <cmocka.h>
 
 #include "aloft/error.h"
-#include "espota_acks.h"
+#include "aloft/internal/espota_acks.h"
+#include "aloft/util.h"
 #include "espota_host.h"
 #include "espota_reply.h"
 #include "progress.h"
 
-static void feed(espota_acks_t *a, const char *s, uint64_t sent)
+static void feed(aloft_espota_acks_t *a, const char *s, uint32_t sent)
 {
-    espota_acks_feed(a, s, strlen(s), sent);
+    aloft_espota_acks_feed(a, s, strlen(s), sent);
 }
 
 /* ---- ack stream ------------------------------------------------------- */
@@ -28,13 +31,13 @@ static void feed(espota_acks_t *a, const char *s, uint64_t sent)
 static void test_acks_single_counts(void **state)
 {
     (void)state;
-    espota_acks_t a;
-    espota_acks_init(&a);
+    aloft_espota_acks_t a;
+    aloft_espota_acks_init(&a);
     feed(&a, "1460", 1460);
-    espota_acks_flush(&a, 1460);
+    aloft_espota_acks_flush(&a, 1460);
     assert_int_equal(a.acked, 1460);
     feed(&a, "1024", 2484);
-    espota_acks_flush(&a, 2484);
+    aloft_espota_acks_flush(&a, 2484);
     assert_int_equal(a.acked, 2484);
     assert_int_equal(a.counts, 2);
     assert_false(a.ok);
@@ -44,22 +47,22 @@ static void test_acks_single_counts(void **state)
 static void test_acks_coalesced_counts_fit_what_was_sent(void **state)
 {
     (void)state;
-    espota_acks_t a;
-    espota_acks_init(&a);
+    aloft_espota_acks_t a;
+    aloft_espota_acks_init(&a);
     /* "14601460" cannot be 14601 + 460: only 2920 bytes were sent. */
     feed(&a, "14601460", 2920);
-    espota_acks_flush(&a, 2920);
+    aloft_espota_acks_flush(&a, 2920);
     assert_int_equal(a.acked, 2920);
     /* Three counts of a short last read. */
-    espota_acks_init(&a);
+    aloft_espota_acks_init(&a);
     feed(&a, "14601460100 ", 3020);
     assert_int_equal(a.acked, 3020);
     /* Much more in flight: still read as segment-sized counts. */
-    espota_acks_init(&a);
+    aloft_espota_acks_init(&a);
     feed(&a, "14601460 ", 100000);
     assert_int_equal(a.acked, 2920);
     /* A device that reads more than a segment at once. */
-    espota_acks_init(&a);
+    aloft_espota_acks_init(&a);
     feed(&a, "4096 ", 8192);
     assert_int_equal(a.acked, 4096);
     feed(&a, "2920 ", 8192);
@@ -69,39 +72,56 @@ static void test_acks_coalesced_counts_fit_what_was_sent(void **state)
 static void test_acks_never_exceed_sent(void **state)
 {
     (void)state;
-    espota_acks_t a;
-    espota_acks_init(&a);
+    aloft_espota_acks_t a;
+    aloft_espota_acks_init(&a);
     feed(&a, "1460", 1460);
-    espota_acks_flush(&a, 1460);
+    aloft_espota_acks_flush(&a, 1460);
     /* ArduinoOTA re-sends its last count when the data stalls. */
     feed(&a, "1460", 1460);
-    espota_acks_flush(&a, 1460);
+    aloft_espota_acks_flush(&a, 1460);
     assert_int_equal(a.acked, 1460);
 }
 
 static void test_acks_count_split_across_reads(void **state)
 {
     (void)state;
-    espota_acks_t a;
-    espota_acks_init(&a);
+    aloft_espota_acks_t a;
+    aloft_espota_acks_init(&a);
     feed(&a, "14", 1460);   /* kept pending: more digits may follow */
     assert_int_equal(a.acked, 0);
     feed(&a, "60", 1460);
-    espota_acks_flush(&a, 1460);
+    aloft_espota_acks_flush(&a, 1460);
     assert_int_equal(a.acked, 1460);
     assert_int_equal(a.counts, 1);
+}
+
+/* Counts that keep coming with nothing between them outgrow the digit
+ * buffer; it must be cut between two counts, not inside one. */
+static void test_acks_long_run_keeps_count_boundaries(void **state)
+{
+    (void)state;
+    aloft_espota_acks_t a;
+    aloft_espota_acks_init(&a);
+    /* 8192 bytes in 1460-byte reads, then 8760 more; 30000 are out */
+    feed(&a, "14601460146014601460892", 30000);
+    feed(&a, "146014601460146014601460", 30000);
+    assert_int_equal(a.acked + aloft_espota_acks_pending(&a, 30000), 16952);
+    feed(&a, "1", 30000);   /* the start of a count of 100 */
+    feed(&a, "00", 30000);
+    aloft_espota_acks_flush(&a, 30000);
+    assert_int_equal(a.acked, 17052);
 }
 
 static void test_acks_ok_after_counts_and_split(void **state)
 {
     (void)state;
-    espota_acks_t a;
-    espota_acks_init(&a);
+    aloft_espota_acks_t a;
+    aloft_espota_acks_init(&a);
     feed(&a, "1024OK", 1024);
     assert_true(a.ok);
     assert_int_equal(a.acked, 1024);
 
-    espota_acks_init(&a);
+    aloft_espota_acks_init(&a);
     feed(&a, "512O", 512);
     assert_false(a.ok);
     assert_false(a.error);
@@ -113,8 +133,8 @@ static void test_acks_ok_after_counts_and_split(void **state)
 static void test_acks_error_text(void **state)
 {
     (void)state;
-    espota_acks_t a;
-    espota_acks_init(&a);
+    aloft_espota_acks_t a;
+    aloft_espota_acks_init(&a);
     feed(&a, "1460MD5 Check", 1460);
     assert_true(a.error);
     assert_false(a.error_done);
@@ -128,14 +148,14 @@ static void test_acks_error_text(void **state)
 static void test_acks_error_starting_with_o_and_control_bytes(void **state)
 {
     (void)state;
-    espota_acks_t a;
-    espota_acks_init(&a);
+    aloft_espota_acks_t a;
+    aloft_espota_acks_init(&a);
     feed(&a, "Out of\x01memory\n", 0);
     assert_false(a.ok);
     assert_true(a.error_done);
     assert_string_equal(a.text, "Out of?memory");
 
-    espota_acks_init(&a);
+    aloft_espota_acks_init(&a);
     feed(&a, "ERROR[7]: MD5 verification failed\n", 100);
     assert_string_equal(a.text, "ERROR[7]: MD5 verification failed");
 }
@@ -143,13 +163,13 @@ static void test_acks_error_starting_with_o_and_control_bytes(void **state)
 static void test_acks_long_text_is_cut(void **state)
 {
     (void)state;
-    espota_acks_t a;
+    aloft_espota_acks_t a;
     char big[600];
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
-    espota_acks_init(&a);
+    aloft_espota_acks_init(&a);
     feed(&a, big, 0);
-    assert_int_equal(strlen(a.text), ESPOTA_ACKS_TEXT_MAX);
+    assert_int_equal(strlen(a.text), ALOFT_ESPOTA_ACKS_TEXT_MAX);
 }
 
 /* ---- device texts ----------------------------------------------------- */
@@ -244,9 +264,9 @@ static void test_printable(void **state)
 {
     (void)state;
     char out[16];
-    assert_string_equal(host_printable("OK\r\n", 4, out, sizeof out), "OK");
-    assert_string_equal(host_printable("a\tb\0", 4, out, sizeof out), "a?b");
-    assert_string_equal(host_printable("0123456789abcdefXYZ", 19, out, sizeof out),
+    assert_string_equal(aloft_printable("OK\r\n", 4, out, sizeof out), "OK");
+    assert_string_equal(aloft_printable("a\tb\0", 4, out, sizeof out), "a?b");
+    assert_string_equal(aloft_printable("0123456789abcdefXYZ", 19, out, sizeof out),
                         "0123456789abcde");
     char g[32];
     assert_string_equal(host_grouped(0, g), "0");
@@ -306,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_acks_coalesced_counts_fit_what_was_sent),
         cmocka_unit_test(test_acks_never_exceed_sent),
         cmocka_unit_test(test_acks_count_split_across_reads),
+        cmocka_unit_test(test_acks_long_run_keeps_count_boundaries),
         cmocka_unit_test(test_acks_ok_after_counts_and_split),
         cmocka_unit_test(test_acks_error_text),
         cmocka_unit_test(test_acks_error_starting_with_o_and_control_bytes),
