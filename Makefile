@@ -13,8 +13,15 @@ CMAKE_OPTS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 # come with the cross compilers).
 DEBS = cmake make gcc clang pkg-config libcmocka-dev libmbedtls-dev zlib1g-dev \
        gcc-xtensa-lx106 gcc-riscv64-unknown-elf python3
+# make deb, and the test that builds the package (dpkg-buildpackage wants
+# build-essential).
+DEBS += debhelper dpkg-dev build-essential
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
 
 .PHONY: all deps build test test-unit test-asan size fuzz fuzz-build valgrind sweep soak demo bench clean
+.PHONY: install deb
 
 all: build
 
@@ -83,6 +90,15 @@ bench: build
 
 soak: build
 	bash tests/soak/soak.sh $(BUILD)/bin
+
+# The programs, libaloft.a, the headers, aloft.pc and the CMake package
+# under $(DESTDIR)$(PREFIX) (bin/, lib/, include/aloft/).
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+# Debian packages aloft and libaloft-dev under $(BUILD)/deb/ (tools/deb.sh).
+deb:
+	@bash tools/deb.sh $(BUILD)/deb
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -104,13 +104,16 @@ static int scan_file(scan_t *s)
     const aloft_hash_alg_t *sha = &aloft_mbedtls_sha256;
     uint8_t buf[4096];
     aloft_hash_ctx_t whole;
-    size_t n;
-    FILE *f = fopen(s->path, "rb");
+    size_t n, size;
+    FILE *f = input_open(s->path, &size);   /* says why on stderr when it fails */
     if (f == NULL)
-        return cli_fail("cannot open %s: %s", s->path, strerror(errno));
+        return CLI_FAIL;
     aloft_hash_init(sha, &whole);
     aloft_image_init(&s->im, sha);
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+    /* Up to the size it had when opened: a file that grows is not followed. */
+    while (s->file_size < size &&
+           (n = fread(buf, 1, size - s->file_size < sizeof buf ? size - s->file_size : sizeof buf,
+                      f)) > 0) {
         sha->update(&whole, buf, n);
         keep_tail(s, buf, n);
         s->file_size += n;

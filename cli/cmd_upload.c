@@ -411,8 +411,10 @@ static int parse_upload_args(upload_args_t *a, int argc, char **argv)
         return cli_usage("upload", "unknown protocol '%s' (available: auto, native, "
                          "espota)", a->protocol);
     if (a->no_reboot && strcmp(a->protocol, "espota") == 0)
-        return cli_usage("upload", "--no-reboot is native only: espota cannot express it (an "
-                         "ArduinoOTA device always restarts after an upload)");
+        return cli_usage("upload", "--no-reboot cannot be used with --protocol espota: an "
+                         "ArduinoOTA device restarts once the upload is done and espota has no "
+                         "way to ask it not to; leave out --no-reboot, or use --protocol native "
+                         "(an aloft device)");
     char host[256];
     uint16_t port;
     if (host_parse_device(a->device, ALOFT_ESPOTA_PORT, host, sizeof host, &port) != 0)

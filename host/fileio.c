@@ -2,9 +2,15 @@
 #include "fileio.h"
 
 #include <errno.h>
-#include <stdio.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "host_error.h"
 
 void *xmalloc(size_t n)
 {
@@ -16,26 +22,93 @@ void *xmalloc(size_t n)
     return p;
 }
 
+static void cannot_read(const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "aloft: cannot read %s: ", path);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static const char *kind(mode_t m)
+{
+    return S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device"
+         : S_ISFIFO(m) ? "a pipe (FIFO)" : S_ISSOCK(m) ? "a socket" : "a special file";
+}
+
+/* Refuse what is not a regular file of a readable size; 0 when it is. */
+static int check_input(const char *path, const struct stat *st)
+{
+    char n[32], max[32];
+    if (S_ISDIR(st->st_mode)) {
+        cannot_read(path, "it is a directory, not a file");
+        return -1;
+    }
+    if (!S_ISREG(st->st_mode)) {
+        cannot_read(path, "it is %s, not a regular file", kind(st->st_mode));
+        return -1;
+    }
+    if ((uint64_t)st->st_size > FILEIO_MAX_BYTES) {
+        cannot_read(path, "it is %s bytes; aloft reads at most %s (32 MiB, the largest flash "
+                    "of an ESP32-class chip)", host_grouped((uint64_t)st->st_size, n),
+                    host_grouped(FILEIO_MAX_BYTES, max));
+        return -1;
+    }
+    return 0;
+}
+
+FILE *input_open(const char *path, size_t *size)
+{
+    struct stat st;
+    FILE *f;
+    /* O_NONBLOCK: opening a pipe or a device must not wait; the check
+     * below refuses them before any read. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        cannot_read(path, "%s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    if (check_input(path, &st) != 0 || (f = fdopen(fd, "rb")) == NULL) {
+        close(fd);
+        return NULL;
+    }
+    /* /proc and /sys files say size 0 and yet read as data. */
+    int c = st.st_size == 0 ? fgetc(f) : EOF;
+    if (c != EOF) {
+        cannot_read(path, "it is not a regular file (its size is 0, yet it reads as data: a "
+                    "/proc or /sys file?)");
+        fclose(f);
+        return NULL;
+    }
+    *size = (size_t)st.st_size;
+    return f;
+}
+
 uint8_t *read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    uint8_t *buf = NULL;
-    long size;
-    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
-        fseek(f, 0, SEEK_SET) != 0)
-        goto fail;
-    buf = xmalloc((size_t)size);
-    if (fread(buf, 1, (size_t)size, f) != (size_t)size)
-        goto fail;
+    size_t size;
+    FILE *f = input_open(path, &size);
+    if (f == NULL)
+        return NULL;
+    uint8_t *buf = xmalloc(size);
+    size_t got = fread(buf, 1, size, f);
+    int e = ferror(f) ? errno : 0;
+    bool grew = got == size && fgetc(f) != EOF;
     fclose(f);
-    *len = (size_t)size;
+    if (got != size || grew) {
+        if (e)
+            cannot_read(path, "%s", strerror(e));
+        else
+            cannot_read(path, "it changed while it was read (%zu bytes expected)", size);
+        free(buf);
+        return NULL;
+    }
+    *len = size;
     return buf;
-fail:
-    fprintf(stderr, "aloft: cannot read %s: %s\n", path, strerror(errno ? errno : EIO));
-    free(buf);
-    if (f)
-        fclose(f);
-    return NULL;
 }
 
 int write_file(const char *path, const void *data, size_t len)

@@ -2,12 +2,12 @@
  * aloft/aloft.h — everything an application or a port needs, in one
  * include. The headers fall into three groups:
  *
- *   aloft/*.h         the application API: the update pipeline and its
+ *   aloft/            the application API: the update pipeline and its
  *                     errors, quiesce hooks, the device protocol engines
  *                     (espota, native) and the host engines
- *   aloft/port/*.h    what a port implements: flash, crypto, inflate
+ *   aloft/port/       what a port implements: flash, crypto, inflate
  *                     (config structs of callbacks with a context pointer)
- *   aloft/wire/*.h    wire and on-flash formats: the native protocol,
+ *   aloft/wire/       wire and on-flash formats: the native protocol,
  *                     espota, app images, partition tables, otadata,
  *                     signature blocks
  *

@@ -115,7 +115,7 @@ printf 'hello world, not firmware' >"$tmp/text.bin"
 expect_rc 1 "$aloft" image info "$tmp/text.bin"
 contains "$tmp/err" "not an app image: first byte is 0x68"
 expect_rc 1 "$aloft" image info "$tmp/missing.bin"
-contains "$tmp/err" "cannot open $tmp/missing.bin"
+contains "$tmp/err" "aloft: cannot read $tmp/missing.bin: No such file or directory"
 
 # Usage errors.
 expect_rc 2 "$aloft" image info

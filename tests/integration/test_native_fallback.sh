@@ -59,7 +59,7 @@ contains "$tmp/err" "ArduinoOTA always restarts the device after an upload, so -
 lacks "$tmp/err" "falling back"
 [ ! -e "$tmp/got.bin" ] || fail "--no-reboot still uploaded with espota"
 expect_rc 2 "$aloft" upload --protocol espota --no-reboot "127.0.0.1:$port" "$tmp/v2.bin"
-contains "$tmp/err" "--no-reboot is native only: espota cannot express it"
+contains "$tmp/err" "--no-reboot cannot be used with --protocol espota"
 [ ! -e "$tmp/got.bin" ] || fail "--protocol espota --no-reboot uploaded"
 
 # --- forced native: refused, with what to do
