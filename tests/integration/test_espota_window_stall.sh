@@ -35,7 +35,7 @@ for ((i = 1; i <= runs; i++)); do
     all+=" $s"
     python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < 2.0 else 1)' "$s" || slow=$((slow + 1))
     wait_reboot "$tmp/sim.log" $((nb + 1)) 2.0.0
-    wait_for "$tmp/sim.log" "confirmed (VALID)" 10 "$nb" || true
+    wait_for "$tmp/sim.log" "confirmed (VALID)" 60 "$nb" || fail "upload $i: 2.0.0 not confirmed"
 done
 echo "windowed 1 MiB uploads, no flash timing, 0 ms RTT:$all s"
 if [ "$slow" -gt 0 ]; then
