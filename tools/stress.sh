@@ -36,9 +36,10 @@ start_hogs() {
 
 bad_runs=0 total_failed=0
 declare -A flaky=()
-# one_run N LABEL: ctest once; prints "run N (LABEL): P/T passed[, failed: ...]"
+# one_run N LABEL: ctest once; prints "run N (LABEL): P/T passed[, S skipped]
+# [, failed: ...]"
 one_run() {
-    local n=$1 label=$2 log="$out/run-$1.log" rc=0 summary failed t
+    local n=$1 label=$2 log="$out/run-$1.log" rc=0 summary failed t nskip skip=""
     (cd "$build" && ctest -j "$jobs" --output-on-failure) >"$log" 2>&1 || rc=$?
     summary=$(sed -n 's/^[0-9]*% tests passed, \([0-9]*\) tests\{0,1\} failed out of \([0-9]*\)$/\1 \2/p' "$log")
     if [ -z "$summary" ]; then
@@ -47,13 +48,15 @@ one_run() {
         return
     fi
     read -r nfail ntotal <<<"$summary"
-    failed=$(awk '/^The following tests FAILED:/ { f = 1; next }
+    failed=$(awk '/^The following tests/ { f = /FAILED/; next }
                   f && $2 == "-" { printf "%s ", $3 }' "$log")
+    nskip=$(grep -c '(Skipped)$' "$log" || true)
+    [ "$nskip" = 0 ] || skip=", $nskip skipped"
     if [ "$nfail" = 0 ] && [ "$rc" = 0 ]; then
-        echo "run $n ($label): $ntotal/$ntotal passed"
+        echo "run $n ($label): $((ntotal - nskip))/$ntotal passed$skip"
         rm -f "$log"
     else
-        echo "run $n ($label): $((ntotal - nfail))/$ntotal passed, failed: ${failed:-?} (see $log)"
+        echo "run $n ($label): $((ntotal - nfail - nskip))/$ntotal passed$skip, failed: ${failed:-?} (see $log)"
         bad_runs=$((bad_runs + 1))
         total_failed=$((total_failed + nfail))
         for t in $failed; do flaky[$t]=$(( ${flaky[$t]:-0} + 1 )); done

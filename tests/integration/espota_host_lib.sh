@@ -1,9 +1,9 @@
 # tests/integration/espota_host_lib.sh — shared by test_espota_host_*.sh and
-# test_native_fallback.sh (sourced, not run): test_lib.sh, a test image, and
+# test_native_fallback.sh (sourced, not run): common_lib.sh, a test image, and
 # the fake ArduinoOTA device (tests/tools/fake_arduinoota.py) on 127.0.0.1
 # at a free port.
 
-source "$(dirname "${BASH_SOURCE[0]}")/test_lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/common_lib.sh"
 fake_py="$here/../tools/fake_arduinoota.py"
 fake_pid=""
 

@@ -1,11 +1,11 @@
 # tests/integration/espota_sim_lib.sh — shared by test_espota_sim_*.sh,
 # test_espota_window_stall.sh, test_linkemu.sh and, through
 # native_sim_lib.sh, the native, safe and soak scripts (sourced, not run):
-# test_lib.sh plus real `aloft-sim` processes on 127.0.0.1, each on a free
+# common_lib.sh plus real `aloft-sim` processes on 127.0.0.1, each on a free
 # random port so that tests can run in parallel (ctest -j), and the link
 # emulator (tests/tools/linkemu.c) in front of them.
 
-source "$(dirname "${BASH_SOURCE[0]}")/test_lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/common_lib.sh"
 linkemu_src="$here/../tools/linkemu.c"
 
 # A random port in 20000..32767 (UDP espota and TCP native of a simulator):

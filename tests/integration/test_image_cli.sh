@@ -4,7 +4,7 @@
 # file refused with a message that says what is wrong. (The real firmware
 # fixtures go through `aloft image info` in test_image_fixtures.sh.)
 set -euo pipefail
-source "$(dirname "$0")/test_lib.sh"
+source "$(dirname "$0")/common_lib.sh"
 
 # --- top level
 version=$(sed -n 's/^#define ALOFT_VERSION_STRING "\(.*\)"$/\1/p' "$here/../../include/aloft/version.h")

@@ -5,7 +5,7 @@
 # shows its app description, and the ESP8266 images are refused as such.
 # Skipped (exit 77; a failure under CI=true) without the fixtures.
 set -euo pipefail
-source "$(dirname "$0")/test_lib.sh"
+source "$(dirname "$0")/common_lib.sh"
 fx=${ALOFT_FIXTURES:-}
 [ -n "$fx" ] && [ -f "$fx/SOURCES.md" ] ||
     skip_missing "no firmware fixtures: ALOFT_FIXTURES='$fx' has no SOURCES.md"

@@ -4,7 +4,7 @@
 # verifies, and each kind of damage refused with words that say why.
 # (test_sign_openssl.sh checks aloft's signatures and keys against openssl.)
 set -euo pipefail
-source "$(dirname "$0")/test_lib.sh"
+source "$(dirname "$0")/common_lib.sh"
 cd "$tmp"
 
 # flip FILE OFFSET: invert one byte in place

@@ -5,7 +5,7 @@
 # signature made by openssl, and refuses a key on another curve. Skipped
 # (exit 77; a failure under CI=true) when openssl is not installed.
 set -euo pipefail
-source "$(dirname "$0")/test_lib.sh"
+source "$(dirname "$0")/common_lib.sh"
 command -v openssl >/dev/null 2>&1 || skip_missing "openssl is not installed (Debian package openssl)"
 cd "$tmp"
 

@@ -8,7 +8,7 @@
 # runs on synthetic images only and the test then counts as skipped (77; a
 # failure under CI=true).
 set -euo pipefail
-source "$(dirname "$0")/test_lib.sh"
+source "$(dirname "$0")/common_lib.sh"
 fx=${ALOFT_FIXTURES:-}
 [ -n "$fx" ] && [ -f "$fx/SOURCES.md" ] || fx=""
 SOAK_UPLOADS=12 SOAK_FIXTURES=${fx:-/nonexistent} bash "$here/../soak/soak.sh" "$bin"

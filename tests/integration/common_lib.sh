@@ -1,4 +1,4 @@
-# tests/integration/test_lib.sh — what every test script shares (sourced,
+# tests/integration/common_lib.sh — what every test script shares (sourced,
 # not run; the other *_lib.sh source it): the programs under test, a temp
 # dir removed at exit together with every background process we started,
 # failing and skipping, a command's exit code and words, and waiting.
@@ -8,8 +8,8 @@
 # generous enough for a sanitizer build on a loaded machine (ctest -j8): a
 # deadline costs nothing when the event comes, it only bounds a failure.
 
-if [ -n "${aloft_test_lib:-}" ]; then return 0; fi
-aloft_test_lib=1
+if [ -n "${aloft_common_lib:-}" ]; then return 0; fi
+aloft_common_lib=1
 
 bin=${ALOFT_BIN:?set ALOFT_BIN to the build/bin directory}
 aloft="$bin/aloft"
