@@ -6,13 +6,15 @@ BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 5
+STRESS_RUNS ?= 10
+STRESS_LOADED ?= 3
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_OPTS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 # Debian packages the build and tests need (binutils for the size report
-# come with the cross compilers).
+# come with the cross compilers; openssl checks aloft's signatures).
 DEBS = cmake make gcc clang pkg-config libcmocka-dev libmbedtls-dev zlib1g-dev \
-       gcc-xtensa-lx106 gcc-riscv64-unknown-elf python3
+       gcc-xtensa-lx106 gcc-riscv64-unknown-elf python3 openssl
 # make deb, and the test that builds the package (dpkg-buildpackage wants
 # build-essential).
 DEBS += debhelper dpkg-dev build-essential
@@ -20,7 +22,7 @@ DEBS += debhelper dpkg-dev build-essential
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all deps build test test-unit test-asan size fuzz fuzz-build valgrind sweep soak demo bench clean
+.PHONY: all deps build test test-unit test-asan size fuzz fuzz-build valgrind sweep soak stress demo bench clean
 .PHONY: install deb
 
 all: build
@@ -79,6 +81,13 @@ sweep: build
 # it takes several minutes).
 valgrind: build
 	@bash tools/valgrind.sh $(BUILD)
+
+# Flaky-test hunt (not part of make test: about half an hour): the whole
+# suite STRESS_RUNS times with ctest -j 8, then STRESS_LOADED times while a
+# CPU hog keeps every core busy; a pass/fail count per run and the tests
+# that failed. (`bash tools/stress.sh build-asan` does the same for ASan.)
+stress: build
+	@bash tools/stress.sh $(BUILD) $(STRESS_RUNS) $(STRESS_LOADED)
 
 demo: build
 	@bash tools/demo.sh $(BUILD)/bin

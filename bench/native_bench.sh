@@ -170,7 +170,7 @@ flash="$tmp/bench.flash"
 "$sim_bin" --flash "$flash" --init --scheme min_spiffs --firmware "$tmp/v1.bin" >/dev/null ||
     fail "sim --init"
 "$sim_bin" --flash "$flash" --run-for 0 >/dev/null || fail "first boot"
-start_native_sim "$flash" "$tmp/sim.log" --flash-timing esp32 --confirm-after 0 --run-for 3600
+start_sim "$flash" "$tmp/sim.log" --flash-timing esp32 --confirm-after 0 --run-for 3600
 
 # start_tcp_relay DELAY_MS: linkemu in TCP mode on a free port of 127.0.0.1 in
 # front of the simulator's native port; sets tcp_port, tcp_pid, tcp_log.

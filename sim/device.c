@@ -29,7 +29,7 @@ static void clear_status(const sim_device_t *sim)
         fputs("\r\033[K", stdout);
 }
 
-static void sim_log(sim_device_t *sim, const char *fmt, ...)
+void sim_log(sim_device_t *sim, const char *fmt, ...)
 {
     va_list ap;
     if (sim->display.quiet)
@@ -309,8 +309,11 @@ int sim_tick(sim_device_t *sim, uint64_t now_ms)
         if (now_ms - sim->probe_ms < 1000)
             return 0;
         sim->probe_ms = now_ms;
-        if (!endpoint_reachable(endpoint))
+        if (!endpoint_reachable(endpoint)) {
+            sim_log(sim, "aloft-sim: health check: %s not reachable, %s stays PENDING_VERIFY",
+                    endpoint, sim->boot.od.slots[sim->boot.slot]->label);
             return 0;
+        }
     }
     int err = aloft_otadata_set_state(&sim->boot.od, ALOFT_OTA_VALID);
     if (err)

@@ -97,6 +97,10 @@ int sim_update_buffer(sim_device_t *sim, aloft_target_t target,
 /* Print the status line (state, slot, version, update progress). */
 void sim_show_status(sim_device_t *sim);
 
+/* Print one line of the device's log (above the status line on a tty;
+ * nothing when quiet) and flush it. */
+void sim_log(sim_device_t *sim, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Format the status line into out. */
 void sim_status_line(const sim_device_t *sim, char *out, size_t n);
 

@@ -311,7 +311,10 @@ static int run(sim_device_t *sim, options_t *o)
     uint64_t start = posix_now_ms();
     while (status == 0 && !stop_requested &&
            (o->run_for < 0 || (double)(posix_now_ms() - start) < o->run_for * 1000)) {
-        sim_app_step(&app, posix_now_ms());
+        /* A line per stall: tests wait on it rather than on the clock. */
+        uint32_t held = sim_app_step(&app, posix_now_ms());
+        if (held)
+            sim_log(sim, "aloft-sim: app tasks held the loop for %u ms", (unsigned)held);
         if (sim_tick(sim, posix_now_ms()) < 0 || serve_step(&net, 20) < 0)
             status = 1;
     }

@@ -3,15 +3,14 @@
 # network (ArduinoOTA/espota, password-protected), shows the update on its
 # status line, reboots into v2 and confirms it; a power cycle proves v2 stays.
 set -euo pipefail
-bin=${1:-build/bin}
+ALOFT_BIN=$(cd "${1:-build/bin}" && pwd)
+# spawn, stop_pid, wait_for (waiting on the device's log, not the clock)
+source "$(dirname "$0")/../tests/integration/common_lib.sh"
 dir=${DEMO_DIR:-demo}
 port=${DEMO_PORT:-3232}
 mkdir -p "$dir"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-sim_pid=
-stop_sim() { [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; wait 2>/dev/null || true; sim_pid=; }
-trap stop_sim EXIT
 
 say "build two firmware versions (synthetic ESP32 app images)"
 "$bin/aloft" image make --chip esp32 --project demo-gateway --version 1.0.0 --size 700000 -o "$dir/v1.bin"
@@ -20,17 +19,21 @@ say "build two firmware versions (synthetic ESP32 app images)"
 
 say "create a simulated ESP32 (4 MB flash, default scheme) running v1, and start it"
 "$bin/aloft-sim" --flash "$dir/esp32.flash" --init --scheme default --firmware "$dir/v1.bin"
-# The device's output is indented under [device]; its pid is the simulator's.
-"$bin/aloft-sim" --flash "$dir/esp32.flash" --port "$port" --password demo-pass \
+# The device's output is indented under [device] (and kept in
+# $dir/device.log); its pid is the simulator's.
+log="$dir/device.log"
+: >"$log"
+spawn "$bin/aloft-sim" --flash "$dir/esp32.flash" --port "$port" --password demo-pass \
     --flash-timing esp32 --confirm-after 2 --run-for 60 \
-    > >(sed -u 's/^/    [device] /') 2>&1 &
-sim_pid=$!
-sleep 1
+    > >(tee -a "$log" | sed -u 's/^/    [device] /') 2>&1
+sim_pid=$spawned
+wait_for "$log" "native on TCP" 30 || fail "the simulated device did not start"
 
 say "upload v2 over the network: aloft upload --auth demo-pass 127.0.0.1:$port v2.bin"
 "$bin/aloft" upload --auth demo-pass "127.0.0.1:$port" "$dir/v2.bin"
-sleep 3   # the device reboots into v2 and its health check confirms it
-stop_sim
+# the device reboots into v2 and its health check confirms it
+wait_for "$log" "confirmed (VALID)" 30 || fail "v2 was not confirmed"
+stop_pid "$sim_pid"
 
 say "power-cycle the device: it comes back on v2"
 "$bin/aloft-sim" --flash "$dir/esp32.flash" --run-for 0

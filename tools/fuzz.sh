@@ -20,8 +20,15 @@ seed_corpora() {
                 -o "$c/fuzz_image/$chip.bin" >/dev/null
         done
     fi
-    local fixtures=$top/../shared/fixtures/firmware
-    [ -d "$fixtures" ] && cp "$fixtures"/hello_world_esp32c3-25401b9d.bin "$c/fuzz_image/" 2>/dev/null || true
+    local fixtures=${ALOFT_FIXTURES:-$top/../shared/fixtures/firmware}
+    if [ -f "$fixtures/hello_world_esp32c3-25401b9d.bin" ]; then
+        cp "$fixtures"/hello_world_esp32c3-25401b9d.bin "$c/fuzz_image/"
+    elif [ "${CI:-}" = true ]; then
+        echo "fuzz: FAIL: no firmware fixtures at $fixtures (CI=true)" >&2
+        exit 1
+    else
+        echo "fuzz: SKIP: no firmware fixtures at $fixtures: fuzz_image starts without real firmware"
+    fi
     # A partition table and two otadata entries, cut from a simulated flash.
     if [ -x "$top/build/bin/aloft-sim" ] && [ -s "$c/fuzz_image/esp32.bin" ]; then
         "$top/build/bin/aloft-sim" --flash "$work/seed.flash" --init --quiet \

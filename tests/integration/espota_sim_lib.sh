@@ -1,82 +1,17 @@
-# tests/integration/espota_sim_lib.sh — shared by test_espota_sim_*.sh and
-# test_linkemu.sh (sourced, not run): real `aloft` against real `aloft-sim`
-# processes on 127.0.0.1, each on a free random port so that tests can run
-# in parallel (ctest -j). Every background process is started through
-# `spawn` and killed by the EXIT trap; every wait is bounded.
+# tests/integration/espota_sim_lib.sh — shared by test_espota_sim_*.sh,
+# test_espota_window_stall.sh, test_linkemu.sh and, through
+# native_sim_lib.sh, the native, safe and soak scripts (sourced, not run):
+# common_lib.sh plus real `aloft-sim` processes on 127.0.0.1, each on a free
+# random port so that tests can run in parallel (ctest -j), and the link
+# emulator (tests/tools/linkemu.c) in front of them.
 
-bin=${ALOFT_BIN:?set ALOFT_BIN to the build/bin directory}
-aloft="$bin/aloft"
-sim_bin="$bin/aloft-sim"
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$(dirname "${BASH_SOURCE[0]}")/common_lib.sh"
 linkemu_src="$here/../tools/linkemu.c"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/aloft-espota-sim.XXXXXX")
 
-# Only this shell's still-running background jobs are ours to stop (a pid
-# that ended may have been reused by now).
-cleanup() {
-    local p
-    for p in $(jobs -pr); do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-# wrapped: the programs are wrappers (make valgrind runs them under
-# memcheck, tens of times slower), not the ELF binaries themselves. Tests
-# whose point is a timing race skip those parts then.
-wrapped() { [ "$(head -c 4 "$sim_bin" | od -An -c | tr -d ' ')" != "177ELF" ]; }
-
-# expect_rc CODE CMD... : run CMD, keep stdout/stderr in $tmp/out, $tmp/err
-expect_rc() {
-    local want=$1 rc=0
-    shift
-    "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
-    if [ "$rc" != "$want" ]; then
-        cat "$tmp/out" "$tmp/err" >&2
-        [ -n "${sim_log:-}" ] && [ -f "$sim_log" ] && tail -20 "$sim_log" >&2
-        fail "'$*' exited $rc, want $want"
-    fi
-}
-contains() { grep -qF -- "$2" "$1" || { cat "$1" >&2; fail "$1 lacks '$2'"; }; }
-lacks() { ! grep -qF -- "$2" "$1" || { cat "$1" >&2; fail "$1 has '$2'"; }; }
-
-now_ms() { local t=$EPOCHREALTIME; echo $(( ${t%.*} * 1000 + 10#${t#*.} / 1000 )); }
-
-sleep_ms() { if [ "$1" -gt 0 ]; then sleep "$(( $1 / 1000 )).$(printf '%03d' $(( $1 % 1000 )))"; fi; }
-
-# A random port in 20000..59999 (UDP for the simulator and the relay).
-random_port() { echo $(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 )); }
-
-# wait_for FILE TEXT SECONDS [COUNT]: until FILE has COUNT (default 1) lines
-# with TEXT; returns 1 on timeout.
-wait_for() {
-    local file=$1 text=$2 secs=$3 count=${4:-1} i
-    for ((i = 0; i < secs * 50; i++)); do
-        [ "$(grep -cF -- "$text" "$file" 2>/dev/null || true)" -ge "$count" ] && return 0
-        sleep 0.02
-    done
-    return 1
-}
-
-# spawn CMD... : run CMD in the background (a job of this shell, stopped at
-# exit if still running); its pid in $spawned.
-spawn() {
-    "$@" &
-    spawned=$!
-}
-
-# stop_pid PID: SIGTERM to PID if it is still our child (not yet reaped, so
-# the pid cannot belong to anyone else; `jobs` can miss a running job in a
-# long script), then reap it.
-stop_pid() {
-    local ppid
-    ppid=$(awk '{print $4}' "/proc/$1/stat" 2>/dev/null || true)
-    if [ "$ppid" = "$$" ]; then kill "$1" 2>/dev/null || true; fi
-    wait "$1" 2>/dev/null || true
-}
+# A random port in 20000..32767 (UDP espota and TCP native of a simulator):
+# below Linux's ephemeral range (32768..60999), so no outgoing connection
+# or port-0 socket of another test holds it.
+random_port() { echo $(( 20000 + (RANDOM * 32768 + RANDOM) % 12768 )); }
 
 # make_image NAME VERSION SIZE [SEED]: an ESP32 app image $tmp/NAME.bin
 make_image() {
@@ -91,28 +26,46 @@ new_device() {
     "$sim_bin" --flash "$1" --run-for 0 >/dev/null || fail "first boot of $1"
 }
 
-# start_sim FLASH LOG ARGS... : run aloft-sim on a free UDP port of
-# 127.0.0.1; sets sim_pid, sim_port, sim_log. The output (banner, status
-# lines, exit counters) goes to LOG. --run-for 300 (CTest's timeout) ends it
-# even if this script is killed without running its trap; ARGS may override.
+# serving_or_gone LOG PID: the simulator logged that it serves, or ended.
+serving_or_gone() { has_lines "$1" "native on TCP" || ! alive "$2"; }
+
+# start_sim FLASH LOG ARGS... : aloft-sim on 127.0.0.1 (espota on UDP and
+# native on TCP, one port number); returns once it serves. Sets sim_pid,
+# sim_port, sim_log; LOG gets its output (banner, status lines, exit
+# counters). --run-for 600 (CTest's timeout) ends it even if this script is
+# killed without running its trap; ARGS may override.
+#
+# Another process may hold the port. The attempt that could not bind has
+# booted all the same, and a boot may write otadata (a rollback, the first
+# boot of a new image), so the flash is put back as it was before the next
+# try: the attempt that serves boots exactly what the first would have, and
+# LOG shows that boot (failed attempts' output goes to LOG.retries). With
+# sim_keep_port=1 a set $sim_port is tried again first (the soak's device
+# keeps its address; after 10 tries it takes another). Returns 3 if the
+# device died of a power cut (--power-cut) before it served.
 start_sim() {
-    local flash=$1 log=$2
+    local flash=$1 log=$2 try rc
     shift 2
     sim_log=$log
-    for _ in $(seq 20); do
-        sim_port=$(random_port)
-        spawn "$sim_bin" --flash "$flash" --port "$sim_port" --run-for 300 "$@" >"$log" 2>&1
+    cp "$flash" "$tmp/start.flash"
+    for ((try = 1; try <= 40; try++)); do
+        if [ "${sim_keep_port:-0}" != 1 ] || [ -z "${sim_port:-}" ] || [ $((try % 10)) = 0 ]; then
+            sim_port=$(random_port)
+        fi
+        spawn "$sim_bin" --flash "$flash" --port "$sim_port" --run-for 600 "$@" >"$log" 2>&1
         sim_pid=$spawned
-        local i
-        for ((i = 0; i < 250; i++)); do
-            grep -q "espota on" "$log" 2>/dev/null && return 0
-            jobs -pr | grep -qx -- "$sim_pid" || break
-            sleep 0.02
-        done
-        stop_pid "$sim_pid"
-        grep -qE "cannot bind (UDP|TCP)" "$log" || { cat "$log" >&2; fail "aloft-sim did not start"; }
+        wait_until 60 serving_or_gone "$log" "$sim_pid" ||
+            { cat "$log" >&2; fail "aloft-sim neither served nor exited within 60 s"; }
+        has_lines "$log" "native on TCP" && return 0
+        rc=0
+        wait "$sim_pid" || rc=$?
+        sim_pid=""
+        [ "$rc" = 3 ] && return 3
+        grep -q "cannot bind" "$log" || { cat "$log" >&2; fail "aloft-sim did not start"; }
+        cat "$log" >>"$log.retries"
+        cp "$tmp/start.flash" "$flash"
     done
-    fail "no free UDP port for aloft-sim"
+    fail "no free port for aloft-sim"
 }
 
 # stop_sim: SIGTERM, then the exit line with the flash counters is in $sim_log.
@@ -131,14 +84,34 @@ flash_ops() {
 # boots LOG: how many boot banners so far.
 boots() { grep -c "aloft-sim: boot #" "$1" || true; }
 
+# running_version LOG: the version the last boot banner runs.
+running_version() {
+    grep "aloft-sim: running" "$1" | tail -1 | sed -n 's/.*: [^ ]* \([^ ]*\) (ESP32.*/\1/p'
+}
+
+# booted LOG N: the device has booted N times, each boot's banner complete
+# (its "boot #" and "running" lines are written one after the other).
+booted() { has_lines "$1" "aloft-sim: boot #" "$2" && has_lines "$1" "aloft-sim: running" "$2"; }
+
 # wait_reboot LOG N VERSION: the device booted an N-th time, into VERSION.
 # (Before the next app upload also wait for "confirmed (VALID)": an
 # unconfirmed image refuses updates.)
 wait_reboot() {
     local log=$1 n=$2 version=$3
-    wait_for "$log" "aloft-sim: boot #" 10 "$n" || { tail -5 "$log" >&2; fail "no boot #$n"; }
-    grep "aloft-sim: running" "$log" | tail -1 | grep -qF " $version (ESP32" ||
+    wait_until 60 booted "$log" "$n" || { tail -5 "$log" >&2; fail "no boot #$n"; }
+    [ "$(running_version "$log")" = "$version" ] ||
         { tail -5 "$log" >&2; fail "boot #$n is not version $version"; }
+}
+
+# no_reboot LOG N: the device, booted N times, does not boot again within
+# 2 s (its reboot follows 100 ms after an update; an absence can only be
+# shown by a bounded look, and a late reboot only makes this pass wrongly,
+# never fail wrongly).
+no_reboot() {
+    if wait_for "$1" "aloft-sim: boot #" 2 $(($2 + 1)); then
+        tail -5 "$1" >&2
+        fail "the device rebooted"
+    fi
 }
 
 # fs_bytes FLASH SIZE: SIZE bytes of the spiffs partition (0x290000, default scheme)
@@ -151,9 +124,27 @@ build_linkemu() {
         linkemu="$bin/linkemu"
         return 0
     fi
+    command -v "${CC:-cc}" >/dev/null || skip_missing "no C compiler (${CC:-cc}) to build linkemu"
     ${CC:-cc} -O2 -Wall -o "$tmp/linkemu" "$linkemu_src" || fail "cannot build linkemu"
     linkemu="$tmp/linkemu"
 }
+
+# start_linkemu LOG ARGS... : linkemu with ARGS (its mode and addresses),
+# verbose into LOG; returns once it listens. Sets relay_pid, relay_port.
+# --run-for 600 (CTest's timeout) bounds it (ARGS may override).
+start_linkemu() {
+    local log=$1
+    shift
+    rm -f "$tmp/relay.port"
+    spawn "$linkemu" --port-file "$tmp/relay.port" --run-for 600 -v "$@" 2>"$log"
+    relay_pid=$spawned
+    wait_port "$tmp/relay.port" "$relay_pid" "$log" "linkemu"
+    relay_port=$(cat "$tmp/relay.port")
+}
+
+# random_loopback: a random 127.0.x.y address (relays on their own
+# addresses: the device sees the relay's, not the host's)
+random_loopback() { echo "127.0.$(( RANDOM % 200 + 20 )).$(( RANDOM % 200 + 20 ))"; }
 
 # start_relay LOG ARGS... : linkemu in espota mode in front of the simulator
 # ($sim_port), on a random 127.0.x.y address; sets relay_ip, relay_port,
@@ -161,18 +152,19 @@ build_linkemu() {
 start_relay() {
     local log=$1
     shift
-    relay_ip="127.0.$(( RANDOM % 200 + 20 )).$(( RANDOM % 200 + 20 ))"
-    rm -f "$tmp/relay.port"
-    spawn "$linkemu" --espota "$relay_ip:0" --device "127.0.0.1:$sim_port" \
-        --port-file "$tmp/relay.port" --run-for 300 -v "$@" 2>"$log"
-    relay_pid=$spawned
-    local i
-    for ((i = 0; i < 250; i++)); do
-        [ -s "$tmp/relay.port" ] && break
-        sleep 0.02
-    done
-    [ -s "$tmp/relay.port" ] || { cat "$log" >&2; fail "linkemu did not start"; }
-    relay_port=$(cat "$tmp/relay.port")
+    relay_ip=$(random_loopback)
+    start_linkemu "$log" --espota "$relay_ip:0" --device "127.0.0.1:$sim_port" "$@"
+}
+
+# start_tcp_relay LOG TO ARGS... : linkemu in plain TCP mode in front of TO
+# (HOST:PORT), on a random 127.0.x.y address; sets relay (its HOST:PORT)
+# and relay_pid.
+start_tcp_relay() {
+    local log=$1 to=$2 ip
+    shift 2
+    ip=$(random_loopback)
+    start_linkemu "$log" --tcp "$ip:0" --to "$to" "$@"
+    relay="$ip:$relay_port"
 }
 
 stop_relay() {

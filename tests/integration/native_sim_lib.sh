@@ -1,48 +1,10 @@
 # tests/integration/native_sim_lib.sh — shared by test_native_*.sh (sourced,
-# not run): the espota simulator helpers (espota_sim_lib.sh: temp dir,
-# spawn/cleanup, expect_rc, images, devices, linkemu) plus what the native
-# protocol tests need. aloft-sim serves native TCP on the port number of
-# its espota UDP port.
+# not run): the simulator helpers (espota_sim_lib.sh: temp dir, spawn and
+# cleanup, expect_rc, images, devices, start_sim, linkemu) plus the fake
+# native devices. aloft-sim serves native TCP on the port number of its
+# espota UDP port.
 
 source "$(dirname "${BASH_SOURCE[0]}")/espota_sim_lib.sh"
-
-# start_native_sim FLASH LOG ARGS... : like start_sim, but waits for the
-# native TCP listener too and tries another port when either bind fails.
-start_native_sim() {
-    local flash=$1 log=$2 try i
-    shift 2
-    sim_log=$log
-    for try in $(seq 20); do
-        sim_port=$(random_port)
-        spawn "$sim_bin" --flash "$flash" --port "$sim_port" "$@" >"$log" 2>&1
-        sim_pid=$spawned
-        for ((i = 0; i < 250; i++)); do
-            grep -q "native on TCP" "$log" 2>/dev/null && return 0
-            jobs -pr | grep -qx -- "$sim_pid" || break
-            sleep 0.02
-        done
-        stop_pid "$sim_pid"
-        grep -q "cannot bind" "$log" || { cat "$log" >&2; fail "aloft-sim did not start"; }
-    done
-    fail "no free port for aloft-sim"
-}
-
-# running_version LOG: the version the last boot banner runs.
-running_version() {
-    grep "aloft-sim: running" "$1" | tail -1 | sed -n 's/.*: espota-sim \([^ ]*\) (ESP32.*/\1/p'
-}
-
-# json_get FILE EXPR: evaluate the python expression EXPR on the JSON object
-# o read from FILE and print the result.
-json_get() {
-    python3 -c 'import json, sys; o = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
-        "$1" "$2" || fail "$1 is not the JSON expected ($2)"
-}
-
-# free_tcp_port: a TCP port of 127.0.0.1 nothing listens on right now.
-free_tcp_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # start_fake_native MODE [PORT]: a fake device on TCP 127.0.0.1:PORT (0 or
 # none: any free port; sets fake_port), its log in $tmp/fake_native.log:
@@ -112,11 +74,7 @@ PY
     spawn python3 "$tmp/fake_native.py" "$1" "${2:-0}" "$tmp/fake_native.port" \
         "$tmp/fake_native.log"
     fake_native_pid=$spawned
-    local i
-    for ((i = 0; i < 250; i++)); do
-        [ -s "$tmp/fake_native.port" ] && break
-        sleep 0.02
-    done
-    [ -s "$tmp/fake_native.port" ] || fail "the fake native device did not start"
+    wait_port "$tmp/fake_native.port" "$fake_native_pid" "$tmp/fake_native.log" \
+        "the fake native device"
     fake_port=$(cat "$tmp/fake_native.port")
 }

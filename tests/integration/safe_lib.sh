@@ -1,6 +1,6 @@
 # tests/integration/safe_lib.sh — shared by test_safe_*.sh (sourced, not
 # run): the native simulator helpers (native_sim_lib.sh: temp dir, spawn and
-# cleanup, expect_rc, start_native_sim, ...) plus what the safe-update tests
+# cleanup, expect_rc, start_sim, ...) plus what the safe-update tests
 # need: demo images, signed and tampered files, and looks at the flash file.
 #
 # Flash layout of a new device (scheme default): otadata 0xe000 (8 KiB),

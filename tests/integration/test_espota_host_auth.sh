@@ -64,5 +64,7 @@ lacks "$tmp/err" "Retrying"
 [ "$(grep -c 'auth datagram' "$tmp/fake.log")" = 1 ] || fail "--md5-target should log in once"
 expect_rc 0 "$aloft" upload --md5-target --auth s3cret "127.0.0.1:$port" "$img"
 same_file "$img" "$tmp/got.bin"
+contains "$tmp/out" "authenticating (PBKDF2-HMAC-SHA256, MD5 secret)... ok"
+lacks "$tmp/out" "retrying"
 
 echo "ok: espota host auth"

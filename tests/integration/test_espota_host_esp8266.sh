@@ -12,6 +12,7 @@ source "$(dirname "$0")/espota_host_lib.sh"
 start_fake --flavour esp8266
 expect_rc 0 "$aloft" upload "127.0.0.1:$port" "$img"
 same_file "$img" "$tmp/got.bin"
+contains "$tmp/out" "the device confirmed the update"
 
 # --- password: every answer goes to the invitation's port
 start_fake --flavour esp8266 --password s3cret

@@ -13,11 +13,12 @@ same_file "$img" "$tmp/got.bin"
 contains "$tmp/out" "ESP32 app image"
 contains "$tmp/out" "upload 100%"          # not a terminal: milestone lines
 contains "$tmp/out" "the device confirmed the update"
-contains "$tmp/fake.log" "result sent: 'OK'"
+contains "$tmp/fake.log" "sending result: 'OK'"
 
 # --- stop-and-wait, as espota.py paces it
 expect_rc 0 "$aloft" upload --stop-and-wait "127.0.0.1:$port" "$img"
 same_file "$img" "$tmp/got.bin"
+contains "$tmp/out" "the device confirmed the update"
 
 # --- --json: one object, nothing else on stdout
 expect_rc 0 "$aloft" upload --json "127.0.0.1:$port" "$img"
@@ -37,6 +38,8 @@ same_file "$img" "$tmp/got.bin"
 head -c 50000 /dev/urandom >"$tmp/fs.bin"
 expect_rc 0 "$aloft" upload --fs "127.0.0.1:$port" "$tmp/fs.bin"
 same_file "$tmp/fs.bin" "$tmp/got.bin"
+contains "$tmp/out" "the device confirmed the update"
+lacks "$tmp/out" "ESP32 app image"
 contains "$tmp/fake.log" "cmd 100"
 
 # --- aloft espota, the espota.py drop-in (messages on stderr)
@@ -60,8 +63,11 @@ contains "$tmp/err" "unknown protocol 'bogus'"
 expect_rc 2 "$aloft" upload "127.0.0.1:99999" "$img"
 contains "$tmp/err" "not HOST or HOST:PORT"
 expect_rc 2 "$aloft" upload --host-port 0 "127.0.0.1" "$img"
+contains "$tmp/err" "--host-port '0' is not a number from 1 to 65535"
 expect_rc 2 "$aloft" espota -i 127.0.0.1 -f "$img" --bogus
+contains "$tmp/err" "unrecognized argument '--bogus'"
 expect_rc 2 "$aloft" espota -i 127.0.0.1 -f "$img" -p
+contains "$tmp/err" "-p needs a value"
 expect_rc 1 "$aloft" espota -f "$img"          # espota.py: "Not enough arguments", exit 1
 contains "$tmp/err" "Not enough arguments"
 expect_rc 0 "$aloft" espota --help

@@ -37,7 +37,8 @@ contains "$tmp/err" "upload failed: device did not connect back"
 contains "$tmp/err" "did not open a TCP connection to 127.0.0.1:$hp within 2 s"
 contains "$tmp/err" "firewall"
 contains "$tmp/err" "pick a port with --host-port N"
-wrapped || [ "$ms" -lt 6000 ] || fail "the diagnosis took $ms ms with --timeout 2"
+# 2 s, not the default 10 (a loaded machine adds a few seconds)
+wrapped || [ "$ms" -lt 9000 ] || fail "the diagnosis took $ms ms with --timeout 2"
 
 # ... and the espota.py drop-in names its own flag
 expect_rc 1 "$aloft" espota -i "$relay_ip" -p "$relay_port" -I 127.0.0.1 -P "$hp" -a fw-pw \

@@ -30,7 +30,6 @@ upload_via() {
     expect_rc "$want" "$aloft" upload --protocol espota --json --host-ip 127.0.0.1 "$@" "$relay_ip:$relay_port" "$tmp/v2.bin"
     stop_relay
 }
-json_field() { python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$tmp/out" "$1"; }
 
 # --- ArduinoOTA's 1 s idle timeout: a 3 s link stall mid-upload (once
 # 100 000 of the 409 600 bytes are through) ends it
@@ -39,21 +38,21 @@ upload_via "$tmp/r1.log" --stall-after-bytes 100000 --stall-ms 3000 -- 1
 # The device's "peer went silent" line can be overtaken by a reset when it
 # closes with the stalled data unread; either way the upload must fail as
 # "silent" or "closed early", never succeed.
-case "$(json_field 'o["error"]["message"]')" in
+case "$(json_get "$tmp/out" 'o["error"]["message"]')" in
     "peer went silent"|"the device closed the connection early") ;;
     *) cat "$tmp/out" >&2; fail "1 s idle timeout: unexpected failure" ;;
 esac
+no_reboot "$tmp/a.log" 1
 stop_sim
-[ "$(boots "$tmp/a.log")" = 1 ] || fail "the device rebooted after a failed upload"
 
 # --- aloft's 10 s idle timeout: the same stall is survived
 start_sim "$flash" "$tmp/b.log" --flash-timing esp32 --confirm-after 0
 upload_via "$tmp/r2.log" --stall-after-bytes 100000 --stall-ms 3000 -- 0
-secs=$(json_field 'o["seconds"]')
+secs=$(json_get "$tmp/out" 'o["seconds"]')
 python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 3.0 else 1)' "$secs" ||
     fail "the 3 s stall did not land in the data phase ($secs s)"
 wait_reboot "$tmp/b.log" 2 2.0.0
-wait_for "$tmp/b.log" "app1 confirmed (VALID)" 5 || fail "2.0.0 not confirmed"
+wait_for "$tmp/b.log" "app1 confirmed (VALID)" 60 || fail "2.0.0 not confirmed"
 stop_sim
 echo "link: 3 s stall mid-upload: 1 s idle timeout fails, 10 s idle timeout ok ($secs s)"
 
@@ -62,13 +61,12 @@ new_device "$flash" "$tmp/v1.bin"
 start_sim "$flash" "$tmp/c.log" --confirm-after 0 --password cut-pw
 upload_via "$tmp/r3.log" --cut-after-bytes 50000 -- 1 --auth cut-pw
 contains "$tmp/r3.log" "cut after 50000 bytes"
-msg=$(json_field 'o["error"]["message"]')
+msg=$(json_get "$tmp/out" 'o["error"]["message"]')
 case $msg in
 "the device closed the connection early"|"the device closed the connection without confirming") ;;
 *) cat "$tmp/out" >&2; fail "cut: unexpected message '$msg'" ;;
 esac
-sleep 0.5
-[ "$(boots "$tmp/c.log")" = 1 ] || fail "the device rebooted after a cut upload"
+no_reboot "$tmp/c.log" 1
 [ "$(head -c $((0x10000 + 150000)) "$flash" | tail -c 150000 | sha256sum)" = "$app0_v1" ] ||
     fail "app0 changed"
 # ... and the next upload goes through

@@ -36,9 +36,10 @@ for try in 1 2 3; do
     "$aloft" upload --protocol espota "127.0.0.1:$sim_port" "$tmp/v2.bin" >"$tmp/u1.out" 2>&1 || rc1=$?
     # a second uploader right after the first one got its "OK"
     "$aloft" upload --protocol espota --timeout 3 "127.0.0.1:$sim_port" "$tmp/v3.bin" >"$tmp/u2.out" 2>&1 || rc2=$?
-    wait_for "$log" "aloft-sim: boot #" 5 2 || true
-    sleep 0.3
-    running=$(grep "aloft-sim: running" "$log" | tail -1 | sed 's/.*: espota-sim \([0-9.]*\) .*/\1/')
+    # one reboot per upload that succeeded (none for a refused or broken one)
+    want=$(( 1 + (rc1 == 0) + (rc2 == 0) ))
+    wait_until 60 booted "$log" "$want" || { tail -5 "$log" >&2; fail "try $try: no boot #$want"; }
+    running=$(running_version "$log")
     # right after the reboot a third uploader must not be told "busy"
     rc3=0
     "$aloft" upload --protocol espota --timeout 3 "127.0.0.1:$sim_port" "$tmp/v2.bin" >"$tmp/u3.out" 2>&1 || rc3=$?

@@ -19,10 +19,14 @@
 # digit run is pending, poll for at most ~2 ms before flushing it
 # (`poll(&p, 1, x->acks.ndigits ? 2 : tx ? 1000 : 50)`), or better, count
 # the pending run tentatively in in_flight() so a full window opens at once.
+#
+# The bug is systematic (about half of the uploads), a loaded machine only
+# delays the odd one: of 16 uploads, 3 or more over 2 s fail the test (the
+# bug would pass only with probability 0.2 %).
 set -euo pipefail
 source "$(dirname "$0")/espota_sim_lib.sh"
 
-runs=${RUNS:-8}
+runs=${RUNS:-16}
 make_image v1 1.0.0 200K
 make_image big 2.0.0 1M 5
 new_device "$tmp/dev.flash" "$tmp/v1.bin"
@@ -35,11 +39,11 @@ for ((i = 1; i <= runs; i++)); do
     all+=" $s"
     python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < 2.0 else 1)' "$s" || slow=$((slow + 1))
     wait_reboot "$tmp/sim.log" $((nb + 1)) 2.0.0
-    wait_for "$tmp/sim.log" "confirmed (VALID)" 10 "$nb" || true
+    wait_for "$tmp/sim.log" "confirmed (VALID)" 60 "$nb" || fail "upload $i: 2.0.0 not confirmed"
 done
 echo "windowed 1 MiB uploads, no flash timing, 0 ms RTT:$all s"
-if [ "$slow" -gt 0 ]; then
+if [ "$slow" -ge 3 ]; then
     echo "reproduced: $slow of $runs uploads took over 2 s (the device needs ~0.05 s + 0.3 s before OK)"
     exit 1
 fi
-echo "ok: not reproduced"
+echo "ok: not reproduced ($slow of $runs uploads over 2 s)"

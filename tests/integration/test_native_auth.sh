@@ -13,7 +13,7 @@ make_image v1 1.0.0 300000 1
 make_image v2 2.0.0 320000 2
 new_device "$tmp/dev.flash" "$tmp/v1.bin"
 cp "$tmp/dev.flash" "$tmp/before.flash"
-start_native_sim "$tmp/dev.flash" "$tmp/sim.log" --password right-pw
+start_sim "$tmp/dev.flash" "$tmp/sim.log" --password right-pw
 dev="127.0.0.1:$sim_port"
 
 # --- wrong password
@@ -40,20 +40,23 @@ EOF
 
 # --- the lockout: failures in a row make the device refuse logins for a while
 expect_rc 1 "$aloft" info --auth wrong-pw "$dev"
+contains "$tmp/err" "aloft: info failed: authentication failed"
 expect_rc 1 "$aloft" info --auth wrong-pw "$dev"
-contains "$tmp/err" "too many failed logins"
+contains "$tmp/err" "aloft: info failed: too many failed logins"
 contains "$tmp/err" "wait, then try again with the right password"
 
 # Nothing was written: the flash is as it was, the device runs 1.0.0.
 cmp -s "$tmp/before.flash" "$tmp/dev.flash" || fail "failed logins changed the flash"
 [ "$(running_version "$sim_log")" = 1.0.0 ] || fail "the device does not run 1.0.0"
 
-# --- after the lockout the right password works
-for _ in $(seq 40); do
-    "$aloft" info --auth right-pw "$dev" >"$tmp/out" 2>"$tmp/err" && break
+# --- after the lockout (1 s after the 3rd failure) the right password works
+# logged_in: `aloft info` with the right password gets in, or is locked out
+logged_in() {
+    "$aloft" info --auth right-pw "$dev" >"$tmp/out" 2>"$tmp/err" && return 0
     grep -qF "too many failed logins" "$tmp/err" || { cat "$tmp/err" >&2; fail "info failed"; }
-    sleep 0.5
-done
+    return 1
+}
+wait_until 60 logged_in || fail "still locked out after 60 s"
 contains "$tmp/out" "logged in, the device proved it knows the password"
 expect_rc 0 "$aloft" upload --auth right-pw "$dev" "$tmp/v2.bin"
 contains "$tmp/out" "logged in (the device proved it knows the password too)"
@@ -65,7 +68,7 @@ start_fake_native impostor
 expect_rc 1 "$aloft" upload --protocol native --auth right-pw "127.0.0.1:$fake_port" "$tmp/v2.bin"
 contains "$tmp/err" "upload failed: the device could not prove it knows the password"
 contains "$tmp/err" "nothing was sent to it"
-wait_for "$tmp/fake_native.log" "after AUTH_OK" 10 || fail "the impostor did not finish"
+wait_for "$tmp/fake_native.log" "after AUTH_OK" 60 || fail "the impostor did not finish"
 contains "$tmp/fake_native.log" "auth frame type 2, 68 bytes"
 contains "$tmp/fake_native.log" "after AUTH_OK the host sent 0 bytes"
 expect_rc 1 "$aloft" info --auth right-pw "127.0.0.1:$fake_port"

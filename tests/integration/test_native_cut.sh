@@ -9,23 +9,17 @@ set -euo pipefail
 source "$(dirname "$0")/native_sim_lib.sh"
 start=$SECONDS
 
-[ -f "$linkemu_src" ] || { echo "SKIP: tests/tools/linkemu.c is missing"; exit 0; }
 build_linkemu
 make_image v1 1.0.0 300000 1
 make_image v2 2.0.0 1000000 2
 size=$(stat -c %s "$tmp/v2.bin")
 new_device "$tmp/dev.flash" "$tmp/v1.bin"
-start_native_sim "$tmp/dev.flash" "$tmp/sim.log" --password pw
+start_sim "$tmp/dev.flash" "$tmp/sim.log" --password pw
 
 # The relay: every connection through it is reset after 350 000 bytes from
 # the host; the deflated image is ~550 000, so the first connection is cut
 # and the second one, resuming past the middle, gets through.
-rm -f "$tmp/relay.port"
-spawn "$linkemu" --tcp 127.0.0.1:0 --to "127.0.0.1:$sim_port" --cut-after-bytes 350000 \
-    --port-file "$tmp/relay.port" --run-for 120 -v 2>"$tmp/relay.log"
-for _ in $(seq 250); do [ -s "$tmp/relay.port" ] && break; sleep 0.02; done
-[ -s "$tmp/relay.port" ] || { cat "$tmp/relay.log" >&2; fail "linkemu did not start"; }
-relay="127.0.0.1:$(cat "$tmp/relay.port")"
+start_tcp_relay "$tmp/relay.log" "127.0.0.1:$sim_port" --cut-after-bytes 350000
 
 expect_rc 0 "$aloft" upload --json --auth pw "$relay" "$tmp/v2.bin"
 python3 - "$tmp/out" "$size" <<'PY' || fail "--json after a cut"
@@ -44,7 +38,8 @@ grep -qE "resumed at [0-9 ]+ bytes$" "$tmp/err" || { cat "$tmp/err" >&2; fail "n
 resumed=$(sed -n 's/.*resumed at \([0-9 ]*\) bytes$/\1/p' "$tmp/err" | tail -1 | tr -d ' ')
 [ "$resumed" -gt 0 ] || fail "resumed at 0"
 sed 's/^/  (stderr) /' "$tmp/err"
-grep -q "cut after 350000 bytes" "$tmp/relay.log" || fail "the relay never cut"
+stop_relay
+contains "$tmp/relay.log" "cut after 350000 bytes"
 wait_reboot "$sim_log" 2 2.0.0
 
 echo "ok: native resume after a cut connection ($((SECONDS - start)) s)"

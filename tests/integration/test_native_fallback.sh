@@ -11,31 +11,16 @@
 # cases.
 set -euo pipefail
 source "$(dirname "$0")/native_sim_lib.sh"
+source "$(dirname "$0")/espota_host_lib.sh"   # start_fake: a fake stock ArduinoOTA device
 start=$SECONDS
-fake_py="$here/../tools/fake_arduinoota.py"
 make_image v2 2.0.0 200000 2
 
-# start_espota_fake: the fake stock ESP32 (UDP only); sets port. Received
-# images land in $tmp/got.bin.
-start_espota_fake() {
-    rm -f "$tmp/espota.port" "$tmp/got.bin"
-    spawn python3 "$fake_py" --flavour esp32-legacy --port 0 --port-file "$tmp/espota.port" \
-        --out "$tmp/got.bin" 2>"$tmp/espota.log"
-    espota_pid=$spawned
-    local i
-    for ((i = 0; i < 250; i++)); do
-        [ -s "$tmp/espota.port" ] && break
-        sleep 0.02
-    done
-    [ -s "$tmp/espota.port" ] || { cat "$tmp/espota.log" >&2; fail "fake ArduinoOTA did not start"; }
-    port=$(cat "$tmp/espota.port")
-}
-
-# --- TCP refused: an ArduinoOTA-only device; auto falls back at once
-start_espota_fake
+# --- TCP refused: an ArduinoOTA-only device; auto falls back at once (with
+# --timeout 30, waiting for a connect timeout instead would take 30 s)
+start_fake --flavour esp32-legacy
 t0=$(now_ms)
-expect_rc 0 "$aloft" upload "127.0.0.1:$port" "$tmp/v2.bin"
-[ $(( $(now_ms) - t0 )) -lt 5000 ] || fail "the fallback took $(( $(now_ms) - t0 )) ms"
+expect_rc 0 "$aloft" upload --timeout 30 "127.0.0.1:$port" "$tmp/v2.bin"
+[ $(( $(now_ms) - t0 )) -lt 15000 ] || fail "the fallback took $(( $(now_ms) - t0 )) ms"
 contains "$tmp/err" "aloft: 127.0.0.1:$port: nothing listens on TCP port $port; falling back to espota (ArduinoOTA)"
 contains "$tmp/err" "aloft: warning: espota is a downgrade: no mutual authentication"
 contains "$tmp/err" "no MACs"
@@ -75,6 +60,8 @@ expect_rc 0 "$aloft" upload --protocol espota "127.0.0.1:$port" "$tmp/v2.bin"
 lacks "$tmp/out" "falling back"
 
 # --- a TCP service on the same port that says nothing: no HELLO, no fallback
+# (the fake device leaves the TCP port of its number to the test's service)
+start_fake --flavour esp32-legacy --no-tcp-hold
 start_fake_native silent "$port"
 rm -f "$tmp/got.bin"
 expect_rc 1 "$aloft" upload "127.0.0.1:$port" "$tmp/v2.bin"
@@ -95,7 +82,7 @@ contains "$tmp/err" "(try --protocol espota, or the right port)"
 lacks "$tmp/err" "falling back"
 [ ! -e "$tmp/got.bin" ] || fail "an espota upload after a foreign greeting"
 stop_pid "$fake_native_pid"
-stop_pid "$espota_pid"
+stop_fake
 
 # --- another protocol version: an error that says so, not a fallback
 start_fake_native version2

@@ -13,13 +13,13 @@ make_image v1 1.0.0 300000 1
 make_image v2 2.0.0 1000000 2
 size=$(stat -c %s "$tmp/v2.bin")
 new_device "$tmp/dev.flash" "$tmp/v1.bin"
-start_native_sim "$tmp/dev.flash" "$tmp/sim.log" --password pw --flash-timing esp32
+start_sim "$tmp/dev.flash" "$tmp/sim.log" --password pw --flash-timing esp32
 dev="127.0.0.1:$sim_port"
 
 # --- the first host dies a third of the way in
 spawn "$aloft" upload --auth pw "$dev" "$tmp/v2.bin" >"$tmp/first.out" 2>&1
 host_pid=$spawned
-wait_for "$sim_log" "updating app1  30%" 20 ||
+wait_for "$sim_log" "updating app1  30%" 60 ||
     { tail -5 "$sim_log" >&2; fail "the first upload did not get going"; }
 kill -9 "$host_pid"
 wait "$host_pid" 2>/dev/null || true

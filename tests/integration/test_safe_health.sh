@@ -19,12 +19,14 @@ demo_image v3 3.0.0
 # --- confirmed only once the endpoint answers
 broker=$(free_tcp_port)
 new_device "$tmp/dev.flash" "$tmp/v1.bin"
-start_native_sim "$tmp/dev.flash" "$tmp/sim.log" --confirm-after 0 \
+start_sim "$tmp/dev.flash" "$tmp/sim.log" --confirm-after 0 \
     --confirm-when-reachable "127.0.0.1:$broker"
 dev="127.0.0.1:$sim_port"
 expect_rc 0 "$aloft" upload "$dev" "$tmp/v2.bin"
 wait_reboot "$sim_log" 2 2.0.0
-sleep 2.5   # two or three probes of the endpoint, all refused
+# two probes of the endpoint (once a second), both refused: still pending
+wait_for "$sim_log" "health check: 127.0.0.1:$broker not reachable, app1 stays PENDING_VERIFY" 60 2 ||
+    { tail -5 "$sim_log" >&2; fail "the endpoint was not probed twice"; }
 lacks "$sim_log" "confirmed (VALID)"
 expect_running "$sim_log" "app1 demo 2.0.0 PENDING_VERIFY"
 expect_rc 0 "$aloft" info "$dev"
@@ -38,7 +40,7 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1])))
 s.listen(16)
 time.sleep(60)' "$broker"
-wait_for "$sim_log" "reached 127.0.0.1:$broker: app1 confirmed (VALID)" 10 ||
+wait_for "$sim_log" "reached 127.0.0.1:$broker: app1 confirmed (VALID)" 60 ||
     { tail -5 "$sim_log" >&2; fail "not confirmed once the endpoint listens"; }
 expect_rc 0 "$aloft" info --json "$dev"
 [ "$(json_get "$tmp/out" 'o["slots"][1]["state_name"]')" = VALID ] || fail "info: app1 not VALID"
@@ -47,7 +49,7 @@ echo "confirm when reachable: ok ($((SECONDS - start)) s)"
 
 # --- updates refused while the running image is unconfirmed
 new_device "$tmp/dev2.flash" "$tmp/v1.bin"
-start_native_sim "$tmp/dev2.flash" "$tmp/sim2.log" --confirm-after 60
+start_sim "$tmp/dev2.flash" "$tmp/sim2.log" --confirm-after 60
 dev="127.0.0.1:$sim_port"
 expect_rc 0 "$aloft" upload "$dev" "$tmp/v2.bin"
 wait_reboot "$sim_log" 2 2.0.0

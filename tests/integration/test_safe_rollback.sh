@@ -18,7 +18,7 @@ demo_image v2 2.0.0
 
 # --- a never-confirmed image is rolled back after one reboot
 new_device "$tmp/dev.flash" "$tmp/v1.bin"
-start_native_sim "$tmp/dev.flash" "$tmp/sim.log" --never-confirm
+start_sim "$tmp/dev.flash" "$tmp/sim.log" --never-confirm
 dev="127.0.0.1:$sim_port"
 expect_rc 0 "$aloft" upload "$dev" "$tmp/v2.bin"
 wait_reboot "$sim_log" 2 2.0.0
@@ -28,7 +28,7 @@ grep -E '^  \* app1 .* PENDING_VERIFY +demo 2\.0\.0, .*\(running\)$' "$tmp/out" 
     { cat "$tmp/out" >&2; fail "info: app1 is not shown running 2.0.0 unconfirmed"; }
 contains "$tmp/out" "not confirmed yet; rolls back at the next restart"
 stop_sim   # the firmware hangs: someone power-cycles the device
-start_native_sim "$tmp/dev.flash" "$tmp/sim2.log" --never-confirm
+start_sim "$tmp/dev.flash" "$tmp/sim2.log" --never-confirm
 dev="127.0.0.1:$sim_port"
 contains "$sim_log" "the last update was never confirmed: rolled back (ABORTED)"
 expect_running "$sim_log" "app0 demo 1.0.0 VALID"
@@ -57,13 +57,13 @@ cmp -s "$tmp/before.flash" "$tmp/dev.flash" || fail "the refused rollback change
 echo "never confirmed: rolled back at the next boot ($((SECONDS - start)) s)"
 
 # --- aloft rollback: confirmed 2.0.0 -> 1.0.0, no download
-start_native_sim "$tmp/dev.flash" "$tmp/sim3.log" --confirm-after 0 --password pw
+start_sim "$tmp/dev.flash" "$tmp/sim3.log" --confirm-after 0 --password pw
 dev="127.0.0.1:$sim_port"
 expect_rc 0 "$aloft" upload --auth pw "$dev" "$tmp/v2.bin"
 wait_reboot "$sim_log" 2 2.0.0
-wait_for "$sim_log" "confirmed (VALID)" 10 || fail "2.0.0 not confirmed"
+wait_for "$sim_log" "confirmed (VALID)" 60 || fail "2.0.0 not confirmed"
 stop_sim
-start_native_sim "$tmp/dev.flash" "$tmp/sim4.log" --confirm-after 0 --password pw
+start_sim "$tmp/dev.flash" "$tmp/sim4.log" --confirm-after 0 --password pw
 dev="127.0.0.1:$sim_port"
 expect_running "$sim_log" "app1 demo 2.0.0 VALID"
 expect_rc 1 "$aloft" rollback "$dev"
@@ -79,7 +79,7 @@ stop_sim
 ops=$(flash_ops "$sim_log")
 [ "$ops" = "1 1" ] || { tail -3 "$sim_log" >&2; fail "rollback did $ops erases/programs"; }
 # and back again, with --json
-start_native_sim "$tmp/dev.flash" "$tmp/sim5.log" --confirm-after 0 --password pw
+start_sim "$tmp/dev.flash" "$tmp/sim5.log" --confirm-after 0 --password pw
 dev="127.0.0.1:$sim_port"
 expect_rc 0 "$aloft" rollback --json --auth pw "$dev"
 python3 - "$tmp/out" <<'EOF' || fail "rollback --json"
@@ -97,7 +97,7 @@ echo "aloft rollback: both ways ($((SECONDS - start)) s)"
 # --- the other slot damaged: one byte of app0's image (1.0.0) changed
 printf '\x00' | dd of="$tmp/dev.flash" bs=1 seek=$((APP0 + 4096)) conv=notrunc status=none
 cp "$tmp/dev.flash" "$tmp/before.flash"
-start_native_sim "$tmp/dev.flash" "$tmp/sim6.log" --confirm-after 0 --password pw
+start_sim "$tmp/dev.flash" "$tmp/sim6.log" --confirm-after 0 --password pw
 dev="127.0.0.1:$sim_port"
 expect_running "$sim_log" "app1 demo 2.0.0 VALID"
 expect_rc 1 "$aloft" rollback --auth pw "$dev"
@@ -109,7 +109,7 @@ cmp -s "$tmp/before.flash" "$tmp/dev.flash" || fail "the refused rollback change
 # --- the other slot empty: a new device
 new_device "$tmp/new.flash" "$tmp/v1.bin"
 cp "$tmp/new.flash" "$tmp/before.flash"
-start_native_sim "$tmp/new.flash" "$tmp/sim7.log"
+start_sim "$tmp/new.flash" "$tmp/sim7.log"
 dev="127.0.0.1:$sim_port"
 expect_rc 1 "$aloft" rollback "$dev"
 refused "rollback failed: nothing to roll back to" "app1 holds no complete image" "it is empty" \

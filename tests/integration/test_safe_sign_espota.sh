@@ -20,7 +20,7 @@ signing_cases
 new_device "$tmp/dev.flash" "$tmp/v1.bin"
 running_before=$(region "$tmp/dev.flash" $APP0 $SLOT_LEN)
 otadata_before=$(region "$tmp/dev.flash" $OTADATA $OTADATA_LEN)
-start_native_sim "$tmp/dev.flash" "$tmp/sim.log" --confirm-after 0 \
+start_sim "$tmp/dev.flash" "$tmp/sim.log" --confirm-after 0 \
     --public-key "$tmp/k1.pub" --public-key "$tmp/k2.pub"
 dev="127.0.0.1:$sim_port"
 expect_running "$sim_log" "app0 demo 1.0.0 VALID"
@@ -61,7 +61,7 @@ expect_running "$sim_log" "app0 demo 1.0.0 VALID"
 stop_sim
 
 # --- after a restart: still 1.0.0 in app0; the second key (rotation) is accepted
-start_native_sim "$tmp/dev.flash" "$tmp/sim2.log" --confirm-after 0 \
+start_sim "$tmp/dev.flash" "$tmp/sim2.log" --confirm-after 0 \
     --public-key "$tmp/k1.pub" --public-key "$tmp/k2.pub"
 dev="127.0.0.1:$sim_port"
 expect_running "$sim_log" "app0 demo 1.0.0 VALID"
@@ -80,7 +80,7 @@ stop_sim
 
 # --- an unprovisioned device takes an unsigned image over espota
 new_device "$tmp/open.flash" "$tmp/v1.bin"
-start_native_sim "$tmp/open.flash" "$tmp/sim3.log" --confirm-after 0
+start_sim "$tmp/open.flash" "$tmp/sim3.log" --confirm-after 0
 dev="127.0.0.1:$sim_port"
 expect_rc 0 "$aloft" upload --protocol espota --timeout 5 "$dev" "$tmp/v2.bin"
 wait_reboot "$sim_log" 2 2.0.0

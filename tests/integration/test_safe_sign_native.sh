@@ -19,7 +19,7 @@ signing_cases
 
 new_device "$tmp/dev.flash" "$tmp/v1.bin"
 cp "$tmp/dev.flash" "$tmp/before.flash"
-start_native_sim "$tmp/dev.flash" "$tmp/sim.log" --confirm-after 0 \
+start_sim "$tmp/dev.flash" "$tmp/sim.log" --confirm-after 0 \
     --public-key "$tmp/k1.pub" --public-key "$tmp/k2.pub"
 dev="127.0.0.1:$sim_port"
 expect_running "$sim_log" "app0 demo 1.0.0 VALID"
@@ -63,7 +63,7 @@ grep -qF "flash operations this run: 0 erases (0 KiB), 0 programs (0 KiB)" "$sim
     fail "no exit line with 0 flash operations"
 
 # --- after a restart: still 1.0.0 in app0; the second key (rotation) is accepted
-start_native_sim "$tmp/dev.flash" "$tmp/sim2.log" --confirm-after 0 \
+start_sim "$tmp/dev.flash" "$tmp/sim2.log" --confirm-after 0 \
     --public-key "$tmp/k1.pub" --public-key "$tmp/k2.pub"
 dev="127.0.0.1:$sim_port"
 expect_running "$sim_log" "app0 demo 1.0.0 VALID"
@@ -72,7 +72,7 @@ contains "$tmp/out" "this file is signed (key id"
 contains "$tmp/out" "the device activated app1 (2.0.0) and restarts now"
 wait_reboot "$sim_log" 2 2.0.0
 expect_running "$sim_log" "app1 demo 2.0.0 PENDING_VERIFY"
-wait_for "$sim_log" "confirmed (VALID)" 10 || fail "2.0.0 not confirmed"
+wait_for "$sim_log" "confirmed (VALID)" 60 || fail "2.0.0 not confirmed"
 expect_rc 0 "$aloft" info "$dev"
 contains "$tmp/out" "signing     signed images required"
 expect_rc 0 "$aloft" info --json "$dev"
@@ -82,13 +82,13 @@ stop_sim
 
 # --- an unprovisioned device: unsigned accepted, and the host says so
 new_device "$tmp/open.flash" "$tmp/v1.bin"
-start_native_sim "$tmp/open.flash" "$tmp/sim3.log" --confirm-after 0
+start_sim "$tmp/open.flash" "$tmp/sim3.log" --confirm-after 0
 dev="127.0.0.1:$sim_port"
 expect_rc 0 "$aloft" upload --protocol native "$dev" "$tmp/v2.bin"
 contains "$tmp/out" "signatures: the device accepts unsigned images"
 contains "$tmp/out" "the device activated app1 (2.0.0)"
 wait_reboot "$sim_log" 2 2.0.0
-wait_for "$sim_log" "confirmed (VALID)" 10 || fail "2.0.0 not confirmed"
+wait_for "$sim_log" "confirmed (VALID)" 60 || fail "2.0.0 not confirmed"
 expect_rc 0 "$aloft" info "$dev"
 contains "$tmp/out" "signing     none: the device accepts unsigned images"
 # a signed file there: accepted too, with the note that nobody checks it
@@ -96,7 +96,7 @@ expect_rc 0 "$aloft" upload --protocol native --json "$dev" "$tmp/down-k1.bin"
 [ "$(json_get "$tmp/out" 'o["ok"] and o["signed"] and o["signatures_required"] is False')" = True ] ||
     fail "--json: signed / signatures_required"
 wait_reboot "$sim_log" 3 2.0.0
-wait_for "$sim_log" "confirmed (VALID)" 10 2 || fail "the signed 2.0.0 not confirmed"
+wait_for "$sim_log" "confirmed (VALID)" 60 2 || fail "the signed 2.0.0 not confirmed"
 expect_rc 0 "$aloft" upload --protocol native "$dev" "$tmp/v2-k1.bin"
 contains "$tmp/out" "the device accepts unsigned images (it has no signing keys): the signature is not checked by that device"
 stop_sim

@@ -40,31 +40,15 @@ if [ -n "${1:-}" ]; then ALOFT_BIN=$1; fi
 ALOFT_BIN=$(cd "${ALOFT_BIN:?usage: soak.sh BUILD/bin (or set ALOFT_BIN)}" && pwd) || exit 2
 export ALOFT_BIN
 soak_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [ "${SOAK_KEEP:-0}" = 1 ]; then KEEP_TMP=1; fi
 source "$soak_dir/../integration/native_sim_lib.sh"
-if [ "${SOAK_KEEP:-0}" = 1 ]; then
-    trap 'for p in $(jobs -pr); do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; echo "kept $tmp" >&2' EXIT
-fi
 
 uploads=${SOAK_UPLOADS:-200}
 seed=${SOAK_SEED:-1}
-fixtures=${SOAK_FIXTURES:-$soak_dir/../../../shared/fixtures/firmware}
+fixtures=${SOAK_FIXTURES:-${ALOFT_FIXTURES:-$soak_dir/../../../shared/fixtures/firmware}}
 pw=soak-pw
 run_for=$(( uploads * 40 + 600 ))   # safety net for every background process
 verbose=${SOAK_VERBOSE:-0}
-
-# alive PID: PID (a child not yet reaped, so its pid cannot have been
-# reused) still runs. Not `jobs -pr`: in a long run it sometimes misses a
-# running job, and a `wait` on that job then blocks.
-alive() {
-    local st
-    st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
-    [ -n "$st" ] && [ "$st" != Z ]
-}
-# stop_proc PID: SIGTERM to our child PID (if still running) and reap it.
-stop_proc() {
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
 
 # ---------------------------------------------------------------- RNG
 # Our own 64-bit LCG (not $RANDOM, which the helpers use for ports), only
@@ -121,6 +105,8 @@ if [ -d "$fixtures" ]; then
     for f in "$fixtures"/*.bin; do
         "$aloft" image info "$f" 2>/dev/null | grep -q "^chip *ESP32 (chip id 0)" && add_image "$f"
     done
+else
+    echo "soak: no firmware fixtures at $fixtures: synthetic images only"
 fi
 n_fixtures=${#pool[@]}
 i=0
@@ -145,43 +131,19 @@ declare -A checked=()   # log -> banner lines already checked
 ev_logs=()              # the simulator logs of the current event
 running=${sha16[$tmp/base.bin]}
 
-# sim_up ARGS...: start aloft-sim on $sim_port (a free one the first time,
-# or when the port cannot be had again); a new log per process. Returns 3
-# if the process died of a power cut before it listened.
+# sim_up ARGS...: start aloft-sim (start_sim) on $sim_port, the same one
+# across restarts as far as it can be had; a new log per process. Returns 3
+# if the process died of a power cut before it served.
+sim_keep_port=1
 sim_up() {
-    local try i
-    for try in $(seq 40); do
-        [ -n "$sim_port" ] || sim_port=$(random_port)
-        sim_n=$(( sim_n + 1 ))
-        sim_log="$tmp/sim.$sim_n.log"
-        ev_logs+=("$sim_log")
-        spawn "$sim_bin" --flash "$flash" --port "$sim_port" --password "$pw" --confirm-after 0 \
-            --flash-timing off --run-for "$run_for" "$@" >"$sim_log" 2>&1
-        sim_pid=$spawned
-        for ((i = 0; i < 250; i++)); do
-            grep -q "native on TCP" "$sim_log" 2>/dev/null && return 0
-            alive "$sim_pid" || break
-            sleep 0.02
-        done
-        local rc=0
-        alive "$sim_pid" && kill "$sim_pid" 2>/dev/null
-        wait "$sim_pid" 2>/dev/null || rc=$?
-        sim_pid=""
-        [ "$rc" = 3 ] && return 3
-        grep -q "cannot bind" "$sim_log" || { cat "$sim_log" >&2; fail "aloft-sim did not start"; }
-        # the port is taken: wait a little for it, then take another one
-        if [ $(( try % 10 )) = 0 ]; then sim_port=""; fi
-        sleep 0.1
-    done
-    fail "no port for aloft-sim"
+    sim_n=$(( sim_n + 1 ))
+    ev_logs+=("$tmp/sim.$sim_n.log")
+    start_sim "$flash" "$tmp/sim.$sim_n.log" --password "$pw" --confirm-after 0 \
+        --flash-timing off --run-for "$run_for" "$@"
 }
 
 # sim_down: SIGTERM (the device is switched off while idle) and reap.
-sim_down() {
-    [ -n "$sim_pid" ] || return 0
-    stop_proc "$sim_pid"
-    sim_pid=""
-}
+sim_down() { stop_sim; }
 
 # check_boots ALLOWED...: every banner line not yet checked in the logs of
 # this event must run a verified image whose SHA-256 prefix is allowed;
@@ -216,54 +178,38 @@ check_boots() {
     done
 }
 
-# settled [SHA]: the device is up, its last banner runs SHA (if given) and
-# that image is confirmed (VALID), so that the next update is not refused.
+# settled_or_down [SHA]: the device is down, or its last banner runs SHA
+# (if given) and that image is confirmed (VALID), so that the next update
+# is not refused.
+settled_or_down() {
+    local want=${1:-} last
+    [ -n "$sim_pid" ] && alive "$sim_pid" || return 0
+    last=$(awk '/aloft-sim: running/ { l = $0; c = 0 } /confirmed \(VALID\)/ { c = 1 }
+                END { if (l != "") print (c || l ~ /state VALID/ ? "V" : "P") " " l }' "$sim_log")
+    [ -n "$last" ] && [ "${last%% *}" = V ] && { [ -z "$want" ] || [[ "$last" == *"sha256 $want..."* ]]; }
+}
+
+# settled [SHA]: the device is up and settled (as above) within 60 s.
 settled() {
-    local want=${1:-} i last
-    for ((i = 0; i < 500; i++)); do
-        if [ -n "$sim_pid" ] && alive "$sim_pid"; then
-            last=$(awk '/aloft-sim: running/ { l = $0; c = 0 } /confirmed \(VALID\)/ { c = 1 }
-                        END { if (l != "") print (c || l ~ /state VALID/ ? "V" : "P") " " l }' "$sim_log")
-            if [ -n "$last" ] && [ "${last%% *}" = V ] &&
-               { [ -z "$want" ] || [[ "$last" == *"sha256 $want..."* ]]; }; then
-                return 0
-            fi
-        else
-            return 1
-        fi
-        sleep 0.02
-    done
-    return 1
+    wait_until 60 settled_or_down "${1:-}" && [ -n "$sim_pid" ] && alive "$sim_pid"
 }
 
 # ---------------------------------------------------------------- relay
-relay_pid=""
 # relay_up PROTO ARGS...: linkemu in front of the device for one upload;
 # sets relay_addr (what `aloft upload` is given) and relay_log.
 relay_up() {
-    local proto=$1 i
+    local proto=$1
     shift
     relay_log="$tmp/relay.$n_uploads.log"
     if [ "$proto" = espota ]; then
-        start_relay "$relay_log" "$@"
+        start_relay "$relay_log" --run-for "$run_for" "$@"
         relay_addr="$relay_ip:$relay_port"
-        return 0
+    else
+        start_tcp_relay "$relay_log" "127.0.0.1:$sim_port" --run-for "$run_for" "$@"
+        relay_addr=$relay
     fi
-    rm -f "$tmp/relay.port"
-    spawn "$linkemu" --tcp 127.0.0.1:0 --to "127.0.0.1:$sim_port" --port-file "$tmp/relay.port" \
-        --run-for "$run_for" -v "$@" 2>"$relay_log"
-    relay_pid=$spawned
-    for ((i = 0; i < 250; i++)); do
-        [ -s "$tmp/relay.port" ] && break
-        sleep 0.02
-    done
-    [ -s "$tmp/relay.port" ] || { cat "$relay_log" >&2; fail "linkemu did not start"; }
-    relay_addr="127.0.0.1:$(cat "$tmp/relay.port")"
 }
-relay_down() {
-    [ -n "$relay_pid" ] && stop_proc "$relay_pid"
-    relay_pid=""
-}
+relay_down() { stop_relay; }
 
 # ---------------------------------------------------------------- upload
 # upload_cmd PROTO IMAGE: the bounded command line of one upload (--json)
@@ -306,18 +252,20 @@ sim_reap() {
     sim_up || { cut_fired=true; n_powercuts=$(( n_powercuts + 1 )); sim_up || true; }
 }
 
+# upload_ended PID: the background upload PID has ended; meanwhile a device
+# that died of its power cut is restarted (sim_reap).
+upload_ended() {
+    sim_reap
+    ! alive "$1"
+}
+
 # wait_upload PID: wait for a background upload while the device may die
 # of its power cut (then it is restarted). Sets up_rc; cut_fired is set
 # when a cut fired.
 wait_upload() {
-    local pid=$1 i
-    for ((i = 0; i < 9000; i++)); do   # bounded: the upload itself has a timeout
-        sim_reap
-        alive "$pid" || break
-        sleep 0.02
-    done
+    wait_until 600 upload_ended "$1" || violation "the upload did not end within 600 s"
     up_rc=0
-    wait "$pid" 2>/dev/null || up_rc=$?
+    wait "$1" 2>/dev/null || up_rc=$?
     sim_reap   # it may have died just as the upload ended
 }
 

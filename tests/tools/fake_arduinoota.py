@@ -27,7 +27,9 @@ Options: --port (0 = any free port, see --port-file), --password,
 text), --out FILE (the received image is written there before the result
 is sent), --mute (never answer), --refuse TEXT (answer invitations with
 TEXT, as an aloft device refuses), --sessions N (exit after N uploads).
-Binds 127.0.0.1 only. Logs what it does on stderr.
+Binds 127.0.0.1 only, and holds the TCP port of the same number (bound, not
+listening: refused, as on a stock device) unless --no-tcp-hold. Logs what
+it does on stderr.
 """
 import argparse
 import hashlib
@@ -75,19 +77,40 @@ class Device:
         self.a = args
         self.esp8266 = args.flavour == "esp8266"
         self.pbkdf2 = args.flavour == "esp32-pbkdf2"
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", args.port))
+        self.udp, self.tcp_hold = self.bind(args.port, not args.no_tcp_hold)
         self.port = self.udp.getsockname()[1]
         self.state = IDLE
         self.sessions = 0
         self.inv = None
 
+    @staticmethod
+    def bind(port, hold):
+        """The UDP socket, and (hold) the TCP port of the same number bound
+        but not listening: a stock device has no TCP server, so a host's TCP
+        attempt there is refused, and no other process can listen on it."""
+        for _ in range(100):
+            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            udp.bind(("127.0.0.1", port))
+            if not hold:
+                return udp, None
+            tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                tcp.bind(("127.0.0.1", udp.getsockname()[1]))
+                return udp, tcp
+            except OSError:
+                tcp.close()
+                if port:
+                    return udp, None
+                udp.close()
+        sys.exit("no UDP port whose TCP twin is free")
+
     def log(self, msg):
         print(f"[fake {self.a.flavour}] {msg}", file=sys.stderr, flush=True)
 
+    # Logged before sending: once the host has the answer, the log has it.
     def send_udp(self, text, addr):
-        self.udp.sendto(text.encode() if isinstance(text, str) else text, addr)
         self.log(f"udp -> {addr[0]}:{addr[1]} {text!r}")
+        self.udp.sendto(text.encode() if isinstance(text, str) else text, addr)
 
     # ---- phase 1: invitation ---------------------------------------
 
@@ -278,8 +301,8 @@ class Device:
         error = self.result_text(received)
         if self.esp8266:
             time.sleep(1.0)   # keeps the last count apart from "OK"
+        self.log(f"sending result: {(error or 'OK').strip()!r}")
         sock.sendall((error or "OK").encode())
-        self.log(f"result sent: {(error or 'OK').strip()!r}")
         if self.esp8266 and error is None:
             time.sleep(1.0)
 
@@ -313,6 +336,8 @@ def main():
     p.add_argument("--refuse")
     p.add_argument("--idle-timeout", type=float, default=1.0)
     p.add_argument("--sessions", type=int, default=0)
+    p.add_argument("--no-tcp-hold", action="store_true",
+                   help="leave the TCP port of the same number free (for a test's own service)")
     args = p.parse_args()
     dev = Device(args)
     if args.port_file:

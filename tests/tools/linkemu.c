@@ -103,6 +103,7 @@
 #define QUEUE_CAP (256u * 1024u)       /* bytes in flight per direction, no rate limit */
 #define READ_BIG 65536u
 #define READ_SLICE 1460u               /* read granularity on a rate-limited link */
+#define RATE_SLACK_US 50000u           /* a late read still continues a busy link */
 #define SESSION_IDLE_US (120ull * 1000000ull)
 
 /* ------------------------------------------------------------------ */
@@ -420,8 +421,12 @@ static bool pipe_read(conn_t *c, pipe_t *p, uint64_t now)
     }
     uint64_t ready = now;
     if (cfg.rate_bps) {
-        /* Serialise at the link rate, then propagate. */
-        uint64_t start = p->free_us > now ? p->free_us : now;
+        /* Serialise at the link rate, then propagate. A read that comes up
+         * to RATE_SLACK_US after the link became free (the relay woke late
+         * on a loaded machine) continues the busy link, so scheduling delay
+         * does not slow the link below its rate; after a longer idle gap
+         * (nothing to send) the link starts afresh. */
+        uint64_t start = p->free_us + RATE_SLACK_US >= now ? p->free_us : now;
         p->free_us = start + (uint64_t)n * 8u * 1000000u / cfg.rate_bps;
         ready = p->free_us;
     }
