@@ -33,6 +33,8 @@ seed_corpora() {
     printf '0 4000 9000 0123456789abcdef0123456789abcdef\n' > "$c/fuzz_espota/invite"
     printf '200 43cebe68834499088e32d7c0483f0fce 4b00f9a2b312b759216142e9e32c7349\n' > "$c/fuzz_espota/auth"
     printf 'ERR: too large 1412096>1310720' > "$c/fuzz_espota/refusal"
+    # A password device (bit 6): invitation, the right answer, connect-back.
+    printf '\300\006\001\002\001' > "$c/fuzz_espota/password_login"
     # Native scripts (see tests/fuzz/fuzz_native.c): open or password device,
     # OFFER raw or zlib, the image in 255-byte DATA frames, END.
     local data="" i
