@@ -4,73 +4,143 @@
  *
  * States and what moves them:
  *   IDLE        invitation -> (no auth) begin update, "OK", CONNECTING
- *                          -> (auth) "AUTH <nonce>", WAIT_AUTH
- *   WAIT_AUTH   "200 ..." from the inviting host -> verify -> begin, "OK",
- *               CONNECTING | "Authentication Failed", IDLE
+ *                          -> (auth, the limiter allows) "AUTH <nonce>",
+ *                             WAIT_AUTH
+ *   WAIT_AUTH   "200 ..." from the inviting host -> (the limiter allows)
+ *               verify -> begin, "OK", CONNECTING | "Authentication
+ *               Failed", IDLE; other datagrams from it are ignored
  *               a new invitation from the same host restarts the login
- *               (espota re-invites after a failed or unanswered auth)
+ *               (espota re-invites after a failed or unanswered auth);
+ *               one from another host takes over once the hold is over;
+ *               no answer within the auth timeout -> IDLE
  *   CONNECTING  connect-back done -> RECEIVING | failed -> IDLE
  *   RECEIVING   bytes -> feed, ack each read; all bytes -> finish -> "OK"
  *               or an error line, CLOSING; silence or close -> IDLE
  *   CLOSING     the close action is taken -> IDLE (and REBOOT on success)
- * Invitations in any state but IDLE and WAIT_AUTH-from-the-same-host get
- * "ERR: busy" and change nothing.
+ * Invitations the engine does not take get "ERR: busy" and change
+ * nothing. Lapsed logins (timed out, or taken over) count as failed logins
+ * for their host.
  */
 #include <string.h>
 
-#include "aloft/util.h"
 #include "aloft/espota_device.h"
+#include "aloft/util.h"
 #include "sbuf.h"
 
 /* ------------------------------------------------------------------ */
 /* Short refusal texts (UDP, at most 32 bytes for old espota). */
 
 typedef struct {
-    int err;
-    const char *text;     /* after "ERR: " */
-    uint8_t numbers;      /* how many of have, want follow */
+    int err;              /* 0: any other code, sent as the code itself */
+    const char *text;     /* after "ERR: "; %h and %w stand for have and want */
 } refusal_t;
 
 static const refusal_t refusals[] = {
-    {ALOFT_ERR_TOO_LARGE, "too large ", 2},
-    {ALOFT_ERR_SIZE, "bad size ", 1},
-    {ALOFT_ERR_BUSY, "busy", 0},
-    {ALOFT_ERR_PENDING, "unconfirmed, retry later", 0},
-    {ALOFT_ERR_NO_SLOT, "no target partition", 0},
-    {ALOFT_ERR_SAME_SLOT, "no other OTA slot", 0},
-    {ALOFT_ERR_NO_OTADATA, "no otadata partition", 0},
-    {ALOFT_ERR_PROTO, "bad md5 in invitation", 0},
+    {ALOFT_ERR_TOO_LARGE, "too large %h>%w"},
+    {ALOFT_ERR_SIZE, "bad size %h"},
+    {ALOFT_ERR_BUSY, "busy"},
+    {ALOFT_ERR_PENDING, "unconfirmed, retry later"},
+    {ALOFT_ERR_NO_SLOT, "no target partition"},
+    {ALOFT_ERR_SAME_SLOT, "no other OTA slot"},
+    {ALOFT_ERR_NO_OTADATA, "no otadata partition"},
+    {ALOFT_ERR_PROTO, "bad md5 in invitation"},
+    {ALOFT_ERR_RATE, "locked out, wait %h s"},
+    {ALOFT_ERR_LOGIN_BUDGET, "too many logins, wait %h s"},
+    {0, "code -%h"},
 };
+
+/* A number is written in bytes, or, where that would not fit, as an exact
+ * multiple of K (1024) or M (1048576): "1280K" is 1 310 720, never rounded. */
+static const uint32_t units[] = {1u, 1024u, 1024u * 1024u};
+static const char unit_suffix[] = {'\0', 'K', 'M'};
+
+static const refusal_t *refusal_for(int err)
+{
+    size_t i = 0;
+    while (refusals[i].err != err && refusals[i].err != 0)
+        i++;
+    return &refusals[i];
+}
+
+/* "ERR: " and r's text with have in unit uh and want in unit uw; false if a
+ * number is not a whole multiple of its unit. */
+static bool render(aloft_sbuf_t *b, const refusal_t *r, uint32_t have, uint32_t want,
+                   unsigned uh, unsigned uw)
+{
+    aloft_sbuf_str(b, "ERR: ");
+    for (const char *t = r->text; *t; t++) {
+        if (t[0] != '%' || (t[1] != 'h' && t[1] != 'w')) {
+            aloft_sbuf_char(b, *t);
+            continue;
+        }
+        uint32_t v = *++t == 'h' ? have : want;
+        unsigned u = *t == 'h' ? uh : uw;
+        if (v % units[u] != 0)
+            return false;
+        aloft_sbuf_u32(b, v / units[u]);
+        if (u)
+            aloft_sbuf_char(b, unit_suffix[u]);
+    }
+    return true;
+}
 
 size_t aloft_espota_refusal(const aloft_diag_t *d, char *out, size_t n)
 {
+    size_t cap = n < ALOFT_ESPOTA_UDP_REPLY_MAX + 1 ? n : ALOFT_ESPOTA_UDP_REPLY_MAX + 1;
+    const refusal_t *r = refusal_for(d->err);
+    uint32_t have = r->err ? d->have : 0u - (uint32_t)d->err;
     aloft_sbuf_t b;
-    aloft_sbuf_init(&b, out, n);
-    aloft_sbuf_str(&b, "ERR: ");
-    for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
-        const refusal_t *r = &refusals[i];
-        if (r->err != d->err)
-            continue;
-        aloft_sbuf_str(&b, r->text);
-        if (r->numbers >= 1)
-            aloft_sbuf_u32(&b, d->have);
-        if (r->numbers == 2) {
-            aloft_sbuf_char(&b, '>');
-            aloft_sbuf_u32(&b, d->want);
+    /* Bytes first; then K and M, the slot (want) before the image. */
+    for (unsigned uw = 0; uw < 3; uw++) {
+        for (unsigned uh = 0; uh <= uw; uh++) {
+            aloft_sbuf_init(&b, out, cap);
+            if (render(&b, r, have, d->want, uh, uw) && aloft_sbuf_fits(&b))
+                return b.len;
         }
-        return aloft_sbuf_stored(&b);
     }
-    aloft_sbuf_str(&b, "code -");
-    aloft_sbuf_u32(&b, (uint32_t)-d->err);
+    /* Nothing fits exactly (only a slot size that is no multiple of 1 KiB
+     * can get here): the bare code, which carries no number at all. */
+    r = refusal_for(0);
+    aloft_sbuf_init(&b, out, cap);
+    render(&b, r, 0u - (uint32_t)d->err, 0, 0, 0);
     return aloft_sbuf_stored(&b);
 }
 
-static uint32_t parse_u32(const char **p, const char *end)
+/* A number as render writes it: digits and an optional K or M. Returns
+ * false if there are no digits or the value does not fit 32 bits. */
+static bool parse_number(const char **p, const char *end, uint32_t *v)
 {
-    uint32_t v = 0;
-    while (*p < end && **p >= '0' && **p <= '9')
-        v = v * 10 + (uint32_t)(*(*p)++ - '0');
-    return v;
+    uint64_t x = 0;
+    const char *start = *p;
+    while (*p < end && **p >= '0' && **p <= '9' && x <= 0xFFFFFFFFu)
+        x = x * 10 + (uint64_t)(*(*p)++ - '0');
+    if (*p == start)
+        return false;
+    for (unsigned u = 1; u < 3 && *p < end; u++) {
+        if (**p == unit_suffix[u]) {
+            x *= units[u];
+            (*p)++;
+            break;
+        }
+    }
+    *v = (uint32_t)x;
+    return x <= 0xFFFFFFFFu;
+}
+
+/* text (after "ERR: ") matches r, numbers included; trailing bytes are
+ * ignored. */
+static bool parse_as(const refusal_t *r, const char *text, const char *end, aloft_diag_t *d)
+{
+    const char *p = text;
+    for (const char *t = r->text; *t; t++) {
+        if (t[0] == '%' && (t[1] == 'h' || t[1] == 'w')) {
+            if (!parse_number(&p, end, *++t == 'h' ? &d->have : &d->want))
+                return false;
+        } else if (p == end || *p++ != *t) {
+            return false;
+        }
+    }
+    return true;
 }
 
 bool aloft_espota_parse_refusal(const char *text, size_t len, aloft_diag_t *d)
@@ -78,28 +148,21 @@ bool aloft_espota_parse_refusal(const char *text, size_t len, aloft_diag_t *d)
     const char *end = text + len;
     if (len < 5 || memcmp(text, "ERR: ", 5) != 0)
         return false;
-    text += 5;
-    memset(d, 0, sizeof *d);
     for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
-        const refusal_t *r = &refusals[i];
-        size_t tl = strlen(r->text);
-        if ((size_t)(end - text) < tl || memcmp(text, r->text, tl) != 0)
+        memset(d, 0, sizeof *d);
+        if (!parse_as(&refusals[i], text + 5, end, d))
             continue;
-        const char *p = text + tl;
-        d->err = r->err;
-        if (r->numbers >= 1)
-            d->have = parse_u32(&p, end);
-        if (r->numbers == 2 && p < end && *p == '>') {
-            p++;
-            d->want = parse_u32(&p, end);
+        if (refusals[i].err) {
+            d->err = refusals[i].err;
+        } else {   /* the code itself; only a negative int is one */
+            if (d->have == 0 || d->have > 0x7FFFFFFFu)
+                return false;
+            d->err = -(int)d->have;
+            d->have = 0;
         }
         return true;
     }
-    if ((size_t)(end - text) > 6 && memcmp(text, "code -", 6) == 0) {
-        const char *p = text + 6;
-        d->err = -(int)parse_u32(&p, end);
-        return true;
-    }
+    memset(d, 0, sizeof *d);
     return false;
 }
 
@@ -134,12 +197,17 @@ static void tcp_queue(aloft_espota_t *e, const char *s, size_t n)
 
 int aloft_espota_init(aloft_espota_t *e, const aloft_espota_config_t *cfg)
 {
-    size_t want = cfg->auth == ALOFT_ESPOTA_AUTH_MD5 ? 32 : 64;
     if (e == NULL || cfg == NULL || cfg->dev == NULL || cfg->update == NULL)
+        return ALOFT_ERR_ARG;
+    const aloft_crypto_t *c = cfg->dev->crypto;
+    size_t want = cfg->auth == ALOFT_ESPOTA_AUTH_MD5 ? 32 : 64;
+    /* Every invitation carries an MD5 the pipeline checks. */
+    if (c == NULL || c->md5 == NULL || c->sha256 == NULL || cfg->auth > ALOFT_ESPOTA_AUTH_PBKDF2)
         return ALOFT_ERR_ARG;
     /* PBKDF2 devices accept a 64-hex SHA-256 or a 32-hex MD5 secret. */
     if (cfg->auth != ALOFT_ESPOTA_AUTH_NONE &&
-        (cfg->secret == NULL || cfg->dev->crypto->random == NULL ||
+        (cfg->secret == NULL || c->random == NULL ||
+         (cfg->auth == ALOFT_ESPOTA_AUTH_PBKDF2 && c->pbkdf2_sha256 == NULL) ||
          (strlen(cfg->secret) != want &&
           !(cfg->auth == ALOFT_ESPOTA_AUTH_PBKDF2 && strlen(cfg->secret) == 32))))
         return ALOFT_ERR_ARG;
@@ -163,12 +231,18 @@ static int hex_nibble(char c)
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
+/* The short refusal text for d, to ip:port. */
+static void refuse(aloft_espota_t *e, uint32_t ip, uint16_t port, const aloft_diag_t *d)
+{
+    char text[ALOFT_ESPOTA_UDP_REPLY_MAX + 1];
+    udp_reply(e, ip, port, text, aloft_espota_refusal(d, text, sizeof text));
+}
+
 /* Begin the update the invitation announces; on success reply "OK" to
  * reply_ip:reply_port and ask for the connect-back, else send the refusal. */
 static void begin_update(aloft_espota_t *e, uint32_t now, uint32_t reply_ip, uint16_t reply_port)
 {
     uint8_t md5[16];
-    char text[ALOFT_ESPOTA_UDP_REPLY_MAX + 1];
     aloft_update_req_t req = {
         .target = e->inv.cmd == ALOFT_ESPOTA_CMD_FLASH ? ALOFT_TARGET_APP : ALOFT_TARGET_FS,
         .size = e->inv.size, .md5 = md5, .fs_label = e->cfg.fs_label};
@@ -176,8 +250,9 @@ static void begin_update(aloft_espota_t *e, uint32_t now, uint32_t reply_ip, uin
     for (int i = 0; i < 16 && err == ALOFT_OK; i++) {
         int hi = hex_nibble(e->inv.md5[2 * i]), lo = hex_nibble(e->inv.md5[2 * i + 1]);
         if (hi < 0 || lo < 0)
-            err = ALOFT_ERR_PROTO;
-        md5[i] = (uint8_t)(hi << 4 | lo);
+            err = ALOFT_ERR_PROTO;   /* and no shift of a negative nibble */
+        else
+            md5[i] = (uint8_t)(hi << 4 | lo);
     }
     if (err == ALOFT_OK)
         err = aloft_update_begin(e->cfg.update, e->cfg.dev, &req);
@@ -186,7 +261,7 @@ static void begin_update(aloft_espota_t *e, uint32_t now, uint32_t reply_ip, uin
         aloft_diag_t d = *aloft_update_diag(e->cfg.update);
         if (d.err != err)   /* BUSY and PROTO leave the session's diag alone */
             aloft_diag_set(&d, err, 0, 0, NULL);
-        udp_reply(e, reply_ip, reply_port, text, aloft_espota_refusal(&d, text, sizeof text));
+        refuse(e, reply_ip, reply_port, &d);
         enter(e, ALOFT_ESPOTA_IDLE, now);
         return;
     }
@@ -194,6 +269,20 @@ static void begin_update(aloft_espota_t *e, uint32_t now, uint32_t reply_ip, uin
     e->want_connect = true;
     e->received = 0;
     enter(e, ALOFT_ESPOTA_CONNECTING, now);
+}
+
+/* The limiter lets ip try a login now; else it gets the refusal (with the
+ * seconds to wait) and nothing else happens: no nonce, no derivation. */
+static bool may_log_in(aloft_espota_t *e, uint32_t now, uint32_t ip, uint16_t port, bool retry)
+{
+    uint32_t wait;
+    aloft_diag_t d;
+    int err = aloft_login_check(e->cfg.limiter, ip, now, retry, &wait);
+    if (err) {
+        e->last_err = aloft_diag_set(&d, err, (wait + 999u) / 1000u, 0, NULL);
+        refuse(e, ip, port, &d);
+    }
+    return err == 0;
 }
 
 static void start_auth(aloft_espota_t *e, uint32_t now, uint32_t ip, uint16_t port)
@@ -212,9 +301,33 @@ static void start_auth(aloft_espota_t *e, uint32_t now, uint32_t ip, uint16_t po
     enter(e, ALOFT_ESPOTA_WAIT_AUTH, now);
 }
 
+/* An invitation the engine takes: from IDLE, again from the host whose
+ * login is pending (a fresh nonce; its hold does not start again), or one
+ * that takes over a pending login. */
+/* inv from ip is the second try of the PBKDF2 login that just failed
+ * (same invitation, within ALOFT_ESPOTA_RETRY_MS); asking uses it up. */
+static bool second_try(aloft_espota_t *e, uint32_t now, uint32_t ip,
+                       const aloft_espota_invite_t *inv)
+{
+    if (!e->may_retry || ip != e->failed_ip)
+        return false;
+    e->may_retry = false;
+    return now - e->failed_ms < ALOFT_ESPOTA_RETRY_MS && inv->cmd == e->failed_inv.cmd &&
+           inv->size == e->failed_inv.size && memcmp(inv->md5, e->failed_inv.md5, 32) == 0;
+}
+
 static void on_invite(aloft_espota_t *e, uint32_t now, uint32_t ip, uint16_t port,
                       const aloft_espota_invite_t *inv)
 {
+    bool again = e->state == ALOFT_ESPOTA_WAIT_AUTH && ip == e->peer_ip;
+    bool retry = again ? e->retry : second_try(e, now, ip, inv);
+    if (e->cfg.auth != ALOFT_ESPOTA_AUTH_NONE && !may_log_in(e, now, ip, port, retry))
+        return;
+    if (e->state == ALOFT_ESPOTA_WAIT_AUTH && !again)   /* the displaced login was never answered */
+        aloft_login_failed(e->cfg.limiter, e->peer_ip, now, e->retry);
+    if (!again)
+        e->pending_ms = now;
+    e->retry = retry;
     e->peer_ip = ip;
     e->peer_port = port;
     e->inv = *inv;
@@ -228,8 +341,13 @@ static void on_auth(aloft_espota_t *e, uint32_t now, uint16_t port, const void *
 {
     size_t hex_len = e->cfg.auth == ALOFT_ESPOTA_AUTH_MD5 ? 32 : 64;
     char cnonce[ALOFT_ESPOTA_HEX_MAX], response[ALOFT_ESPOTA_HEX_MAX], want[ALOFT_ESPOTA_HEX_MAX];
-    if (aloft_espota_parse_auth(data, len, hex_len, cnonce, response) != 0) {
-        enter(e, ALOFT_ESPOTA_IDLE, now);   /* as ArduinoOTA: "auth param fail" */
+    /* Not an answer: ignored (ArduinoOTA resets, which would let a host
+     * restart its hold on the device at will). */
+    if (aloft_espota_parse_auth(data, len, hex_len, cnonce, response) != 0)
+        return;
+    if (!may_log_in(e, now, e->peer_ip, port, e->retry)) {   /* e.g. the budget went meanwhile */
+        e->nonce[0] = '\0';
+        enter(e, ALOFT_ESPOTA_IDLE, now);
         return;
     }
     int err = aloft_espota_response(e->cfg.dev->crypto, e->cfg.auth, e->cfg.secret, e->nonce,
@@ -237,11 +355,28 @@ static void on_auth(aloft_espota_t *e, uint32_t now, uint16_t port, const void *
     e->nonce[0] = '\0';   /* one try per nonce */
     if (err || !aloft_ct_equal(want, response, hex_len)) {
         e->last_err = err ? err : ALOFT_ERR_AUTH;
+        aloft_login_failed(e->cfg.limiter, e->peer_ip, now, e->retry);
+        /* espota tries a PBKDF2 password twice (as SHA-256, then MD5 secret) */
+        e->may_retry = !e->retry && e->cfg.auth == ALOFT_ESPOTA_AUTH_PBKDF2;
+        e->failed_ip = e->peer_ip;
+        e->failed_ms = now;
+        e->failed_inv = e->inv;
         udp_text(e, e->peer_ip, port, "Authentication Failed");
         enter(e, ALOFT_ESPOTA_IDLE, now);
         return;
     }
+    aloft_login_succeeded(e->cfg.limiter, e->peer_ip);
     begin_update(e, now, e->peer_ip, port);
+}
+
+/* A pending login holds other inviters off for ALOFT_ESPOTA_AUTH_HOLD_MS
+ * from its host's first invitation, and not at all against a host that
+ * logged in before when its own host has not. */
+static bool may_take_over(const aloft_espota_t *e, uint32_t now, uint32_t ip)
+{
+    const aloft_login_limiter_t *l = e->cfg.limiter;
+    return now - e->pending_ms >= ALOFT_ESPOTA_AUTH_HOLD_MS ||
+           (aloft_login_known(l, ip) && !aloft_login_known(l, e->peer_ip));
 }
 
 void aloft_espota_on_datagram(aloft_espota_t *e, uint32_t now_ms, uint32_t ip, uint16_t port,
@@ -249,14 +384,14 @@ void aloft_espota_on_datagram(aloft_espota_t *e, uint32_t now_ms, uint32_t ip, u
 {
     aloft_espota_invite_t inv;
     bool is_invite = aloft_espota_parse_invite(data, len, &inv) == 0;
-    if (e->state == ALOFT_ESPOTA_IDLE) {
+    bool waiting = e->state == ALOFT_ESPOTA_WAIT_AUTH;
+    if (e->state == ALOFT_ESPOTA_IDLE || (waiting && ip == e->peer_ip)) {
         if (is_invite)
             on_invite(e, now_ms, ip, port, &inv);
-    } else if (e->state == ALOFT_ESPOTA_WAIT_AUTH && ip == e->peer_ip) {
-        if (is_invite)
-            on_invite(e, now_ms, ip, port, &inv);
-        else
+        else if (waiting)
             on_auth(e, now_ms, port, data, len);
+    } else if (is_invite && waiting && may_take_over(e, now_ms, ip)) {
+        on_invite(e, now_ms, ip, port, &inv);
     } else if (is_invite) {
         udp_text(e, ip, port, "ERR: busy");
     }
@@ -340,8 +475,11 @@ void aloft_espota_tick(aloft_espota_t *e, uint32_t now_ms)
     uint32_t idle = now_ms - e->since_ms;   /* wrap-safe */
     switch (e->state) {
     case ALOFT_ESPOTA_WAIT_AUTH:
-        if (idle >= e->cfg.auth_timeout_ms)
+        if (idle >= e->cfg.auth_timeout_ms) {   /* never answered: counts as a failed login */
+            aloft_login_failed(e->cfg.limiter, e->peer_ip, now_ms, e->retry);
+            e->nonce[0] = '\0';
             enter(e, ALOFT_ESPOTA_IDLE, now_ms);
+        }
         break;
     case ALOFT_ESPOTA_CONNECTING:
         if (idle >= ALOFT_ESPOTA_CONNECT_TIMEOUT_MS)

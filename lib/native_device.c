@@ -53,67 +53,6 @@ static size_t tx_room(const aloft_native_device_t *d)
 }
 
 /* ------------------------------------------------------------------ */
-/* Failed-login limiter (shared by connections, owned by the caller). */
-
-static int peer_index(const aloft_native_limiter_t *l, uint32_t ip)
-{
-    for (unsigned i = 0; i < ALOFT_NATIVE_LIMIT_PEERS; i++)
-        if (l->peer[i].fails && l->peer[i].ip == ip)
-            return (int)i;
-    return -1;
-}
-
-/* Milliseconds ip must still wait before its proof is looked at. */
-static uint32_t limiter_wait(aloft_native_limiter_t *l, uint32_t ip, uint32_t now)
-{
-    int i = l ? peer_index(l, ip) : -1;
-    if (i < 0)
-        return 0;
-    uint32_t age = now - l->peer[i].since_ms;
-    if (age >= l->peer[i].wait_ms) {
-        l->peer[i].wait_ms = 0;   /* served; an old entry must not lock again at the wrap */
-        return 0;
-    }
-    return l->peer[i].wait_ms - age;
-}
-
-static void limiter_fail(aloft_native_limiter_t *l, uint32_t ip, uint32_t now)
-{
-    if (l == NULL)
-        return;
-    int i = peer_index(l, ip);
-    if (i < 0) {   /* a free entry, else the one that failed longest ago */
-        i = 0;
-        for (unsigned k = 0; k < ALOFT_NATIVE_LIMIT_PEERS; k++) {
-            if (l->peer[k].fails == 0) {
-                i = (int)k;
-                break;
-            }
-            if (now - l->peer[k].since_ms > now - l->peer[i].since_ms)
-                i = (int)k;
-        }
-        memset(&l->peer[i], 0, sizeof l->peer[i]);
-        l->peer[i].ip = ip;
-    }
-    if (l->peer[i].fails < 255)
-        l->peer[i].fails++;
-    l->peer[i].since_ms = now;
-    unsigned over = l->peer[i].fails > ALOFT_NATIVE_LIMIT_FREE
-                        ? l->peer[i].fails - ALOFT_NATIVE_LIMIT_FREE - 1u : 0;
-    uint32_t wait = 1000u << (over < 6 ? over : 6);   /* 1, 2, 4 ... s */
-    l->peer[i].wait_ms = l->peer[i].fails > ALOFT_NATIVE_LIMIT_FREE
-                             ? (wait < ALOFT_NATIVE_LIMIT_MAX_MS ? wait : ALOFT_NATIVE_LIMIT_MAX_MS)
-                             : 0;
-}
-
-static void limiter_ok(aloft_native_limiter_t *l, uint32_t ip)
-{
-    int i = l ? peer_index(l, ip) : -1;
-    if (i >= 0)
-        memset(&l->peer[i], 0, sizeof l->peer[i]);
-}
-
-/* ------------------------------------------------------------------ */
 /* Sending and ending. */
 
 static void end_session(aloft_native_device_t *d, int err);
@@ -341,23 +280,25 @@ static void on_auth(aloft_native_device_t *d, const aloft_native_auth_t *a)
 {
     aloft_native_msg_t m;
     uint8_t am[32];
-    uint32_t wait = limiter_wait(d->cfg.limiter, d->peer_ip, d->now_ms);
-    if (wait) {   /* locked out: the proof is not even looked at */
-        refuse(d, ALOFT_ERR_RATE, (wait + 999u) / 1000u, 0, NULL);
+    uint32_t wait;
+    int err = aloft_login_check(d->cfg.limiter, d->peer_ip, d->now_ms, false, &wait);
+    if (err) {   /* locked out: the proof is not even looked at */
+        refuse(d, err, (wait + 999u) / 1000u, 0, NULL);
         return;
     }
     memset(&m, 0, sizeof m);
     auth_message(d, a->nonce, am);
     if (aloft_native_verify_proof(sha(d), d->cfg.verifier, am, a->proof, d->key,
                                   m.u.auth_ok_signature) != 0) {
-        limiter_fail(d->cfg.limiter, d->peer_ip, d->now_ms);
+        aloft_login_failed(d->cfg.limiter, d->peer_ip, d->now_ms, false);
         refuse(d, ALOFT_ERR_AUTH, 0, 0, NULL);
         return;
     }
-    limiter_ok(d->cfg.limiter, d->peer_ip);
+    aloft_login_succeeded(d->cfg.limiter, d->peer_ip);
     m.type = ALOFT_MSG_AUTH_OK;
     queue(d, &m);   /* the last frame without a MAC */
     d->keyed = true;
+    d->logged_in = true;
     d->phase = P_OFFER;
 }
 
@@ -439,6 +380,7 @@ static void on_offer(aloft_native_device_t *d, const aloft_native_offer_t *o)
     m.u.accept.window = d->cfg.window;
     queue(d, &m);
     d->phase = P_DATA;
+    d->logged_in = true;   /* an open device's only login */
 }
 
 static bool feed(aloft_native_device_t *d, const uint8_t *p, size_t n)
@@ -679,8 +621,10 @@ int aloft_native_device_init(aloft_native_device_t *d, const aloft_native_device
         d->cfg.window = ALOFT_NATIVE_WINDOW_DEFAULT;
     if (d->cfg.idle_timeout_ms == 0)
         d->cfg.idle_timeout_ms = ALOFT_NATIVE_IDLE_TIMEOUT_MS;
+    if (d->cfg.login_timeout_ms == 0)
+        d->cfg.login_timeout_ms = ALOFT_NATIVE_LOGIN_TIMEOUT_MS;
     d->peer_ip = peer_ip;
-    d->now_ms = d->active_ms = d->ack_ms = now_ms;
+    d->now_ms = d->active_ms = d->ack_ms = d->start_ms = now_ms;
     send_hello(d);
     return ALOFT_OK;
 }
@@ -758,6 +702,10 @@ void aloft_native_device_tick(aloft_native_device_t *d, uint32_t now_ms)
     if (d->closed)
         return;
     d->now_ms = now_ms;
+    if (!d->logged_in && now_ms - d->start_ms >= d->cfg.login_timeout_ms) {
+        refuse(d, ALOFT_ERR_TIMEOUT, 0, 0, "login");   /* however its bytes trickled in */
+        return;
+    }
     if (now_ms - d->active_ms < d->cfg.idle_timeout_ms)
         return;
     aloft_diag_t dg;
@@ -768,6 +716,14 @@ void aloft_native_device_tick(aloft_native_device_t *d, uint32_t now_ms)
         dg = *aloft_update_diag(d->cfg.update);
     }
     send_error(d, &dg);
+}
+
+void aloft_native_device_evict(aloft_native_device_t *d, uint32_t now_ms)
+{
+    if (d->closed)
+        return;
+    d->now_ms = now_ms;
+    refuse(d, ALOFT_ERR_CROWDED, 0, 0, NULL);
 }
 
 void aloft_native_device_peer_closed(aloft_native_device_t *d, uint32_t now_ms)

@@ -18,7 +18,9 @@
  * last sector (lib/journal.h). A later begin() of the same image re-reads
  * the durable prefix from flash through the parser and the hash, which
  * rebuilds exactly the state a continuous transfer would have, and the
- * writer carries on from there.
+ * writer carries on from there. Any other transfer into the slot (espota,
+ * another image) closes that journal before its first flash operation:
+ * the prefix it vouches for is about to be overwritten.
  */
 #include <string.h>
 
@@ -222,6 +224,32 @@ static int start_transfer(aloft_update_t *u, const aloft_update_req_t *req)
                               req->size, req->target == ALOFT_TARGET_APP);
 }
 
+/* An open journal in the slot that this transfer did not resume belongs
+ * to an earlier transfer whose prefix this one will overwrite: note it,
+ * to close before the first flash operation (begin touches no flash). */
+static int note_stale_journal(aloft_update_t *u)
+{
+    const aloft_flash_t *f = u->dev->flash;
+    uint8_t target, sha[ALOFT_SHA256_LEN];
+    uint32_t size;
+    if (u->offset > 0 || u->part->size < f->sector_size)   /* resumed: the journal is ours */
+        return ALOFT_OK;
+    uint32_t at = u->part->offset + u->part->size - f->sector_size;
+    int durable = aloft_journal_read(f, at, &target, &size, sha);
+    if (durable < 0)
+        return durable;
+    u->stale_journal = durable > 0 ? at : 0;
+    return ALOFT_OK;
+}
+
+/* Before this transfer's first flash operation. */
+static int close_stale_journal(aloft_update_t *u)
+{
+    uint32_t at = u->stale_journal;
+    u->stale_journal = 0;
+    return at ? aloft_journal_close(u->dev->flash, at) : ALOFT_OK;
+}
+
 int aloft_update_begin(aloft_update_t *u, const aloft_device_t *dev,
                        const aloft_update_req_t *req)
 {
@@ -270,7 +298,7 @@ int aloft_update_begin(aloft_update_t *u, const aloft_device_t *dev,
         memcpy(u->want_sha256, req->sha256, sizeof u->want_sha256);
     if ((u->has_md5 = req->md5 != NULL))
         memcpy(u->want_md5, req->md5, sizeof u->want_md5);
-    if ((err = start_transfer(u, req)) != 0)
+    if ((err = start_transfer(u, req)) != 0 || (err = note_stale_journal(u)) != 0)
         return refuse(u, err, 0, 0, NULL);
 
     u->state = ALOFT_UPDATE_RECEIVING;
@@ -353,7 +381,8 @@ int aloft_update_feed(aloft_update_t *u, const void *bytes, size_t n)
     u->dev->crypto->sha256->update(&u->sha256, data, n);
     if (u->has_md5)
         u->dev->crypto->md5->update(&u->md5, data, n);
-    if ((err = aloft_writer_write(&u->writer, data, for_flash)) != 0)
+    if ((for_flash && (err = close_stale_journal(u)) != 0) ||
+        (err = aloft_writer_write(&u->writer, data, for_flash)) != 0)
         return fail(u, err, u->part->offset + u->received, 0, u->part->label);
     u->received += (uint32_t)n;
     if ((err = journal_progress(u)) != 0)
@@ -368,8 +397,9 @@ int aloft_update_erase_ahead(aloft_update_t *u)
     int err = check_running(u);
     if (err)
         return err;
-    err = aloft_writer_erase_ahead(&u->writer);
-    return err < 0 ? fail(u, err, u->part->offset, 0, u->part->label) : err;
+    if ((err = close_stale_journal(u)) != 0 || (err = aloft_writer_erase_ahead(&u->writer)) < 0)
+        return fail(u, err, u->part->offset, 0, u->part->label);
+    return err;
 }
 
 /* The flash as the slot will read after commit (held first byte overlaid),

@@ -59,6 +59,10 @@ static void usage(FILE *out)
           "  --port N               espota UDP and native TCP port (default 3232)\n"
           "  --password P           require this OTA password (only its hash and a native\n"
           "                         login verifier are kept); without it both are open\n"
+          "  --espota-password P    espota's own password (default: --password); espota's\n"
+          "                         MD5 login can be cracked offline from one sniffed\n"
+          "                         exchange, so keep it apart from the native one\n"
+          "  --no-espota            serve the native protocol only (no espota UDP socket)\n"
           "  --espota-auth MODE     pbkdf2 (ESP32 core >= 3.3.1, default) or md5 (older, ESP8266)\n"
           "  --espota-idle-timeout MS  give up on a silent upload after MS (default 10000;\n"
           "                         ArduinoOTA uses 1000)\n"
@@ -80,7 +84,7 @@ typedef struct options {
     unsigned cut_seed;
     bool quiet;
     serve_config_t net;
-    const char *password;
+    const char *password, *espota_password;
     uint32_t ble_every, ble_stall, mqtt_every, mqtt_block;
     bool no_quiesce;
 } options_t;
@@ -90,7 +94,7 @@ static int parse_args(int argc, char **argv, options_t *o)
     enum { O_INIT = 256, O_SCHEME, O_FIRMWARE, O_TIMING, O_CONFIRM, O_NEVER, O_NOROLL,
            O_UPDATE, O_FS, O_RUNFOR, O_CUT, O_SEED, O_QUIET, O_BIND, O_PORT, O_PASSWORD,
            O_AUTH, O_IDLE, O_BLE_EVERY, O_BLE_STALL, O_MQTT_EVERY, O_MQTT_BLOCK, O_NO_QUIESCE,
-           O_REACHABLE, O_PUBKEY };
+           O_REACHABLE, O_PUBKEY, O_ESPOTA_PASSWORD, O_NO_ESPOTA };
     static const struct option longopts[] = {
         {"flash", required_argument, 0, 'f'},
         {"init", no_argument, 0, O_INIT},
@@ -109,6 +113,8 @@ static int parse_args(int argc, char **argv, options_t *o)
         {"bind", required_argument, 0, O_BIND},
         {"port", required_argument, 0, O_PORT},
         {"password", required_argument, 0, O_PASSWORD},
+        {"espota-password", required_argument, 0, O_ESPOTA_PASSWORD},
+        {"no-espota", no_argument, 0, O_NO_ESPOTA},
         {"espota-auth", required_argument, 0, O_AUTH},
         {"espota-idle-timeout", required_argument, 0, O_IDLE},
         {"ble-every", required_argument, 0, O_BLE_EVERY},
@@ -160,6 +166,8 @@ static int parse_args(int argc, char **argv, options_t *o)
         case O_BIND: o->net.bind = optarg; break;
         case O_PORT: o->net.port = (uint16_t)strtoul(optarg, NULL, 10); break;
         case O_PASSWORD: o->password = optarg; break;
+        case O_ESPOTA_PASSWORD: o->espota_password = optarg; break;
+        case O_NO_ESPOTA: o->net.no_espota = true; break;
         case O_AUTH:
             if (strcmp(optarg, "md5") == 0)
                 o->net.auth = ALOFT_ESPOTA_AUTH_MD5;
@@ -250,24 +258,24 @@ static int run_update(sim_device_t *sim, const options_t *o)
     return 0;
 }
 
-/* Keep only the password's hash (espota) and a login verifier (native:
- * random salt, 10000 PBKDF2 rounds), as a device stores them. */
+/* Keep only the espota password's hash and a native login verifier
+ * (random salt, 10000 PBKDF2 rounds), as a device stores them. */
 static int set_secret(options_t *o, char secret[ALOFT_ESPOTA_HEX_MAX], aloft_native_verifier_t *v)
 {
     uint8_t salt[ALOFT_NATIVE_SALT_LEN];
-    if (o->password == NULL) {
+    const char *espota = o->espota_password ? o->espota_password : o->password;
+    int err = 0;
+    if (espota == NULL)
         o->net.auth = ALOFT_ESPOTA_AUTH_NONE;
-        return 0;
-    }
-    if (aloft_espota_secret(&aloft_mbedtls_crypto, o->net.auth, o->password, secret) != 0 ||
-        aloft_mbedtls_crypto.random(aloft_mbedtls_crypto.ctx, salt, sizeof salt) != 0 ||
-        aloft_native_derive(&aloft_mbedtls_crypto, o->password, salt, 10000, v, NULL) != 0) {
+    else if ((err = aloft_espota_secret(&aloft_mbedtls_crypto, o->net.auth, espota, secret)) == 0)
+        o->net.secret = secret;
+    if (err == 0 && o->password != NULL &&
+        (err = aloft_mbedtls_crypto.random(aloft_mbedtls_crypto.ctx, salt, sizeof salt)) == 0 &&
+        (err = aloft_native_derive(&aloft_mbedtls_crypto, o->password, salt, 10000, v, NULL)) == 0)
+        o->net.verifier = v;
+    if (err)
         fprintf(stderr, "aloft-sim: cannot derive the password's secrets\n");
-        return -1;
-    }
-    o->net.secret = secret;
-    o->net.verifier = v;
-    return 0;
+    return err ? -1 : 0;
 }
 
 /* serve's restart: boot the simulated device again. */
@@ -294,11 +302,14 @@ static int run(sim_device_t *sim, options_t *o)
         return 1;
     sim_app_init(&app, o->ble_every, o->ble_stall, o->mqtt_every, o->mqtt_block,
                  o->no_quiesce ? NULL : &sim->quiesce, posix_now_ms());
-    if (!o->quiet)
-        printf("aloft-sim: espota on %s:%u (%s)\n", o->net.bind ? o->net.bind : "127.0.0.1",
+    if (!o->quiet && o->net.no_espota)
+        printf("aloft-sim: espota off (--no-espota)\n");
+    else if (!o->quiet)
+        printf("aloft-sim: espota on %s:%u (%s%s)\n", o->net.bind ? o->net.bind : "127.0.0.1",
                o->net.port ? o->net.port : ALOFT_ESPOTA_PORT,
                o->net.auth == ALOFT_ESPOTA_AUTH_NONE ? "no password"
-               : o->net.auth == ALOFT_ESPOTA_AUTH_MD5 ? "password, MD5 auth" : "password, PBKDF2 auth");
+               : o->net.auth == ALOFT_ESPOTA_AUTH_MD5 ? "password, MD5 auth" : "password, PBKDF2 auth",
+               o->espota_password ? ", its own" : "");
     if (!o->quiet)
         printf("aloft-sim: native on TCP %s:%u (%s, zlib window %u bits, resume)\n",
                o->net.bind ? o->net.bind : "127.0.0.1",

@@ -61,6 +61,8 @@ seed_corpora() {
     printf 'ERR: ERROR[4]: Not Enough Space\n' >"$r/esp8266_refusal"
     printf 'ERROR[7]: MD5 verification failed: expected: a, calculated: b\n' >"$r/esp8266_result"
     printf 'MD5 Check Failed\r\n' >"$r/esp32_result"
+    # A password device (bit 6): invitation, the right answer, connect-back.
+    printf '\300\006\001\002\001' > "$c/fuzz_espota/password_login"
     # Native scripts (see tests/fuzz/fuzz_native.c): open or password device,
     # OFFER raw or zlib, the image in 255-byte DATA frames, END.
     local data="" i

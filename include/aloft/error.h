@@ -83,7 +83,9 @@ typedef enum aloft_err {
     ALOFT_ERR_RATE = -84,           /* too many failed logins; wait */
     ALOFT_ERR_CRYPTO = -85,         /* the platform's crypto or RNG failed */
     ALOFT_ERR_DECODE = -86,         /* compressed data is corrupt */
-    ALOFT_ERR_INTEGRITY = -87,      /* a frame failed its integrity check (MAC, header) */
+    ALOFT_ERR_CROWDED = -87,        /* every connection taken; an unfinished login gave way */
+    ALOFT_ERR_LOGIN_BUDGET = -88,   /* device-wide failed-login budget spent; wait */
+    ALOFT_ERR_INTEGRITY = -89,      /* a frame failed its integrity check (MAC, header) */
 } aloft_err_t;
 
 /* Plain-words message for a code ("image is larger than the slot"). Never

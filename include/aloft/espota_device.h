@@ -15,8 +15,16 @@
  *    erase, by the pipeline;
  *  - the idle timeout is 10 s by default (ArduinoOTA: 1 s);
  *  - the auth wait times out (10 s) and only the inviting host may answer;
- *  - an invitation while busy gets "ERR: busy" and does not disturb the
- *    session in progress ("200 was expected. got 0 instead" cannot happen);
+ *  - logins go through the limiter the native protocol uses (aloft/
+ *    login_limit.h): a refused one gets "ERR: locked out, wait N s" or
+ *    "ERR: too many logins, wait N s" before any nonce or derivation, and an
+ *    invitation left unanswered counts as a failed login;
+ *  - a pending login holds other inviters off for at most 1 s
+ *    (ALOFT_ESPOTA_AUTH_HOLD_MS, not renewed by re-inviting), then the next
+ *    inviter takes over; a host that logged in before takes over at once
+ *    from one that has not;
+ *  - an invitation while a session is past its login gets "ERR: busy" and
+ *    does not disturb it ("200 was expected. got 0 instead" cannot happen);
  *  - the auth reply goes to the source port of the auth datagram, where
  *    every espota revision listens;
  *  - quiesce hooks are paused only once authenticated and accepted.
@@ -31,11 +39,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "aloft/wire/espota.h"
+#include "aloft/login_limit.h"
 #include "aloft/update.h"
+#include "aloft/wire/espota.h"
 
 #define ALOFT_ESPOTA_IDLE_TIMEOUT_MS 10000u
-#define ALOFT_ESPOTA_AUTH_TIMEOUT_MS 10000u
+#define ALOFT_ESPOTA_AUTH_TIMEOUT_MS 10000u   /* from the last nonce sent */
+/* How long a pending login holds other inviters off ("ERR: busy"), from
+ * its host's first invitation; after that a new inviter takes over. */
+#define ALOFT_ESPOTA_AUTH_HOLD_MS 1000u
+/* espota >= 3.3.1 answers a failed PBKDF2 login by trying the password
+ * again as an MD5 secret, with the same invitation: within this long that
+ * second try is the same attempt for the login limiter (it is not locked
+ * out by the first try's failure, and a wrong password counts once). */
+#define ALOFT_ESPOTA_RETRY_MS 2000u
 #define ALOFT_ESPOTA_CONNECT_TIMEOUT_MS 5000u
 /* Pause between the last ack and "OK" (ESP8266 ArduinoOTA waits 1000 ms). */
 #define ALOFT_ESPOTA_RESULT_DELAY_MS 300u
@@ -48,6 +65,9 @@ typedef struct aloft_espota_config {
     uint32_t idle_timeout_ms;      /* 0 = ALOFT_ESPOTA_IDLE_TIMEOUT_MS */
     uint32_t auth_timeout_ms;      /* 0 = ALOFT_ESPOTA_AUTH_TIMEOUT_MS */
     const char *fs_label;          /* command 100 target; NULL = first fs partition */
+    /* Failed-login limiter, the one the native engine uses (same budget,
+     * checked before any derivation); NULL = none. */
+    aloft_login_limiter_t *limiter;
 } aloft_espota_config_t;
 
 typedef enum aloft_espota_state {
@@ -84,6 +104,11 @@ typedef struct aloft_espota {
     aloft_espota_invite_t inv;
     char nonce[ALOFT_ESPOTA_HEX_MAX];
     uint32_t since_ms;            /* when the current state began / last data */
+    uint32_t pending_ms;          /* WAIT_AUTH: the host's first invitation (its hold) */
+    bool retry;                   /* the pending login is a failed one's second try */
+    bool may_retry;               /* a PBKDF2 login failed: its second try may come */
+    uint32_t failed_ip, failed_ms;
+    aloft_espota_invite_t failed_inv;
     uint32_t received;
     /* pending actions, taken by aloft_espota_next in this order */
     uint8_t udp_out[80];           /* "AUTH " + 64 hex is the longest */
@@ -97,9 +122,10 @@ typedef struct aloft_espota {
     int last_err;                 /* why the last session ended (0 = success) */
 } aloft_espota_t;
 
-/* Start in IDLE. cfg is copied; dev, update and secret must outlive e.
- * Returns 0 or ALOFT_ERR_ARG (auth without a secret of the right length,
- * no pipeline). */
+/* Start in IDLE. cfg is copied; dev, update, secret and limiter must
+ * outlive e. Returns 0 or ALOFT_ERR_ARG (no pipeline, no crypto with MD5
+ * and SHA-256, auth without a secret of the right length, a random source
+ * or, for PBKDF2, the derivation). */
 int aloft_espota_init(aloft_espota_t *e, const aloft_espota_config_t *cfg);
 
 /* A datagram arrived on the OTA UDP port from ip:port. */

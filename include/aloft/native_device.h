@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aloft/login_limit.h"
 #include "aloft/port/crypto.h"
 #include "aloft/port/inflate.h"
 #include "aloft/wire/native.h"
@@ -40,6 +41,7 @@
 
 #define ALOFT_NATIVE_WINDOW_DEFAULT (32u * 1024u)   /* bytes */
 #define ALOFT_NATIVE_IDLE_TIMEOUT_MS 10000u
+#define ALOFT_NATIVE_LOGIN_TIMEOUT_MS 10000u   /* HELLO to logged in, however bytes trickle */
 #define ALOFT_NATIVE_KEEPALIVE_MS 500u    /* ACK at least this often while erasing */
 #define ALOFT_NATIVE_TX_CAP 1024u         /* send buffer; HELLO (<= 728 B) fits */
 #define ALOFT_NATIVE_INFLATE_CHUNK 1024u  /* decoded bytes per inflate call */
@@ -51,24 +53,9 @@
 #define ALOFT_NATIVE_CLOSED 0x08u     /* session over: flush tx, then close */
 #define ALOFT_NATIVE_REBOOT 0x10u     /* update activated: restart after closing */
 
-/* Failed logins per peer address, shared by all connections (caller-owned;
- * zero-initialise). The 3rd failure in a row from an address locks it out
- * for 1 s, each further one doubles that, up to 60 s; during a lockout AUTH
- * gets ERROR -84 before the proof is looked at. A success forgets the
- * address. Remembers ALOFT_NATIVE_LIMIT_PEERS addresses (the stalest is
- * forgotten first). */
-#define ALOFT_NATIVE_LIMIT_PEERS 8u
-#define ALOFT_NATIVE_LIMIT_FREE 2u          /* failures in a row without a wait */
-#define ALOFT_NATIVE_LIMIT_MAX_MS 60000u
-
-typedef struct aloft_native_limiter {
-    struct {
-        uint32_t ip;
-        uint32_t since_ms;   /* time of the last failure */
-        uint32_t wait_ms;    /* lockout from since_ms; 0 = none */
-        uint8_t fails;       /* in a row; 0 = free entry */
-    } peer[ALOFT_NATIVE_LIMIT_PEERS];
-} aloft_native_limiter_t;
+/* The login limiter (aloft/login_limit.h) under the name the native config
+ * had for it before espota shared it. */
+typedef aloft_login_limiter_t aloft_native_limiter_t;
 
 typedef struct aloft_native_device_config {
     const aloft_device_t *dev;          /* dev->crypto->random is required (nonce) */
@@ -84,7 +71,12 @@ typedef struct aloft_native_device_config {
     const char *fs_label;               /* target 1 partition; NULL = first fs partition */
     uint32_t window;                    /* DATA bytes in flight; 0 = 32 KiB */
     uint32_t idle_timeout_ms;           /* silence that ends a session; 0 = 10 s */
-    aloft_native_limiter_t *limiter;    /* failed-login limiter; NULL = none */
+    /* From HELLO until logged in (AUTH accepted; on an open device, an OFFER
+     * accepted): the whole login, not a silence; 0 = 10 s. */
+    uint32_t login_timeout_ms;
+    /* Failed-login limiter, shared with every connection and with espota
+     * (checked before any proof is looked at); NULL = none. */
+    aloft_login_limiter_t *limiter;
     /* Serve without a password. Must be true when verifier is NULL, so a
      * device is never open by accident (init refuses otherwise). */
     bool open;
@@ -98,6 +90,8 @@ typedef struct aloft_native_device {
     bool closed, reboot;
     int last_err;
     uint32_t now_ms, active_ms, ack_ms;
+    uint32_t start_ms;                  /* HELLO queued: the login deadline counts from here */
+    bool logged_in;                     /* AUTH accepted, or (open device) OFFER accepted */
     aloft_hash_ctx_t hello_hash;        /* SHA-256 of the HELLO payload, until AUTH */
     bool keyed;                         /* session key in use: frames carry a MAC */
     uint8_t key[ALOFT_NATIVE_KEY_LEN];
@@ -147,8 +141,26 @@ int aloft_native_device_step(aloft_native_device_t *d, uint32_t now_ms);
 
 /* Time passed: ends a session that heard nothing for the idle timeout
  * (ERROR -10, the update is abandoned with its durable prefix kept for a
- * resume). now_ms may wrap. */
+ * resume), or that is not logged in by the login timeout (ERROR -10,
+ * where "login"). now_ms may wrap. */
 void aloft_native_device_tick(aloft_native_device_t *d, uint32_t now_ms);
+
+/* The port needs d's connection for a newer one (aloft_native_admit chose
+ * it): queue ERROR -87 and end the session. The port sends what it can at
+ * once and closes the socket without waiting. */
+void aloft_native_device_evict(aloft_native_device_t *d, uint32_t now_ms);
+
+/* Admission, for a port that serves a fixed number of connections: where a
+ * new connection from peer goes. conn[i] is the engine of slot i, NULL if
+ * the slot is free. Returns a free slot; else the slot of a session that
+ * is over (CLOSED, still flushing), else that of the oldest connection not
+ * logged in that the newcomer may displace (evict it, then init the new
+ * engine there); else -1 (close the new connection). A newcomer that is
+ * not known to the limiter (aloft_login_known) displaces only connections
+ * of peers that are not known either, so connections that never log in
+ * cannot keep out a logged-in session nor a host that logged in before. */
+int aloft_native_admit(aloft_native_device_t *const conn[], size_t n,
+                       const aloft_login_limiter_t *limiter, uint32_t peer, uint32_t now_ms);
 
 /* The peer closed the connection (or it broke): abandon an unfinished
  * update; a finished one still reboots (REBOOT stays set). */

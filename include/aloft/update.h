@@ -128,6 +128,7 @@ typedef struct aloft_update {
     uint32_t sig_block_len;
     uint32_t journal;               /* flash address of the journal sector, 0 = none */
     uint32_t marked;                /* durable offset last written to the journal */
+    uint32_t stale_journal;         /* another transfer's journal, closed at our first write */
 } aloft_update_t;
 
 /* Accept or refuse an update. On success the target is chosen and quiesce
@@ -160,7 +161,10 @@ int aloft_update_find_resume(const aloft_device_t *dev, aloft_target_t target,
 
 /* Take the next n bytes. Returns 0, or the first failure (image defect,
  * wrong chip, ALOFT_ERR_OVERFLOW, flash error); a failure ends the session
- * (quiesce resumed, nothing activated). */
+ * (quiesce resumed, nothing activated). The first bytes that reach the
+ * writer (or the first erase-ahead) close a resume journal the slot holds
+ * for another transfer, so it can never vouch for bytes this one
+ * overwrote. */
 int aloft_update_feed(aloft_update_t *u, const void *data, size_t n);
 
 /* Let the writer erase ahead while the transport waits for data (one erase

@@ -54,27 +54,31 @@ int serve_open(serve_t *n, const serve_config_t *cfg)
         return -1;
     }
     struct sockaddr_in a = ipv4(ntohl(addr.s_addr), port);
-    n->udp = socket(AF_INET, SOCK_DGRAM, 0);
-    if (n->udp < 0 || bind(n->udp, (struct sockaddr *)&a, sizeof a) != 0) {
+    n->udp = cfg->no_espota ? -1 : socket(AF_INET, SOCK_DGRAM, 0);
+    if (!cfg->no_espota && (n->udp < 0 || bind(n->udp, (struct sockaddr *)&a, sizeof a) != 0)) {
         fprintf(stderr, "aloft: cannot bind UDP %s:%u: %s (another simulator running? use --port)\n",
                 bind_to, port, strerror(errno));
         if (n->udp >= 0)
             close(n->udp);
         return -1;
     }
-    set_nonblocking(n->udp);
+    if (n->udp >= 0)
+        set_nonblocking(n->udp);
     if (cfg->secret)
         snprintf(n->secret, sizeof n->secret, "%s", cfg->secret);
     aloft_espota_config_t ec = {
         .dev = cfg->dev, .update = cfg->update, .auth = cfg->auth,
-        .secret = cfg->secret ? n->secret : NULL, .idle_timeout_ms = cfg->idle_timeout_ms};
+        .secret = cfg->secret ? n->secret : NULL, .idle_timeout_ms = cfg->idle_timeout_ms,
+        .limiter = &n->limiter};
     if (aloft_espota_init(&n->espota, &ec) != 0) {
         fprintf(stderr, "aloft: bad espota configuration\n");
-        close(n->udp);
+        if (n->udp >= 0)
+            close(n->udp);
         return -1;
     }
-    if (serve_native_open(&n->native, cfg, addr.s_addr, port) != 0) {
-        close(n->udp);
+    if (serve_native_open(&n->native, cfg, &n->limiter, addr.s_addr, port) != 0) {
+        if (n->udp >= 0)
+            close(n->udp);
         return -1;
     }
     return 0;

@@ -3,8 +3,9 @@
  * poll() loop around the sans-I/O protocol engines. It owns the espota UDP
  * socket and the connect-back TCP connection, carries out the engine's
  * actions, serves the native protocol on TCP at the same port number
- * (sim_native.h), and reboots the simulated device when an update asks for
- * it. Everything binds to the address given (127.0.0.1 by default).
+ * (serve_native.h), and reboots the simulated device when an update asks
+ * for it. Both protocols' logins share one limiter. Everything binds to the
+ * address given (127.0.0.1 by default).
  */
 #ifndef ALOFT_POSIX_SERVE_H
 #define ALOFT_POSIX_SERVE_H
@@ -32,13 +33,15 @@ typedef struct serve_config {
     const char *secret;            /* hex H for auth (copied) */
     uint32_t idle_timeout_ms;      /* 0 = engine default (10 s) */
     const aloft_native_verifier_t *verifier;   /* native login; NULL = open (copied) */
+    bool no_espota;                /* serve native only (no espota UDP socket) */
 } serve_config_t;
 
 typedef struct serve {
     serve_config_t cfg;
+    aloft_login_limiter_t limiter; /* one for both protocols' logins */
     aloft_espota_t espota;
     char secret[ALOFT_ESPOTA_HEX_MAX];
-    int udp;                       /* espota socket */
+    int udp;                       /* espota socket, -1 with no_espota */
     int tcp;                       /* connect-back, -1 when none */
     bool connecting;
     bool reboot_pending;

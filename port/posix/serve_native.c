@@ -28,8 +28,8 @@ static void set_nonblocking(int fd)
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
-int serve_native_open(serve_native_t *s, const serve_config_t *cfg, uint32_t addr_be,
-                      uint16_t port)
+int serve_native_open(serve_native_t *s, const serve_config_t *cfg, aloft_login_limiter_t *limiter,
+                      uint32_t addr_be, uint16_t port)
 {
     struct sockaddr_in a;
     int one = 1;
@@ -67,19 +67,27 @@ int serve_native_open(serve_native_t *s, const serve_config_t *cfg, uint32_t add
     s->cfg.update = cfg->update;
     s->cfg.name = cfg->name ? cfg->name : "aloft";
     s->cfg.idle_timeout_ms = cfg->idle_timeout_ms;
-    s->cfg.limiter = &s->limiter;
+    s->cfg.limiter = limiter;
     return 0;
 }
 
+/* Unread input makes close() send a reset, which can overtake the last
+ * frame (an ERROR) on its way to the host: read away what has arrived
+ * first, as serve.c does for the connect-back. */
 static void drop_conn(serve_native_conn_t *c)
 {
-    if (c->fd >= 0)
+    uint8_t sink[512];
+    if (c->fd >= 0) {
+        shutdown(c->fd, SHUT_WR);
+        while (recv(c->fd, sink, sizeof sink, MSG_DONTWAIT) > 0)
+            ;
         close(c->fd);
+    }
     c->fd = -1;
 }
 
-/* Send what the engine has; close once it is done and everything is out. */
-static void flush(serve_native_t *s, serve_native_conn_t *c)
+/* Send what the engine has, as far as the socket takes it now. */
+static void send_pending(serve_native_conn_t *c)
 {
     while (aloft_native_device_state(&c->eng) & ALOFT_NATIVE_HAS_TX) {
         size_t n;
@@ -91,15 +99,46 @@ static void flush(serve_native_t *s, serve_native_conn_t *c)
             return;   /* POLLOUT will bring us back */
         } else {
             aloft_native_device_peer_closed(&c->eng, now32());
-            break;
+            return;
         }
     }
+}
+
+/* Close a connection whose session is over once everything is out, or at
+ * once with force (its slot is needed). */
+static void close_if_over(serve_native_t *s, serve_native_conn_t *c, bool force)
+{
     unsigned st = aloft_native_device_state(&c->eng);
-    if (st & ALOFT_NATIVE_CLOSED) {
-        if (st & ALOFT_NATIVE_REBOOT)
-            s->reboot = true;
-        drop_conn(c);
+    if (!(st & ALOFT_NATIVE_CLOSED) || ((st & ALOFT_NATIVE_HAS_TX) && !force))
+        return;
+    if (st & ALOFT_NATIVE_REBOOT)
+        s->reboot = true;
+    drop_conn(c);
+}
+
+static void flush(serve_native_t *s, serve_native_conn_t *c)
+{
+    send_pending(c);
+    close_if_over(s, c, false);
+}
+
+/* The slot a connection from peer takes (aloft_native_admit's policy),
+ * freed for it; NULL: turn it away. */
+static serve_native_conn_t *admit(serve_native_t *s, uint32_t peer)
+{
+    aloft_native_device_t *engines[SERVE_NATIVE_CONNS];
+    for (int i = 0; i < SERVE_NATIVE_CONNS; i++)
+        engines[i] = s->conn[i].fd >= 0 ? &s->conn[i].eng : NULL;
+    int i = aloft_native_admit(engines, SERVE_NATIVE_CONNS, s->cfg.limiter, peer, now32());
+    if (i < 0)
+        return NULL;
+    serve_native_conn_t *c = &s->conn[i];
+    if (c->fd >= 0) {   /* a session that is over, or an unfinished login giving way */
+        aloft_native_device_evict(&c->eng, now32());
+        send_pending(c);
+        close_if_over(s, c, true);
     }
+    return c;
 }
 
 static void accept_new(serve_native_t *s)
@@ -110,11 +149,9 @@ static void accept_new(serve_native_t *s)
         int fd = accept(s->listen_fd, (struct sockaddr *)&from, &fl);
         if (fd < 0)
             return;
-        serve_native_conn_t *c = NULL;
-        for (int i = 0; i < SERVE_NATIVE_CONNS && c == NULL; i++)
-            if (s->conn[i].fd < 0)
-                c = &s->conn[i];
-        if (c == NULL) {   /* the device serves two connections at most */
+        uint32_t peer = ntohl(from.sin_addr.s_addr);
+        serve_native_conn_t *c = admit(s, peer);
+        if (c == NULL) {   /* every slot is logged in, or held by a known peer */
             close(fd);
             continue;
         }
@@ -122,7 +159,7 @@ static void accept_new(serve_native_t *s)
         set_nonblocking(fd);
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);   /* ACKs are small */
         c->fd = fd;
-        if (aloft_native_device_init(&c->eng, &s->cfg, ntohl(from.sin_addr.s_addr), now32()) != 0) {
+        if (aloft_native_device_init(&c->eng, &s->cfg, peer, now32()) != 0) {
             drop_conn(c);
             continue;
         }

@@ -1,8 +1,9 @@
 /*
  * port/posix/serve_native.h — a device's native-protocol listener: a
  * TCP socket (same port as espota's UDP one) and up to two connections,
- * each driven by an aloft_native_device_t engine. serve's poll() loop
- * calls it; it never blocks.
+ * each driven by an aloft_native_device_t engine; when both are taken, a
+ * new connection gets a slot as aloft_native_admit decides (it may displace
+ * an unfinished login). serve's poll() loop calls it; it never blocks.
  */
 #ifndef ALOFT_POSIX_SERVE_NATIVE_H
 #define ALOFT_POSIX_SERVE_NATIVE_H
@@ -14,7 +15,7 @@
 #include "aloft/native_device.h"
 #include "inflate_zlib.h"
 
-#define SERVE_NATIVE_CONNS 2         /* more are accepted and closed at once */
+#define SERVE_NATIVE_CONNS 2         /* more: see aloft_native_admit */
 #define SERVE_NATIVE_POLLFDS (1 + SERVE_NATIVE_CONNS)
 #define SERVE_NATIVE_WINDOW_BITS 12  /* zlib window the simulated device inflates */
 
@@ -28,7 +29,6 @@ typedef struct serve_native {
     serve_native_conn_t conn[SERVE_NATIVE_CONNS];
     aloft_native_device_config_t cfg;
     aloft_native_verifier_t verifier;
-    aloft_native_limiter_t limiter;
     inflate_zlib_t zst;
     aloft_inflate_t inflate;
     bool reboot;                   /* an update finished and asked for a restart */
@@ -37,10 +37,11 @@ typedef struct serve_native {
 struct serve_config;
 
 /* Listen on TCP addr:port (network byte order address, host order port)
- * for cfg's device (serve.h). cfg->verifier NULL = open device (no
+ * for cfg's device (serve.h), logins limited by limiter (shared with
+ * espota; it must outlive s). cfg->verifier NULL = open device (no
  * password). Returns 0 or -1 after printing why. */
-int serve_native_open(serve_native_t *s, const struct serve_config *cfg, uint32_t addr_be,
-                      uint16_t port);
+int serve_native_open(serve_native_t *s, const struct serve_config *cfg,
+                      aloft_login_limiter_t *limiter, uint32_t addr_be, uint16_t port);
 
 /* The sockets to poll: writes up to SERVE_NATIVE_POLLFDS entries, returns how many. */
 int serve_native_pollfds(const serve_native_t *s, struct pollfd *pfd);

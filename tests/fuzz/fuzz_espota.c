@@ -4,11 +4,13 @@
  *
  * The input is first given to the message parsers (invitation, auth
  * datagram, refusal text). Then it is read as a script of events for an
- * engine serving a simulated device (no password, so data can flow):
+ * engine serving a simulated device (byte 0 bit 6: with an MD5 password
+ * and a login limiter, else none, so data can flow at once):
  *   byte op, then for ops with a payload one length byte and the payload;
- *   op % 6: 0 datagram from the host, 1 datagram from another host,
+ *   op % 7: 0 datagram from the host, 1 datagram from another host,
  *           2 connect result (ok if len is odd), 3 TCP bytes,
- *           4 time passes (len x 100 ms), 5 TCP closed.
+ *           4 time passes (len x 100 ms), 5 TCP closed, 6 the host answers
+ *           the last nonce with the right password (len odd) or a wrong one.
  * A script may open with a valid invitation so the data phase is reached.
  * After every input: the engine has not crashed, a failed or unfinished
  * session left otadata and app0 untouched, and the app was resumed.
@@ -49,12 +51,37 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+static char nonce[ALOFT_ESPOTA_HEX_MAX];   /* the last one the device sent */
+
 static void drain(aloft_espota_t *e)
 {
     aloft_espota_action_t a;
-    while (aloft_espota_next(e, &a))
+    while (aloft_espota_next(e, &a)) {
         if (a.kind == ALOFT_ESPOTA_ACT_REBOOT)
             sim_boot(&sim, 0);
+        if (a.kind == ALOFT_ESPOTA_ACT_UDP_SEND && a.len == 5 + 32 && memcmp(a.data, "AUTH ", 5) == 0) {
+            memcpy(nonce, a.data + 5, 32);
+            nonce[32] = '\0';
+        }
+    }
+}
+
+/* "200 <cnonce> <response>" for the last nonce, as a host with password
+ * pw would send it. */
+static void answer(aloft_espota_t *e, uint32_t now, const char *pw)
+{
+    char h[ALOFT_ESPOTA_HEX_MAX], resp[ALOFT_ESPOTA_HEX_MAX], line[80];
+    static const char cnonce[] = "0123456789abcdef0123456789abcdef";
+    aloft_espota_secret(sim.dev.crypto, ALOFT_ESPOTA_AUTH_MD5, pw, h);
+    if (nonce[0] == '\0' ||
+        aloft_espota_response(sim.dev.crypto, ALOFT_ESPOTA_AUTH_MD5, h, nonce, cnonce, resp) != 0)
+        return;
+    memcpy(line, "200 ", 4);
+    memcpy(line + 4, cnonce, 32);
+    line[36] = ' ';
+    memcpy(line + 37, resp, 32);
+    line[69] = '\n';
+    aloft_espota_on_datagram(e, now, 0x7F000001u, 4001, line, 70);
 }
 
 static void parsers(const uint8_t *data, size_t size)
@@ -77,20 +104,31 @@ static void parsers(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static aloft_espota_t e;
+    static aloft_login_limiter_t limiter;
+    static char secret[ALOFT_ESPOTA_HEX_MAX];
     aloft_espota_config_t cfg = {.dev = &sim.dev, .update = &sim.update};
     uint32_t now = 0xFFFF0000u;   /* timers cross the 32-bit wrap */
     parsers(data, size);
 
     memcpy(sim.nor.mem, pristine, sim.nor.size);
     sim_boot(&sim, 0);
-    aloft_espota_init(&e, &cfg);
+    memset(&limiter, 0, sizeof limiter);
+    nonce[0] = '\0';
+    if (size > 0 && data[0] & 0x40) {
+        aloft_espota_secret(sim.dev.crypto, ALOFT_ESPOTA_AUTH_MD5, "fuzz", secret);
+        cfg.auth = ALOFT_ESPOTA_AUTH_MD5;
+        cfg.secret = secret;
+        cfg.limiter = &limiter;
+    }
+    if (aloft_espota_init(&e, &cfg) != 0)
+        abort();
     if (size > 0 && data[0] & 0x80) {   /* start from a valid invitation */
         const char *inv = "0 4000 9000 0123456789abcdef0123456789abcdef\n";
         aloft_espota_on_datagram(&e, now, 0x7F000001u, 4001, inv, strlen(inv));
         drain(&e);
     }
     for (size_t i = 0; i < size;) {
-        uint8_t op = data[i++] % 6;
+        uint8_t op = data[i++] % 7;
         size_t len = i < size ? data[i++] : 0;
         if (len > size - i)
             len = size - i;
@@ -101,7 +139,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 2: aloft_espota_on_connect(&e, now, len & 1); break;
         case 3: aloft_espota_on_tcp(&e, now, p, len); i += len; break;
         case 4: now += (uint32_t)len * 100; aloft_espota_tick(&e, now); break;
-        default: aloft_espota_on_tcp_closed(&e, now); break;
+        case 5: aloft_espota_on_tcp_closed(&e, now); break;
+        default: answer(&e, now, len & 1 ? "fuzz" : "wrong"); break;
         }
         drain(&e);
     }

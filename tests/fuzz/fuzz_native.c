@@ -12,7 +12,8 @@
  *      op % 8: 0 raw bytes to the engine, 1 a frame the harness MACs like a
  *              host (payload[0] = type, the rest its payload), 2 time passes
  *              (len x 100 ms), 3 up to len steps (erase-ahead), 4 the
- *              connection drops and a new one starts, 5 log in if needed
+ *              connection drops (len odd: the port evicts it for a newer
+ *              one) and a new one starts, 5 log in if needed
  *              and OFFER the real image (len bit 0: zlib, bit 1: NO_REBOOT),
  *              6 the next len bytes of the stream, 7 END.
  * After every input: a failed or unfinished update left otadata and app0
@@ -325,6 +326,9 @@ static void run_script(const uint8_t *data, size_t size)
                 drain();
             break;
         case 4:
+            if (len & 1)
+                aloft_native_device_evict(&h.d, h.now);
+            drain();
             aloft_native_device_peer_closed(&h.d, h.now);
             connect_new();
             break;
