@@ -16,7 +16,7 @@ make_image v1 1.0.0 300000 1
 make_image v2 2.0.0 320000 2
 new_device "$tmp/dev.flash" "$tmp/v1.bin"
 cp "$tmp/dev.flash" "$tmp/before.flash"
-start_native_sim "$tmp/dev.flash" "$tmp/sim.log" --password pw
+start_sim "$tmp/dev.flash" "$tmp/sim.log" --password pw
 dev="127.0.0.1:$sim_port"
 
 # 127.0.0.1 logs in once before the floods: from now on it is known.

@@ -12,7 +12,7 @@ start=$SECONDS
 make_image v1 1.0.0 300000 1
 make_image v2 2.0.0 320000 2
 new_device "$tmp/dev.flash" "$tmp/v1.bin"
-start_native_sim "$tmp/dev.flash" "$tmp/sim.log" --password pw
+start_sim "$tmp/dev.flash" "$tmp/sim.log" --password pw
 dev="127.0.0.1:$sim_port"
 
 # slow SRC LOG: connect from SRC, read HELLO, then one byte of an AUTH

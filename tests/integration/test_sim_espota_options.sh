@@ -14,7 +14,7 @@ make_image v3 3.0.0 330000 3
 new_device "$tmp/dev.flash" "$tmp/v1.bin"
 
 # --- a separate espota password
-start_native_sim "$tmp/dev.flash" "$tmp/sim.log" --password native-pw --espota-password espota-pw \
+start_sim "$tmp/dev.flash" "$tmp/sim.log" --password native-pw --espota-password espota-pw \
     --confirm-after 0
 dev="127.0.0.1:$sim_port"
 contains "$sim_log" "password, PBKDF2 auth, its own"
@@ -30,7 +30,7 @@ wait_for "$sim_log" "confirmed (VALID)" 10 || fail "2.0.0 not confirmed"
 stop_sim
 
 # --- espota off
-start_native_sim "$tmp/dev.flash" "$tmp/sim.log" --password pw --no-espota
+start_sim "$tmp/dev.flash" "$tmp/sim.log" --password pw --no-espota
 contains "$sim_log" "espota off"
 lacks "$sim_log" "espota on"
 python3 - "$sim_port" <<'PY' || fail "something answers espota on UDP $sim_port"

@@ -363,15 +363,15 @@ static void check_frame(const vector_t *v, unsigned *types_seen)
     if (!keyed)
         return;
     /* The MAC binds the sequence number, the direction and every byte. */
-    assert_int_equal(aloft_native_decode(frame, n, C->sha256, k, dir, seq + 1, &m), ALOFT_ERR_AUTH);
+    assert_int_equal(aloft_native_decode(frame, n, C->sha256, k, dir, seq + 1, &m), ALOFT_ERR_INTEGRITY);
     assert_int_equal(aloft_native_decode(frame, n, C->sha256, k, dir == 'H' ? 'D' : 'H', seq, &m),
-                     ALOFT_ERR_AUTH);
+                     ALOFT_ERR_INTEGRITY);
     frame[0] ^= 0x01;   /* the header is covered */
-    assert_int_equal(aloft_native_decode(frame, n, C->sha256, k, dir, seq, &m), ALOFT_ERR_AUTH);
+    assert_int_equal(aloft_native_decode(frame, n, C->sha256, k, dir, seq, &m), ALOFT_ERR_INTEGRITY);
     frame[0] ^= 0x01;
     if (n > ALOFT_NATIVE_HEADER_LEN + ALOFT_NATIVE_MAC_LEN) {   /* and the payload */
         frame[n - ALOFT_NATIVE_MAC_LEN - 1] ^= 0x80;
-        assert_int_equal(aloft_native_decode(frame, n, C->sha256, k, dir, seq, &m), ALOFT_ERR_AUTH);
+        assert_int_equal(aloft_native_decode(frame, n, C->sha256, k, dir, seq, &m), ALOFT_ERR_INTEGRITY);
     }
 }
 
