@@ -184,9 +184,9 @@ static int type_index(const char *name)
 
 /* ---- vector blocks ------------------------------------------------------ */
 
-#define MAX_FIELDS 24
+#define MAX_FIELDS 16
 #define MAX_VECTORS 40
-#define VALUE_MAX 2048
+#define VALUE_MAX 1024
 
 typedef struct {
     char key[24];
@@ -332,7 +332,7 @@ static void check_frame(const vector_t *v, unsigned *types_seen)
     uint32_t seq = 0;
     assert_true(n >= ALOFT_NATIVE_HEADER_LEN);
     assert_int_equal(frame[0], TYPES[t].type);
-    assert_int_equal(frame[2] | frame[3] << 8, n - ALOFT_NATIVE_HEADER_LEN);   /* len: payload only */
+    assert_int_equal(frame[2] | frame[3] << 8, n - ALOFT_NATIVE_HEADER_LEN);   /* payload only */
     if (keyed) {
         need_hex32(v, "key", key);
         dir = need(v, "dir")[0];
