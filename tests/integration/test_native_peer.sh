@@ -43,7 +43,7 @@ contains "$tmp/out" "vectors in"
 make_image v1 1.0.0 700000 1
 make_image v2 2.0.0 720000 2
 new_device "$tmp/dev.flash" "$tmp/v1.bin"
-start_native_sim "$tmp/dev.flash" "$tmp/sim.log" --password s3cret --confirm-after 0.5
+start_sim "$tmp/dev.flash" "$tmp/sim.log" --password s3cret --confirm-after 0.5
 dev="127.0.0.1:$sim_port"
 [ "$(running)" = "app0 1.0.0" ] || fail "the new device does not run 1.0.0 in app0"
 
@@ -89,7 +89,7 @@ resume=$(json_get "$tmp/out" 'o["resume"]["offset"] if o["resume"] else 0')
 
 # --- an open device, resuming the dropped transfer of v1
 stop_sim
-start_native_sim "$tmp/dev.flash" "$tmp/open.log" --confirm-after 0.5
+start_sim "$tmp/dev.flash" "$tmp/open.log" --confirm-after 0.5
 dev="127.0.0.1:$sim_port"
 boots_before=$(boots "$sim_log")
 expect_rc 0 "${peer[@]}" --transcript "$tmp/open.txt" "$dev" "$tmp/v1.bin"
