@@ -54,6 +54,7 @@ seed_corpora() {
     printf 'ERR: ERROR[4]: Not Enough Space\n' >"$r/esp8266_refusal"
     printf 'ERROR[7]: MD5 verification failed: expected: a, calculated: b\n' >"$r/esp8266_result"
     printf 'MD5 Check Failed\r\n' >"$r/esp32_result"
+    printf 'ERR: code -111111111111111111111111111111' >"$r/code_overflow"   # once a crash
     # Native scripts (see tests/fuzz/fuzz_native.c): open or password device,
     # OFFER raw or zlib, the image in 255-byte DATA frames, END.
     local data="" i
