@@ -64,7 +64,7 @@ static bool push(espota_session_t *s, const aloft_espota_host_action_t *a)
         return true;
     }
     if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-        s->want_write = errno != EINTR;
+        s->want_write = true;   /* poll says when to try again */
     else
         s->write_failed = true;
     return false;

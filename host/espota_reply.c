@@ -175,7 +175,8 @@ static int explain(host_error_t *e, const char *raw, size_t len, const espota_co
     const char *p = aloft_printable(raw, len, text, sizeof text);
     aloft_diag_t d;
     memset(e, 0, sizeof *e);
-    if (aloft_espota_parse_refusal(text, strlen(text), &d) && d.err != 0) {
+    /* aloft's codes are -1..-99; "ERR: code -<n>" may carry any n */
+    if (aloft_espota_parse_refusal(text, strlen(text), &d) && d.err < 0 && d.err > -100) {
         if (d.where[0] == '\0')
             aloft_diag_set(&d, d.err, d.have, d.want, refusal_where(d.err, ctx));
         return host_error_from_diag(e, &d);

@@ -50,6 +50,14 @@ void aloft_espota_host_event(aloft_espota_host_t *e, aloft_espota_host_event_t e
     e->evq[i].md5_secret = e->login_md5_secret;
 }
 
+int aloft_espota_host_text_code(const char *text)
+{
+    aloft_diag_t d;
+    /* aloft's codes are -1..-99; "ERR: code -<n>" may carry any n */
+    bool known = aloft_espota_parse_refusal(text, strlen(text), &d) && d.err < 0 && d.err > -100;
+    return known ? d.err : ALOFT_ERR_PROTO;
+}
+
 /* ---- set-up ------------------------------------------------------------ */
 
 static int hash_image(aloft_espota_host_t *e)
@@ -178,7 +186,6 @@ static void accepted(aloft_espota_host_t *e, uint32_t now)
  * carry their code) or something that is not ArduinoOTA at all. */
 static void other_answer(aloft_espota_host_t *e, const void *data, size_t len)
 {
-    aloft_diag_t d;
     aloft_printable(data, len, e->res.text, sizeof e->res.text);
     if (!starts(data, len, "ERR")) {
         aloft_espota_host_end(e, ALOFT_ERR_PROTO, ALOFT_ESPOTA_HOST_WHY_BAD_ANSWER);
@@ -188,8 +195,8 @@ static void other_answer(aloft_espota_host_t *e, const void *data, size_t len)
      * begin the update only after a good one. */
     if (e->state == ALOFT_ESPOTA_HOST_AUTHENTICATING)
         logged_in(e);
-    bool known = aloft_espota_parse_refusal(e->res.text, strlen(e->res.text), &d) && d.err;
-    aloft_espota_host_end(e, known ? d.err : ALOFT_ERR_PROTO, ALOFT_ESPOTA_HOST_WHY_REFUSED);
+    aloft_espota_host_end(e, aloft_espota_host_text_code(e->res.text),
+                          ALOFT_ESPOTA_HOST_WHY_REFUSED);
 }
 
 /* "AUTH <nonce>": answer it with the password. */

@@ -22,7 +22,6 @@
 #include <string.h>
 
 #include "aloft/error.h"
-#include "aloft/espota_device.h"
 #include "espota_host_data.h"
 
 /* Window full and silent this long: open it by half. Longer than a flash
@@ -90,10 +89,8 @@ static void judge(aloft_espota_host_t *e, int fallback_err, aloft_espota_host_wh
         aloft_espota_host_end(e, all ? ALOFT_OK : ALOFT_ERR_PROTO,
                               all ? ALOFT_ESPOTA_HOST_WHY_OK : ALOFT_ESPOTA_HOST_WHY_EARLY_OK);
     } else if (e->acks.error) {
-        aloft_diag_t d;
         memcpy(e->res.text, e->acks.text, sizeof e->res.text);
-        bool known = aloft_espota_parse_refusal(e->res.text, strlen(e->res.text), &d) && d.err;
-        aloft_espota_host_end(e, known ? d.err : ALOFT_ERR_PROTO,
+        aloft_espota_host_end(e, aloft_espota_host_text_code(e->res.text),
                               ALOFT_ESPOTA_HOST_WHY_DEVICE_ERROR);
     } else {
         aloft_espota_host_end(e, fallback_err, fallback);

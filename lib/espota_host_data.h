@@ -12,6 +12,10 @@
  * change nothing. */
 void aloft_espota_host_end(aloft_espota_host_t *e, int err, aloft_espota_host_why_t why);
 
+/* The code a device's text names if it is one of aloft's short refusals
+ * (aloft_espota_parse_refusal), else ALOFT_ERR_PROTO. */
+int aloft_espota_host_text_code(const char *text);
+
 void aloft_espota_host_event(aloft_espota_host_t *e, aloft_espota_host_event_t ev);
 
 /* Milliseconds left of span that began at since (0 once past; wrap-safe). */

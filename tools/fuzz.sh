@@ -61,6 +61,7 @@ seed_corpora() {
     printf 'ERR: ERROR[4]: Not Enough Space\n' >"$r/esp8266_refusal"
     printf 'ERROR[7]: MD5 verification failed: expected: a, calculated: b\n' >"$r/esp8266_result"
     printf 'MD5 Check Failed\r\n' >"$r/esp32_result"
+    printf 'ERR: code -111111111111111111111111111111' >"$r/code_overflow"   # once a crash
     # A password device (bit 6): invitation, the right answer, connect-back.
     printf '\300\006\001\002\001' > "$c/fuzz_espota/password_login"
     # Native scripts (see tests/fuzz/fuzz_native.c): open or password device,

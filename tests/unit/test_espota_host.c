@@ -203,6 +203,17 @@ static void test_refusal_aloft_texts(void **state)
     assert_true(strlen(e.hint) > 0);
 }
 
+/* "ERR: code -<n>" with an n beyond 32 bits (found by fuzz_espota_reply):
+ * no code, a quoted refusal. */
+static void test_refusal_code_out_of_range(void **state)
+{
+    (void)state;
+    host_error_t e;
+    const char *t = "ERR: code -111111111111111111111111111111";
+    assert_int_equal(espota_explain_refusal(&e, t, strlen(t), &app_ctx), ALOFT_ERR_PROTO);
+    assert_string_equal(e.message, "the device refused the upload");
+}
+
 static void test_refusal_unknown_text_is_quoted(void **state)
 {
     (void)state;
@@ -333,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_acks_long_text_is_cut),
         cmocka_unit_test(test_refusal_esp8266_not_enough_space),
         cmocka_unit_test(test_refusal_aloft_texts),
+        cmocka_unit_test(test_refusal_code_out_of_range),
         cmocka_unit_test(test_refusal_unknown_text_is_quoted),
         cmocka_unit_test(test_result_update_library_texts),
         cmocka_unit_test(test_result_aloft_error_line),

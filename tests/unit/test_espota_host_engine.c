@@ -750,6 +750,11 @@ static void test_hostile_answers(void **state)
     assert_int_equal(aloft_espota_host_result(&s->e)->why, ALOFT_ESPOTA_HOST_WHY_BAD_ANSWER);
     assert_string_equal(aloft_espota_host_result(&s->e)->text, "HELLO??");
 
+    script_start(s, &w->hc);   /* a code beyond aloft's (found by fuzz_espota_reply) */
+    script_say(s, "ERR: code -111111111111111111111111111111");
+    assert_int_equal(aloft_espota_host_result(&s->e)->why, ALOFT_ESPOTA_HOST_WHY_REFUSED);
+    assert_int_equal(aloft_espota_host_result(&s->e)->err, ALOFT_ERR_PROTO);
+
     script_start(s, &w->hc);   /* ESP8266's refusal, after the login */
     script_say(s, "AUTH 0123456789abcdef0123456789abcdef");
     assert_int_equal(s->udp, 2);
