@@ -211,6 +211,33 @@ int sim_open_scratch(sim_device_t *sim, const uint8_t *fw, size_t fw_len,
     return err ? err : sim_boot(sim, 0);
 }
 
+void sim_checkpoint(sim_device_t *sim, sim_checkpoint_t *cp, uint8_t *flash)
+{
+    sim->nor.touched_lo = sim->nor.touched_hi = 0;
+    memcpy(flash, sim->nor.mem, sim->nor.size);
+    cp->state = *sim;
+    cp->flash = flash;
+}
+
+void sim_rewind(sim_device_t *sim, const sim_checkpoint_t *cp)
+{
+    const nor_flash_t *n = &sim->nor;
+    if (cp->state.dev.flash != &sim->nor.flash)
+        abort();   /* a checkpoint of another device */
+    aloft_update_abort(&sim->update, ALOFT_ERR_ABORTED);   /* resumes what it paused */
+    memcpy(n->mem + n->touched_lo, cp->flash + n->touched_lo, n->touched_hi - n->touched_lo);
+    *sim = cp->state;
+}
+
+bool sim_changed(const sim_device_t *sim, const sim_checkpoint_t *cp, uint32_t addr,
+                 uint32_t len)
+{
+    const nor_flash_t *n = &sim->nor;
+    uint32_t lo = addr > n->touched_lo ? addr : n->touched_lo;
+    uint32_t hi = addr + len < n->touched_hi ? addr + len : n->touched_hi;
+    return lo < hi && memcmp(n->mem + lo, cp->flash + lo, hi - lo) != 0;
+}
+
 void sim_close(sim_device_t *sim)
 {
     const nor_counters_t *c = &sim->nor.count;

@@ -73,6 +73,27 @@ int sim_flash_create(const char *path, aloft_scheme_t scheme,
 int sim_open_scratch(sim_device_t *sim, const uint8_t *fw, size_t fw_len,
                      const sim_config_t *cfg);
 
+/* A cheap reset for fuzzers, which run thousands of sessions a second on
+ * one device: sim_checkpoint() copies the flash into cp->flash (the
+ * caller's, sim->nor.size bytes) and keeps the device's whole state (boot
+ * result, quiesce hooks, counters); sim_rewind() ends any update session as
+ * a reset would (sim_boot), then copies back only the flash bytes written
+ * since (nor_flash's touched span) and the state, so the device is as it
+ * was at the checkpoint, without booting again. The checkpoint points into
+ * sim: rewind only the device it was taken of. */
+typedef struct sim_checkpoint {
+    sim_device_t state;
+    uint8_t *flash;
+} sim_checkpoint_t;
+
+void sim_checkpoint(sim_device_t *sim, sim_checkpoint_t *cp, uint8_t *flash);
+void sim_rewind(sim_device_t *sim, const sim_checkpoint_t *cp);
+
+/* Whether any byte of [addr, addr + len) differs from the checkpoint (only
+ * the bytes written since are compared). */
+bool sim_changed(const sim_device_t *sim, const sim_checkpoint_t *cp, uint32_t addr,
+                 uint32_t len);
+
 /* Open an existing flash file. Returns 0 or an error code. */
 int sim_open(sim_device_t *sim, const char *path, const sim_config_t *cfg);
 void sim_close(sim_device_t *sim);

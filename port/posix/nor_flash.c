@@ -182,6 +182,22 @@ static void tear_erase(nor_flash_t *nor, uint8_t *dst, uint32_t len)
         half[i] |= (uint8_t)tear_rand(nor);
 }
 
+/* Grow the touched span over [addr, addr + len) (len > 0, in range). */
+static void touch(nor_flash_t *nor, uint32_t addr, size_t len)
+{
+    uint32_t end = addr + (uint32_t)len;
+
+    if (nor->touched_lo == nor->touched_hi) {
+        nor->touched_lo = addr;
+        nor->touched_hi = end;
+        return;
+    }
+    if (addr < nor->touched_lo)
+        nor->touched_lo = addr;
+    if (end > nor->touched_hi)
+        nor->touched_hi = end;
+}
+
 /* ---- the aloft_flash_t callbacks -------------------------------------------- */
 
 static int nor_read_cb(const aloft_flash_t *f, uint32_t addr, void *buf,
@@ -212,6 +228,7 @@ static int nor_erase_cb(const aloft_flash_t *f, uint32_t addr, uint32_t len)
     if (!erase_shape_ok(addr, len) || !in_range(nor, addr, len))
         return refuse(nor, ALOFT_ERR_ALIGN);
     dst = nor->mem + addr;
+    touch(nor, addr, len);
     nor->count.erases++;
     nor->count.erase_bytes += len;
     if (cut_now(nor)) {
@@ -241,6 +258,7 @@ static int nor_prog_cb(const aloft_flash_t *f, uint32_t addr, const void *buf,
     dst = nor->mem + addr;
     if (!programmable(dst, src, len))
         return refuse(nor, ALOFT_ERR_NOT_ERASED);
+    touch(nor, addr, len);
     nor->count.progs++;
     nor->count.prog_bytes += len;
     if (cut_now(nor)) {

@@ -86,6 +86,11 @@ typedef struct nor_flash {
     void *cut_ctx;
     uint32_t ns_carry;          /* charged time below 1 us, not yet in modelled_us */
     uint64_t sleep_debt_us;     /* ESP32 mode: charged but not yet slept */
+    /* [touched_lo, touched_hi): every byte an erase or program (a torn one
+     * too) may have changed since open, or since the caller made the span
+     * empty (lo == hi), so that a caller can restore only that (see
+     * sim_rewind). */
+    uint32_t touched_lo, touched_hi;
 } nor_flash_t;
 
 /* Open the flash file at path into nor (which is fully initialised: timing

@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static sim_device_t sim;
-static uint8_t *pristine;
+static sim_checkpoint_t booted;   /* each input starts here (a cheap reset) */
 static int paused;
 
 static void on_pause(void *c) { (void)c; paused++; }
@@ -46,8 +46,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         abort();
     image_free(fw);
     aloft_quiesce_add(&sim.quiesce, "fuzz", on_pause, on_resume, NULL);
-    pristine = malloc(sim.nor.size);
-    memcpy(pristine, sim.nor.mem, sim.nor.size);
+    uint8_t *flash = malloc(sim.nor.size);
+    if (flash == NULL)
+        abort();
+    sim_checkpoint(&sim, &booted, flash);
     return 0;
 }
 
@@ -110,8 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint32_t now = 0xFFFF0000u;   /* timers cross the 32-bit wrap */
     parsers(data, size);
 
-    memcpy(sim.nor.mem, pristine, sim.nor.size);
-    sim_boot(&sim, 0);
+    sim_rewind(&sim, &booted);
     memset(&limiter, 0, sizeof limiter);
     nonce[0] = '\0';
     if (size > 0 && data[0] & 0x40) {
@@ -148,8 +149,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * running firmware or otadata, and the app must not stay paused once
      * the session is over. */
     if (aloft_update_state(&sim.update) != ALOFT_UPDATE_DONE &&
-        (memcmp(sim.nor.mem + 0xE000, pristine + 0xE000, 0x2000) != 0 ||
-         memcmp(sim.nor.mem + 0x10000, pristine + 0x10000, 0x140000) != 0))
+        (sim_changed(&sim, &booted, 0xE000, 0x2000) ||
+         sim_changed(&sim, &booted, 0x10000, 0x140000)))
         abort();
     aloft_update_abort(&sim.update, ALOFT_ERR_ABORTED);
     if (paused != 0)

@@ -330,6 +330,37 @@ static void test_counters(void **state)
     assert_int_equal(nor->count.modelled_us, 0); /* timing off */
 }
 
+/* The touched span covers every erase and program that passed its checks,
+ * and nothing else: reads, refusals and zero-length calls leave it alone. */
+static void test_touched_span(void **state)
+{
+    const aloft_flash_t *f = flash_of(state);
+    nor_flash_t *nor = nor_of(state);
+    uint8_t buf[16] = {0}, got[16];
+
+    assert_int_equal(nor->touched_lo, nor->touched_hi); /* empty after open */
+    assert_int_equal(f->read(f, 0, got, sizeof got), 0);
+    assert_int_equal(f->prog(f, 0x1000, buf, 0), 0);
+    assert_int_equal(f->erase(f, 0x1001, NOR_SECTOR_SIZE), ALOFT_ERR_ALIGN);
+    assert_int_equal(nor->touched_lo, nor->touched_hi);
+
+    assert_int_equal(f->prog(f, 0x2010, buf, 16), 0);
+    assert_int_equal(nor->touched_lo, 0x2010);
+    assert_int_equal(nor->touched_hi, 0x2020);
+    assert_int_equal(f->prog(f, 0x2010, buf, 16), ALOFT_ERR_NOT_ERASED); /* refused */
+    assert_int_equal(nor->touched_hi, 0x2020);
+    assert_int_equal(f->erase(f, NOR_BLOCK_SIZE, NOR_BLOCK_SIZE), 0);
+    assert_int_equal(nor->touched_lo, 0x2010);
+    assert_int_equal(nor->touched_hi, 2 * NOR_BLOCK_SIZE);
+    assert_int_equal(f->prog(f, 0x100, buf, 1), 0);
+    assert_int_equal(nor->touched_lo, 0x100);
+
+    nor->touched_lo = nor->touched_hi = 0; /* the caller restored it */
+    assert_int_equal(f->erase(f, 3 * NOR_BLOCK_SIZE, NOR_SECTOR_SIZE), 0);
+    assert_int_equal(nor->touched_lo, 3 * NOR_BLOCK_SIZE);
+    assert_int_equal(nor->touched_hi, 3 * NOR_BLOCK_SIZE + NOR_SECTOR_SIZE);
+}
+
 static void test_timing_count(void **state)
 {
     const aloft_flash_t *f = flash_of(state);
@@ -696,6 +727,7 @@ int main(void)
         T(test_erase_sector),
         T(test_erase_block),
         T(test_counters),
+        T(test_touched_span),
         T(test_timing_count),
         T(test_timing_esp32_sleeps),
         T(test_cut_prog_tears_prefix),
