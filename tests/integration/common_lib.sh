@@ -134,7 +134,24 @@ stop_pid() {
     wait "$1" 2>/dev/null || true
 }
 
-# free_tcp_port: a TCP port of 127.0.0.1 nothing listens on right now.
+# free_tcp_port: a TCP port no socket uses right now, drawn from 5000..9999:
+# below every range the tests' processes take ports from (aloft's espota
+# listener 10000..60000, the simulators 20000..32767, the kernel's
+# ephemeral ports 32768..60999, which a port from bind(0) is, and which the
+# next outgoing connection may reuse), so it stays free until the test
+# binds it or connects to it.
 free_tcp_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    python3 -c '
+import random, socket
+for _ in range(1000):
+    p = random.randint(5000, 9999)
+    s = socket.socket()
+    try:
+        s.bind(("0.0.0.0", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(p)
+    break'
 }

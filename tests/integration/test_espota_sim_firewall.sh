@@ -27,7 +27,7 @@ start_sim "$flash" "$log" --confirm-after 0 --password fw-pw
 # --- blocked connect-back: aloft upload
 start_relay "$tmp/relay1.log" --no-connect-back
 before=$(sha256sum <"$flash")
-hp=$(( 10000 + RANDOM % 10000 ))   # below the simulators' port range
+hp=$(free_tcp_port)
 t0=$(now_ms)
 expect_rc 1 "$aloft" upload --protocol espota --timeout 2 --host-ip 127.0.0.1 --host-port "$hp" --auth fw-pw \
     "$relay_ip:$relay_port" "$tmp/v2.bin"
