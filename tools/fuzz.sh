@@ -12,7 +12,7 @@ mkdir -p "$work/crashes"
 aloft=$top/build/bin/aloft
 
 seed_corpora() {
-    mkdir -p "$work/corpus"/{fuzz_image,fuzz_ptable,fuzz_otadata,fuzz_espota,fuzz_espota_host,fuzz_espota_reply,fuzz_native,fuzz_signature}
+    mkdir -p "$work/corpus"/{fuzz_image,fuzz_ptable,fuzz_otadata,fuzz_espota,fuzz_espota_host,fuzz_espota_reply,fuzz_native,fuzz_native_host,fuzz_signature}
     local c=$work/corpus
     if [ -x "$aloft" ]; then
         for chip in esp32 esp32s3 esp32c3; do
@@ -64,13 +64,28 @@ seed_corpora() {
     printf 'ERR: code -111111111111111111111111111111' >"$r/code_overflow"   # once a crash
     # A password device (bit 6): invitation, the right answer, connect-back.
     printf '\300\006\001\002\001' > "$c/fuzz_espota/password_login"
-    # Native scripts (see tests/fuzz/fuzz_native.c): open or password device,
-    # OFFER raw or zlib, the image in 255-byte DATA frames, END.
-    local data="" i
-    for i in $(seq 36); do data="$data\\006\\377"; done
-    printf "\\000\\005\\000$data\\007\\000" > "$c/fuzz_native/open_raw"
-    printf "\\001\\005\\000$data\\007\\000" > "$c/fuzz_native/password_raw"
-    printf "\\000\\005\\001$data\\007\\000" > "$c/fuzz_native/open_zlib"
+    # Native sessions (see tests/fuzz/fuzz_native.c): byte 0 = password
+    # device (bit 0) and what the host does (upload, rollback, zlib ...),
+    # then records; "\003\000" runs the link until it is quiet.
+    local n=$c/fuzz_native
+    printf '\002\003\000' > "$n/open_raw"
+    printf '\003\003\000' > "$n/password_raw"
+    printf '\012\003\000' > "$n/open_zlib"
+    printf '\013\003\000' > "$n/password_zlib"
+    printf '\001\003\000' > "$n/info_login"
+    printf '\005\003\000' > "$n/rollback"
+    printf '\003\003\005\004\001\003\000' > "$n/reconnect"
+    printf '\003\007\003\003\000' > "$n/flipped_bit"
+    # The host engine against a scripted device (tests/fuzz/fuzz_native_host.c):
+    # a HELLO, the host's frames read (\005), fitting answers (\007: AUTH_OK,
+    # ACCEPT, ACK, RESULT) until the upload is done.
+    local h=$c/fuzz_native_host acks="" i
+    for i in $(seq 8); do acks="$acks\005\000\007\002"; done
+    printf "\001\003\010\005\000\007\001$acks\005\000\007\003" > "$h/upload_open"
+    printf "\005\003\011\005\000\007\000\005\000\007\001$acks\005\000\007\003" > "$h/upload_password"
+    printf "\015\003\013\005\000\007\000\005\000\007\001$acks\005\000\007\003" > "$h/upload_zlib"
+    printf '\004\003\011\005\000\007\000\005\000' > "$h/info_password"
+    printf '\006\003\011\005\000\007\000\005\000\007\003' > "$h/rollback"
 }
 
 seed_corpora
