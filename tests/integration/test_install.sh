@@ -19,7 +19,7 @@
 # is a SKIP (exit 77) for a developer who is not root; as root (`make deps`
 # installs them) or under CI=true it fails.
 set -euo pipefail
-source "$(dirname "$0")/native_sim_lib.sh"   # tmp, fail, expect_rc, start_sim ...
+source "$(dirname "$0")/espota_sim_lib.sh"   # tmp, fail, expect_rc, start_sim ...
 start=$SECONDS
 build=$(cd "$bin/.." && pwd)
 top=$(cd "$here/../.." && pwd)
