@@ -19,7 +19,7 @@
 # is a SKIP (exit 77) for a developer who is not root; as root (`make deps`
 # installs them) or under CI=true it fails.
 set -euo pipefail
-source "$(dirname "$0")/native_sim_lib.sh"   # tmp, fail, expect_rc, start_sim ...
+source "$(dirname "$0")/espota_sim_lib.sh"   # tmp, fail, expect_rc, start_sim ...
 start=$SECONDS
 build=$(cd "$bin/.." && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -69,13 +69,17 @@ int main(void)
 }
 EOF
 want="aloft $version: image is larger than the slot"
+# A sanitizer build installs an instrumented libaloft.a: its users need the
+# sanitizer runtime too.
+san=""
+if grep -q '^ALOFT_SANITIZE:BOOL=ON$' "$build/CMakeCache.txt"; then san="-fsanitize=address,undefined"; fi
 # The .pc names $prefix; PKG_CONFIG_SYSROOT_DIR puts the staging dir in front.
 flags=$(PKG_CONFIG_PATH=$root/$libdir/pkgconfig PKG_CONFIG_LIBDIR=/nonexistent \
         PKG_CONFIG_SYSROOT_DIR=$stage pkg-config --cflags --libs aloft) || fail "pkg-config aloft"
 [[ "$flags" == *"-I$root/include"* && "$flags" == *"-L$root/$libdir"* && "$flags" == *-laloft* ]] ||
     fail "pkg-config gives '$flags'"
 # shellcheck disable=SC2086  # flags are words
-cc -std=c11 -Wall -Wextra -pedantic -Werror "$tmp/use/main.c" $flags -o "$tmp/use/pc" ||
+cc -std=c11 -Wall -Wextra -pedantic -Werror $san "$tmp/use/main.c" $flags -o "$tmp/use/pc" ||
     fail "cannot build against the installed headers and libaloft.a (pkg-config)"
 [ "$("$tmp/use/pc")" = "$want" ] || fail "pkg-config build printed '$("$tmp/use/pc")'"
 
@@ -87,7 +91,8 @@ message(STATUS "aloft_DIR=\${aloft_DIR}")
 add_executable(use_aloft main.c)
 target_link_libraries(use_aloft PRIVATE aloft::core)
 EOF
-cmake -S "$tmp/use" -B "$tmp/use/build" -DCMAKE_PREFIX_PATH="$root" >"$tmp/cmake.log" 2>&1 &&
+cmake -S "$tmp/use" -B "$tmp/use/build" -DCMAKE_PREFIX_PATH="$root" -DCMAKE_C_FLAGS="$san" \
+        >"$tmp/cmake.log" 2>&1 &&
     cmake --build "$tmp/use/build" >>"$tmp/cmake.log" 2>&1 ||
     { cat "$tmp/cmake.log" >&2; fail "cannot build against the installed CMake package"; }
 contains "$tmp/cmake.log" "aloft_DIR=$root/$libdir/cmake/aloft"
