@@ -5,10 +5,11 @@
  * The protocol is chosen by --protocol from a table. The default, auto,
  * tries the aloft native protocol (upload_native.c) and falls back to
  * espota (ArduinoOTA) only when nothing at DEVICE listens for it (TCP
- * refused), saying on stderr that it is a downgrade. An app image is checked here first, with the parser
- * the device runs, so a broken file never reaches the device. Progress and
- * the summary go to stdout, problems to stderr; --json replaces stdout
- * with one object, the same for every protocol.
+ * refused), saying on stderr that it is a downgrade. An app image is
+ * checked here first, with the parser the device runs, so a broken file
+ * never reaches the device. Progress and the summary go to stdout,
+ * problems to stderr; --json replaces stdout with one object, the same for
+ * every protocol.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -70,8 +70,9 @@ static int explain_lost(host_error_t *e, const aloft_native_failure_t *f,
                                   "%s; nothing was changed", why);
         return host_error_set(e, f->code, "no answer to the rollback", "%s; the device may still "
                               "have switched: check with 'aloft info' before trying again",
-                              silent ? "no answer within 30 s" : corrupt ? "a frame failed its MAC check"
-                                                                      : why);
+                              silent    ? "no answer within 30 s"
+                              : corrupt ? "a frame failed its MAC check"
+                                        : why);
     default:   /* DATA, RESULT */
         if (corrupt)
             break;

@@ -1,9 +1,10 @@
 /*
- * host/native_host_priv.h — internal to the native client: the socket
- * loop that runs the host engine (aloft/native_host.h) on one connection
- * (native_conn.c) and the words for its failures (native_explain.c). The
- * protocol itself is all in the engine; native_host.c holds the commands
- * and the reconnect policy. Not for other users.
+ * host/native_host_priv.h — internal to the native client: one connection
+ * (native_session.c) with its socket loop (native_conn.c) running the host
+ * engine (aloft/native_host.h), and the words for its failures
+ * (native_explain.c). The protocol itself is all in the engine;
+ * native_host.c holds the commands and the reconnect policy. Not for
+ * other users.
  */
 #ifndef ALOFT_NATIVE_HOST_PRIV_H
 #define ALOFT_NATIVE_HOST_PRIV_H
@@ -15,6 +16,7 @@
 #include "aloft/native_host.h"
 #include "host_error.h"
 #include "native_host.h"
+#include "native_stream.h"
 
 /* One TCP connection to a device. */
 typedef struct native_conn {
@@ -53,5 +55,55 @@ typedef struct native_context {
 /* A failure of the engine as message and hint in e. Returns e->code. */
 int native_explain_failure(host_error_t *e, const aloft_native_failure_t *f,
                            const native_context_t *x);
+
+/* ---- a command's connections (native_session.c) ----------------------- */
+
+/* What outlives a connection: set up once per command. */
+typedef struct native_run {
+    const native_upload_t *u;        /* NULL for info and rollback */
+    host_error_t *error;             /* where failures are explained */
+    char *device_text;               /* the device's words in its ERROR (40 bytes), or NULL */
+    char addr_text[64];
+    struct sockaddr_in addr;
+    uint16_t port;
+    uint32_t connect_ms;
+    aloft_native_host_config_t cfg;  /* every connection's */
+    aloft_native_keys_t keys;        /* derived once, for every reconnect */
+    native_source_t source;
+    bool warned_open;                /* the open-device warning was given */
+    bool ever_accepted;              /* some session reached DATA */
+    bool resuming;                   /* this session reconnects a broken one */
+    uint32_t resumed_from;           /* the first ACCEPT's offset */
+    bool compressed;
+    uint64_t best;                   /* image bytes confirmed, best so far */
+    double start;                    /* progress_clock() at the first ACCEPT */
+} native_run_t;
+
+/* One connection: the socket, the engine, and what it said. */
+typedef struct native_session {
+    native_run_t *run;
+    native_conn_t conn;
+    aloft_native_host_t eng;
+    bool connected, refused;
+    bool authenticated, accepted, resumable;
+} native_session_t;
+
+/* Parse and resolve the device; the engine's crypto and timeouts. Returns
+ * 0 or an error code (explained in e). */
+int native_run_init(native_run_t *run, const native_peer_t *p, host_error_t *e);
+
+/* Forget the keys, free the streams. */
+void native_run_end(native_run_t *run);
+
+/* An event for the caller of native_upload (text "" when NULL). */
+void native_emit(const native_run_t *run, native_event_t *ev, const aloft_native_hello_t *hello);
+
+/* Connect and run one session. Returns 0 or an error code, with the
+ * failure explained in run->error. */
+int native_session_run(native_session_t *s, native_run_t *run);
+
+/* Nothing at the address speaks the native protocol: refused, silent
+ * before a HELLO, or another service. */
+bool native_not_native(const native_session_t *s);
 
 #endif /* ALOFT_NATIVE_HOST_PRIV_H */

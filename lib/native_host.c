@@ -114,7 +114,8 @@ void aloft_nh_wait(aloft_native_host_t *h, aloft_native_phase_t phase)
 static void on_error(aloft_native_host_t *h, const aloft_native_error_t *e)
 {
     h->failure.device = *e;
-    aloft_nh_fail(h, e->code < 0 ? e->code : ALOFT_ERR_PROTO, ALOFT_NATIVE_WHY_DEVICE, e->have, e->want);
+    aloft_nh_fail(h, e->code < 0 ? e->code : ALOFT_ERR_PROTO, ALOFT_NATIVE_WHY_DEVICE, e->have,
+                  e->want);
 }
 
 /* A message in a phase that has no place for it (before the phase's own
@@ -143,16 +144,16 @@ static void dispatch(aloft_native_host_t *h, const aloft_native_msg_t *m)
 static void handle_frame(aloft_native_host_t *h, size_t n)
 {
     aloft_native_msg_t m;
-    int err = aloft_native_decode(h->rx, n, aloft_nh_sha(h), h->keyed ? h->key : NULL, 'D', h->rx_seq,
-                                  &m);
+    int err = aloft_native_decode(h->rx, n, aloft_nh_sha(h), h->keyed ? h->key : NULL, 'D',
+                                  h->rx_seq, &m);
     if (err == ALOFT_ERR_INTEGRITY) {
         aloft_nh_fail(h, err, ALOFT_NATIVE_WHY_CORRUPT, h->rx[0], 0);
         return;
     }
     if (err) {
         bool hello = h->phase == ALOFT_NATIVE_PH_HELLO;
-        aloft_nh_fail(h, ALOFT_ERR_PROTO, hello ? ALOFT_NATIVE_WHY_NOT_ALOFT : ALOFT_NATIVE_WHY_MALFORMED,
-                h->rx[0], 0);
+        aloft_nh_fail(h, ALOFT_ERR_PROTO,
+                      hello ? ALOFT_NATIVE_WHY_NOT_ALOFT : ALOFT_NATIVE_WHY_MALFORMED, h->rx[0], 0);
         return;
     }
     if (h->keyed)
@@ -161,17 +162,41 @@ static void handle_frame(aloft_native_host_t *h, size_t n)
     if (h->phase != ALOFT_NATIVE_PH_HELLO)
         dispatch(h, &m);
     else if (m.type == ALOFT_MSG_HELLO)
-        aloft_nh_on_hello(h, &m.u.hello, h->rx + ALOFT_NATIVE_HEADER_LEN, n - ALOFT_NATIVE_HEADER_LEN);
+        aloft_nh_on_hello(h, &m.u.hello, h->rx + ALOFT_NATIVE_HEADER_LEN,
+                          n - ALOFT_NATIVE_HEADER_LEN);
     else if (m.type == ALOFT_MSG_ERROR)
         on_error(h, &m.u.error);   /* a refusal before HELLO: busy, its RNG failed */
     else
         aloft_nh_fail(h, ALOFT_ERR_PROTO, ALOFT_NATIVE_WHY_NOT_ALOFT, m.type, 0);
 }
 
+/* The first bytes tell what is there: a HELLO of this version, an ERROR,
+ * or something else. Returns true to read on. */
+static bool first_bytes(aloft_native_host_t *h)
+{
+    const uint8_t *b = h->rx;
+    if (h->rx_len < FIRST_BYTES)
+        return false;
+    h->first_seen = true;
+    if (b[0] == ALOFT_MSG_ERROR)
+        return true;
+    if (b[0] != ALOFT_MSG_HELLO ||
+        memcmp(b + ALOFT_NATIVE_HEADER_LEN, ALOFT_NATIVE_MAGIC, 4) != 0) {
+        aloft_nh_fail(h, ALOFT_ERR_PROTO, ALOFT_NATIVE_WHY_NOT_ALOFT, b[0], 0);
+        return false;
+    }
+    unsigned version = b[ALOFT_NATIVE_HEADER_LEN + 4];
+    if (version != ALOFT_NATIVE_VERSION) {
+        aloft_nh_fail(h, ALOFT_ERR_PROTO, ALOFT_NATIVE_WHY_VERSION, version, ALOFT_NATIVE_VERSION);
+        return false;
+    }
+    return true;
+}
+
 static void take_frames(aloft_native_host_t *h)
 {
     while (!h->closed) {
-        if (h->phase == ALOFT_NATIVE_PH_HELLO && !h->first_seen && !aloft_nh_first_bytes(h))
+        if (h->phase == ALOFT_NATIVE_PH_HELLO && !h->first_seen && !first_bytes(h))
             return;
         int n = aloft_native_frame_len(h->rx, h->rx_len, h->keyed, ALOFT_NATIVE_MAX_PAYLOAD);
         if (n == 0)
@@ -191,26 +216,6 @@ static void take_frames(aloft_native_host_t *h)
         memmove(h->rx, h->rx + n, h->rx_len - (size_t)n);
         h->rx_len -= (size_t)n;
     }
-}
-
-bool aloft_nh_first_bytes(aloft_native_host_t *h)
-{
-    const uint8_t *b = h->rx;
-    if (h->rx_len < FIRST_BYTES)
-        return false;
-    h->first_seen = true;
-    if (b[0] == ALOFT_MSG_ERROR)
-        return true;
-    if (b[0] != ALOFT_MSG_HELLO || memcmp(b + ALOFT_NATIVE_HEADER_LEN, ALOFT_NATIVE_MAGIC, 4) != 0) {
-        aloft_nh_fail(h, ALOFT_ERR_PROTO, ALOFT_NATIVE_WHY_NOT_ALOFT, b[0], 0);
-        return false;
-    }
-    unsigned version = b[ALOFT_NATIVE_HEADER_LEN + 4];
-    if (version != ALOFT_NATIVE_VERSION) {
-        aloft_nh_fail(h, ALOFT_ERR_PROTO, ALOFT_NATIVE_WHY_VERSION, version, ALOFT_NATIVE_VERSION);
-        return false;
-    }
-    return true;
 }
 
 /* ------------------------------------------------------------------ */

@@ -33,9 +33,8 @@ int aloft_nh_queue(aloft_native_host_t *h, const aloft_native_msg_t *m);
 void aloft_nh_wait(aloft_native_host_t *h, aloft_native_phase_t phase);
 
 /* native_host_login.c */
-bool aloft_nh_first_bytes(aloft_native_host_t *h);
-void aloft_nh_on_hello(aloft_native_host_t *h, const aloft_native_hello_t *hello, const uint8_t *payload,
-                 size_t len);
+void aloft_nh_on_hello(aloft_native_host_t *h, const aloft_native_hello_t *hello,
+                       const uint8_t *payload, size_t len);
 void aloft_nh_on_auth_ok(aloft_native_host_t *h, const uint8_t signature[32]);
 int aloft_nh_send_auth(aloft_native_host_t *h);
 

@@ -73,13 +73,14 @@ static void after_hello(aloft_native_host_t *h)
     }
 }
 
-void aloft_nh_on_hello(aloft_native_host_t *h, const aloft_native_hello_t *hello, const uint8_t *payload,
-                 size_t len)
+void aloft_nh_on_hello(aloft_native_host_t *h, const aloft_native_hello_t *hello,
+                       const uint8_t *payload, size_t len)
 {
     aloft_native_event_t ev;
     if (hello->max_payload < ALOFT_NATIVE_HOST_MIN_PAYLOAD ||
         hello->max_payload > ALOFT_NATIVE_MAX_PAYLOAD || hello->window == 0) {
-        aloft_nh_fail(h, ALOFT_ERR_PROTO, ALOFT_NATIVE_WHY_BAD_HELLO, hello->max_payload, hello->window);
+        aloft_nh_fail(h, ALOFT_ERR_PROTO, ALOFT_NATIVE_WHY_BAD_HELLO, hello->max_payload,
+                      hello->window);
         return;
     }
     if (aloft_hash_init(aloft_nh_sha(h), &h->hello_hash) != 0) {

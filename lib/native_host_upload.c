@@ -70,8 +70,8 @@ int aloft_nh_send_offer(aloft_native_host_t *h)
     const aloft_native_host_config_t *c = &h->cfg;
     aloft_native_msg_t m;
     if (c->sig_block_len > ALOFT_SIG_BLOCK_MAX) {
-        aloft_nh_fail(h, ALOFT_ERR_SIGNATURE, ALOFT_NATIVE_WHY_SIG_TOO_LONG, (uint32_t)c->sig_block_len,
-                ALOFT_SIG_BLOCK_MAX);
+        aloft_nh_fail(h, ALOFT_ERR_SIGNATURE, ALOFT_NATIVE_WHY_SIG_TOO_LONG,
+                      (uint32_t)c->sig_block_len, ALOFT_SIG_BLOCK_MAX);
         return 1;
     }
     h->bits = pick_bits(h);
@@ -248,7 +248,8 @@ int aloft_nh_send_rollback(aloft_native_host_t *h)
     if (t >= 0) {
         const aloft_native_slot_t *s = &h->hello.slots[t];
         if (s->has_image && (s->state == ALOFT_OTA_ABORTED || s->state == ALOFT_OTA_INVALID)) {
-            aloft_nh_fail(h, ALOFT_ERR_NO_BOOTABLE, ALOFT_NATIVE_WHY_NOT_GOOD, (uint32_t)t, s->state);
+            aloft_nh_fail(h, ALOFT_ERR_NO_BOOTABLE, ALOFT_NATIVE_WHY_NOT_GOOD, (uint32_t)t,
+                          s->state);
             return 1;
         }
     }

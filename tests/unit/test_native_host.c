@@ -9,7 +9,8 @@
  *    fed in small pieces; raw streams are the image bytes themselves; the
  *    engine's source keeps the whole-image stream across connections;
  *  - the device's ERROR messages mapped to message + hint (diag text,
- *    login failures, unknown codes), capability names;
+ *    login failures, unknown codes), the host engine's failures by phase,
+ *    capability names;
  *  - the progress line of a resumed upload counts its rate from the
  *    resume point.
  */
@@ -27,6 +28,7 @@
 #include "image_make.h"
 #include "inflate_zlib.h"
 #include "native_host.h"
+#include "native_host_priv.h"
 #include "native_stream.h"
 #include "progress.h"
 
@@ -285,6 +287,91 @@ static void test_error_unknown_code(void **state)
     assert_int_equal(native_explain_error(&e, &m, false), ALOFT_ERR_PROTO);
 }
 
+/* The host engine's failures, in the words the CLI prints, by where they
+ * happened. */
+static const char *explained(const aloft_native_failure_t *f, const native_context_t *x,
+                             host_error_t *e)
+{
+    assert_int_equal(native_explain_failure(e, f, x), f->code);
+    return e->message;
+}
+
+static void test_failures_in_words(void **state)
+{
+    (void)state;
+    aloft_native_host_config_t cfg = {.hello_timeout_ms = 3000, .timeout_ms = 10000,
+                                      .accept_timeout_ms = 30000, .result_timeout_ms = 60000};
+    native_conn_t conn = {.fd = -1};
+    aloft_native_hello_t hello;
+    native_context_t x = {"10.0.0.7:3232", 3232, &cfg, &conn, NULL};
+    aloft_native_failure_t f;
+    host_error_t e;
+
+    f = (aloft_native_failure_t){.code = ALOFT_ERR_CLOSED, .why = ALOFT_NATIVE_WHY_CLOSED,
+                                 .phase = ALOFT_NATIVE_PH_DATA, .lost = true};
+    assert_string_equal(explained(&f, &x, &e), "connection to the device lost");
+    assert_string_equal(e.hint, "the device closed the connection");
+    f.phase = ALOFT_NATIVE_PH_RESULT;
+    explained(&f, &x, &e);
+    assert_string_equal(e.hint, "the device closed the connection before the result");
+
+    f = (aloft_native_failure_t){.code = ALOFT_ERR_TIMEOUT, .why = ALOFT_NATIVE_WHY_SILENT,
+                                 .phase = ALOFT_NATIVE_PH_RESULT, .have = 10000, .want = 1,
+                                 .lost = true};
+    assert_string_equal(explained(&f, &x, &e), "the device stopped responding");
+    assert_string_equal(e.hint, "no ACK for 10 s");
+    f.have = 60000;
+    f.want = 0;   /* everything consumed: waiting for the RESULT */
+    assert_string_equal(explained(&f, &x, &e), "no result from the device");
+    assert_non_null(strstr(e.hint, "within 60 s"));
+    assert_non_null(strstr(e.hint, "check with 'aloft info'"));
+
+    f = (aloft_native_failure_t){.code = ALOFT_ERR_CLOSED, .why = ALOFT_NATIVE_WHY_NO_HELLO,
+                                 .phase = ALOFT_NATIVE_PH_HELLO, .lost = true};
+    assert_string_equal(explained(&f, &x, &e), "the device closed the connection without a HELLO");
+    assert_non_null(strstr(e.hint, "10.0.0.7:3232 accepts TCP connections but closes them"));
+    f.code = ALOFT_ERR_TIMEOUT;
+    assert_string_equal(explained(&f, &x, &e), "no HELLO from the device");
+    assert_non_null(strstr(e.hint, "said nothing within 3 s"));
+
+    f = (aloft_native_failure_t){.code = ALOFT_ERR_INTEGRITY, .why = ALOFT_NATIVE_WHY_CORRUPT,
+                                 .phase = ALOFT_NATIVE_PH_OFFER, .lost = true};
+    assert_string_equal(explained(&f, &x, &e), "a frame from the device failed its MAC check");
+
+    f = (aloft_native_failure_t){.code = ALOFT_ERR_AUTH, .why = ALOFT_NATIVE_WHY_DEVICE,
+                                 .phase = ALOFT_NATIVE_PH_LOGIN};
+    f.device.code = ALOFT_ERR_AUTH;
+    assert_string_equal(explained(&f, &x, &e), "authentication failed");
+    assert_non_null(strstr(e.hint, "--auth"));
+
+    f = (aloft_native_failure_t){.code = ALOFT_ERR_CLOSED, .why = ALOFT_NATIVE_WHY_CLOSED,
+                                 .phase = ALOFT_NATIVE_PH_ROLLBACK, .lost = true};
+    assert_string_equal(explained(&f, &x, &e), "no answer to the rollback");
+    assert_non_null(strstr(e.hint, "the device may still have switched"));
+    conn.send_failed = true;   /* it never went out */
+    assert_string_equal(explained(&f, &x, &e), "the rollback could not be sent");
+    assert_non_null(strstr(e.hint, "nothing was changed"));
+
+    memset(&hello, 0, sizeof hello);
+    hello.nslots = 2;
+    hello.running_slot = 0;
+    aloft_native_str_set(&hello.slots[0].label, "app0");
+    aloft_native_str_set(&hello.slots[1].label, "app1");
+    hello.slots[1].state = ALOFT_OTA_ABORTED;
+    x.hello = &hello;
+    f = (aloft_native_failure_t){.code = ALOFT_ERR_NO_BOOTABLE, .why = ALOFT_NATIVE_WHY_NOT_GOOD,
+                                 .phase = ALOFT_NATIVE_PH_ROLLBACK, .have = 1};
+    assert_string_equal(explained(&f, &x, &e), "nothing to roll back to");
+    assert_non_null(strstr(e.hint, "app1 holds"));
+    assert_non_null(strstr(e.hint, "never confirmed itself"));
+
+    f = (aloft_native_failure_t){.code = ALOFT_ERR_PROTO, .why = ALOFT_NATIVE_WHY_BAD_ACK,
+                                 .phase = ALOFT_NATIVE_PH_DATA, .have = 9000, .want = 8184,
+                                 .aux = 4096};
+    assert_string_equal(explained(&f, &x, &e), "unexpected ACK from the device");
+    assert_non_null(strstr(e.hint, "confirmed 9000 stream bytes (4096 image bytes) but 8184"));
+}
+
 static void test_caps_text(void **state)
 {
     (void)state;
@@ -324,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_error_busy_and_chip),
         cmocka_unit_test(test_error_login),
         cmocka_unit_test(test_error_unknown_code),
+        cmocka_unit_test(test_failures_in_words),
         cmocka_unit_test(test_caps_text),
         cmocka_unit_test(test_progress_from_resume_point),
     };
