@@ -4,7 +4,7 @@
  *
  *   aloft/*.h         the application API: the update pipeline and its
  *                     errors, quiesce hooks, the device protocol engines
- *                     (espota, native) and the host engines
+ *                     (espota, native) and the login limiter they share
  *   aloft/port/*.h    what a port implements: flash, crypto, inflate
  *                     (config structs of callbacks with a context pointer)
  *   aloft/wire/*.h    wire and on-flash formats: the native protocol,
@@ -19,6 +19,7 @@
 
 #include "aloft/error.h"
 #include "aloft/espota_device.h"
+#include "aloft/login_limit.h"
 #include "aloft/native_device.h"
 #include "aloft/quiesce.h"
 #include "aloft/update.h"
