@@ -301,9 +301,6 @@ static void start_auth(aloft_espota_t *e, uint32_t now, uint32_t ip, uint16_t po
     enter(e, ALOFT_ESPOTA_WAIT_AUTH, now);
 }
 
-/* An invitation the engine takes: from IDLE, again from the host whose
- * login is pending (a fresh nonce; its hold does not start again), or one
- * that takes over a pending login. */
 /* inv from ip is the second try of the PBKDF2 login that just failed
  * (same invitation, within ALOFT_ESPOTA_RETRY_MS); asking uses it up. */
 static bool second_try(aloft_espota_t *e, uint32_t now, uint32_t ip,
@@ -316,6 +313,9 @@ static bool second_try(aloft_espota_t *e, uint32_t now, uint32_t ip,
            inv->size == e->failed_inv.size && memcmp(inv->md5, e->failed_inv.md5, 32) == 0;
 }
 
+/* An invitation the engine takes: from IDLE, again from the host whose
+ * login is pending (a fresh nonce; its hold does not start again), or one
+ * that takes over a pending login. */
 static void on_invite(aloft_espota_t *e, uint32_t now, uint32_t ip, uint16_t port,
                       const aloft_espota_invite_t *inv)
 {

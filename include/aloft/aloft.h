@@ -4,7 +4,8 @@
  *
  *   aloft/            the application API: the update pipeline and its
  *                     errors, quiesce hooks, the device protocol engines
- *                     (espota, native) and the host engines
+ *                     (espota, native), the login limiter they share and
+ *                     the host engines
  *   aloft/port/       what a port implements: flash, crypto, inflate
  *                     (config structs of callbacks with a context pointer)
  *   aloft/wire/       wire and on-flash formats: the native protocol,
@@ -20,7 +21,9 @@
 #include "aloft/error.h"
 #include "aloft/espota_device.h"
 #include "aloft/espota_host.h"
+#include "aloft/login_limit.h"
 #include "aloft/native_device.h"
+#include "aloft/native_host.h"
 #include "aloft/quiesce.h"
 #include "aloft/update.h"
 #include "aloft/util.h"

@@ -4,6 +4,9 @@
  * connection. It never touches a socket or a clock: the port moves bytes
  * through buffer/ack pairs (as BearSSL does) and passes the time in.
  *
+ *   on accept:      i = aloft_native_admit(engines, n, limiter, peer, now);
+ *                   -1: close it; slot i in use: evict(), send what goes,
+ *                   close; then init the new engine in slot i
  *   port loop, per connection:
  *     st = aloft_native_device_state(d)
  *     st & WANT_RX    space = rx_buf(d, &n); k = recv(space, n);
