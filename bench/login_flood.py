@@ -120,6 +120,9 @@ def main():
             kind = classify(a.protocol, r)
             with lock:
                 counts[kind] += 1
+                if kind == "refused" and counts["refused"] == 1:
+                    # the device's limits are in force from here on
+                    print("login_flood: refused", file=sys.stderr, flush=True)
                 if kind == "other":
                     others[str(r)] = others.get(str(r), 0) + 1
 

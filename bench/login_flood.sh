@@ -17,35 +17,36 @@
 # guarantees" quotes a run of both). BENCH_PARTS picks parts ("table
 # upload cpu", the default, all three).
 set -euo pipefail
-bin=$(cd "${1:-build/bin}" && pwd)
+bin_dir=$(cd "${1:-build/bin}" && pwd)
 seconds=${2:-60}
-here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/aloft-flood.XXXXXX")
-trap 'kill $(jobs -pr) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT
+bench_dir=$(cd "$(dirname "$0")" && pwd)
+export ALOFT_BIN=$bin_dir
+# The tests' helpers: a temp dir and every process cleaned up at exit,
+# start_sim (a free port, waiting for the device to serve), wait_for.
+source "$bench_dir/../tests/integration/espota_sim_lib.sh"
 
-"$bin/aloft" image make --chip esp32 --project bench --version 1.0.0 --size 300000 -o "$tmp/v1.bin" >/dev/null
-"$bin/aloft" image make --chip esp32 --project bench --version 2.0.0 --size 1000000 --seed 2 \
+"$aloft" image make --chip esp32 --project bench --version 1.0.0 --size 300000 -o "$tmp/v1.bin" >/dev/null
+"$aloft" image make --chip esp32 --project bench --version 2.0.0 --size 1000000 --seed 2 \
     -o "$tmp/v2.bin" >/dev/null
-"$bin/aloft-sim" --flash "$tmp/clean.flash" --init --scheme default --firmware "$tmp/v1.bin" >/dev/null
-"$bin/aloft-sim" --flash "$tmp/clean.flash" --run-for 0 >/dev/null
+"$sim_bin" --flash "$tmp/clean.flash" --init --scheme default --firmware "$tmp/v1.bin" >/dev/null
+"$sim_bin" --flash "$tmp/clean.flash" --run-for 0 >/dev/null
 
-# sim ARGS...: a fresh device on a free port (sets port, sim_pid)
+# sim ARGS...: a fresh device with password pw (sets port, sim_pid)
 sim() {
-    [ -n "${sim_pid:-}" ] && { kill "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; }
+    stop_sim
     cp "$tmp/clean.flash" "$tmp/dev.flash"
-    for _ in $(seq 20); do
-        port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
-        "$bin/aloft-sim" --flash "$tmp/dev.flash" --port "$port" --password pw --confirm-after 0 \
-            "$@" >"$tmp/sim.log" 2>&1 &
-        sim_pid=$!
-        for _ in $(seq 250); do
-            grep -q "native on TCP" "$tmp/sim.log" && return 0
-            kill -0 "$sim_pid" 2>/dev/null || break
-            sleep 0.02
-        done
-    done
-    echo "aloft-sim did not start" >&2
-    exit 1
+    start_sim "$tmp/dev.flash" "$tmp/sim.log" --password pw --confirm-after 0 "$@"
+    port=$sim_port
+}
+
+# flood SECONDS: a 50-address espota PBKDF2 flood in the background (sets
+# flood), returned once the device refuses logins (its limits are in force)
+flood() {
+    python3 "$bench_dir/login_flood.py" --port "$port" --protocol espota --addresses 50 \
+        --seconds "$1" >/dev/null 2>"$tmp/flood.err" &
+    flood=$!
+    wait_for "$tmp/flood.err" "login_flood: refused" 30 ||
+        { cat "$tmp/flood.err" >&2; echo "the flood was never refused" >&2; exit 1; }
 }
 
 parts=${BENCH_PARTS:-table upload cpu}
@@ -54,7 +55,7 @@ printf '%-8s %-7s %9s %8s %10s %12s\n' protocol auth addresses checked refused c
 for row in "native - 1" "native - 50" "espota pbkdf2 1" "espota pbkdf2 50" "espota md5 50"; do
     set -- $row
     if [ "$2" = md5 ]; then sim --espota-auth md5; else sim; fi
-    python3 "$here/login_flood.py" --port "$port" --protocol "$1" --addresses "$3" \
+    python3 "$bench_dir/login_flood.py" --port "$port" --protocol "$1" --addresses "$3" \
         --seconds "$seconds" --json >"$tmp/r.json" 2>/dev/null
     python3 - "$tmp/r.json" "$1" "$2" <<'PY'
 import json, sys
@@ -68,7 +69,7 @@ esac
 # upload: the seconds of one native upload of v2 (then the device reboots
 # into it), or the error
 upload() {
-    "$bin/aloft" upload --json --auth pw "127.0.0.1:$port" "$tmp/v2.bin" >"$tmp/up.json" 2>/dev/null || true
+    "$aloft" upload --json --auth pw "127.0.0.1:$port" "$tmp/v2.bin" >"$tmp/up.json" 2>/dev/null || true
     python3 -c 'import json, sys; o = json.load(open(sys.argv[1]))
 print(o["seconds"] if o["ok"] else "failed: " + o["error"]["message"])' "$tmp/up.json"
 }
@@ -76,16 +77,12 @@ median() { sort -n | sed -n 2p; }
 # The uploading host logged in once before (as a host that uses the device
 # does): a flood does not hold it back (a host never seen waits; see the
 # guarantees).
-known_sim() { sim; "$bin/aloft" info --auth pw "127.0.0.1:$port" >/dev/null; }
+known_sim() { sim; "$aloft" info --auth pw "127.0.0.1:$port" >/dev/null; }
 case " $parts " in *" upload "*)
 alone=$(for _ in 1 2 3; do known_sim; upload; done | median)
 flooded=$(for _ in 1 2 3; do
     known_sim
-    python3 "$here/login_flood.py" --port "$port" --protocol espota --addresses 50 --seconds 30 \
-        >/dev/null 2>"$tmp/flood.err" &
-    flood=$!
-    for _ in $(seq 250); do grep -q flooding "$tmp/flood.err" && break; sleep 0.02; done
-    sleep 2   # let the flood settle in before the upload starts
+    flood 30
     upload
     kill "$flood" 2>/dev/null || true
     wait "$flood" 2>/dev/null || true
@@ -96,21 +93,17 @@ print("1 MB native upload: %.2f s alone, %.2f s during a 50-address espota flood
       % (a, f, (f - a) * 100 / a))' "$alone" "$flooded"
 esac
 
-# The device's own CPU time (utime + stime of aloft-sim) over 20 s of a
-# 50-address espota PBKDF2 flood: the work the flood forces on it.
+# The device's own CPU time (utime + stime of aloft-sim) over the last 20 s
+# of a 50-address espota PBKDF2 flood (it ends by itself): the work the
+# flood forces on the device.
 case " $parts " in *" cpu "*)
 known_sim
-python3 "$here/login_flood.py" --port "$port" --protocol espota --addresses 50 --seconds 30 \
-    >/dev/null 2>"$tmp/flood.err" &
-flood=$!
-for _ in $(seq 250); do grep -q flooding "$tmp/flood.err" && break; sleep 0.02; done
 ticks() { awk '{print $14 + $15}' "/proc/$sim_pid/stat"; }
-t0=$(ticks)
-sleep 20
-t1=$(ticks)
-kill "$flood" 2>/dev/null || true
-wait "$flood" 2>/dev/null || true
-python3 -c 'import sys; t = (int(sys.argv[2]) - int(sys.argv[1])) / int(sys.argv[3])
-print("device CPU during 20 s of a 50-address espota flood: %.2f s (%.0f %% of one core)" % (t, t * 5))' \
-    "$t0" "$t1" "$(getconf CLK_TCK)"
+flood 20
+t0=$(ticks) start=$(now_ms)
+wait "$flood" || true
+t1=$(ticks) ms=$(( $(now_ms) - start ))
+python3 -c 'import sys; t = (int(sys.argv[2]) - int(sys.argv[1])) / int(sys.argv[3]); s = int(sys.argv[4]) / 1000
+print("device CPU during %.1f s of a 50-address espota flood: %.2f s (%.0f %% of one core)" % (s, t, t * 100 / s))' \
+    "$t0" "$t1" "$(getconf CLK_TCK)" "$ms"
 esac
