@@ -38,10 +38,8 @@
 
 #include "aloft/native_device.h"
 #include "aloft/native_host.h"
-#include "bytes.h"
 #include "crypto_mbedtls.h"
 #include "device.h"
-#include "hmac.h"
 #include "image_make.h"
 #include "inflate_zlib.h"
 #include "native_link.h"
@@ -219,25 +217,9 @@ static void connect_new(uint8_t bits)
 static void inject(uint8_t type, const uint8_t *payload, size_t len)
 {
     static uint8_t f[ALOFT_NATIVE_FRAME_MAX];
-    uint8_t mac[32], pre[5] = {'H'};
-    if (len > ALOFT_NATIVE_MAX_PAYLOAD)
-        len = ALOFT_NATIVE_MAX_PAYLOAD;
-    f[0] = type;
-    f[1] = 0;
-    aloft_st16(f + 2, (uint16_t)len);
-    if (len)
-        memcpy(f + 4, payload, len);
-    size_t n = 4 + len;
-    if (host.keyed) {
-        aloft_hmac_t m;
-        aloft_st32(pre + 1, host.tx_seq++);
-        aloft_hmac_init(&m, SHA, host.key, 32);
-        aloft_hmac_update(&m, pre, sizeof pre);
-        aloft_hmac_update(&m, f, n);
-        aloft_hmac_final(&m, mac);
-        memcpy(f + n, mac, 16);
-        n += 16;
-    }
+    size_t n = native_raw_frame(f, type, payload, len, host.keyed ? host.key : NULL, 'H',
+                                host.tx_seq, false);
+    host.tx_seq += host.keyed;
     native_link_push_raw(&lnk, f, n);
 }
 

@@ -28,6 +28,7 @@
 #include "bytes.h"
 #include "crypto_mbedtls.h"
 #include "hmac.h"
+#include "native_link.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -139,27 +140,9 @@ static void to_host(const uint8_t *p, size_t n)
 static void send_frame(uint8_t type, const uint8_t *payload, size_t len, bool broken)
 {
     static uint8_t f[ALOFT_NATIVE_FRAME_MAX];
-    uint8_t mac[32], pre[5] = {'D'};
-    if (len > ALOFT_NATIVE_MAX_PAYLOAD)
-        len = ALOFT_NATIVE_MAX_PAYLOAD;
-    f[0] = type;
-    f[1] = 0;
-    aloft_st16(f + 2, (uint16_t)len);
-    if (len)
-        memcpy(f + 4, payload, len);
-    size_t n = 4 + len;
-    if (s.keyed || broken) {
-        aloft_hmac_t m;
-        aloft_st32(pre + 1, s.tx_seq);
-        s.tx_seq += s.keyed;
-        aloft_hmac_init(&m, SHA, s.key, 32);
-        aloft_hmac_update(&m, pre, sizeof pre);
-        aloft_hmac_update(&m, f, n);
-        aloft_hmac_final(&m, mac);
-        mac[0] ^= broken;
-        memcpy(f + n, mac, 16);
-        n += 16;
-    }
+    size_t n = native_raw_frame(f, type, payload, len, s.keyed || broken ? s.key : NULL, 'D',
+                                s.tx_seq, broken);
+    s.tx_seq += s.keyed;
     to_host(f, n);
 }
 

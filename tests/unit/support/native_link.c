@@ -3,6 +3,36 @@
 
 #include <string.h>
 
+#include "bytes.h"
+#include "crypto_mbedtls.h"
+#include "hmac.h"
+
+size_t native_raw_frame(uint8_t *out, uint8_t type, const uint8_t *payload, size_t len,
+                        const uint8_t *key, char dir, uint32_t seq, bool flip_mac)
+{
+    if (len > ALOFT_NATIVE_MAX_PAYLOAD)
+        len = ALOFT_NATIVE_MAX_PAYLOAD;
+    out[0] = type;
+    out[1] = 0;
+    aloft_st16(out + 2, (uint16_t)len);
+    if (len)
+        memcpy(out + 4, payload, len);
+    size_t n = 4 + len;
+    if (key) {
+        uint8_t mac[32], pre[5] = {(uint8_t)dir};
+        aloft_hmac_t m;
+        aloft_st32(pre + 1, seq);
+        aloft_hmac_init(&m, &aloft_mbedtls_sha256, key, ALOFT_NATIVE_KEY_LEN);
+        aloft_hmac_update(&m, pre, sizeof pre);
+        aloft_hmac_update(&m, out, n);
+        aloft_hmac_final(&m, mac);
+        mac[0] ^= (uint8_t)flip_mac;
+        memcpy(out + n, mac, ALOFT_NATIVE_MAC_LEN);
+        n += ALOFT_NATIVE_MAC_LEN;
+    }
+    return n;
+}
+
 static size_t limit(const native_link_t *l, size_t n)
 {
     return l->chunk && n > l->chunk ? l->chunk : n;

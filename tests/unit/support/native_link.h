@@ -53,6 +53,14 @@ void native_link_drop(native_link_t *l);
  * the device. Returns the frame length or a codec error. */
 int native_link_inject(native_link_t *l, const aloft_native_msg_t *m);
 
+/* A frame of any type and payload, as no engine would build it (fuzzers,
+ * hostile peers): header, payload cut to ALOFT_NATIVE_MAX_PAYLOAD, and
+ * with key a MAC for direction dir ('H' or 'D') and sequence number seq
+ * (flip_mac: one bit of it wrong). Writes into out (ALOFT_NATIVE_FRAME_MAX
+ * bytes); returns the frame length. */
+size_t native_raw_frame(uint8_t *out, uint8_t type, const uint8_t *payload, size_t len,
+                        const uint8_t *key, char dir, uint32_t seq, bool flip_mac);
+
 /* Raw bytes to the device as if the host had sent them. */
 void native_link_push_raw(native_link_t *l, const uint8_t *p, size_t n);
 
