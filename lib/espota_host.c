@@ -23,6 +23,8 @@
 #include "aloft/util.h"
 #include "espota_host_data.h"
 
+enum { UDP_INVITE = 1, UDP_AUTH = 2 };   /* udp_pending */
+
 uint32_t aloft_espota_host_left(uint32_t since, uint32_t span, uint32_t now)
 {
     uint32_t gone = now - since;
@@ -36,7 +38,7 @@ void aloft_espota_host_end(aloft_espota_host_t *e, int err, aloft_espota_host_wh
     e->res.err = err;
     e->res.why = why;
     e->state = ALOFT_ESPOTA_HOST_DONE;
-    e->udp_pending = false;
+    e->udp_pending = 0;
 }
 
 void aloft_espota_host_event(aloft_espota_host_t *e, aloft_espota_host_event_t ev)
@@ -113,15 +115,7 @@ int aloft_espota_host_init(aloft_espota_host_t *e, const aloft_espota_host_confi
 
 static void send_invite(aloft_espota_host_t *e, uint32_t now)
 {
-    aloft_espota_invite_t inv;
-    memset(&inv, 0, sizeof inv);
-    inv.cmd = e->cfg.fs ? ALOFT_ESPOTA_CMD_FS : ALOFT_ESPOTA_CMD_FLASH;
-    inv.port = e->listen_port;
-    inv.size = e->cfg.size;
-    memcpy(inv.md5, e->md5hex, sizeof inv.md5);
-    /* 3 + 6 + 11 + 33 characters: always fits */
-    e->udp_len = (size_t)aloft_espota_format_invite(&inv, (char *)e->udp, sizeof e->udp);
-    e->udp_pending = true;
+    e->udp_pending = UDP_INVITE;
     e->tries_left--;
     e->state = ALOFT_ESPOTA_HOST_INVITING;
     e->since_ms = e->sent_ms = now;
@@ -141,7 +135,15 @@ void aloft_espota_host_start(aloft_espota_host_t *e, uint32_t now_ms, uint16_t l
         aloft_espota_host_end(e, ALOFT_ERR_ARG, ALOFT_ESPOTA_HOST_WHY_LOCAL);
         return;
     }
-    e->listen_port = listen_port;
+    aloft_espota_invite_t inv;
+    memset(&inv, 0, sizeof inv);
+    inv.cmd = e->cfg.fs ? ALOFT_ESPOTA_CMD_FS : ALOFT_ESPOTA_CMD_FLASH;
+    inv.port = listen_port;
+    inv.size = e->cfg.size;
+    memcpy(inv.md5, e->md5hex, sizeof inv.md5);
+    /* at most 3 + 6 + 11 + 33 characters: always fits */
+    e->invite_len = (uint8_t)aloft_espota_format_invite(&inv, (char *)e->invite,
+                                                         sizeof e->invite);
     aloft_espota_host_event(e, ALOFT_ESPOTA_HOST_EV_INVITE);
     invite_round(e, now_ms);
 }
@@ -176,7 +178,7 @@ static void accepted(aloft_espota_host_t *e, uint32_t now)
 {
     if (e->state == ALOFT_ESPOTA_HOST_AUTHENTICATING)
         logged_in(e);
-    e->udp_pending = false;
+    e->udp_pending = 0;
     e->state = ALOFT_ESPOTA_HOST_CONNECTING;
     e->since_ms = now;
     aloft_espota_host_event(e, ALOFT_ESPOTA_HOST_EV_ACCEPTED);
@@ -239,17 +241,16 @@ static void challenge(aloft_espota_host_t *e, uint32_t now, const uint8_t *p, si
     e->login_md5_secret = md5_secret;
     aloft_espota_host_event(e, ALOFT_ESPOTA_HOST_EV_AUTH);
     /* "200 <cnonce> <response>\n": at most 3 + 1 + 64 + 1 + 64 + 1 bytes */
-    size_t k = 0, cl = strlen(cnonce), rl = strlen(resp);
-    memcpy(e->udp, "200 ", 4);
-    k = 4;
-    memcpy(e->udp + k, cnonce, cl);
+    size_t k = 4, cl = strlen(cnonce), rl = strlen(resp);
+    memcpy(e->auth, "200 ", 4);
+    memcpy(e->auth + k, cnonce, cl);
     k += cl;
-    e->udp[k++] = ' ';
-    memcpy(e->udp + k, resp, rl);
+    e->auth[k++] = ' ';
+    memcpy(e->auth + k, resp, rl);
     k += rl;
-    e->udp[k++] = '\n';
-    e->udp_len = k;
-    e->udp_pending = true;
+    e->auth[k++] = '\n';
+    e->auth_len = (uint8_t)k;
+    e->udp_pending = UDP_AUTH;
     e->state = ALOFT_ESPOTA_HOST_AUTHENTICATING;
     e->since_ms = e->sent_ms = now;
 }
@@ -313,7 +314,7 @@ void aloft_espota_host_tick(aloft_espota_host_t *e, uint32_t now_ms)
         if (aloft_espota_host_left(e->since_ms, c->timeout_ms, now_ms) == 0)
             aloft_espota_host_end(e, ALOFT_ERR_TIMEOUT, ALOFT_ESPOTA_HOST_WHY_AUTH_SILENT);
         else if (aloft_espota_host_left(e->sent_ms, c->auth_resend_ms, now_ms) == 0) {
-            e->udp_pending = true;   /* the same datagram: the nonce is still the device's */
+            e->udp_pending = UDP_AUTH;   /* the same datagram: the nonce is still the device's */
             e->sent_ms = now_ms;
         }
         break;
@@ -363,9 +364,9 @@ bool aloft_espota_host_next(aloft_espota_host_t *e, aloft_espota_host_action_t *
         e->ev_len--;
     } else if (e->udp_pending) {
         a->kind = ALOFT_ESPOTA_HOST_ACT_UDP_SEND;
-        a->data = e->udp;
-        a->len = e->udp_len;
-        e->udp_pending = false;
+        a->data = e->udp_pending == UDP_AUTH ? e->auth : e->invite;
+        a->len = e->udp_pending == UDP_AUTH ? e->auth_len : e->invite_len;
+        e->udp_pending = 0;
     } else if ((a->len = aloft_espota_host_data_offer(e, &a->data)) > 0) {
         a->kind = ALOFT_ESPOTA_HOST_ACT_TCP_SEND;
     }

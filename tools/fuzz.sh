@@ -46,12 +46,12 @@ seed_corpora() {
     local h=$c/fuzz_espota_host
     op() { printf "\\$(printf %03o "$1")"; }
     rec() { op "$1"; op "${#2}"; printf '%s' "$2"; }
-    { op 96; op 250; rec 0 OK; op 1; op 7; rec 2 1460; op 7; rec 2 14601081; rec 2 OK; } >"$h/open"
+    { op 96; op 250; rec 0 OK; op 1; op 7; rec 2 1460; op 7; rec 2 541; rec 2 OK; } >"$h/open"
     { op 97; op 250; rec 0 "AUTH 0123456789abcdef0123456789abcdef"; rec 0 OK; op 1; op 7
-      rec 2 146014601081; op 4; op 20; rec 2 OK; } >"$h/md5"
+      rec 2 1460541; op 4; op 20; rec 2 OK; } >"$h/md5"
     { op 1; op 100; rec 0 "AUTH $(printf 'ab%.0s' $(seq 32))"; rec 0 "Authentication Failed"
       rec 0 "AUTH $(printf 'cd%.0s' $(seq 32))"; rec 0 "ERR: too large 1412096>1310720"; } >"$h/pbkdf2"
-    { op 12; op 150; rec 0 OK; op 1; op 7; rec 2 1024; op 7; rec 2 1024; op 7; rec 2 353
+    { op 12; op 150; rec 0 OK; op 1; op 7; rec 2 1024; op 7; rec 2 177
       op 4; op 20; rec 2 $'ERROR[7]: MD5 verification failed\n'; } >"$h/stop_and_wait"
     # Device texts (tests/fuzz/fuzz_espota_reply.c): aloft's, ESP8266's, ESP32's.
     local r=$c/fuzz_espota_reply

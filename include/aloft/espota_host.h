@@ -153,15 +153,15 @@ typedef struct aloft_espota_host {
     uint8_t state;
     char md5hex[33];                   /* of the whole image */
     /* handshake */
-    uint16_t listen_port;
     unsigned tries_left;
     uint32_t since_ms;                 /* start of the state, or of the auth round */
     uint32_t sent_ms;                  /* last datagram sent */
     uint8_t login_auth;                /* the current login's scheme ... */
     bool login_md5_secret;             /* ... and secret */
-    uint8_t udp[4 + 2 * ALOFT_ESPOTA_HEX_MAX + 2];   /* the invitation or auth datagram */
-    size_t udp_len;
-    bool udp_pending;
+    uint8_t invite[56];                /* the invitation, formatted once */
+    uint8_t auth[4 + 2 * ALOFT_ESPOTA_HEX_MAX + 2];   /* "200 <cnonce> <response>\n" */
+    uint8_t invite_len, auth_len;
+    uint8_t udp_pending;               /* what to send: 0 nothing, UDP_INVITE, UDP_AUTH */
     /* data phase */
     aloft_espota_acks_t acks;
     uint32_t chunk_end;                /* stop-and-wait: end of the current chunk */
