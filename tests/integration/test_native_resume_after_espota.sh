@@ -14,7 +14,7 @@ make_image v1 1.0.0 300000 1
 make_image v2 2.0.0 1000000 2
 make_image v3 3.0.0 900000 3
 new_device "$tmp/dev.flash" "$tmp/v1.bin"
-start_native_sim "$tmp/dev.flash" "$tmp/sim.log" --password pw --flash-timing esp32
+start_sim "$tmp/dev.flash" "$tmp/sim.log" --password pw --flash-timing esp32
 dev="127.0.0.1:$sim_port"
 
 # cut CMD...: run an upload and kill -9 it once the device has another 30 %
@@ -33,17 +33,16 @@ expect_rc 0 "$aloft" info --json "$dev"
 cut "$aloft" upload --protocol espota --auth pw "$dev" "$tmp/v3.bin"
 
 # The dead espota host's connection closes; then nothing is left to resume.
-for _ in $(seq 100); do
-    "$aloft" info --json "$dev" >"$tmp/out" 2>"$tmp/err" && break
-    sleep 0.1
-done
+info_ok() { "$aloft" info --json "$dev" >"$tmp/out" 2>"$tmp/err"; }
+wait_until 60 info_ok || { cat "$tmp/err" >&2; fail "aloft info never answered"; }
 [ "$(json_get "$tmp/out" 'o["resume"] is None')" = True ] || fail "the espota write left v2's journal open"
 # (until the device has noticed the dead espota host, it is busy)
-for _ in $(seq 50); do
-    "$aloft" upload --auth pw "$dev" "$tmp/v2.bin" >"$tmp/out" 2>"$tmp/err" && break
+retried() {
+    "$aloft" upload --auth pw "$dev" "$tmp/v2.bin" >"$tmp/out" 2>"$tmp/err" && return 0
     grep -qF "another update is in progress" "$tmp/err" || { cat "$tmp/out" "$tmp/err" >&2; fail "the retry failed"; }
-    sleep 0.1
-done
+    return 1
+}
+wait_until 60 retried || fail "the device stayed busy with the dead espota host"
 contains "$tmp/out" "the device activated app1 (2.0.0)"
 lacks "$tmp/out" "resuming there"
 wait_reboot "$sim_log" 2 2.0.0
