@@ -56,10 +56,6 @@
 #define ALOFT_NATIVE_CLOSED 0x08u     /* session over: flush tx, then close */
 #define ALOFT_NATIVE_REBOOT 0x10u     /* update activated: restart after closing */
 
-/* The login limiter (aloft/login_limit.h) under the name the native config
- * had for it before espota shared it. */
-typedef aloft_login_limiter_t aloft_native_limiter_t;
-
 typedef struct aloft_native_device_config {
     const aloft_device_t *dev;          /* dev->crypto->random is required (nonce) */
     aloft_update_t *update;             /* the pipeline, shared with other transports */

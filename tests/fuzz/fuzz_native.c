@@ -74,7 +74,7 @@ static native_source_t source;
 static aloft_native_device_t dev;
 static aloft_native_host_t host;
 static native_link_t lnk;
-static aloft_native_limiter_t limiter;
+static aloft_login_limiter_t limiter;
 static bool password, finished;
 static int flip = -1;   /* bit to flip in the next byte up, or -1 */
 

@@ -56,7 +56,7 @@ typedef struct sess {
 typedef struct ctx {
     sim_fixture_t fx;
     aloft_native_verifier_t v;
-    aloft_native_limiter_t limiter;
+    aloft_login_limiter_t limiter;
     inflate_zlib_t zst;
     aloft_inflate_t z;
     uint8_t v2_sha[32];
