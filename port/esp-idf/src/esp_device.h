@@ -48,6 +48,12 @@ typedef struct esp_device {
  * does not parse, or a flash error; each also logged (ESP_LOGE). */
 int esp_device_open(esp_device_t *d, const aloft_pubkey_t *keys, size_t nkeys);
 
+/* The inflate to give the native engine (aloft_native_device_config_t
+ * .inflate): &d->inflate, or NULL when the port has none
+ * (CONFIG_ALOFT_INFLATE_WINDOW_BITS 0, IDF's Linux target), so that the
+ * device does not advertise DEFLATE. */
+const aloft_inflate_t *esp_device_inflate(const esp_device_t *d);
+
 /* otadata state (ALOFT_OTA_*) of the running slot, re-read from flash;
  * ALOFT_OTA_UNDEFINED if no entry names it (or the read failed). */
 uint32_t esp_device_running_state(esp_device_t *d);
