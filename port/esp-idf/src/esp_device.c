@@ -78,11 +78,6 @@ int esp_device_open(esp_device_t *d, const aloft_pubkey_t *keys, size_t nkeys)
     return ALOFT_OK;
 }
 
-const aloft_inflate_t *esp_device_inflate(const esp_device_t *d)
-{
-    return d->inflate.max_window_bits > 0 ? &d->inflate : NULL;
-}
-
 void esp_device_restart(void)
 {
     esp_restart();

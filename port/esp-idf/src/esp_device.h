@@ -24,7 +24,8 @@
 typedef struct esp_device {
     aloft_flash_t flash;            /* absolute addresses, over esp_partition_* */
     aloft_crypto_t crypto;
-    aloft_inflate_t inflate;        /* max_window_bits 0 when the port has none */
+    aloft_inflate_t inflate;        /* max_window_bits 0 (all zero) when the port has
+                                     * none: give the engines NULL then */
     aesp_inflate_t inflate_state;   /* its dictionary and decoder */
     aesp_parts_t parts;             /* the IDF partitions behind flash */
     aloft_ptable_t ptable;          /* from the partitions IDF found */
@@ -47,12 +48,6 @@ typedef struct esp_device {
  * keys), ALOFT_ERR_PT_TOO_MANY, an image error for a running image that
  * does not parse, or a flash error; each also logged (ESP_LOGE). */
 int esp_device_open(esp_device_t *d, const aloft_pubkey_t *keys, size_t nkeys);
-
-/* The inflate to give the native engine (aloft_native_device_config_t
- * .inflate): &d->inflate, or NULL when the port has none
- * (CONFIG_ALOFT_INFLATE_WINDOW_BITS 0, IDF's Linux target), so that the
- * device does not advertise DEFLATE. */
-const aloft_inflate_t *esp_device_inflate(const esp_device_t *d);
 
 /* otadata state (ALOFT_OTA_*) of the running slot, re-read from flash;
  * ALOFT_OTA_UNDEFINED if no entry names it (or the read failed). */

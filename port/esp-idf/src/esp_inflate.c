@@ -127,7 +127,7 @@ void aesp_inflate_init(aloft_inflate_t *ops, aesp_inflate_t *st)
     ops->max_window_bits = AESP_INFLATE_BITS;
 }
 
-#else /* no inflate: the engines get none (esp_device_inflate) */
+#else /* no inflate: ops all zero, the engines get NULL */
 
 void aesp_inflate_init(aloft_inflate_t *ops, aesp_inflate_t *st)
 {

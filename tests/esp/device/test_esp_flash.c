@@ -172,7 +172,6 @@ static void test_device_open(void **state)
     assert_string_equal(d->running_desc->version, "1.0.0");
     assert_false(fx.dev.rolled_back);
     assert_int_equal(fx.dev.inflate.max_window_bits, 12);
-    assert_ptr_equal(esp_device_inflate(&fx.dev), &fx.dev.inflate);
     assert_int_equal(d->nkeys, 0);
     /* The bootloader model recorded the first boot: {seq 1, VALID}. */
     assert_int_equal(esp_device_running_state(&fx.dev), ALOFT_OTA_VALID);
