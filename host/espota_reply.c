@@ -13,21 +13,17 @@
  * line): recover the code from the message. */
 static bool explain_aloft_line(host_error_t *e, const char *text)
 {
-    for (int code = -1; code >= -99; code--) {
-        const char *msg = aloft_strerror(code);
-        size_t ml = strlen(msg);
-        if (strcmp(msg, "unknown error") == 0 || strncmp(text, msg, ml) != 0 ||
-            (text[ml] != ':' && text[ml] != '\0'))
-            continue;
-        const char *hint = text + ml;
-        while (*hint == ':' || *hint == ' ')
-            hint++;
-        e->code = code;
-        snprintf(e->message, sizeof e->message, "%s", msg);
-        snprintf(e->hint, sizeof e->hint, "%s", hint);
-        return true;
-    }
-    return false;
+    size_t ml = strcspn(text, ":");
+    int code = aloft_error_from_message(text, ml);
+    if (code == ALOFT_OK)
+        return false;
+    const char *hint = text + ml;
+    while (*hint == ':' || *hint == ' ')
+        hint++;
+    e->code = code;
+    snprintf(e->message, sizeof e->message, "%s", aloft_strerror(code));
+    snprintf(e->hint, sizeof e->hint, "%s", hint);
+    return true;
 }
 
 /* ---- texts from the Arduino Update library (ESP32 and ESP8266) ------- */
