@@ -28,8 +28,11 @@
  *
  * Speed: the simulated flash is reset by restoring only the sectors the
  * input erased or programmed (tracked by wrapping the NOR's callbacks) and
- * the device's RAM state by copying it back; the zlib stream of the image
- * is made once (the image is too small to resume elsewhere than at 0).
+ * the device's RAM state by copying it back; the raw and the zlib stream
+ * of the image are each made once, in a source of their own (one source
+ * switching between them would deflate again, with zlib's allocations,
+ * whenever an input changes the encoding; the image is too small to
+ * resume elsewhere than at 0).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -69,7 +72,7 @@ static aloft_inflate_t z;
 static uint8_t *image;
 static size_t image_len;
 static uint8_t image_sha[32];
-static native_source_t source;
+static native_source_t raw_source, zlib_source;
 
 static aloft_native_device_t dev;
 static aloft_native_host_t host;
@@ -146,8 +149,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     image = image_make(&v2, &len);
     image_len = len;
     aloft_hash_oneshot(SHA, image, image_len, image_sha);
-    native_source_init(&source, image, image_len);
-    if (source.src.open(source.src.ctx, 0, 12, &zlen) != 0)   /* deflated once, kept */
+    native_source_init(&raw_source, image, image_len);
+    native_source_init(&zlib_source, image, image_len);
+    if (raw_source.src.open(raw_source.src.ctx, 0, 0, &zlen) != 0 ||
+        zlib_source.src.open(zlib_source.src.ctx, 0, 12, &zlen) != 0)   /* made once, kept */
         abort();
     return 0;
 }
@@ -203,7 +208,7 @@ static void connect_new(uint8_t bits)
         .crypto = &crypto, .op = (bits & 1) ? ALOFT_NATIVE_OP_UPLOAD
                                 : (bits & 2) ? ALOFT_NATIVE_OP_ROLLBACK : ALOFT_NATIVE_OP_INFO,
         .password = (bits & 16) ? "wrong" : "fuzz", .keys = (bits & 16) ? NULL : &keys,
-        .source = &source.src, .size = (uint32_t)image_len, .sha256 = image_sha,
+        .source = (bits & 4) ? &zlib_source.src : &raw_source.src, .size = (uint32_t)image_len, .sha256 = image_sha,
         .compress = (bits & 4) != 0, .no_reboot = (bits & 8) != 0, .project = "fuzz",
         .version = "2"};
     uint32_t now = lnk.now;
