@@ -499,17 +499,15 @@ int cmd_upload(int argc, char **argv)
     memset(&ui, 0, sizeof ui);
     ui.a = &a;
     o.auth = "none";
-    uint8_t *data = read_file(a.file, &len);   /* says why on stderr when it fails */
+    /* says why on stderr when it fails, and in o.error for --json */
+    uint8_t *data = read_file_error(a.file, &len, &o.error);
     if (data == NULL && !a.json)
         return CLI_FAIL;
     ui.total = len;
-    if (data == NULL)
-        host_error_set(&o.error, ALOFT_ERR_ARG, "cannot read the firmware file",
-                       "check the path of %s and its permissions", a.file);
-    else if (len == 0)
+    if (data != NULL && len == 0)
         host_error_set(&o.error, ALOFT_ERR_SIZE, "the firmware file is empty",
                        "%s has no bytes; rebuild it or pick the right file", a.file);
-    else if (a.fs || check_app_image(&a, data, len, &o) == CLI_OK)
+    else if (data != NULL && (a.fs || check_app_image(&a, data, len, &o) == CLI_OK))
         find_protocol(a.protocol)->run(&a, data, len, &ui, &o);
     free(data);
     return report(&a, &o, &ui);

@@ -13,21 +13,17 @@
  * line): recover the code from the message. */
 static bool explain_aloft_line(host_error_t *e, const char *text)
 {
-    for (int code = -1; code >= -99; code--) {
-        const char *msg = aloft_strerror(code);
-        size_t ml = strlen(msg);
-        if (strcmp(msg, "unknown error") == 0 || strncmp(text, msg, ml) != 0 ||
-            (text[ml] != ':' && text[ml] != '\0'))
-            continue;
-        const char *hint = text + ml;
-        while (*hint == ':' || *hint == ' ')
-            hint++;
-        e->code = code;
-        snprintf(e->message, sizeof e->message, "%s", msg);
-        snprintf(e->hint, sizeof e->hint, "%s", hint);
-        return true;
-    }
-    return false;
+    size_t ml = strcspn(text, ":");
+    int code = aloft_error_from_message(text, ml);
+    if (code == ALOFT_OK)
+        return false;
+    const char *hint = text + ml;
+    while (*hint == ':' || *hint == ' ')
+        hint++;
+    e->code = code;
+    snprintf(e->message, sizeof e->message, "%s", aloft_strerror(code));
+    snprintf(e->hint, sizeof e->hint, "%s", hint);
+    return true;
 }
 
 /* ---- texts from the Arduino Update library (ESP32 and ESP8266) ------- */
@@ -166,6 +162,29 @@ static const char *refusal_where(int err, const espota_context_t *ctx)
     }
 }
 
+/* "ERR: code -<n>" (a device sends that where its numbers do not fit the
+ * 32 bytes): the code's hint when it names no numbers (the same text
+ * whatever they are), else one that invents none. */
+static int explain_bare_code(host_error_t *e, aloft_diag_t *d, const espota_context_t *ctx)
+{
+    host_error_t probe;
+    char n[32];
+    if (d->err == ALOFT_ERR_TOO_LARGE)   /* the image size is the host's own number */
+        return host_error_set(e, d->err, aloft_strerror(d->err),
+                              "the image is %s bytes, more than the device's %s partition holds "
+                              "(it sent the error code alone, not the partition's size); choose "
+                              "a partition scheme with a larger %s partition, or shrink the image",
+                              host_grouped(ctx->size, n), d->where, d->where);
+    host_error_from_diag(e, d);
+    d->have = d->want = 1;
+    host_error_from_diag(&probe, d);
+    if (strcmp(e->hint, probe.hint) == 0)
+        return e->code;
+    return host_error_set(e, d->err, aloft_strerror(d->err),
+                          "the device sent the error code (%d) alone, without the numbers that "
+                          "explain it; its serial log tells more", d->err);
+}
+
 /* ---- the common path -------------------------------------------------- */
 
 static int explain(host_error_t *e, const char *raw, size_t len, const espota_context_t *ctx,
@@ -179,6 +198,8 @@ static int explain(host_error_t *e, const char *raw, size_t len, const espota_co
     if (aloft_espota_parse_refusal(text, strlen(text), &d) && d.err < 0 && d.err > -100) {
         if (d.where[0] == '\0')
             aloft_diag_set(&d, d.err, d.have, d.want, refusal_where(d.err, ctx));
+        if (strncmp(text, "ERR: code ", 10) == 0)
+            return explain_bare_code(e, &d, ctx);
         return host_error_from_diag(e, &d);
     }
     if (strncmp(p, "ERR: ", 5) == 0)

@@ -22,14 +22,20 @@ void *xmalloc(size_t n)
     return p;
 }
 
-static void cannot_read(const char *path, const char *fmt, ...)
+/* Print "aloft: cannot read PATH: reason"; with e, keep the same words
+ * there too (message "cannot read PATH", hint the reason). */
+static void cannot_read(host_error_t *e, const char *path, const char *fmt, ...)
 {
+    char why[sizeof e->hint];
     va_list ap;
-    fprintf(stderr, "aloft: cannot read %s: ", path);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    fprintf(stderr, "aloft: cannot read %s: %s\n", path, why);
+    if (e != NULL) {
+        host_error_set(e, ALOFT_ERR_ARG, "", "%s", why);
+        snprintf(e->message, sizeof e->message, "cannot read %s", path);
+    }
 }
 
 static const char *kind(mode_t m)
@@ -39,19 +45,19 @@ static const char *kind(mode_t m)
 }
 
 /* Refuse what is not a regular file of a readable size; 0 when it is. */
-static int check_input(const char *path, const struct stat *st)
+static int check_input(const char *path, const struct stat *st, host_error_t *e)
 {
     char n[32], max[32];
     if (S_ISDIR(st->st_mode)) {
-        cannot_read(path, "it is a directory, not a file");
+        cannot_read(e, path, "it is a directory, not a file");
         return -1;
     }
     if (!S_ISREG(st->st_mode)) {
-        cannot_read(path, "it is %s, not a regular file", kind(st->st_mode));
+        cannot_read(e, path, "it is %s, not a regular file", kind(st->st_mode));
         return -1;
     }
     if ((uint64_t)st->st_size > FILEIO_MAX_BYTES) {
-        cannot_read(path, "it is %s bytes; aloft reads at most %s (32 MiB, the largest flash "
+        cannot_read(e, path, "it is %s bytes; aloft reads at most %s (32 MiB, the largest flash "
                     "of an ESP32-class chip)", host_grouped((uint64_t)st->st_size, n),
                     host_grouped(FILEIO_MAX_BYTES, max));
         return -1;
@@ -59,7 +65,7 @@ static int check_input(const char *path, const struct stat *st)
     return 0;
 }
 
-FILE *input_open(const char *path, size_t *size)
+static FILE *open_input(const char *path, size_t *size, host_error_t *e)
 {
     struct stat st;
     FILE *f;
@@ -67,19 +73,19 @@ FILE *input_open(const char *path, size_t *size)
      * below refuses them before any read. */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) != 0) {
-        cannot_read(path, "%s", strerror(errno));
+        cannot_read(e, path, "%s", strerror(errno));
         if (fd >= 0)
             close(fd);
         return NULL;
     }
-    if (check_input(path, &st) != 0 || (f = fdopen(fd, "rb")) == NULL) {
+    if (check_input(path, &st, e) != 0 || (f = fdopen(fd, "rb")) == NULL) {
         close(fd);
         return NULL;
     }
     /* /proc and /sys files say size 0 and yet read as data. */
     int c = st.st_size == 0 ? fgetc(f) : EOF;
     if (c != EOF) {
-        cannot_read(path, "it is not a regular file (its size is 0, yet it reads as data: a "
+        cannot_read(e, path, "it is not a regular file (its size is 0, yet it reads as data: a "
                     "/proc or /sys file?)");
         fclose(f);
         return NULL;
@@ -88,27 +94,37 @@ FILE *input_open(const char *path, size_t *size)
     return f;
 }
 
-uint8_t *read_file(const char *path, size_t *len)
+FILE *input_open(const char *path, size_t *size)
+{
+    return open_input(path, size, NULL);
+}
+
+uint8_t *read_file_error(const char *path, size_t *len, host_error_t *e)
 {
     size_t size;
-    FILE *f = input_open(path, &size);
+    FILE *f = open_input(path, &size, e);
     if (f == NULL)
         return NULL;
     uint8_t *buf = xmalloc(size);
     size_t got = fread(buf, 1, size, f);
-    int e = ferror(f) ? errno : 0;
+    int err = ferror(f) ? errno : 0;
     bool grew = got == size && fgetc(f) != EOF;
     fclose(f);
     if (got != size || grew) {
-        if (e)
-            cannot_read(path, "%s", strerror(e));
+        if (err)
+            cannot_read(e, path, "%s", strerror(err));
         else
-            cannot_read(path, "it changed while it was read (%zu bytes expected)", size);
+            cannot_read(e, path, "it changed while it was read (%zu bytes expected)", size);
         free(buf);
         return NULL;
     }
     *len = size;
     return buf;
+}
+
+uint8_t *read_file(const char *path, size_t *len)
+{
+    return read_file_error(path, len, NULL);
 }
 
 int write_file(const char *path, const void *data, size_t len)

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "host_error.h"
+
 /* The largest file aloft reads: 32 MiB, the largest flash ESP32-class
  * chips are sold with (ESP32-S3 modules); no image or key is bigger. */
 #define FILEIO_MAX_BYTES (32u << 20)
@@ -32,6 +34,11 @@ FILE *input_open(const char *path, size_t *size);
  * On failure prints "aloft: cannot read PATH: reason" to stderr and
  * returns NULL. */
 uint8_t *read_file(const char *path, size_t *len);
+
+/* read_file that also keeps, on failure, the words it printed in e
+ * (message "cannot read PATH", hint the reason, code ALOFT_ERR_ARG), for
+ * output that is not stderr (upload --json). */
+uint8_t *read_file_error(const char *path, size_t *len, host_error_t *e);
 
 /* Write len bytes to path (created or truncated). Returns 0, or -1 after
  * printing the reason to stderr. */

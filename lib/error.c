@@ -114,6 +114,14 @@ const char *aloft_strerror(int err)
     return t ? t->msg : "unknown error";
 }
 
+int aloft_error_from_message(const char *msg, size_t len)
+{
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        if (strlen(texts[i].msg) == len && memcmp(texts[i].msg, msg, len) == 0)
+            return texts[i].err;
+    return ALOFT_OK;
+}
+
 int aloft_diag_set(aloft_diag_t *d, int err, uint32_t have, uint32_t want, const char *where)
 {
     if (d == NULL)

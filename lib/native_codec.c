@@ -18,6 +18,7 @@
 #include "aloft/wire/native.h"
 #include "aloft/wire/signature.h"
 #include "bytes.h"
+#include "native_tx.h"
 
 /* ------------------------------------------------------------------ */
 /* Output cursor: stops writing at cap, remembers that it ran over. */
@@ -466,4 +467,19 @@ int aloft_native_decode(const uint8_t *frame, size_t len, const aloft_hash_alg_t
     if (!dec_payload(&r, payload, msg) || r.bad || r.pos != r.len)
         return ALOFT_ERR_PROTO;
     return ALOFT_OK;
+}
+
+const uint8_t *aloft_native_tx_unsent(const uint8_t *tx, size_t off, size_t len, size_t *n)
+{
+    *n = len - off;
+    return tx + off;
+}
+
+void aloft_native_tx_taken(size_t *off, size_t *len, size_t n)
+{
+    if (n > *len - *off)
+        n = *len - *off;
+    *off += n;
+    if (*off == *len)
+        *off = *len = 0;
 }

@@ -32,6 +32,7 @@
 
 #include "aloft/native_device.h"
 #include "bytes.h"
+#include "native_tx.h"
 
 enum { P_AUTH = 0, P_OFFER, P_DATA };
 
@@ -650,17 +651,12 @@ void aloft_native_device_rx_ack(aloft_native_device_t *d, uint32_t now_ms, size_
 
 const uint8_t *aloft_native_device_tx_buf(aloft_native_device_t *d, size_t *len)
 {
-    *len = d->tx_len - d->tx_off;
-    return d->tx + d->tx_off;
+    return aloft_native_tx_unsent(d->tx, d->tx_off, d->tx_len, len);
 }
 
 void aloft_native_device_tx_ack(aloft_native_device_t *d, size_t n)
 {
-    if (n > d->tx_len - d->tx_off)
-        n = d->tx_len - d->tx_off;
-    d->tx_off += n;
-    if (d->tx_off == d->tx_len)
-        d->tx_off = d->tx_len = 0;
+    aloft_native_tx_taken(&d->tx_off, &d->tx_len, n);
 }
 
 /* Frames or data waiting in rx. */

@@ -21,6 +21,7 @@
 
 #include "aloft/error.h"
 #include "native_host_int.h"
+#include "native_tx.h"
 
 /* First bytes of a HELLO or ERROR that tell what is there (frame header,
  * magic, version). */
@@ -261,17 +262,12 @@ void aloft_native_host_rx_ack(aloft_native_host_t *h, uint32_t now_ms, size_t n)
 
 const uint8_t *aloft_native_host_tx_buf(aloft_native_host_t *h, size_t *len)
 {
-    *len = h->tx_len - h->tx_off;
-    return h->tx + h->tx_off;
+    return aloft_native_tx_unsent(h->tx, h->tx_off, h->tx_len, len);
 }
 
 void aloft_native_host_tx_ack(aloft_native_host_t *h, size_t n)
 {
-    if (n > h->tx_len - h->tx_off)
-        n = h->tx_len - h->tx_off;
-    h->tx_off += n;
-    if (h->tx_off == h->tx_len)
-        h->tx_off = h->tx_len = 0;
+    aloft_native_tx_taken(&h->tx_off, &h->tx_len, n);
 }
 
 static bool step_due(const aloft_native_host_t *h)

@@ -92,6 +92,11 @@ typedef enum aloft_err {
  * NULL; unknown codes give "unknown error". */
 const char *aloft_strerror(int err);
 
+/* The code whose message is exactly the len bytes at msg, or 0 if none: how
+ * a host reads back the start of a line aloft_diag_format wrote (messages
+ * hold no ':'). */
+int aloft_error_from_message(const char *msg, size_t len);
+
 /* A failure with the numbers that explain it. Which fields are meaningful
  * depends on the code (see aloft_diag_format). Plain data; zero it to clear. */
 typedef struct aloft_diag {

@@ -28,8 +28,14 @@
  *
  * Speed: the simulated flash is reset by restoring only the sectors the
  * input erased or programmed (tracked by wrapping the NOR's callbacks) and
- * the device's RAM state by copying it back; the zlib stream of the image
- * is made once (the image is too small to resume elsewhere than at 0).
+ * the device's RAM state by copying it back; the raw and the zlib stream
+ * of the image are each made once, in a source of their own (one source
+ * switching between them would deflate again, with zlib's allocations,
+ * whenever an input changes the encoding; the image is too small to
+ * resume elsewhere than at 0). The first connection's device engine is
+ * the same for every input (booted flash, fixed clock and random: its
+ * HELLO cannot depend on the input), so it is set up once per kind of
+ * device and copied; later connections in a script run the real init.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -53,6 +59,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define OTADATA 0xE000u
 #define APP1 0x150000u   /* the running slot */
 #define APP_SIZE 0x140000u
+#define PEER_IP 0x7F000001u
+#define START_MS 0xFFFF0000u   /* timers cross the 32-bit wrap */
 
 static const aloft_hash_alg_t *SHA = &aloft_mbedtls_sha256;
 static sim_device_t sim, booted;   /* booted: the RAM state every input starts from */
@@ -69,14 +77,17 @@ static aloft_inflate_t z;
 static uint8_t *image;
 static size_t image_len;
 static uint8_t image_sha[32];
-static native_source_t source;
+static native_source_t raw_source, zlib_source;
 
 static aloft_native_device_t dev;
+static aloft_native_device_t first_dev[2];   /* as init leaves it: open, password */
 static aloft_native_host_t host;
 static native_link_t lnk;
 static aloft_login_limiter_t limiter;
 static bool password, finished;
 static int flip = -1;   /* bit to flip in the next byte up, or -1 */
+
+static aloft_native_device_config_t device_config(void);
 
 static void on_pause(void *c) { (void)c; paused++; }
 static void on_resume(void *c) { (void)c; paused--; }
@@ -146,9 +157,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     image = image_make(&v2, &len);
     image_len = len;
     aloft_hash_oneshot(SHA, image, image_len, image_sha);
-    native_source_init(&source, image, image_len);
-    if (source.src.open(source.src.ctx, 0, 12, &zlen) != 0)   /* deflated once, kept */
+    native_source_init(&raw_source, image, image_len);
+    native_source_init(&zlib_source, image, image_len);
+    if (raw_source.src.open(raw_source.src.ctx, 0, 0, &zlen) != 0 ||
+        zlib_source.src.open(zlib_source.src.ctx, 0, 12, &zlen) != 0)   /* made once, kept */
         abort();
+    for (int p = 0; p < 2; p++) {   /* every input's first device engine */
+        password = p;
+        aloft_native_device_config_t dc = device_config();
+        if (aloft_native_device_init(&first_dev[p], &dc, PEER_IP, START_MS) != 0)
+            abort();
+    }
     return 0;
 }
 
@@ -193,22 +212,31 @@ static void flip_tap(void *ctx, bool up, uint8_t *p, size_t n)
     }
 }
 
-/* A new connection: device engine, and a host told by bits what to do. */
-static void connect_new(uint8_t bits)
+static aloft_native_device_config_t device_config(void)
 {
-    aloft_native_device_config_t dc = {
+    return (aloft_native_device_config_t){
         .dev = &sim.dev, .update = &sim.update, .verifier = password ? &verifier : NULL,
         .inflate = &z, .name = "fuzz", .limiter = &limiter, .open = !password};
+}
+
+/* A new connection: device engine (the first one of a script copied, see
+ * the top), and a host told by bits what to do. */
+static void connect_new(uint8_t bits, bool first)
+{
+    aloft_native_device_config_t dc = device_config();
     aloft_native_host_config_t hc = {
         .crypto = &crypto, .op = (bits & 1) ? ALOFT_NATIVE_OP_UPLOAD
                                 : (bits & 2) ? ALOFT_NATIVE_OP_ROLLBACK : ALOFT_NATIVE_OP_INFO,
         .password = (bits & 16) ? "wrong" : "fuzz", .keys = (bits & 16) ? NULL : &keys,
-        .source = &source.src, .size = (uint32_t)image_len, .sha256 = image_sha,
+        .source = (bits & 4) ? &zlib_source.src : &raw_source.src, .size = (uint32_t)image_len, .sha256 = image_sha,
         .compress = (bits & 4) != 0, .no_reboot = (bits & 8) != 0, .project = "fuzz",
         .version = "2"};
     uint32_t now = lnk.now;
-    if (aloft_native_device_init(&dev, &dc, 0x7F000001u, now) != 0 ||
-        aloft_native_host_init(&host, &hc, now) != 0)
+    if (first)
+        dev = first_dev[password];
+    else if (aloft_native_device_init(&dev, &dc, PEER_IP, now) != 0)
+        abort();
+    if (aloft_native_host_init(&host, &hc, now) != 0)
         abort();
     lnk = (native_link_t){.host = &host, .dev = &dev, .now = now, .tap = flip_tap};
 }
@@ -227,8 +255,8 @@ static void run_script(const uint8_t *data, size_t size)
 {
     memset(&limiter, 0, sizeof limiter);
     password = size > 0 && (data[0] & 1);
-    lnk.now = 0xFFFF0000u;   /* timers cross the 32-bit wrap */
-    connect_new(size > 0 ? (uint8_t)(data[0] >> 1) : 1);
+    lnk.now = START_MS;
+    connect_new(size > 0 ? (uint8_t)(data[0] >> 1) : 1, true);
     for (size_t i = 1; i < size;) {
         uint8_t op = data[i++] % 8;
         size_t len = i < size ? data[i++] : 0;
@@ -250,7 +278,7 @@ static void run_script(const uint8_t *data, size_t size)
             break;
         case 4:
             native_link_drop(&lnk);
-            connect_new((uint8_t)len);
+            connect_new((uint8_t)len, false);
             break;
         case 5:
             lnk.hold_up = len & 1;

@@ -2,7 +2,8 @@
 # tests/integration/test_cli_inputs.sh — what aloft reads must be a regular
 # file of at most 32 MiB (host/fileio.c, one check for every command): a
 # directory, /dev/zero, a /proc file, a pipe or a file that is too large is
-# refused at once with its path and what it is (exit 1), by upload, image
+# refused at once with its path and what it is (exit 1; upload --json puts
+# the same words in its error), by upload, image
 # info (which must not hang on /dev/zero), sign, verify, espota and
 # aloft-sim; nothing is allocated for it and no device is contacted.
 # And a request espota cannot carry: `upload --protocol espota --no-reboot`
@@ -34,6 +35,8 @@ for f in "${!why[@]}"; do
     expect_rc 1 timeout 20 "$aloft" upload --json 127.0.0.1:9 "$f"
     contains "$tmp/err" "$line"
     contains "$tmp/out" '"ok":false'
+    # The JSON error says the same: message "cannot read PATH", hint the reason.
+    contains "$tmp/out" "\"message\":\"cannot read $f\",\"hint\":\"${why[$f]}"
     expect_rc 1 timeout 20 "$aloft" image info "$f"
     contains "$tmp/err" "$line"
     expect_rc 1 timeout 20 "$aloft" sign --key "$tmp/k.key" -o "$tmp/signed.bin" "$f"

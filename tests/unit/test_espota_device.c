@@ -58,8 +58,8 @@ static void on_resume(void *c) { ((ctx_t *)c)->resumed++; }
 
 static int setup(void **state)
 {
-    ctx_t *c = calloc(1, sizeof *c);
-    if (simfx_setup(&c->fx, ALOFT_CHIP_ESP32, 60000, 70000) != 0)
+    ctx_t *c = simfx_ctx_new(sizeof *c, 60000, 70000);
+    if (c == NULL)
         return -1;
     c->crypto = aloft_mbedtls_crypto;
     c->crypto.random = fixed_random;
@@ -67,14 +67,6 @@ static int setup(void **state)
     aloft_quiesce_add(&c->fx.sim.quiesce, "app", on_pause, on_resume, c);
     c->now = 1000;
     *state = c;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    ctx_t *c = *state;
-    simfx_teardown(&c->fx);
-    free(c);
     return 0;
 }
 
@@ -351,20 +343,21 @@ static void test_bad_first_bytes_and_failed_connect(void **state)
     assert_int_equal(c->paused, c->resumed);
 }
 
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, simfx_ctx_teardown)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_no_auth_full_upload, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_md5_auth_byte_exact, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pbkdf2_auth_vector, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pbkdf2_with_md5_secret_vector, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wrong_password, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_auth_only_from_inviting_host_and_times_out, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_too_large_refused_before_ok, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_second_uploader_gets_busy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idle_timeout_across_wrap, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_first_bytes_and_failed_connect, setup, teardown),
+        T(test_no_auth_full_upload),
+        T(test_md5_auth_byte_exact),
+        T(test_pbkdf2_auth_vector),
+        T(test_pbkdf2_with_md5_secret_vector),
+        T(test_wrong_password),
+        T(test_auth_only_from_inviting_host_and_times_out),
+        T(test_too_large_refused_before_ok),
+        T(test_second_uploader_gets_busy),
+        T(test_idle_timeout_across_wrap),
+        T(test_bad_first_bytes_and_failed_connect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

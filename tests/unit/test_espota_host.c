@@ -214,6 +214,35 @@ static void test_refusal_code_out_of_range(void **state)
     assert_string_equal(e.message, "the device refused the upload");
 }
 
+/* A refusal text for app_ctx: the code, with message and hint in e. */
+static int refused(host_error_t *e, const char *text)
+{
+    return espota_explain_refusal(e, text, strlen(text), &app_ctx);
+}
+
+/* "ERR: code -<n>" carries the code alone (a device sends that where its
+ * numbers do not fit 32 bytes): the message, and a hint that invents no
+ * numbers ("image is 0 bytes, slot holds 0"); the host's own numbers (the
+ * image size) may appear. */
+static void test_refusal_code_only_invents_no_numbers(void **state)
+{
+    (void)state;
+    host_error_t e;
+    assert_int_equal(refused(&e, "ERR: code -61"), ALOFT_ERR_TOO_LARGE);
+    assert_string_equal(e.message, aloft_strerror(ALOFT_ERR_TOO_LARGE));
+    assert_null(strstr(e.hint, " 0 "));
+    assert_non_null(strstr(e.hint, "1 412 096"));   /* the image, which the host knows */
+    assert_non_null(strstr(e.hint, "app"));
+    /* A code whose hint has numbers: said without them. */
+    assert_int_equal(refused(&e, "ERR: code -72"), ALOFT_ERR_DOWNGRADE);
+    assert_string_equal(e.message, aloft_strerror(ALOFT_ERR_DOWNGRADE));
+    assert_null(strstr(e.hint, " 0"));
+    assert_non_null(strstr(e.hint, "-72"));
+    /* One whose hint has none: the usual hint. */
+    assert_int_equal(refused(&e, "ERR: code -69"), ALOFT_ERR_UNSIGNED);
+    assert_non_null(strstr(e.hint, "aloft sign"));
+}
+
 static void test_refusal_unknown_text_is_quoted(void **state)
 {
     (void)state;
@@ -345,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_refusal_esp8266_not_enough_space),
         cmocka_unit_test(test_refusal_aloft_texts),
         cmocka_unit_test(test_refusal_code_out_of_range),
+        cmocka_unit_test(test_refusal_code_only_invents_no_numbers),
         cmocka_unit_test(test_refusal_unknown_text_is_quoted),
         cmocka_unit_test(test_result_update_library_texts),
         cmocka_unit_test(test_result_aloft_error_line),

@@ -64,22 +64,14 @@ static uint64_t flash_ops(const wire_t *w)
 
 static int setup(void **state)
 {
-    wire_t *w = calloc(1, sizeof *w);
-    if (w == NULL || simfx_setup(&w->fx, ALOFT_CHIP_ESP32, 60000, 70000) != 0)
+    wire_t *w = simfx_ctx_new(sizeof *w, 60000, 70000);
+    if (w == NULL)
         return -1;
     w->now = 0xFFFFF000u;   /* the timers cross the 32-bit wrap */
     w->hc = (aloft_espota_host_config_t){
         .crypto = &aloft_mbedtls_crypto, .address = "127.0.0.1", .filename = "v2.bin",
         .size = (uint32_t)w->fx.v2_len, .data = w->fx.v2};
     *state = w;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    wire_t *w = *state;
-    simfx_teardown(&w->fx);
-    free(w);
     return 0;
 }
 
@@ -791,7 +783,7 @@ static void test_bad_config(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, simfx_ctx_teardown)
     const struct CMUnitTest tests[] = {
         T(test_open_device),
         T(test_md5_login),

@@ -53,8 +53,8 @@ typedef struct ctx {
 
 static int setup(void **state)
 {
-    ctx_t *c = calloc(1, sizeof *c);
-    if (simfx_setup(&c->fx, ALOFT_CHIP_ESP32, 60000, 70000) != 0)
+    ctx_t *c = simfx_ctx_new(sizeof *c, 60000, 70000);
+    if (c == NULL)
         return -1;
     c->crypto = aloft_mbedtls_crypto;
     c->crypto.pbkdf2_sha256 = counting_pbkdf2;
@@ -68,14 +68,6 @@ static int setup(void **state)
     derivations = 0;
     c->now = 0xFFFFFFFFu - MINUTE;   /* across the wrap */
     *state = c;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    ctx_t *c = *state;
-    simfx_teardown(&c->fx);
-    free(c);
     return 0;
 }
 
@@ -511,7 +503,7 @@ static void test_init_checks_its_arguments(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, simfx_ctx_teardown)
     const struct CMUnitTest tests[] = {
         T(test_flood_costs_bounded_derivations),
         T(test_one_budget_for_both_protocols),

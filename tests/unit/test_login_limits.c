@@ -197,24 +197,16 @@ typedef struct ctx {
 
 static int setup(void **state)
 {
-    ctx_t *c = calloc(1, sizeof *c);
+    ctx_t *c = simfx_ctx_new(sizeof *c, 60000, 70000);
     uint8_t salt[16] = {1, 2, 3};
     aloft_native_verifier_t other;
-    if (simfx_setup(&c->fx, ALOFT_CHIP_ESP32, 60000, 70000) != 0)
+    if (c == NULL)
         return -1;
     aloft_native_derive(&aloft_mbedtls_crypto, "right", salt, 100, &c->v, c->right);
     aloft_native_derive(&aloft_mbedtls_crypto, "wrong", salt, 100, &other, c->wrong);
     c->cfg = (aloft_native_device_config_t){.dev = &c->fx.sim.dev, .update = &c->fx.sim.update,
                                             .verifier = &c->v, .limiter = &c->limiter};
     *state = c;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    ctx_t *c = *state;
-    simfx_teardown(&c->fx);
-    free(c);
     return 0;
 }
 
@@ -251,7 +243,7 @@ static void test_native_flood_from_thousands_of_addresses(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, simfx_ctx_teardown)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_per_peer_schedule),
         cmocka_unit_test(test_budget_holds_whatever_the_addresses),

@@ -20,6 +20,7 @@
 #include "aloft/error.h"
 #include "aloft/wire/native.h"
 #include "crypto_mbedtls.h"
+#include "native_tx.h"
 
 static const aloft_hash_alg_t *SHA = &aloft_mbedtls_sha256;
 static uint8_t KEY[32];
@@ -429,6 +430,29 @@ static void test_encode_refuses_what_no_peer_may_send(void **state)
     assert_int_equal(aloft_native_encode(&m, SHA, KEY, 'D', 0, out, 3), ALOFT_ERR_BUFFER);
 }
 
+/* Both engines' send buffers: what waits, partial takes, an over-long
+ * take clamped, and the buffer starting over once empty. */
+static void test_tx_buffer_unsent_and_taken(void **state)
+{
+    (void)state;
+    uint8_t tx[16] = {0};
+    size_t off = 0, len = 10, n;
+    assert_ptr_equal(aloft_native_tx_unsent(tx, off, len, &n), tx);
+    assert_int_equal(n, 10);
+    aloft_native_tx_taken(&off, &len, 4);
+    assert_ptr_equal(aloft_native_tx_unsent(tx, off, len, &n), tx + 4);
+    assert_int_equal(n, 6);
+    aloft_native_tx_taken(&off, &len, 0);
+    assert_int_equal(off, 4);
+    aloft_native_tx_taken(&off, &len, 100);   /* more than waits: all of it */
+    assert_int_equal(off, 0);
+    assert_int_equal(len, 0);
+    assert_ptr_equal(aloft_native_tx_unsent(tx, off, len, &n), tx);
+    assert_int_equal(n, 0);
+    aloft_native_tx_taken(&off, &len, 1);   /* nothing waits: stays empty */
+    assert_int_equal(off + len, 0);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -448,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_malformed_payloads_are_proto),
         cmocka_unit_test(test_frame_len_header_checks),
         cmocka_unit_test(test_encode_refuses_what_no_peer_may_send),
+        cmocka_unit_test(test_tx_buffer_unsent_and_taken),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -36,9 +36,9 @@ typedef struct ctx {
 
 static int setup(void **state)
 {
-    ctx_t *c = calloc(1, sizeof *c);
+    ctx_t *c = simfx_ctx_new(sizeof *c, 60000, 70000);
     uint8_t salt[16] = {9};
-    if (simfx_setup(&c->fx, ALOFT_CHIP_ESP32, 60000, 70000) != 0)
+    if (c == NULL)
         return -1;
     aloft_native_derive(&aloft_mbedtls_crypto, "pw", salt, 100, &c->v, c->key);
     c->cfg = (aloft_native_device_config_t){.dev = &c->fx.sim.dev, .update = &c->fx.sim.update,
@@ -48,14 +48,6 @@ static int setup(void **state)
     c->open_cfg.open = true;
     c->now = 0xFFFFF000u;   /* the deadline falls across the wrap */
     *state = c;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    ctx_t *c = *state;
-    simfx_teardown(&c->fx);
-    free(c);
     return 0;
 }
 
@@ -207,7 +199,7 @@ static void test_known_host_keeps_its_slot(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, simfx_ctx_teardown)
     const struct CMUnitTest tests[] = {
         T(test_login_deadline_is_not_per_byte),
         T(test_open_device_deadline),

@@ -563,6 +563,14 @@ static void test_error_table(void **state)
             fail();
         }
     assert_int_equal(rows, nh);
+    /* Each message reads back as its code (hosts parse devices' error
+     * lines so), which needs messages without ':'. */
+    for (int i = 0; i < nh; i++) {
+        const char *msg = aloft_strerror(hdr[i].code);
+        assert_null(strchr(msg, ':'));
+        assert_int_equal(aloft_error_from_message(msg, strlen(msg)), hdr[i].code);
+    }
+    assert_int_equal(aloft_error_from_message("update", 6), ALOFT_OK);
     free_lines(&doc);
 }
 

@@ -48,6 +48,23 @@ void simfx_teardown(sim_fixture_t *fx)
     image_free(fx->v2);
 }
 
+void *simfx_ctx_new(size_t size, size_t v1_size, size_t v2_size)
+{
+    sim_fixture_t *fx = calloc(1, size);   /* the context's first member */
+    if (fx != NULL && simfx_setup(fx, ALOFT_CHIP_ESP32, v1_size, v2_size) != 0) {
+        free(fx);
+        return NULL;
+    }
+    return fx;
+}
+
+int simfx_ctx_teardown(void **state)
+{
+    simfx_teardown(*state);
+    free(*state);
+    return 0;
+}
+
 uint8_t *simfx_snapshot(const sim_fixture_t *fx)
 {
     uint8_t *copy = xmalloc(fx->sim.nor.size);

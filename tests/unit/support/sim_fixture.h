@@ -29,6 +29,14 @@ int simfx_reboot(sim_fixture_t *fx);
 /* Close, remove the file, free the images. */
 void simfx_teardown(sim_fixture_t *fx);
 
+/* For cmocka groups whose context struct begins with a sim_fixture_t:
+ * calloc size bytes and set the fixture up as simfx_setup does for an
+ * ESP32 (the context's other fields are zero); NULL on failure. */
+void *simfx_ctx_new(size_t size, size_t v1_size, size_t v2_size);
+
+/* A cmocka teardown for such a context: simfx_teardown, then free. */
+int simfx_ctx_teardown(void **state);
+
 /* Copy of the whole flash (free() it), and a check that the region
  * [addr, addr+len) still equals a copy taken earlier. */
 uint8_t *simfx_snapshot(const sim_fixture_t *fx);
