@@ -7,9 +7,11 @@
  * espota (ArduinoOTA) only when nothing at DEVICE listens for it (TCP
  * refused), saying on stderr that it is a downgrade. An app image is
  * checked here first, with the parser the device runs, so a broken file
- * never reaches the device. Progress and the summary go to stdout,
- * problems to stderr; --json replaces stdout with one object, the same for
- * every protocol.
+ * never reaches the device. After a native app upload that restarts the
+ * device, the RESULT is not the end: check_restart waits for the device
+ * and reads what it runs (boot_check.h). Progress and the summary go to
+ * stdout, problems to stderr; --json replaces stdout with one object, the
+ * same for every protocol.
  */
 #include <stdio.h>
 #include <stdlib.h>
