@@ -459,8 +459,7 @@ echo
 echo "  successes            $n_ok"
 echo "  resumed (reconnects) $n_resumed"
 echo "  re-runs after a cut  $n_reruns"
-echo "  lost at first boot (reported)  $n_lost_reported"
-echo "  lost at first boot (espota)    $n_lost_espota"
+echo "  lost at first boot   $n_lost_reported (reported), $n_lost_espota (espota, which cannot tell)"
 echo "  clear errors         $n_errors"
 for k in "${!err_kinds[@]}"; do printf '    %-40s %s\n' "$k" "${err_kinds[$k]}"; done
 echo "  link cuts fired      $n_cuts"
