@@ -248,19 +248,17 @@ static void print_native_done(const upload_args_t *a, const upload_outcome_t *o)
 static void check_restart(const upload_args_t *a, upload_outcome_t *o)
 {
     native_peer_t p;
-    bool native = o->protocol && strcmp(o->protocol, "native") == 0;
-    if (!o->activated)
-        boot_check_skip(&o->boot, "the upload failed", false);
-    else if (!native)
-        boot_check_skip(&o->boot, "espota cannot confirm the device restarted into it "
-                        "(ArduinoOTA has no status query)", true);
-    else if (a->fs)
-        boot_check_skip(&o->boot, "a filesystem image: the device does not restart", false);
-    else if (!o->reboot)
-        boot_check_skip(&o->boot, "--no-reboot: the device runs it after its next restart",
-                        false);
-    if (!o->activated || !native || a->fs || !o->reboot)
+    const char *why = !o->activated ? "the upload failed"
+                      : strcmp(o->protocol, "native") != 0
+                          ? "espota cannot confirm the device restarted into it (ArduinoOTA "
+                            "has no status query)"
+                      : a->fs ? "a filesystem image: the device does not restart"
+                      : !o->reboot ? "--no-reboot: the device runs it after its next restart"
+                                   : NULL;
+    if (why) {   /* said only where the summary does not say it already */
+        boot_check_skip(&o->boot, why, o->activated && strcmp(o->protocol, "native") != 0);
         return;
+    }
     memset(&p, 0, sizeof p);
     p.device = a->device;
     if (a->timeout_given)
