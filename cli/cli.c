@@ -1,6 +1,7 @@
 /* cli/cli.c — helpers shared by the subcommands (see cli.h). */
 #include "cli.h"
 
+#include "boot_check.h"
 #include "native_host.h"
 
 #include <errno.h>
@@ -92,13 +93,19 @@ void json_str(const char *s)
     putchar('"');
 }
 
-int cli_device_args(const char *cmd, device_args_t *a, int argc, char **argv)
+int cli_device_args(const char *cmd, device_args_t *a, struct boot_opts *boot, int argc,
+                    char **argv)
 {
     memset(a, 0, sizeof *a);
+    if (boot)
+        memset(boot, 0, sizeof *boot);
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int m;
-        if (strcmp(argv[i], "--json") == 0) {
+        if (boot && (m = boot_opt(cmd, argc, argv, &i, boot)) != 0) {
+            if (m < 0)
+                return -m;
+        } else if (strcmp(argv[i], "--json") == 0) {
             a->json = true;
         } else if ((m = cli_opt(argc, argv, &i, "--auth", &v)) != 0) {
             if (m < 0)
@@ -120,7 +127,8 @@ int cli_device_args(const char *cmd, device_args_t *a, int argc, char **argv)
 }
 
 int cli_device_command(const char *cmd, const char *help, int argc, char **argv,
-                       device_args_t *a, struct native_peer *p, bool *done)
+                       device_args_t *a, struct boot_opts *boot, struct native_peer *p,
+                       bool *done)
 {
     *done = true;
     for (int i = 1; i < argc; i++) {
@@ -129,7 +137,7 @@ int cli_device_command(const char *cmd, const char *help, int argc, char **argv,
             return CLI_OK;
         }
     }
-    int rc = cli_device_args(cmd, a, argc, argv);
+    int rc = cli_device_args(cmd, a, boot, argc, argv);
     if (rc != CLI_OK)
         return rc;
     memset(p, 0, sizeof *p);

@@ -17,6 +17,10 @@ enum {
     CLI_OK = 0,      /* success; for checks: the thing is valid */
     CLI_FAIL = 1,    /* invalid input file or a runtime failure */
     CLI_USAGE = 2,   /* bad command line */
+    /* upload and rollback, which wait for the device's restart: */
+    CLI_PREVIOUS = 3,  /* activated, but the device restarted into the previous image */
+    CLI_NOT_BACK = 4,  /* activated, but the device did not come back in time (or its
+                          HELLO does not say what runs) */
 };
 
 
@@ -57,17 +61,23 @@ typedef struct device_args {
     bool json;
 } device_args_t;
 
-/* Parse them for command cmd (argv[0] is the command). Returns CLI_OK, or
- * CLI_USAGE after printing what is wrong. */
-int cli_device_args(const char *cmd, device_args_t *a, int argc, char **argv);
+struct boot_opts;
+
+/* Parse them for command cmd (argv[0] is the command), and with boot
+ * non-NULL also --boot-timeout and --no-wait (boot_check.h; a command that
+ * restarts the device). Returns CLI_OK, or CLI_USAGE after printing what
+ * is wrong. */
+int cli_device_args(const char *cmd, device_args_t *a, struct boot_opts *boot, int argc,
+                    char **argv);
 
 struct native_peer;
 
 /* The whole start of a device-only command: print help (then *done, exit
- * CLI_OK), or parse its arguments into a and a native peer p. Returns the
- * exit code when *done, else CLI_OK. */
+ * CLI_OK), or parse its arguments into a (and boot, as above) and a native
+ * peer p. Returns the exit code when *done, else CLI_OK. */
 int cli_device_command(const char *cmd, const char *help, int argc, char **argv,
-                       device_args_t *a, struct native_peer *p, bool *done);
+                       device_args_t *a, struct boot_opts *boot, struct native_peer *p,
+                       bool *done);
 
 /* True if argv[i] is "-h" or "--help". */
 bool cli_is_help(const char *arg);

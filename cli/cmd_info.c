@@ -204,7 +204,7 @@ int cmd_info(int argc, char **argv)
     native_peer_t p;
     static native_info_t in;
     bool done;
-    int rc = cli_device_command("info", info_help, argc, argv, &a, &p, &done);
+    int rc = cli_device_command("info", info_help, argc, argv, &a, NULL, &p, &done);
     if (done)
         return rc;
     native_info(&p, &in);

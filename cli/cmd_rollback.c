@@ -10,6 +10,7 @@
 
 #include "aloft/wire/image.h"
 #include "aloft/wire/otadata.h"
+#include "boot_check.h"
 #include "cli.h"
 #include "native_host.h"
 
@@ -25,8 +26,13 @@ static const char rollback_help[] =
     "  --auth PASS         the device's OTA password\n"
     "  --timeout SEC       seconds to wait for the connection and for each answer\n"
     "                      (default 5 to connect, 10 for the login)\n"
+    BOOT_CHECK_HELP
     "  --json              print one JSON object with the result, nothing else\n\n"
-    "Exit status: 0 the device switched and restarts, 1 failure or refusal, 2 usage.\n";
+    "Then aloft waits for the device to come back and reads which image it runs.\n"
+    "Exit status: 0 the device runs the other image (with --no-wait: it switched\n"
+    "and restarts), 1 failure or refusal, 2 usage, 3 it switched but restarted into\n"
+    "the image it ran before, 4 it switched but did not come back within\n"
+    "--boot-timeout.\n";
 
 /* The running slot in the HELLO, or NULL. */
 static const aloft_native_slot_t *running(const native_rollback_result_t *r)
@@ -52,9 +58,11 @@ static void json_slot(const aloft_native_slot_t *s)
     printf("}");
 }
 
-static void print_json(const device_args_t *a, const native_rollback_result_t *r)
+static void print_json(const device_args_t *a, const native_rollback_result_t *r,
+                       const boot_check_t *boot)
 {
-    printf("{\"ok\":%s,\"device\":", r->ok ? "true" : "false");
+    bool ok = r->ok && boot_check_ok(boot);
+    printf("{\"ok\":%s,\"device\":", ok ? "true" : "false");
     json_str(r->device_addr[0] ? r->device_addr : a->device);
     printf(",\"authenticated\":%s,\"from\":", r->authenticated ? "true" : "false");
     json_slot(running(r));
@@ -65,7 +73,11 @@ static void print_json(const device_args_t *a, const native_rollback_result_t *r
         json_str(r->project);
         printf(",\"version\":");
         json_str(r->version);
-        printf(",\"reboot\":%s,\"error\":null}\n", r->reboot ? "true" : "false");
+        printf(",\"reboot\":%s", r->reboot ? "true" : "false");
+    }
+    boot_check_json(boot);
+    if (ok) {
+        printf(",\"error\":null}\n");
         return;
     }
     printf(",\"error\":{\"code\":%d,\"message\":", r->error.code);
@@ -109,25 +121,41 @@ static void print_done(const native_rollback_result_t *r)
 int cmd_rollback(int argc, char **argv)
 {
     device_args_t a;
+    boot_opts_t bo;
     native_peer_t p;
     static native_rollback_result_t r;
+    static boot_check_t boot;
     bool done;
-    int rc = cli_device_command("rollback", rollback_help, argc, argv, &a, &p, &done);
+    int rc = cli_device_command("rollback", rollback_help, argc, argv, &a, &bo, &p, &done);
     if (done)
         return rc;
     native_rollback(&p, &r);
-    if (a.json) {
-        print_json(&a, &r);
-    } else {
+    if (!a.json) {
         print_device(&r);
         if (r.ok)
             print_done(&r);
+        fflush(stdout);
     }
+    if (r.ok && r.reboot)
+        boot_check_run(&boot, &bo, &p, r.slot, a.json);
+    else
+        boot_check_skip(&boot, r.ok ? "the device runs it after its next restart"
+                                    : "the rollback failed", false);
+    if (r.ok && !boot_check_ok(&boot))
+        boot_check_error(&boot, "switched", "run the rollback again", &r.error);
+    if (a.json)
+        print_json(&a, &r, &boot);
+    else if (r.ok && boot_check_ok(&boot))
+        boot_check_print(&boot);
     fflush(stdout);
     if (r.open_device)
         fprintf(stderr, "aloft: warning: %s: anyone on its network can roll back or update its "
                 "firmware%s\n", a.auth && a.auth[0] ? "--auth was given but the device has no "
                 "password" : "the device has no password", a.auth && a.auth[0] ? "" : "; give it one");
+    if (r.ok && !boot_check_ok(&boot)) {
+        fprintf(stderr, "aloft: %s\n", r.error.hint);
+        return boot_check_exit(&boot);
+    }
     if (!r.ok) {
         fprintf(stderr, "aloft: rollback failed: %s\n", r.error.message);
         if (r.error.hint[0])

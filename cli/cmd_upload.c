@@ -7,9 +7,11 @@
  * espota (ArduinoOTA) only when nothing at DEVICE listens for it (TCP
  * refused), saying on stderr that it is a downgrade. An app image is
  * checked here first, with the parser the device runs, so a broken file
- * never reaches the device. Progress and the summary go to stdout,
- * problems to stderr; --json replaces stdout with one object, the same for
- * every protocol.
+ * never reaches the device. After a native app upload that restarts the
+ * device, the RESULT is not the end: check_restart waits for the device
+ * and reads what it runs (boot_check.h). Progress and the summary go to
+ * stdout, problems to stderr; --json replaces stdout with one object, the
+ * same for every protocol.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +49,8 @@ static const char upload_help[] =
     "                      (espota cannot: refused with it, and no fallback to it)\n"
     "  --no-compress       send the image as is (default: deflate if the device can)\n"
     "  --retries N         reconnects in a row without progress before giving up\n"
-    "                      (default 6; waits 1, 2, 4 ... 30 s between them)\n\n"
+    "                      (default 6; waits 1, 2, 4 ... 30 s between them)\n"
+    BOOT_CHECK_HELP "\n"
     "espota only:\n"
     "  --md5-target        the device keeps an MD5 password hash (ESP32 3.3.1+ built\n"
     "                      with setPasswordHash(md5)); otherwise tried automatically\n"
@@ -64,7 +67,12 @@ static const char upload_help[] =
     "is (checked before activation). A native upload that loses its\n"
     "connection reconnects and resumes where the device's flash left off; so does\n"
     "running the same command again after an interruption.\n"
-    "Exit status: 0 the device confirmed the update, 1 failure, 2 usage.\n";
+    "After a native app upload the device restarts; aloft waits for it and reads\n"
+    "which image it runs (espota cannot: ArduinoOTA has no status query).\n"
+    "Exit status: 0 the device took the update (native app: and runs it, confirmed\n"
+    "or on probation), 1 failure, 2 usage, 3 activated but the device restarted\n"
+    "into the previous image (upload again), 4 activated but the device did not\n"
+    "come back within --boot-timeout.\n";
 
 /* ---- output -------------------------------------------------------- */
 
@@ -152,7 +160,7 @@ static void print_json_native(const upload_outcome_t *o)
            o->compressed ? "true" : "false");
     printf(",\"signatures_required\":%s",
            !o->caps_known ? "null" : o->signatures_required ? "true" : "false");
-    if (!o->ok)
+    if (!o->activated)
         return;
     printf(",\"slot\":");
     json_str(o->slot_label);
@@ -174,6 +182,7 @@ static void print_json(const upload_args_t *a, const upload_outcome_t *o)
            (unsigned long long)o->bytes, o->seconds, o->rate_kib_s, o->auth);
     if (o->protocol && strcmp(o->protocol, "native") == 0)
         print_json_native(o);
+    boot_check_json(&o->boot);
     printf(",\"error\":");
     if (o->ok) {
         printf("null}\n");
@@ -192,6 +201,10 @@ static void print_json(const upload_args_t *a, const upload_outcome_t *o)
 
 static void print_failure(const upload_outcome_t *o)
 {
+    if (o->activated) {   /* the hint is the whole story: what happened, what to do */
+        fprintf(stderr, "aloft: %s\n", o->error.hint);
+        return;
+    }
     fprintf(stderr, "aloft: upload failed: %s\n", o->error.message);
     if (o->error.hint[0])
         fprintf(stderr, "  hint: %s\n", o->error.hint);
@@ -230,23 +243,55 @@ static void print_native_done(const upload_args_t *a, const upload_outcome_t *o)
     printf(o->reboot ? " and restarts now\n" : "; it runs it after its next restart\n");
 }
 
+/* A native app upload that restarts the device: wait for it and read what
+ * it runs (the RESULT only says the slot is selected); otherwise why not. */
+static void check_restart(const upload_args_t *a, upload_outcome_t *o)
+{
+    native_peer_t p;
+    const char *why = !o->activated ? "the upload failed"
+                      : strcmp(o->protocol, "native") != 0
+                          ? "espota cannot confirm the device restarted into it (ArduinoOTA "
+                            "has no status query)"
+                      : a->fs ? "a filesystem image: the device does not restart"
+                      : !o->reboot ? "--no-reboot: the device runs it after its next restart"
+                                   : NULL;
+    if (why) {   /* said only where the summary does not say it already */
+        boot_check_skip(&o->boot, why, o->activated && strcmp(o->protocol, "native") != 0);
+        return;
+    }
+    memset(&p, 0, sizeof p);
+    p.device = a->device;
+    if (a->timeout_given)
+        p.connect_timeout_ms = p.timeout_ms = a->timeout_s * 1000u;
+    boot_check_run(&o->boot, &a->boot, &p, o->slot, a->json);
+    if (!boot_check_ok(&o->boot)) {
+        o->ok = false;
+        boot_check_error(&o->boot, "uploaded and activated", "run the upload again", &o->error);
+    }
+}
+
 static int report(const upload_args_t *a, upload_outcome_t *o, upload_ui_t *ui)
 {
+    bool native = o->protocol && strcmp(o->protocol, "native") == 0;
     if (ui->progress_on)
-        progress_end(&ui->progress, ui->done, progress_clock(), o->ok);
+        progress_end(&ui->progress, ui->done, progress_clock(), o->activated);
     upload_end_line(ui);
+    if (!a->json && o->activated && native)
+        print_native_done(a, o);
+    else if (!a->json && o->activated)
+        printf("done: %llu bytes in %.2f s (%.1f KiB/s); the device confirmed the update\n",
+               (unsigned long long)o->bytes, o->seconds, o->rate_kib_s);
     fflush(stdout);   /* the status line before any message on stderr */
+    check_restart(a, o);
     if (a->json)
         print_json(a, o);
     if (!o->ok) {
+        fflush(stdout);
         print_failure(o);
-        return CLI_FAIL;
+        return o->activated ? boot_check_exit(&o->boot) : CLI_FAIL;
     }
-    if (!a->json && o->protocol && strcmp(o->protocol, "native") == 0)
-        print_native_done(a, o);
-    else if (!a->json)
-        printf("done: %llu bytes in %.2f s (%.1f KiB/s); the device confirmed the update\n",
-               (unsigned long long)o->bytes, o->seconds, o->rate_kib_s);
+    if (!a->json)
+        boot_check_print(&o->boot);
     fflush(stdout);
     print_weak_auth(o);
     return CLI_OK;
@@ -285,7 +330,7 @@ static void upload_espota(const upload_args_t *a, const uint8_t *data, size_t le
     u.on_progress = on_progress;
     u.ctx = ui;
     espota_upload(&u, &r);
-    o->ok = r.ok;
+    o->ok = o->activated = r.ok;
     o->error = r.error;
     snprintf(o->device_text, sizeof o->device_text, "%s", r.device_text);
     o->auth = auth_name(r.auth);
@@ -359,6 +404,9 @@ static int upload_option(upload_args_t *a, int argc, char **argv, int *i)
         {"--host-ip", &a->host_ip, NULL, 0}, {"--host-port", NULL, &a->host_port, 65535},
         {"--timeout", NULL, &a->timeout_s, 3600}, {"--tries", NULL, &a->tries, 1000},
         {"--retries", NULL, &a->retries, 100}};
+    int b = boot_opt("upload", argc, argv, i, &a->boot);
+    if (b != 0)
+        return b;
     for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) {
         if (strcmp(argv[*i], flags[k].name) == 0) {
             *flags[k].on = true;

@@ -36,7 +36,9 @@ static void usage(FILE *out)
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fputs("\nRun 'aloft COMMAND --help' for a command's options.\n"
-          "Exit status: 0 success, 1 invalid input or failure, 2 usage error.\n", out);
+          "Exit status: 0 success, 1 invalid input or failure, 2 usage error; upload and\n"
+          "rollback: 3 the device restarted into its previous image, 4 it did not come\n"
+          "back in time.\n", out);
 }
 
 int main(int argc, char **argv)

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "boot_check.h"
 #include "host_error.h"
 #include "progress.h"
 
@@ -19,6 +20,7 @@ typedef struct upload_args {
     bool timeout_given;
     bool fs, md5_target, json, stop_and_wait;
     bool no_reboot, no_compress;
+    boot_opts_t boot;           /* native: --boot-timeout, --no-wait */
     /* From the app description (empty for --fs and images without one). */
     const char *project, *version;
     uint32_t secure_version;
@@ -32,7 +34,9 @@ typedef struct upload_args {
 
 /* What every protocol reports back, for the summary and --json. */
 typedef struct upload_outcome {
-    bool ok;
+    bool ok;                    /* the device took the image and, when it was checked,
+                                   restarted into it */
+    bool activated;             /* the device took the image (RESULT, or espota's OK) */
     const char *protocol;       /* the one that ran: "native" | "espota" */
     bool fallback;              /* native was tried first and nothing listens */
     bool no_listener;           /* native: DEVICE refused the connection (no server) */
@@ -49,7 +53,9 @@ typedef struct upload_outcome {
     unsigned reconnects;
     bool compressed;
     char slot_label[40], new_version[40];
+    uint8_t slot;               /* RESULT: the slot written */
     bool reboot;
+    boot_check_t boot;          /* after the restart */
     bool caps_known;            /* the device's HELLO was heard */
     bool signatures_required;   /* HELLO cap SIGNED */
 } upload_outcome_t;

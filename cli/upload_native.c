@@ -168,7 +168,7 @@ void upload_native(const upload_args_t *a, const uint8_t *data, size_t len, uplo
     native_upload(&u, &r);
     end_err_line(ui);
     o->protocol = "native";
-    o->ok = r.ok;
+    o->ok = o->activated = r.ok;
     o->no_listener = r.no_listener;
     o->error = r.error;
     /* The device's text is cut at 32 bytes: only say it when it differs. */
@@ -191,6 +191,7 @@ void upload_native(const upload_args_t *a, const uint8_t *data, size_t len, uplo
     o->compressed = r.compressed;
     snprintf(o->slot_label, sizeof o->slot_label, "%s", r.slot_label);
     snprintf(o->new_version, sizeof o->new_version, "%s", r.version);
+    o->slot = r.slot;
     o->reboot = r.reboot;
     o->caps_known = ui->caps_known;
     o->signatures_required = ui->caps_known && (ui->caps & ALOFT_CAP_SIGNED);

@@ -45,9 +45,9 @@ static bool busy_with_us(const native_session_t *s)
 
 /* ---- upload ---------------------------------------------------------- */
 
-static void sleep_s(unsigned s)
+void native_sleep_ms(uint32_t ms)
 {
-    struct timespec ts = {(time_t)s, 0};
+    struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
 }
@@ -134,7 +134,7 @@ static int run_upload(native_run_t *run, native_result_t *r)
         }
         unsigned delay = backoff_s(++failures);
         say_lost(run, &s, delay, failures, retries);
-        sleep_s(delay);
+        native_sleep_ms(delay * 1000u);
         run->resuming = true;
         r->reconnects++;
     }

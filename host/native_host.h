@@ -46,6 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aloft/native_host.h"
 #include "aloft/wire/native.h"
 #include "host_error.h"
 
@@ -178,6 +179,35 @@ typedef struct native_rollback_result {
  * confirmed itself (ABORTED) or was rejected (INVALID): going there is not
  * going back. Fills r (always). Returns 0 or r->error.code. */
 int native_rollback(const native_peer_t *p, native_rollback_result_t *r);
+
+/* ---- after the restart ------------------------------------------------ */
+
+#define NATIVE_HOST_RESTART_MS 1000u   /* RESULT -> first look: well past the device's
+                                          ~100 ms restart delay (PROTOCOL.md §2.6) */
+#define NATIVE_HOST_BOOT_MS 60000u     /* how long the device may take to come back */
+#define NATIVE_HOST_BOOT_RETRY_MS 250u /* between attempts while it is away */
+
+/* What the device runs after the restart an upload or a rollback started. */
+typedef struct native_boot_result {
+    bool back;                   /* a HELLO from after the restart was read */
+    aloft_native_boot_t outcome; /* when back: RUNNING, PREVIOUS or UNKNOWN */
+    bool probation;              /* RUNNING, but not confirmed yet (NEW, PENDING_VERIFY) */
+    bool have_hello;
+    aloft_native_hello_t hello;  /* the last HELLO read (when have_hello) */
+    unsigned attempts;           /* connections tried */
+    double seconds;              /* from the call to the HELLO that told, or the deadline */
+    host_error_t error;          /* not back: the last attempt's failure */
+} native_boot_result_t;
+
+/* Wait for the device at p->device to come back from its restart and
+ * read what it runs: after NATIVE_HOST_RESTART_MS, connect and read the
+ * HELLO (no login: p->password is not used) every NATIVE_HOST_BOOT_RETRY_MS
+ * until one from after the restart tells about slot (the RESULT's), or
+ * timeout_ms (0 = NATIVE_HOST_BOOT_MS) from the call ran out. Call it
+ * right after the RESULT. Fills r (always). Returns 0 when back, else
+ * ALOFT_ERR_TIMEOUT. */
+int native_await_boot(const native_peer_t *p, uint8_t slot, uint32_t timeout_ms,
+                      native_boot_result_t *r);
 
 /* Explain an ERROR message from the device in e (message and hint from
  * aloft_diag_format, with what to do for login failures; the device's

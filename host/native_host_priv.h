@@ -106,4 +106,7 @@ int native_session_run(native_session_t *s, native_run_t *run);
  * before a HELLO, or another service. */
 bool native_not_native(const native_session_t *s);
 
+/* Sleep ms, through signals (native_host.c). */
+void native_sleep_ms(uint32_t ms);
+
 #endif /* ALOFT_NATIVE_HOST_PRIV_H */

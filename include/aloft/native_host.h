@@ -283,4 +283,32 @@ const aloft_native_failure_t *aloft_native_host_failure(const aloft_native_host_
 const aloft_native_hello_t *aloft_native_host_hello(const aloft_native_host_t *h);
 const aloft_native_result_t *aloft_native_host_result(const aloft_native_host_t *h);
 
+/* After an update or a rollback the device restarts; a host that wants to
+ * know what it runs then connects again and reads the HELLO (an INFO
+ * session without a password: the device sends it before any login).
+ * What that HELLO says about the slot the RESULT named: */
+typedef enum aloft_native_boot {
+    ALOFT_NATIVE_BOOT_NOT_YET,   /* still the device before its restart: the slot is
+                                    activated (NEW) and not running; ask again */
+    ALOFT_NATIVE_BOOT_RUNNING,   /* the slot runs: on probation while its state is NEW or
+                                    PENDING_VERIFY (it has to confirm itself), else
+                                    confirmed (VALID, or UNDEFINED without rollback) */
+    ALOFT_NATIVE_BOOT_PREVIOUS,  /* another slot runs: the slot did not stay selected (a
+                                    power cut while the first boot rewrote otadata, or
+                                    rolled back: never confirmed, or rejected) */
+    ALOFT_NATIVE_BOOT_UNKNOWN,   /* the HELLO does not say (running slot 0xFF, or no such
+                                    slot) */
+} aloft_native_boot_t;
+
+/* Judge hello (read after the restart) for slot (RESULT's). Pure. A HELLO
+ * from before the restart is recognised only while the slot is NEW (a
+ * bootloader with rollback rewrites NEW at the first boot); a host asks
+ * no earlier than the device's restart delay (PROTOCOL.md §2.6) after the
+ * RESULT, so that a device without rollback is not judged before it
+ * restarted. */
+aloft_native_boot_t aloft_native_boot_check(const aloft_native_hello_t *hello, uint8_t slot);
+
+/* The slot runs but has not confirmed itself yet (NEW or PENDING_VERIFY). */
+bool aloft_native_boot_probation(const aloft_native_hello_t *hello, uint8_t slot);
+
 #endif /* ALOFT_NATIVE_HOST_H */

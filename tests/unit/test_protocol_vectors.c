@@ -592,6 +592,9 @@ static const struct {
     {"NATIVE_HOST_BACKOFF_MAX_S", NATIVE_HOST_BACKOFF_MAX_S, 's'},
     {"NATIVE_HOST_RETRIES", NATIVE_HOST_RETRIES, 'n'},
     {"NATIVE_HOST_BUSY_RETRIES", NATIVE_HOST_BUSY_RETRIES, 'n'},
+    {"NATIVE_HOST_RESTART_MS", NATIVE_HOST_RESTART_MS, 'm'},
+    {"NATIVE_HOST_BOOT_RETRY_MS", NATIVE_HOST_BOOT_RETRY_MS, 'm'},
+    {"NATIVE_HOST_BOOT_MS", NATIVE_HOST_BOOT_MS, 'm'},
 };
 
 /* The numbers of a cell, with their unit ("10 s" -> 10000 ms). */
