@@ -10,6 +10,12 @@ int aloft_hash_init(const aloft_hash_alg_t *alg, aloft_hash_ctx_t *c)
     return ALOFT_OK;
 }
 
+void aloft_hash_drop(const aloft_hash_alg_t *alg, aloft_hash_ctx_t *c)
+{
+    uint8_t scratch[64];   /* >= any digest_len: SHA-512 at most */
+    alg->finish(c, scratch);
+}
+
 int aloft_hash_oneshot(const aloft_hash_alg_t *alg, const void *data,
                        size_t len, uint8_t *digest)
 {

@@ -77,9 +77,23 @@ enum {
 /* ---- errors ---------------------------------------------------------- */
 
 /* Record the first defect; it stays (sticky). */
+#define LIVE_WHOLE 1u
+#define LIVE_BODY 2u
+
+/* Finish the hashes in bits (of im->live) into scratch. */
+static void drop_hashes(aloft_image_t *im, unsigned bits)
+{
+    if (im->live & bits & LIVE_BODY)
+        aloft_hash_drop(im->sha256, &im->body);
+    if (im->live & bits & LIVE_WHOLE)
+        aloft_hash_drop(im->sha256, &im->whole);
+    im->live &= (uint8_t)~bits;
+}
+
 static int fail(aloft_image_t *im, int err, uint32_t have, uint32_t want,
                 const char *where)
 {
+    drop_hashes(im, LIVE_WHOLE | LIVE_BODY);
     im->err = err;
     return aloft_diag_set(&im->diag, err, have, want, where);
 }
@@ -435,6 +449,7 @@ static size_t step_hash(aloft_image_t *im, const uint8_t *p, size_t n)
     if (im->field_pos == ALOFT_SHA256_LEN) {
         uint8_t digest[ALOFT_SHA256_LEN];
         im->sha256->finish(&im->body, digest);
+        im->live &= (uint8_t)~LIVE_BODY;
         if (memcmp(digest, im->buf, sizeof digest) != 0)
             fail(im, ALOFT_ERR_IMG_HASH, im->pos - ALOFT_SHA256_LEN, 0, NULL);
         else
@@ -465,13 +480,15 @@ int aloft_image_init(aloft_image_t *im, const aloft_hash_alg_t *sha256)
         return ALOFT_ERR_ARG;
     memset(im, 0, sizeof *im);
     im->state = ST_HEADER;
-    if (aloft_hash_init(sha256, &im->whole) != ALOFT_OK ||
-        aloft_hash_init(sha256, &im->body) != ALOFT_OK ||
-        sha256->digest_len != ALOFT_SHA256_LEN) {
+    if (sha256 == NULL || sha256->digest_len != ALOFT_SHA256_LEN ||
+        aloft_hash_init(sha256, &im->whole) != ALOFT_OK) {
         im->err = ALOFT_ERR_ARG;
         return aloft_diag_set(&im->diag, ALOFT_ERR_ARG, 0, 0, NULL);
     }
     im->sha256 = sha256;
+    im->live = LIVE_WHOLE;
+    aloft_hash_init(sha256, &im->body);   /* cannot fail: the same alg just worked */
+    im->live |= LIVE_BODY;
     return ALOFT_OK;
 }
 
@@ -499,9 +516,17 @@ int aloft_image_feed(aloft_image_t *im, const void *data, size_t len)
         im->info.complete = true;
         im->info.image_len = im->pos;
         im->sha256->finish(&im->whole, im->info.sha256);
+        im->live &= (uint8_t)~LIVE_WHOLE;
+        drop_hashes(im, LIVE_BODY);   /* no appended hash: nobody reads it */
     }
     /* used is at most the image length, which is far below INT_MAX. */
     return (int)used;
+}
+
+void aloft_image_release(aloft_image_t *im)
+{
+    if (im != NULL && im->sha256 != NULL)
+        drop_hashes(im, LIVE_WHOLE | LIVE_BODY);
 }
 
 int aloft_image_finish(aloft_image_t *im)

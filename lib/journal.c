@@ -62,8 +62,8 @@ int aloft_journal_read(const aloft_flash_t *f, uint32_t addr, uint8_t *target, u
 int aloft_journal_durable(const aloft_flash_t *f, uint32_t addr, uint8_t target, uint32_t size,
                           const uint8_t sha256[32])
 {
-    uint8_t t, sha[32];
-    uint32_t sz;
+    uint8_t t = 0, sha[32];   /* t, sz: set when durable > 0 (GCC -O3 cannot tell) */
+    uint32_t sz = 0;
     int durable = aloft_journal_read(f, addr, &t, &sz, sha);
     if (durable <= 0)
         return durable;

@@ -98,6 +98,9 @@ static void end_session(aloft_native_device_t *d, int err)
     if (d->inflating)
         d->cfg.inflate->end(d->cfg.inflate->ctx);
     d->inflating = false;
+    if (d->hello_live)   /* no AUTH came (or an open device): release it */
+        aloft_hash_drop(sha(d), &d->hello_hash);
+    d->hello_live = false;
     d->rx_len = 0;
     memset(d->key, 0, sizeof d->key);
 }
@@ -226,6 +229,7 @@ static void auth_message(aloft_native_device_t *d, const uint8_t nonce[32], uint
 {
     sha(d)->update(&d->hello_hash, nonce, ALOFT_NATIVE_NONCE_LEN);
     sha(d)->finish(&d->hello_hash, am);
+    d->hello_live = false;
 }
 
 static void send_hello(aloft_native_device_t *d)
@@ -241,6 +245,7 @@ static void send_hello(aloft_native_device_t *d)
         refuse(d, ALOFT_ERR_CRYPTO, 0, 0, "random");
         return;
     }
+    d->hello_live = true;
     h->version = ALOFT_NATIVE_VERSION;
     h->caps = (uint8_t)((v ? ALOFT_CAP_AUTH : 0) | (d->cfg.inflate ? ALOFT_CAP_DEFLATE : 0) |
                         (dev->nkeys ? ALOFT_CAP_SIGNED : 0) | ALOFT_CAP_RESUME);

@@ -43,9 +43,28 @@ static void close_journal(aloft_update_t *u)
     }
 }
 
+#define LIVE_SHA256 1u
+#define LIVE_MD5 2u
+#define LIVE_IMAGE 4u
+
+/* Finish what still runs, so the port releases it (the ESP32's SHA engine,
+ * a PSA operation): every way out of a session passes here. */
+static void drop_hashes(aloft_update_t *u)
+{
+    const aloft_crypto_t *c = u->dev->crypto;
+    if (u->live & LIVE_SHA256)
+        aloft_hash_drop(c->sha256, &u->sha256);
+    if (u->live & LIVE_MD5)
+        aloft_hash_drop(c->md5, &u->md5);
+    if (u->live & LIVE_IMAGE)
+        aloft_image_release(&u->image);
+    u->live = 0;
+}
+
 static int fail(aloft_update_t *u, int err, uint32_t have, uint32_t want,
                 const char *where)
 {
+    drop_hashes(u);
     if (u->diag.err == 0)
         aloft_diag_set(&u->diag, err, have, want, where);
     u->state = ALOFT_UPDATE_FAILED;
@@ -67,6 +86,7 @@ static int fail_image(aloft_update_t *u, int err)
 static int refuse(aloft_update_t *u, int err, uint32_t have, uint32_t want,
                   const char *where)
 {
+    drop_hashes(u);
     u->state = ALOFT_UPDATE_FAILED;
     return aloft_diag_set(&u->diag, err, have, want, where);
 }
@@ -200,10 +220,19 @@ static int init_stream(aloft_update_t *u, const aloft_update_req_t *req)
 {
     const aloft_crypto_t *c = u->dev->crypto;
     int err;
-    if ((req->target == ALOFT_TARGET_APP && (err = aloft_image_init(&u->image, c->sha256)) != 0) ||
-        (err = aloft_hash_init(c->sha256, &u->sha256)) != 0 ||
-        (req->md5 && (err = aloft_hash_init(c->md5, &u->md5)) != 0))
+    if (req->target == ALOFT_TARGET_APP) {
+        if ((err = aloft_image_init(&u->image, c->sha256)) != 0)
+            return err;
+        u->live |= LIVE_IMAGE;
+    }
+    if ((err = aloft_hash_init(c->sha256, &u->sha256)) != 0)
         return err;
+    u->live |= LIVE_SHA256;
+    if (req->md5) {
+        if ((err = aloft_hash_init(c->md5, &u->md5)) != 0)
+            return err;
+        u->live |= LIVE_MD5;
+    }
     return ALOFT_OK;
 }
 
@@ -488,11 +517,14 @@ static int verify_all(aloft_update_t *u)
             return fail(u, err, 0, 0, NULL);
         memcpy(image_sha, aloft_image_info(&u->image)->sha256, sizeof image_sha);
     }
+    u->live &= (uint8_t)~LIVE_IMAGE;   /* finished or failed: released */
     u->dev->crypto->sha256->finish(&u->sha256, sha);
+    u->live &= (uint8_t)~LIVE_SHA256;
     if (u->has_sha256 && memcmp(sha, u->want_sha256, sizeof sha) != 0)
         return fail(u, ALOFT_ERR_SHA256, 0, 0, NULL);
     if (u->has_md5) {
         u->dev->crypto->md5->finish(&u->md5, md5);
+        u->live &= (uint8_t)~LIVE_MD5;
         if (memcmp(md5, u->want_md5, sizeof md5) != 0)
             return fail(u, ALOFT_ERR_MD5, 0, 0, NULL);
     }

@@ -92,6 +92,7 @@ typedef struct aloft_native_device {
     uint32_t start_ms;                  /* HELLO queued: the login deadline counts from here */
     bool logged_in;                     /* AUTH accepted, or (open device) OFFER accepted */
     aloft_hash_ctx_t hello_hash;        /* SHA-256 of the HELLO payload, until AUTH */
+    bool hello_live;                    /* hello_hash runs (finished at AUTH or at the end) */
     bool keyed;                         /* session key in use: frames carry a MAC */
     uint8_t key[ALOFT_NATIVE_KEY_LEN];
     uint32_t rx_seq, tx_seq;

@@ -116,6 +116,7 @@ typedef struct aloft_update {
     uint8_t want_sha256[ALOFT_SHA256_LEN];
     uint8_t want_md5[ALOFT_MD5_LEN];
     aloft_hash_ctx_t sha256, md5;   /* of the bytes as fed */
+    uint8_t live;                   /* which of sha256/md5/image run (finished on every way out) */
     aloft_image_t image;            /* streaming check, then flash verify */
     aloft_writer_t writer;
     aloft_otadata_t otadata;

@@ -38,6 +38,10 @@ typedef struct aloft_hash_alg {
     size_t digest_len;    /* 32 for SHA-256, 16 for MD5 */
     void (*init)(aloft_hash_ctx_t *c);
     void (*update)(aloft_hash_ctx_t *c, const void *data, size_t len);
+    /* Write the digest and release whatever init took (mbedtls_*_free,
+     * psa_hash_abort: on an ESP32 a running SHA-256 may hold the hardware
+     * engine, on IDF 6 a PSA operation). The core finishes every hash it
+     * starts, also the ones it abandons (aloft_hash_drop). */
     void (*finish)(aloft_hash_ctx_t *c, uint8_t *digest);
 } aloft_hash_alg_t;
 
@@ -65,6 +69,10 @@ typedef struct aloft_crypto {
 /* Start a hash in c. Returns 0, or ALOFT_ERR_ARG if alg is NULL or its
  * context does not fit. */
 int aloft_hash_init(const aloft_hash_alg_t *alg, aloft_hash_ctx_t *c);
+
+/* Abandon a running hash: finish it into scratch, so the port releases what
+ * it holds. */
+void aloft_hash_drop(const aloft_hash_alg_t *alg, aloft_hash_ctx_t *c);
 
 /* One-shot digest of data into digest (alg->digest_len bytes). Returns 0 or
  * a negative error code. */

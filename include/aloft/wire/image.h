@@ -130,6 +130,7 @@ typedef struct aloft_image {
     const aloft_hash_alg_t *sha256;
     aloft_hash_ctx_t whole;      /* SHA-256 of every byte fed */
     aloft_hash_ctx_t body;       /* SHA-256 up to the checksum byte */
+    uint8_t live;                /* which of whole/body run (to be finished) */
     uint32_t pos;                /* bytes consumed */
     uint32_t field_pos;          /* bytes of the current field consumed */
     uint32_t seg_left;           /* data bytes left in the current segment */
@@ -153,6 +154,11 @@ int aloft_image_init(aloft_image_t *im, const aloft_hash_alg_t *sha256);
  * later calls return the same code. Any split of the same bytes gives the
  * same results. */
 int aloft_image_feed(aloft_image_t *im, const void *data, size_t len);
+
+/* Abandon a parse that has not ended (the caller gives up mid-image): the
+ * running hashes are finished so the port releases them. A parse that
+ * completed or failed has released them already; safe to call twice. */
+void aloft_image_release(aloft_image_t *im);
 
 /* Declare the end of input. Returns 0 if a complete, valid image was fed,
  * ALOFT_ERR_IMG_TRUNCATED if it stopped early, or the sticky error. */
