@@ -77,5 +77,9 @@ in_order() {
     done
 }
 
-# region_sum FLASH OFFSET LEN: sha256 of those bytes (firmware untouched?)
-region_sum() { tail -c +$(($2 + 1)) "$1" | head -c "$3" | sha256sum | cut -d' ' -f1; }
+# region_sum FLASH OFFSET LEN: sha256 of those bytes (firmware untouched?);
+# OFFSET and LEN are multiples of 4 KiB.
+region_sum() {
+    dd if="$1" bs=4096 skip=$(($2 / 4096)) count=$(($3 / 4096)) status=none | sha256sum |
+        cut -d' ' -f1
+}
