@@ -104,7 +104,7 @@ int esp_keys_parse(const char *text, const aloft_hash_alg_t *sha256, aloft_pubke
     size_t count = 0;
     const char *p = text ? text : "";
     for (;;) {
-        char tok[SPKI_B64_LEN + 1];
+        char tok[2 * ALOFT_PUBKEY_LEN];   /* the longer form (hex; base64 is 124) */
         size_t len = 0;
         bool pem = false, long_tok = false;
         while (is_sep(*p))
