@@ -54,10 +54,11 @@ stop_esp() {
     esp_pid=""
 }
 
-# esp_booted LOG N VERSION: the N-th boot runs VERSION (and serves again).
+# esp_booted LOG N VERSION: the N-th boot runs VERSION and serves.
 esp_booted() {
-    grep -q "^boot #$2: running app[0-9] [^ ]* $3," "$1" &&
-        [ "$(grep -c '^serving on' "$1")" -ge "$2" ]
+    local at
+    at=$(grep -n -m1 "^boot #$2: running app[0-9] [^ ]* $3," "$1" | cut -d: -f1)
+    [ -n "$at" ] && tail -n +"$at" "$1" | grep -q '^serving on'
 }
 
 # wait_esp_boot LOG N VERSION

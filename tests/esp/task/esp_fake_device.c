@@ -43,7 +43,7 @@ enum { STATUS_STOPPED = 5 };
 typedef struct options {
     const char *flash, *init_fw, *password, *espota_password, *verifier, *keys;
     uint16_t port;
-    bool no_native, no_espota, pbkdf2, allow_open, timing, no_task, never_confirm;
+    bool no_native, no_espota, pbkdf2, allow_open, timing, no_task, never_confirm, reject;
     uint32_t stop_at, idle_ms;
 } options_t;
 
@@ -70,7 +70,8 @@ static void usage(void)
           "       esp_fake_device --flash FILE --port N [--password P]\n"
           "         [--espota-password P] [--verifier V] [--signing-keys TEXT] [--pbkdf2]\n"
           "         [--no-native] [--no-espota] [--open] [--flash-timing esp32]\n"
-          "         [--no-task] [--never-confirm] [--stop-at BYTES] [--idle-timeout MS]\n",
+          "         [--no-task] [--never-confirm | --reject] [--stop-at BYTES]\n"
+          "         [--idle-timeout MS]\n",
           stderr);
     exit(2);
 }
@@ -86,7 +87,7 @@ static void parse(int argc, char **argv)
         {"open", no_argument, 0, 'o'}, {"flash-timing", required_argument, 0, 't'},
         {"no-task", no_argument, 0, 'T'}, {"never-confirm", no_argument, 0, 'C'},
         {"stop-at", required_argument, 0, 's'}, {"idle-timeout", required_argument, 0, 'I'},
-        {0, 0, 0, 0}};
+        {"reject", no_argument, 0, 'R'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
@@ -104,6 +105,7 @@ static void parse(int argc, char **argv)
         case 't': opt.timing = strcmp(optarg, "esp32") == 0; break;
         case 'T': opt.no_task = true; break;
         case 'C': opt.never_confirm = true; break;
+        case 'R': opt.reject = true; break;
         case 's': opt.stop_at = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'I': opt.idle_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
         default: usage();
@@ -264,7 +266,11 @@ static int firmware(void)
         : st.pending_verify                  ? "PENDING_VERIFY"
                                              : "other",
         st.rolled_back ? ", rolled back" : "");
-    if (st.pending_verify && !opt.never_confirm) {   /* the health check passed */
+    if (st.pending_verify && opt.reject) {   /* the health check failed */
+        say("reject: rolling back");
+        err = aloft_reject();   /* restarts; returns only when it cannot */
+        say("reject: %s", aloft_strerror(err));
+    } else if (st.pending_verify && !opt.never_confirm) {   /* the health check passed */
         err = aloft_confirm();
         say("confirm: %s", err ? aloft_strerror(err) : "confirmed (VALID)");
     }
