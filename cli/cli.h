@@ -33,6 +33,7 @@ int cmd_rollback(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);   /* cmd_keys.c */
 int cmd_sign(int argc, char **argv);     /* cmd_keys.c */
 int cmd_verify(int argc, char **argv);   /* cmd_keys.c */
+int cmd_verifier(int argc, char **argv);
 
 /* Print "aloft: <message>" to stderr and return CLI_FAIL. */
 int cli_fail(const char *fmt, ...)

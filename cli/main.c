@@ -24,6 +24,7 @@ static const command_t commands[] = {
     {"keygen", cmd_keygen, "make an ECDSA P-256 key pair for signing firmware"},
     {"sign", cmd_sign, "sign an app image (appends a signature block)"},
     {"verify", cmd_verify, "check a signed image against public keys, as a device does"},
+    {"verifier", cmd_verifier, "print a password's native login verifier for a device's config"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -226,11 +226,6 @@ static void enter(aloft_espota_t *e, uint8_t state, uint32_t now)
     e->since_ms = now;
 }
 
-static int hex_nibble(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* The short refusal text for d, to ip:port. */
 static void refuse(aloft_espota_t *e, uint32_t ip, uint16_t port, const aloft_diag_t *d)
 {
@@ -246,14 +241,7 @@ static void begin_update(aloft_espota_t *e, uint32_t now, uint32_t reply_ip, uin
     aloft_update_req_t req = {
         .target = e->inv.cmd == ALOFT_ESPOTA_CMD_FLASH ? ALOFT_TARGET_APP : ALOFT_TARGET_FS,
         .size = e->inv.size, .md5 = md5, .fs_label = e->cfg.fs_label};
-    int err = ALOFT_OK;
-    for (int i = 0; i < 16 && err == ALOFT_OK; i++) {
-        int hi = hex_nibble(e->inv.md5[2 * i]), lo = hex_nibble(e->inv.md5[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            err = ALOFT_ERR_PROTO;   /* and no shift of a negative nibble */
-        else
-            md5[i] = (uint8_t)(hi << 4 | lo);
-    }
+    int err = aloft_unhex(e->inv.md5, 32, md5, sizeof md5) ? ALOFT_OK : ALOFT_ERR_PROTO;
     if (err == ALOFT_OK)
         err = aloft_update_begin(e->cfg.update, e->cfg.dev, &req);
     e->last_err = err;

@@ -103,3 +103,48 @@ int aloft_native_host_keys(const aloft_hash_alg_t *sha256, const uint8_t server_
     aloft_native_session_key(sha256, client_key, auth_message, session_key);
     return ALOFT_OK;
 }
+
+void aloft_native_verifier_format(const aloft_native_verifier_t *v, char *out)
+{
+    char digits[10];
+    int n = 0;
+    uint32_t it = v->iterations;
+    do {
+        digits[n++] = (char)('0' + it % 10u);
+        it /= 10u;
+    } while (it != 0);
+    while (n > 0)
+        *out++ = digits[--n];
+    *out++ = ':';
+    aloft_hex(v->salt, sizeof v->salt, out);
+    out += 2 * sizeof v->salt;
+    *out++ = ':';
+    aloft_hex(v->stored_key, sizeof v->stored_key, out);
+    out += 2 * sizeof v->stored_key;
+    *out++ = ':';
+    aloft_hex(v->server_key, sizeof v->server_key, out);
+}
+
+int aloft_native_verifier_parse(const char *text, size_t len, aloft_native_verifier_t *v)
+{
+    enum { SALT_HEX = 2 * ALOFT_NATIVE_SALT_LEN, KEY_HEX = 64 };
+    size_t tail = 1 + SALT_HEX + 1 + KEY_HEX + 1 + KEY_HEX;   /* after ITERATIONS */
+    uint32_t it = 0;
+    size_t i = 0;
+    if (text == NULL || len <= tail || len - tail > 8)
+        return ALOFT_ERR_ARG;
+    for (; i < len - tail; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return ALOFT_ERR_ARG;
+        it = it * 10u + (uint32_t)(text[i] - '0');   /* at most 8 digits: no overflow */
+    }
+    const char *p = text + i;
+    if (it == 0 || it > 10000000u || p[0] != ':' || p[1 + SALT_HEX] != ':' ||
+        p[2 + SALT_HEX + KEY_HEX] != ':' ||
+        !aloft_unhex(p + 1, SALT_HEX, v->salt, sizeof v->salt) ||
+        !aloft_unhex(p + 2 + SALT_HEX, KEY_HEX, v->stored_key, sizeof v->stored_key) ||
+        !aloft_unhex(p + 3 + SALT_HEX + KEY_HEX, KEY_HEX, v->server_key, sizeof v->server_key))
+        return ALOFT_ERR_ARG;
+    v->iterations = it;
+    return ALOFT_OK;
+}

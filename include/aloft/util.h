@@ -14,6 +14,10 @@
 /* Lowercase hex of n bytes into out (2n+1 bytes, NUL-terminated). */
 void aloft_hex(const uint8_t *bytes, size_t n, char *out);
 
+/* Exactly 2n hex digits (either case) in s[0..len) into out[0..n).
+ * Returns false, out partly written, for any other text. */
+bool aloft_unhex(const char *s, size_t len, uint8_t *out, size_t n);
+
 /* Copy len bytes of a peer's text into out (n bytes, NUL-terminated when
  * n > 0) for display: trailing CR/LF/NUL dropped, other control bytes as
  * '?', cut to fit. Returns out. */

@@ -65,6 +65,15 @@ contains "$tmp/out" "1000 iterations"
 stop_esp
 [ "$(sha256sum <"$tmp/dev.flash")" = "$sum" ] || fail "a login changed the flash"
 
+# --- the same from `aloft verifier` (password on stdin)
+verifier=$(printf 'vpass\n' | "$aloft" verifier --iterations 1200) || fail "aloft verifier"
+[[ "$verifier" =~ ^1200:[0-9a-f]{32}:[0-9a-f]{64}:[0-9a-f]{64}$ ]] || fail "verifier text: $verifier"
+start_esp "$tmp/dev.flash" "$tmp/devv2.log" --no-espota --verifier "$verifier"
+expect_rc 1 "$aloft" info --auth wrong "127.0.0.1:$esp_port"
+expect_rc 0 "$aloft" info --auth vpass "127.0.0.1:$esp_port"
+contains "$tmp/out" "1200 iterations"
+stop_esp
+
 # --- signed images only: the key as Kconfig holds it (base64 lines joined)
 ( cd "$tmp" && "$aloft" keygen k1 >/dev/null ) || fail "keygen"
 key=$(grep -v -- ----- "$tmp/k1.pub" | tr -d '\n')

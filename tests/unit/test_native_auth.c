@@ -90,12 +90,56 @@ static void test_wrong_password_and_tampering_fail(void **state)
                      ALOFT_ERR_AUTH);
 }
 
+/* The verifier's text form (Kconfig, AloftOTA): a round trip, and every
+ * malformed variant refused. */
+static void test_verifier_text(void **state)
+{
+    (void)state;
+    aloft_native_verifier_t v, back;
+    uint8_t salt[ALOFT_NATIVE_SALT_LEN];
+    char text[ALOFT_NATIVE_VERIFIER_TEXT_MAX], bad[ALOFT_NATIVE_VERIFIER_TEXT_MAX + 8];
+    for (size_t i = 0; i < sizeof salt; i++)
+        salt[i] = (uint8_t)i;
+    assert_int_equal(aloft_native_derive(C, "secret", salt, 1000, &v, NULL), 0);
+    aloft_native_verifier_format(&v, text);
+    assert_int_equal(strlen(text), 4 + 1 + 32 + 1 + 64 + 1 + 64);
+    assert_memory_equal(text, "1000:000102030405060708090a0b0c0d0e0f:", 38);
+    memset(&back, 0, sizeof back);
+    assert_int_equal(aloft_native_verifier_parse(text, strlen(text), &back), 0);
+    assert_memory_equal(&back, &v, sizeof v);
+    v.iterations = 10000000;   /* the largest accepted, 8 digits */
+    aloft_native_verifier_format(&v, text);
+    assert_int_equal(aloft_native_verifier_parse(text, strlen(text), &back), 0);
+    assert_int_equal(back.iterations, 10000000);
+
+    aloft_native_verifier_format(&v, text);
+    size_t len = strlen(text);
+    const char *cases[] = {"", "1000", "0:", "x", "10000:00:11:22"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_int_equal(aloft_native_verifier_parse(cases[i], strlen(cases[i]), &back),
+                         ALOFT_ERR_ARG);
+    assert_int_equal(aloft_native_verifier_parse(NULL, 0, &back), ALOFT_ERR_ARG);
+    for (size_t at = 0; at < len; at++) {   /* any byte changed to one that breaks the form */
+        memcpy(bad, text, len + 1);
+        bad[at] = bad[at] == ':' ? '0' : 'g';
+        assert_int_equal(aloft_native_verifier_parse(bad, len, &back), ALOFT_ERR_ARG);
+    }
+    assert_int_equal(aloft_native_verifier_parse(text, len - 1, &back), ALOFT_ERR_ARG);
+    memcpy(bad, "0", 1);   /* iterations 0 */
+    memcpy(bad + 1, text + 8, len - 8 + 1);
+    assert_int_equal(aloft_native_verifier_parse(bad, strlen(bad), &back), ALOFT_ERR_ARG);
+    memcpy(bad, "99999999", 8);   /* above 10,000,000 */
+    memcpy(bad + 8, text + 8, len - 8 + 1);
+    assert_int_equal(aloft_native_verifier_parse(bad, strlen(bad), &back), ALOFT_ERR_ARG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hmac_rfc4231),
         cmocka_unit_test(test_login_vectors_and_mutual_auth),
         cmocka_unit_test(test_wrong_password_and_tampering_fail),
+        cmocka_unit_test(test_verifier_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

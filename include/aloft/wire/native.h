@@ -222,6 +222,19 @@ typedef struct aloft_native_verifier {
     uint8_t server_key[32];
 } aloft_native_verifier_t;
 
+/* A verifier as text, for a firmware's configuration (Kconfig, the
+ * Arduino library) so the firmware never holds the password:
+ * ITERATIONS:SALT:STORED_KEY:SERVER_KEY, decimal then 32, 64 and 64 hex
+ * digits (`aloft verifier` prints one). */
+#define ALOFT_NATIVE_VERIFIER_TEXT_MAX 175u   /* with the NUL */
+
+/* Format v into out (at least ALOFT_NATIVE_VERIFIER_TEXT_MAX bytes). */
+void aloft_native_verifier_format(const aloft_native_verifier_t *v, char *out);
+
+/* Parse len bytes of text. Returns 0, or ALOFT_ERR_ARG for anything but
+ * the form above (iterations 1..10,000,000). */
+int aloft_native_verifier_parse(const char *text, size_t len, aloft_native_verifier_t *v);
+
 /* Derive a verifier for password (host tool or provisioning). Returns 0 or
  * ALOFT_ERR_CRYPTO. Also gives client_key (may be NULL) for the host. */
 int aloft_native_derive(const aloft_crypto_t *c, const char *password,

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "aloft/error.h"
+#include "aloft/util.h"
 
 /* SubjectPublicKeyInfo { id-ecPublicKey, prime256v1 }, BIT STRING of 66. */
 static const uint8_t spki_p256[26] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
@@ -18,31 +19,6 @@ static const uint8_t spki_p256[26] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 
                                       0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00};
 #define SPKI_LEN (sizeof spki_p256 + ALOFT_PUBKEY_LEN)
 #define SPKI_B64_LEN 124   /* 91 bytes: 30 groups of 4, one of 3 + '=' */
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Exactly 2n hex digits in s[0..len) into out. */
-static bool unhex(const char *s, size_t len, uint8_t *out, size_t n)
-{
-    if (len != 2 * n)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return false;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return true;
-}
 
 static int b64val(char c)
 {
@@ -90,7 +66,7 @@ static bool parse_key(const char *s, size_t len, uint8_t point[ALOFT_PUBKEY_LEN]
 {
     uint8_t der[SPKI_LEN + 3];
     if (len == 2 * ALOFT_PUBKEY_LEN)
-        return unhex(s, len, point, ALOFT_PUBKEY_LEN) && point[0] == 0x04;
+        return aloft_unhex(s, len, point, ALOFT_PUBKEY_LEN) && point[0] == 0x04;
     if (len != SPKI_B64_LEN || unbase64(s, len, der, sizeof der) != (int)SPKI_LEN ||
         memcmp(der, spki_p256, sizeof spki_p256) != 0)
         return false;
@@ -158,28 +134,9 @@ bad_pem:
 
 int esp_verifier_parse(const char *text, aloft_native_verifier_t *v, char *why, size_t n)
 {
-    const char *f[4];
-    size_t len[4];
-    const char *p = text ? text : "";
-    for (int i = 0; i < 4; i++) {
-        f[i] = p;
-        while (*p && *p != ':')
-            p++;
-        len[i] = (size_t)(p - f[i]);
-        if (i < 3 && *p++ != ':')
-            goto bad;
-    }
-    char *end;
-    unsigned long it = strtoul(f[0], &end, 10);
-    if (*p != '\0' || end != f[0] + len[0] || len[0] == 0 || it == 0 || it > 10000000ul ||
-        !unhex(f[1], len[1], v->salt, sizeof v->salt) ||
-        !unhex(f[2], len[2], v->stored_key, sizeof v->stored_key) ||
-        !unhex(f[3], len[3], v->server_key, sizeof v->server_key))
-        goto bad;
-    v->iterations = (uint32_t)it;
-    return 0;
-bad:
+    if (aloft_native_verifier_parse(text, text ? strlen(text) : 0, v) == 0)
+        return 0;
     snprintf(why, n, "the native verifier is not ITERATIONS:SALT:STORED_KEY:SERVER_KEY "
-                     "(decimal, then 32, 64 and 64 hex digits)");
+                     "(decimal, then 32, 64 and 64 hex digits; `aloft verifier` prints one)");
     return ALOFT_ERR_ARG;
 }
