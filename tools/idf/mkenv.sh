@@ -1,0 +1,204 @@
+#!/bin/bash
+# Build an ESP-IDF tree that make idf-check can use on a machine without an
+# ESP-IDF install, from git directories of the public repositories (none of
+# it goes into aloft's repository):
+#
+#   tools/idf/mkenv.sh OUT GITDIRS
+#
+# GITDIRS holds <owner>+<name>/repo git directories of espressif/esp-idf,
+# espressif/esp-idf-kconfig, espressif/esp-lwip, espressif/tlsf,
+# espressif/esp32-arduino-libs, Mbed-TLS/mbedtls, Mbed-TLS/TF-PSA-Crypto and
+# Mbed-TLS/mbedtls-framework. OUT gets:
+#   esp-idf/        IDF's HEAD without examples/ and docs/; its lwip, tlsf and
+#                   mbedtls submodules from esp-lwip 2.1.3-esp, tlsf idf and
+#                   mbedTLS 4.0 + TF-PSA-Crypto 1.0 headers (see below)
+#   kconfig/        esp-idf-kconfig (kconfgen) and pylib/esp_pylib, a stand-in
+#                   for the esp-pylib logging it imports (not packaged in Debian)
+#   arduino-libs/   esp32 and esp32c3 of esp32-arduino-libs idf-release/v5.1
+#   bin/            esp-cc.sh under the ESP toolchain names
+# Then: IDF_PATH=OUT/esp-idf ALOFT_IDF_ENV=OUT make idf-check
+set -eu
+out=$1 src=$2
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+extract() { # gitdir rev dest [pathspec...]
+    local g=$1 rev=$2 dest=$3; shift 3
+    rm -rf "$dest"; mkdir -p "$dest"
+    git -C "$src/$g/repo" archive "$rev" -- "$@" | tar -x -C "$dest"
+}
+
+idf=$out/esp-idf
+echo "mkenv: esp-idf $(git -C "$src/espressif+esp-idf/repo" rev-parse HEAD)"
+# Large binary examples are missing from partial clones; aloft needs neither.
+extract espressif+esp-idf HEAD "$idf" . ':!examples' ':!docs'
+extract espressif+esp-lwip origin/2.1.3-esp "$idf/components/lwip/lwip" . 2>/dev/null ||
+    extract espressif+esp-lwip 2.1.3-esp "$idf/components/lwip/lwip" .
+extract espressif+tlsf idf "$idf/components/heap/tlsf" .
+
+# mbedTLS: IDF master pins Espressif's fork of mbedTLS 4.1 (TF-PSA-Crypto
+# 1.1), which is not public as a snapshot here; the public 4.0.0 release
+# and TF-PSA-Crypto 1.0.0 give the same PSA API headers. IDF's component
+# adds the library with add_subdirectory and names its targets; this
+# CMakeLists defines those targets empty (nothing of mbedTLS is compiled:
+# the check compiles only aloft's files).
+mb=$idf/components/mbedtls/mbedtls
+extract Mbed-TLS+mbedtls v4.0.0 "$mb" include library
+extract Mbed-TLS+TF-PSA-Crypto v1.0.0 "$mb/tf-psa-crypto" include core drivers extras 2>/dev/null ||
+    extract Mbed-TLS+TF-PSA-Crypto v1.0.0 "$mb/tf-psa-crypto" include core drivers
+mkdir -p "$mb/tf-psa-crypto/extras"
+cat > "$mb/CMakeLists.txt" <<'CM'
+# Header-only stand-in for mbedTLS (made by aloft's tools/idf/mkenv.sh).
+set(_mb ${CMAKE_CURRENT_SOURCE_DIR})
+file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/empty.c "")
+function(set_config_files_compile_definitions target)   # as mbedTLS 4.1 has it
+    foreach(v MBEDTLS_CONFIG_FILE MBEDTLS_USER_CONFIG_FILE TF_PSA_CRYPTO_CONFIG_FILE
+              TF_PSA_CRYPTO_USER_CONFIG_FILE)
+        if(${v})
+            target_compile_definitions(${target} PUBLIC ${v}="${${v}}")
+        endif()
+    endforeach()
+endfunction()
+foreach(t mbedtls mbedx509 tfpsacrypto builtin everest p256-m extras platform utilities)
+    add_library(${t} STATIC ${CMAKE_CURRENT_BINARY_DIR}/empty.c)
+    target_include_directories(${t} PUBLIC ${_mb}/include ${_mb}/tf-psa-crypto/include
+                               ${_mb}/tf-psa-crypto/drivers/builtin/include)
+endforeach()
+CM
+mkdir -p "$mb/tf-psa-crypto/drivers"
+for d in builtin everest p256-m; do
+    mkdir -p "$mb/tf-psa-crypto/drivers/$d"
+    [ -f "$mb/tf-psa-crypto/drivers/$d/CMakeLists.txt" ] || : > "$mb/tf-psa-crypto/drivers/$d/CMakeLists.txt"
+done
+
+extract espressif+esp-idf-kconfig HEAD "$out/kconfig" .
+mkdir -p "$out/pylib/esp_pylib"
+cat > "$out/pylib/esp_pylib/__init__.py" <<'PY'
+"""Stand-in for esp-pylib (made by aloft's tools/idf/mkenv.sh): the logger,
+exception hook and click option esp-idf-kconfig imports, printing plainly."""
+PY
+cat > "$out/pylib/esp_pylib/excepthook.py" <<'PY'
+def install_exception_reporting(*args, **kwargs):
+    pass
+PY
+cat > "$out/pylib/esp_pylib/cli_options.py" <<'PY'
+import click
+
+
+class EspRichGroup(click.Group):
+    pass
+
+
+class MutuallyExclusiveOption(click.Option):
+    def __init__(self, *args, **kwargs):
+        kwargs.pop("exclusive_with", None)
+        super().__init__(*args, **kwargs)
+
+
+class OptionEatAll(click.Option):
+    def __init__(self, *args, **kwargs):
+        kwargs.pop("save_other_options", None)
+        super().__init__(*args, **kwargs)
+PY
+cat > "$out/pylib/esp_pylib/cli_types.py" <<'PY'
+import click
+
+
+class AnyIntType(click.ParamType):
+    name = "integer"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        try:
+            return int(value, 0)
+        except ValueError:
+            self.fail(f"{value!r} is not an integer", param, ctx)
+PY
+cat > "$out/pylib/esp_pylib/errors.py" <<'PY'
+class FatalError(RuntimeError):
+    pass
+PY
+cat > "$out/pylib/esp_pylib/logger.py" <<'PY'
+import enum
+import sys
+
+
+class Verbosity(enum.IntEnum):
+    SILENT = 0
+    NORMAL = 1
+    VERBOSE = 2
+
+
+class EspLog:
+    instance = None
+
+    def __init__(self):
+        self.info_stream = sys.stdout
+        self.verbosity = Verbosity.NORMAL
+        self.console_options = {}
+
+    @classmethod
+    def set_logger(cls, logger):
+        cls.instance = logger
+
+    def set_info_stream(self, stream):
+        self.info_stream = stream
+
+    def set_console_options(self, **kwargs):
+        self.console_options.update(kwargs)
+
+    def set_verbosity(self, v):
+        self.verbosity = v
+
+    def _out(self, prefix, *args, stream=None, **kwargs):
+        print(prefix + " ".join(str(a) for a in args), file=stream or self.info_stream)
+
+    def print(self, *args, **kwargs):
+        self._out("", *args)
+
+    def note(self, *args, **kwargs):
+        if self.verbosity >= Verbosity.NORMAL:
+            self._out("Note: ", *args)
+
+    def debug(self, *args, **kwargs):
+        if self.verbosity >= Verbosity.VERBOSE:
+            self._out("Debug: ", *args)
+
+    def hint(self, *args, **kwargs):
+        self._out("Hint: ", *args)
+
+    def warn(self, *args, **kwargs):
+        self._out("Warning: ", *args, stream=sys.stderr)
+
+    def err(self, *args, **kwargs):
+        self._out("Error: ", *args, stream=sys.stderr)
+
+    def die(self, *args, **kwargs):
+        self.err(*args)
+        sys.exit(kwargs.get("exit_code", 1))
+
+
+class _Log:
+    def __getattr__(self, name):
+        if EspLog.instance is None:
+            EspLog.instance = EspLog()
+        return getattr(EspLog.instance, name)
+
+
+log = _Log()
+PY
+
+extract espressif+esp32-arduino-libs idf-release/v5.1 "$out/arduino-libs" versions.txt \
+    esp32/include esp32/flags esp32/qio_qspi/include esp32/sdkconfig \
+    esp32c3/include esp32c3/flags esp32c3/qio_qspi/include esp32c3/sdkconfig
+
+mkdir -p "$out/bin"
+cp "$here/esp-cc.sh" "$out/bin/esp-cc.sh"
+for p in xtensa-esp32-elf riscv32-esp-elf; do
+    for t in gcc g++ cc c++ gcc-ar gcc-ranlib gcc-nm ar ranlib nm size objdump objcopy readelf ld as strip; do
+        ln -sf esp-cc.sh "$out/bin/$p-$t"
+    done
+done
+echo "mkenv: done: IDF_PATH=$idf ALOFT_IDF_ENV=$out"
