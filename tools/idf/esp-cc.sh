@@ -30,18 +30,22 @@ for a in "$@"; do
         in+=("$a")
     fi
 done
+# ALOFT_ESPCC_LIBC=newlib: headers of IDF 5.x, which need newlib's (the
+# ESP toolchains ship newlib; Debian has its headers in libnewlib-dev).
+libc=${ALOFT_ESPCC_LIBC:-picolibc}
 args=()
+[ "$libc" != newlib ] || args+=(-isystem /usr/include/newlib)
 for a in "${in[@]}"; do
     case $a in
         -dumpmachine) echo "$machine"; exit 0 ;;
         -mdisable-hardware-atomics|-mtune=esp-base|-mtune=esp32*) ;;   # Espressif GCC only
         -specs=picolibc*.specs|--specs=picolibc*.specs)                 # Debian keeps them apart
-            args+=("-specs=$specs/${a#*specs=}") ;;
+            [ "$libc" = newlib ] || args+=("-specs=$specs/${a#*specs=}") ;;
         -std=gnu23) args+=(-std=gnu2x) ;;                               # GCC 12 spelling
         -std=gnu++26|-std=gnu++2c) args+=(-std=gnu++2b) ;;
         -march=*) [ $arch = riscv ] || args+=("$a") ;;                  # set below on RISC-V
         -mabi=*) [ $arch = riscv ] || args+=("$a") ;;
-        -fno-shrink-wrap|-fzero-init-padding-bits=*|-fno-malloc-dce) ;;  # newer GCC
+        -fzero-init-padding-bits=*) ;;                                  # GCC 15 only
         *) args+=("$a") ;;
     esac
 done

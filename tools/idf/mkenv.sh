@@ -33,6 +33,7 @@ idf=$out/esp-idf
 echo "mkenv: esp-idf $(git -C "$src/espressif+esp-idf/repo" rev-parse HEAD)"
 # Large binary examples are missing from partial clones; aloft needs neither.
 extract espressif+esp-idf HEAD "$idf" . ':!examples' ':!docs'
+git -C "$src/espressif+esp-idf/repo" rev-parse HEAD > "$idf/.aloft-commit"   # no .git in the copy
 extract espressif+esp-lwip origin/2.1.3-esp "$idf/components/lwip/lwip" . 2>/dev/null ||
     extract espressif+esp-lwip 2.1.3-esp "$idf/components/lwip/lwip" .
 extract espressif+tlsf idf "$idf/components/heap/tlsf" .

@@ -1,0 +1,87 @@
+#!/bin/bash
+# make idf-check, step (a), the run: the component built for ESP-IDF's Linux
+# target (ALOFT_IDF_APP, tests/idf/linux_app) receives `aloft upload` on
+# 127.0.0.1, and aloft-sim's bootloader model reads the flash file it wrote.
+#   1. aloft-sim makes a 4 MB flash file (its "default" scheme, which is
+#      tests/idf/linux_app/partitions.csv) running 1.0.0 from app0, VALID
+#   2. the app maps that file (IDF's emulated esp_partition), serves with a
+#      password; aloft upload sends 2.0.0; the app activates app1 and
+#      restarts (on Linux: exits 0)
+#   3. aloft-sim boots the file: app1, 2.0.0, on probation (PENDING_VERIFY)
+#   4. the app again ("after the restart"): its boot state says app1,
+#      pending; aloft_confirm(); aloft-sim boots 2.0.0 VALID
+# Usage: linux_upload.sh WORKDIR (ALOFT_BIN and ALOFT_IDF_APP set).
+set -euo pipefail
+source "$(dirname "$0")/../../tests/integration/espota_sim_lib.sh"
+app=${ALOFT_IDF_APP:?}
+work=$1
+rm -rf "$work" && mkdir -p "$work"
+flash=$work/dev.flash
+pw=idf-check-pw
+
+"$aloft" image make --chip esp32 --project linux-app --version 1.0.0 --size 300000 --seed 1 \
+    -o "$work/v1.bin" >/dev/null || fail "image make v1"
+"$aloft" image make --chip esp32 --project linux-app --version 2.0.0 --size 320000 --seed 2 \
+    -o "$work/v2.bin" >/dev/null || fail "image make v2"
+new_device "$flash" "$work/v1.bin"
+
+# sim_boot: aloft-sim boots the flash file once; its report in $work/boot.log.
+sim_boot() { "$sim_bin" --flash "$flash" --run-for 0 >"$work/boot.log" 2>&1 || { cat "$work/boot.log" >&2; fail "aloft-sim boot"; }; }
+sim_boot
+contains "$work/boot.log" "running app0 @0x010000: linux-app 1.0.0"
+
+# run_app MODE LOG [PORT]: the IDF app in the background (pid in $spawned).
+run_app() {
+    ALOFT_IDF_FLASH=$flash ALOFT_IDF_MODE=$1 ALOFT_IDF_PASSWORD=$pw ALOFT_IDF_PORT=${3:-0} \
+        spawn "$app" >"$2" 2>&1 </dev/null
+}
+gone() { ! alive "$1"; }
+app_says() { has_lines "$1" "aloft-linux-app: $2" || ! alive "$3"; }
+
+# 2. serve (another process may hold a random port: try a few)
+for try in 1 2 3 4 5; do
+    port=$(random_port)
+    run_app serve "$work/serve.log" "$port"
+    pid=$spawned
+    wait_until 60 app_says "$work/serve.log" "serving on" "$pid" || { cat "$work/serve.log" >&2; fail "the app did not start"; }
+    has_lines "$work/serve.log" "aloft-linux-app: serving on" && break
+    wait "$pid" || true   # aloft_start refused: try another port, if that was it
+    [ $try -lt 5 ] && grep -q "aloft-linux-app: aloft_start: " "$work/serve.log" ||
+        { cat "$work/serve.log" >&2; fail "the app did not start"; }
+done
+grep "aloft-linux-app: status" "$work/serve.log" | sed 's/^/  boot 1 /'
+
+expect_rc 0 "$aloft" upload --auth "$pw" "127.0.0.1:$port" "$work/v2.bin"
+cp "$tmp/out" "$work/upload.out"
+contains "$work/upload.out" "the device activated app1 (2.0.0)"
+echo "  aloft upload: $(grep -m1 'activated' "$work/upload.out")"
+rc=0
+wait_until 60 gone "$pid" || fail "the app did not restart after the update"
+wait "$pid" || rc=$?
+[ "$rc" = 0 ] || { cat "$work/serve.log" >&2; fail "the app exited $rc after the update"; }
+contains "$work/serve.log" "aloft-linux-app: update verified and activated"
+contains "$work/serve.log" "aloft-linux-app: paused"
+contains "$work/serve.log" "aloft-linux-app: resumed"
+contains "$work/serve.log" "restart triggered on Linux"
+
+# 3. what a bootloader makes of the flash the IDF build left
+sim_boot
+contains "$work/boot.log" "running app1 @0x150000: linux-app 2.0.0"
+contains "$work/boot.log" "state PENDING_VERIFY"
+echo "  aloft-sim boot: $(grep -m1 'running app1' "$work/boot.log")"
+
+# 4. the new image's health check, on the IDF build
+run_app confirm "$work/confirm.log" "$port"
+pid=$spawned
+rc=0
+wait_until 60 gone "$pid" || fail "the app did not end in confirm mode"
+wait "$pid" || rc=$?
+[ "$rc" = 0 ] || { cat "$work/confirm.log" >&2; fail "aloft_confirm on the Linux target (exit $rc)"; }
+contains "$work/confirm.log" "aloft-linux-app: status: running slot 1"
+contains "$work/confirm.log" "pending_verify 1"
+contains "$work/confirm.log" "aloft-linux-app: aloft_confirm: 0"
+grep "aloft-linux-app: status" "$work/confirm.log" | sed 's/^/  boot 2 /'
+sim_boot
+contains "$work/boot.log" "running app1 @0x150000: linux-app 2.0.0"
+contains "$work/boot.log" "state VALID"
+echo "  aloft-sim boot after aloft_confirm: $(grep -m1 'running app1' "$work/boot.log")"
