@@ -31,7 +31,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 
 .PHONY: all deps build test test-unit test-asan size fuzz fuzz-build valgrind sweep soak stress demo bench clean
-.PHONY: install deb idf-check idf-deps
+.PHONY: install deb idf-component idf-check idf-deps
 
 all: build
 
@@ -113,6 +113,11 @@ soak: build
 # under $(DESTDIR)$(PREFIX) (bin/, lib/, include/aloft/).
 install: build
 	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+# The ESP-IDF component with its sources inside (build/dist/), for the
+# component registry or EXTRA_COMPONENT_DIRS.
+idf-component:
+	@sh tools/idf_component.sh $(BUILD)/dist
 
 # Debian packages aloft and libaloft-dev under $(BUILD)/deb/ (tools/deb.sh).
 deb:
