@@ -17,8 +17,9 @@
 
 /* Bytes of context storage the core reserves per running hash. A port whose
  * context is larger fails aloft_hash_init with ALOFT_ERR_ARG. The largest
- * known: PSA's psa_hash_operation_t on ESP-IDF master, 232 bytes for esp32c3
- * (its SHA driver context) and for IDF's Linux target (make idf-check). */
+ * known: psa_hash_operation_t of TF-PSA-Crypto 1.0 (mbedTLS 4, ESP-IDF 6.x)
+ * with its default algorithms, 232 bytes on 32- and 64-bit targets;
+ * mbedTLS 2.28/3.x and ESP-IDF's hardware SHA-256 contexts are about 120. */
 #define ALOFT_HASH_CTX_SIZE 256u
 
 #define ALOFT_SHA256_LEN 32u
