@@ -52,6 +52,10 @@ idf_commit=$(git -C "$IDF_PATH" rev-parse HEAD 2>/dev/null || cat "$IDF_PATH/.al
 echo "idf-check: ESP-IDF $idf_ver at $IDF_PATH (commit $idf_commit)"
 
 die() { echo "idf-check: FAIL: $*" >&2; exit 1; }
+# A failed target or step is reported and the others still run (one run
+# shows every problem); the exit status is 1 if anything failed.
+failed=()
+failure() { echo "idf-check: FAIL: $*" >&2; failed+=("$1"); }
 
 # configure DIR PROJECT TARGET [cmake args]: IDF's own CMake, as idf.py runs it.
 configure() {
@@ -66,11 +70,11 @@ configure() {
 
 # ------------------------------------------------------------ (a) linux
 step_linux() {
-    local t0=$SECONDS b=$out/linux
+    local b=$out/linux
     [ -x "$ALOFT_BIN/aloft" ] && [ -x "$ALOFT_BIN/aloft-sim" ] ||
         die "(a) needs aloft and aloft-sim in $ALOFT_BIN (make build)"
     echo "idf-check (a): tests/idf/linux_app for IDF_TARGET=linux"
-    configure "$b" "$top/tests/idf/linux_app" linux
+    configure "$b" "$top/tests/idf/linux_app" linux -DCOMPONENTS="main;$cname"
     if ! ninja -C "$b" >"$b.build.log" 2>&1; then
         grep -E "error|warning|FAILED" "$b.build.log" | head -60 >&2
         die "(a) building the Linux app (full log: $b.build.log)"
@@ -78,14 +82,16 @@ step_linux() {
     local n
     n=$(python3 "$top/tools/idf/entries.py" count "$b/compile_commands.json" "$top")
     echo "idf-check (a): built $b/aloft_linux_app.elf ($n files of aloft's)"
-    ALOFT_IDF_APP=$b/aloft_linux_app.elf bash "$top/tools/idf/linux_upload.sh" "$out/linux-run" ||
+    local rollback=0
+    ! grep -q '^CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE=y' "$b/sdkconfig" || rollback=1
+    echo "idf-check (a): CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE $([ $rollback = 1 ] && echo y || echo 'not set (no bootloader options on Linux)'): a new image is expected $([ $rollback = 1 ] && echo PENDING_VERIFY || echo UNDEFINED)"
+    ALOFT_IDF_ROLLBACK=$rollback ALOFT_IDF_APP=$b/aloft_linux_app.elf bash "$top/tools/idf/linux_upload.sh" "$out/linux-run" ||
         die "(a) the upload on IDF's Linux target"
-    echo "idf-check (a): PASS ($((SECONDS - t0)) s)"
 }
 
 # ------------------------------------------------------------ (b) cross
 step_cross() {
-    local t0=$SECONDS target b
+    local target b
     # Sizes as a release build has them (IDF's default is -Og for debugging).
     echo "CONFIG_COMPILER_OPTIMIZATION_SIZE=y" >"$out/size.defaults"
     for target in esp32 esp32c3; do
@@ -98,17 +104,17 @@ step_cross() {
             -DCMAKE_TRY_COMPILE_TARGET_TYPE=STATIC_LIBRARY \
             -DCOMPONENTS="main;$cname;esp_wifi;esp_netif;esp_event;nvs_flash"
         python3 "$top/tools/idf/entries.py" compile "$b/compile_commands.json" "$top" "$b.compile.log" ||
-            { cat "$b.compile.log" >&2; die "(b) $target: aloft's files do not compile cleanly"; }
+            { cat "$b.compile.log" >&2; failure "(b) $target: aloft's files do not compile cleanly"; continue; }
         cat "$b.compile.log"
     done
+    [ ${#failed[@]} = 0 ] || return 0
     python3 "$top/tools/idf/entries.py" size "$out/esp32/compile_commands.json" "$top" xtensa-esp32-elf-size
     python3 "$top/tools/idf/entries.py" size "$out/esp32c3/compile_commands.json" "$top" riscv32-esp-elf-size
-    echo "idf-check (b): PASS ($((SECONDS - t0)) s)"
 }
 
 # ------------------------------------------------------------ (c) idf5
 step_idf5() {
-    local t0=$SECONDS chip
+    local chip
     if [ -z "${ALOFT_IDF5_LIBS:-}" ] || [ ! -d "$ALOFT_IDF5_LIBS/esp32/flags" ]; then
         echo "idf-check (c): SKIP: set ALOFT_IDF5_LIBS to esp32-arduino-libs (a directory with esp32/flags)"
         return 0
@@ -118,18 +124,24 @@ step_idf5() {
         echo "idf-check (c): component against IDF 5.x ($ALOFT_IDF5_LIBS: $(grep -m1 '^esp-idf' "$ALOFT_IDF5_LIBS/versions.txt" 2>/dev/null || echo '?')) for $chip"
         ALOFT_ESPCC_LIBC=newlib python3 "$top/tools/idf/entries.py" idf5 "$out/$chip/compile_commands.json" \
             "$top" "$ALOFT_IDF5_LIBS/$chip" "$out/idf5-$chip" "$out/idf5-$chip.log" ||
-            { cat "$out/idf5-$chip.log" >&2; die "(c) $chip: the component does not compile against IDF 5.x"; }
+            { cat "$out/idf5-$chip.log" >&2; failure "(c) $chip: the component does not compile against IDF 5.x"; continue; }
         cat "$out/idf5-$chip.log"
     done
-    echo "idf-check (c): PASS ($((SECONDS - t0)) s)"
 }
 
 for s in $steps; do
+    n=${#failed[@]} t0=$SECONDS
     case $s in
-        linux) step_linux ;;
+        linux) (step_linux) || failure "(a) linux" ;;
         cross) step_cross ;;
         idf5) step_idf5 ;;
         *) die "unknown step '$s' (linux cross idf5)" ;;
     esac
+    if [ ${#failed[@]} = "$n" ]; then r=PASS; else r=FAIL; fi
+    echo "idf-check: step $s: $r ($((SECONDS - t0)) s)"
 done
+if [ ${#failed[@]} != 0 ]; then
+    echo "idf-check: FAIL ($((SECONDS - t_all)) s): ${failed[*]}" >&2
+    exit 1
+fi
 echo "idf-check: PASS: $steps ($((SECONDS - t_all)) s)"

@@ -58,7 +58,7 @@ def compile_all(db, top, log):
     for f, e in es:
         # -Werror on top of IDF's flags, and a warning -Werror lets through
         # (IDF's -Wno-error=...) fails too.
-        rc, text = run(argv(e) + ["-Werror"], e["directory"])
+        rc, text = run(argv(e) + ["-Werror", "-fdiagnostics-color=never"], e["directory"])
         if rc != 0 or "warning:" in text:
             bad += 1
             lines.append("FAIL %s\n%s" % (os.path.relpath(f, top), text))
@@ -140,9 +140,17 @@ def idf5(db, top, chipdir, outdir, log):
 
     base = (words("defines") + ["-iprefix", inc + os.sep] + words("includes") +
             ["-I" + os.path.join(chipdir, "qio_qspi", "include")] + words("c_flags") +
-            ["-Os", "-Wall", "-Wextra", "-Werror"])
+            ["-Os", "-Wall", "-Wextra", "-Werror", "-fdiagnostics-color=never"])
     cc = "xtensa-esp32-elf-gcc" if chip in ("esp32", "esp32s2", "esp32s3") else "riscv32-esp-elf-gcc"
     os.makedirs(outdir, exist_ok=True)
+    # The component's own Kconfig values (CONFIG_ALOFT_*) as the IDF 6 build
+    # of (b) set them: arduino-libs' sdkconfig.h was made without aloft.
+    own_cfg = os.path.join(outdir, "aloft_sdkconfig.h")
+    with open(own_cfg, "w") as o:
+        for line in open(os.path.join(os.path.dirname(db), "config", "sdkconfig.h")):
+            if line.startswith("#define CONFIG_ALOFT_"):
+                o.write(line)
+    base += ["-include", own_cfg]
     es = [(f, e) for f, e in entries(db, top) if part(top, f) != "example"]
     bad, lines = 0, []
     for f, e in es:

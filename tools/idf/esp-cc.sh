@@ -34,7 +34,10 @@ done
 # ESP toolchains ship newlib; Debian has its headers in libnewlib-dev).
 libc=${ALOFT_ESPCC_LIBC:-picolibc}
 args=()
-[ "$libc" != newlib ] || args+=(-isystem /usr/include/newlib)
+if [ "$libc" = newlib ]; then   # GCC's own headers (stdatomic.h...) first, then newlib's
+    gi=$("${real}gcc" -print-file-name=include)
+    args+=(-nostdinc -isystem "$gi" -isystem "$gi-fixed" -isystem /usr/include/newlib)
+fi
 for a in "${in[@]}"; do
     case $a in
         -dumpmachine) echo "$machine"; exit 0 ;;

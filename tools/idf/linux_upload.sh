@@ -10,6 +10,10 @@
 #   3. aloft-sim boots the file: app1, 2.0.0, on probation (PENDING_VERIFY)
 #   4. the app again ("after the restart"): its boot state says app1,
 #      pending; aloft_confirm(); aloft-sim boots 2.0.0 VALID
+# ALOFT_IDF_ROLLBACK=0: the build has no CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE
+# (IDF's Linux target has no bootloader options): the new image is written
+# UNDEFINED and boots as it is; aloft_confirm() still writes VALID, as
+# esp_ota_mark_app_valid_cancel_rollback() does for any state but VALID.
 # Usage: linux_upload.sh WORKDIR (ALOFT_BIN and ALOFT_IDF_APP set).
 set -euo pipefail
 source "$(dirname "$0")/../../tests/integration/espota_sim_lib.sh"
@@ -18,6 +22,8 @@ work=$1
 rm -rf "$work" && mkdir -p "$work"
 flash=$work/dev.flash
 pw=idf-check-pw
+rollback=${ALOFT_IDF_ROLLBACK:-1}
+if [ "$rollback" = 1 ]; then new_state=PENDING_VERIFY pending=1; else new_state=UNDEFINED pending=0; fi
 
 "$aloft" image make --chip esp32 --project linux-app --version 1.0.0 --size 300000 --seed 1 \
     -o "$work/v1.bin" >/dev/null || fail "image make v1"
@@ -67,7 +73,7 @@ contains "$work/serve.log" "restart triggered on Linux"
 # 3. what a bootloader makes of the flash the IDF build left
 sim_boot
 contains "$work/boot.log" "running app1 @0x150000: linux-app 2.0.0"
-contains "$work/boot.log" "state PENDING_VERIFY"
+contains "$work/boot.log" "state $new_state"
 echo "  aloft-sim boot: $(grep -m1 'running app1' "$work/boot.log")"
 
 # 4. the new image's health check, on the IDF build
@@ -78,8 +84,9 @@ wait_until 60 gone "$pid" || fail "the app did not end in confirm mode"
 wait "$pid" || rc=$?
 [ "$rc" = 0 ] || { cat "$work/confirm.log" >&2; fail "aloft_confirm on the Linux target (exit $rc)"; }
 contains "$work/confirm.log" "aloft-linux-app: status: running slot 1"
-contains "$work/confirm.log" "pending_verify 1"
+contains "$work/confirm.log" "pending_verify $pending"
 contains "$work/confirm.log" "aloft-linux-app: aloft_confirm: 0"
+contains "$work/confirm.log" "state VALID, pending_verify 0"
 grep "aloft-linux-app: status" "$work/confirm.log" | sed 's/^/  boot 2 /'
 sim_boot
 contains "$work/boot.log" "running app1 @0x150000: linux-app 2.0.0"

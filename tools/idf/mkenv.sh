@@ -39,20 +39,27 @@ extract espressif+esp-lwip origin/2.1.3-esp "$idf/components/lwip/lwip" . 2>/dev
 extract espressif+tlsf idf "$idf/components/heap/tlsf" .
 
 # mbedTLS: IDF master pins Espressif's fork of mbedTLS 4.1 (TF-PSA-Crypto
-# 1.1), which is not public as a snapshot here; the public 4.0.0 release
-# and TF-PSA-Crypto 1.0.0 give the same PSA API headers. IDF's component
-# adds the library with add_subdirectory and names its targets; this
-# CMakeLists defines those targets empty (nothing of mbedTLS is compiled:
-# the check compiles only aloft's files).
+# 1.1), which is not public as a snapshot here; the public mbedTLS 4.0.0
+# and TF-PSA-Crypto 1.0.0 have the same PSA API. IDF's component adds the
+# library with add_subdirectory and names its targets; the CMakeLists below
+# defines them: empty for the chips (only aloft's files are compiled there),
+# and for the Linux target, whose app is linked and run, TF-PSA-Crypto's
+# core and builtin drivers built with IDF's configuration (its generated
+# files made by its own scripts; python3-jinja2). Two IDF port files written
+# for 4.1 (esp_timing.c, esp_psa_key_file.c) are left out on Linux.
 mb=$idf/components/mbedtls/mbedtls
 extract Mbed-TLS+mbedtls v4.0.0 "$mb" include library
-extract Mbed-TLS+TF-PSA-Crypto v1.0.0 "$mb/tf-psa-crypto" include core drivers extras 2>/dev/null ||
-    extract Mbed-TLS+TF-PSA-Crypto v1.0.0 "$mb/tf-psa-crypto" include core drivers
+extract Mbed-TLS+TF-PSA-Crypto v1.0.0 "$mb/tf-psa-crypto" . ':!tests'
+fw=$(git -C "$src/Mbed-TLS+TF-PSA-Crypto/repo" ls-tree v1.0.0 framework | awk '{print $3}')
+extract Mbed-TLS+mbedtls-framework "$fw" "$mb/tf-psa-crypto/framework" .
+(cd "$mb/tf-psa-crypto" && python3 scripts/generate_driver_wrappers.py && python3 scripts/generate_config_checks.py)
 mkdir -p "$mb/tf-psa-crypto/extras"
 cat > "$mb/CMakeLists.txt" <<'CM'
-# Header-only stand-in for mbedTLS (made by aloft's tools/idf/mkenv.sh).
+# Stand-in for mbedTLS 4.1 (made by aloft's tools/idf/mkenv.sh): the targets
+# IDF's mbedtls component expects, with mbedTLS 4.0 / TF-PSA-Crypto 1.0
+# headers; on the Linux target tfpsacrypto is the real library.
 set(_mb ${CMAKE_CURRENT_SOURCE_DIR})
-file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/empty.c "")
+set(_tp ${_mb}/tf-psa-crypto)
 function(set_config_files_compile_definitions target)   # as mbedTLS 4.1 has it
     foreach(v MBEDTLS_CONFIG_FILE MBEDTLS_USER_CONFIG_FILE TF_PSA_CRYPTO_CONFIG_FILE
               TF_PSA_CRYPTO_USER_CONFIG_FILE)
@@ -61,17 +68,31 @@ function(set_config_files_compile_definitions target)   # as mbedTLS 4.1 has it
         endif()
     endforeach()
 endfunction()
+file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/empty.c "")
 foreach(t mbedtls mbedx509 tfpsacrypto builtin everest p256-m extras platform utilities)
     add_library(${t} STATIC ${CMAKE_CURRENT_BINARY_DIR}/empty.c)
-    target_include_directories(${t} PUBLIC ${_mb}/include ${_mb}/tf-psa-crypto/include
-                               ${_mb}/tf-psa-crypto/drivers/builtin/include)
+    target_include_directories(${t} PUBLIC ${_mb}/include ${_tp}/include ${_tp}/drivers/builtin/include
+                               ${_tp}/drivers/everest/include ${_tp}/drivers/p256-m)
 endforeach()
+if(IDF_TARGET STREQUAL "linux")
+    file(GLOB _src ${_tp}/core/*.c ${_tp}/drivers/builtin/src/*.c ${_tp}/drivers/p256-m/*.c
+         ${_tp}/drivers/p256-m/p256-m/*.c ${_tp}/drivers/everest/library/*.c)
+    # its checks are of 1.0's options, IDF's configuration is 4.1's
+    list(FILTER _src EXCLUDE REGEX "/tf_psa_crypto_config\\.c$")
+    target_sources(tfpsacrypto PRIVATE ${_src})
+    target_include_directories(tfpsacrypto PRIVATE ${_tp}/core ${_tp}/drivers/builtin/src
+        ${_tp}/drivers/p256-m/p256-m ${_tp}/drivers/everest/include/tf-psa-crypto/private/everest
+        ${_mb}/library)
+    function(_aloft_standin_drop)
+        foreach(t mbedtls __idf_mbedtls)
+            get_target_property(s ${t} SOURCES)
+            list(FILTER s EXCLUDE REGEX "/(esp_timing|esp_psa_key_file)\\.c$")
+            set_property(TARGET ${t} PROPERTY SOURCES ${s})
+        endforeach()
+    endfunction()
+    cmake_language(DEFER DIRECTORY ${_mb}/.. CALL _aloft_standin_drop)
+endif()
 CM
-mkdir -p "$mb/tf-psa-crypto/drivers"
-for d in builtin everest p256-m; do
-    mkdir -p "$mb/tf-psa-crypto/drivers/$d"
-    [ -f "$mb/tf-psa-crypto/drivers/$d/CMakeLists.txt" ] || : > "$mb/tf-psa-crypto/drivers/$d/CMakeLists.txt"
-done
 
 extract espressif+esp-idf-kconfig HEAD "$out/kconfig" .
 mkdir -p "$out/pylib/esp_pylib"

@@ -20,6 +20,7 @@
 #include "freertos/FreeRTOS.h"
 #include "freertos/task.h"
 
+#include "aloft/wire/otadata.h"
 #include "aloft_esp.h"
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -57,9 +58,9 @@ static void print_status(void)
         say("aloft_status: %d %s", rc, aloft_strerror(rc));
         return;
     }
-    say("status: running slot %d, state %u, pending_verify %d, rolled_back %d, %s %s, "
+    say("status: running slot %d, state %s, pending_verify %d, rolled_back %d, %s %s, "
         "serving %d, last_error %d",
-        st.running_slot, (unsigned)st.running_state, st.pending_verify, st.rolled_back,
+        st.running_slot, aloft_ota_state_name(st.running_state), st.pending_verify, st.rolled_back,
         st.project, st.version, st.serving, st.last_error);
 }
 
