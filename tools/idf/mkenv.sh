@@ -60,6 +60,14 @@ cat > "$mb/CMakeLists.txt" <<'CM'
 # headers; on the Linux target tfpsacrypto is the real library.
 set(_mb ${CMAKE_CURRENT_SOURCE_DIR})
 set(_tp ${_mb}/tf-psa-crypto)
+if(IDF_TARGET STREQUAL "linux")
+    # TF-PSA-Crypto 1.0's generated driver dispatch knows only its builtin
+    # drivers, not the Espressif MD5 driver IDF's configuration selects: IDF's
+    # configuration, then the builtin MD5.
+    file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/standin_config.h
+         "#include \"mbedtls/esp_config.h\"\n#undef ESP_MD5_DRIVER_ENABLED\n#undef MBEDTLS_PSA_ACCEL_ALG_MD5\n")
+    set(TF_PSA_CRYPTO_USER_CONFIG_FILE ${CMAKE_CURRENT_BINARY_DIR}/standin_config.h PARENT_SCOPE)
+endif()
 function(set_config_files_compile_definitions target)   # as mbedTLS 4.1 has it
     foreach(v MBEDTLS_CONFIG_FILE MBEDTLS_USER_CONFIG_FILE TF_PSA_CRYPTO_CONFIG_FILE
               TF_PSA_CRYPTO_USER_CONFIG_FILE)

@@ -91,6 +91,7 @@ void app_main(void)
         say("aloft_start: %d %s", rc, aloft_strerror(rc));
         exit(1);
     }
+    say("started");
     print_status();
     if (strcmp(mode, "confirm") == 0) {
         rc = aloft_confirm();
