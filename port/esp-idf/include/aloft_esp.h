@@ -136,8 +136,8 @@ typedef struct aloft_status {
     uint32_t running_state;     /* ALOFT_OTA_* of the running slot (otadata) */
     bool pending_verify;        /* runs on probation: confirm or it rolls back */
     bool rolled_back;           /* this boot fell back from an unconfirmed image */
-    char project[32];           /* of the running image */
-    char version[32];
+    char project[33];           /* of the running image (as aloft_app_desc_t: 32 + NUL) */
+    char version[33];
     bool serving;               /* started */
     bool updating;              /* an update is receiving */
     aloft_esp_proto_t proto;    /* of the update in progress or the last one */

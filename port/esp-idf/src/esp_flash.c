@@ -12,7 +12,10 @@
  * task is not subscribed).
  */
 #include "esp_log.h"
+#include "sdkconfig.h"
+#ifdef CONFIG_ESP_TASK_WDT_EN   /* no task watchdog (nor its API) without it, or on Linux */
 #include "esp_task_wdt.h"
+#endif
 
 #include "aloft/error.h"
 #include "esp_port.h"
@@ -55,7 +58,9 @@ static int f_erase(const aloft_flash_t *f, uint32_t addr, uint32_t len)
     if (p == NULL)
         return ALOFT_ERR_ALIGN;
     err = map_err(esp_partition_erase_range(p, addr - p->address, len));
+#ifdef CONFIG_ESP_TASK_WDT_EN
     (void)esp_task_wdt_reset();
+#endif
     return err;
 }
 

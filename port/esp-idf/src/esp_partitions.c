@@ -22,8 +22,10 @@ static int add(aesp_parts_t *ps, aloft_ptable_t *pt, const esp_partition_t *p)
     aloft_part_t *a;
     if (p->type != ESP_PARTITION_TYPE_APP && p->type != ESP_PARTITION_TYPE_DATA)
         return ALOFT_OK;
+#if !defined(CONFIG_IDF_TARGET_LINUX)   /* emulated partitions have no chip */
     if (p->flash_chip != esp_flash_default_chip)
         return ALOFT_OK;
+#endif
     if (ps->n >= (int)ALOFT_PT_MAX_ENTRIES)
         return ALOFT_ERR_PT_TOO_MANY;
     a = &pt->parts[pt->count++];
