@@ -262,6 +262,27 @@ static void on_tcp(serve_t *n, short revents)
     }
 }
 
+#define POLLFDS (2 + SERVE_NATIVE_POLLFDS)
+
+/* espota UDP, the connect-back (fd -1 when none: poll skips it), native. */
+static int pollfds(const serve_t *n, struct pollfd pfd[POLLFDS])
+{
+    pfd[0] = (struct pollfd){n->udp, POLLIN, 0};
+    pfd[1] = (struct pollfd){n->tcp, 0, 0};
+    if (n->tcp >= 0)
+        pfd[1].events = n->connecting ? POLLOUT : POLLIN;
+    return 2 + serve_native_pollfds(&n->native, pfd + 2);
+}
+
+int serve_wait(const serve_t *n, int wait_ms)
+{
+    struct pollfd pfd[POLLFDS];
+    int nfds = pollfds(n, pfd);
+    if (serve_native_has_work(&n->native) || n->reboot_pending)
+        return 1;
+    return poll(pfd, (nfds_t)nfds, wait_ms);
+}
+
 int serve_step(serve_t *n, int wait_ms)
 {
     /* Timers first: after the loop was stalled (a simulated BLE scan holding
@@ -270,11 +291,8 @@ int serve_step(serve_t *n, int wait_ms)
     run_actions(n);
     serve_native_tick(&n->native);
 
-    /* espota UDP, the connect-back (fd -1 when none: poll skips it), native */
-    struct pollfd pfd[2 + SERVE_NATIVE_POLLFDS] = {{n->udp, POLLIN, 0}, {n->tcp, 0, 0}};
-    if (n->tcp >= 0)
-        pfd[1].events = n->connecting ? POLLOUT : POLLIN;
-    int nfds = 2 + serve_native_pollfds(&n->native, pfd + 2);
+    struct pollfd pfd[POLLFDS];
+    int nfds = pollfds(n, pfd);
     /* While a native engine can erase ahead, only peek at the sockets. */
     int ready = poll(pfd, (nfds_t)nfds, serve_native_has_work(&n->native) ? 0 : wait_ms);
     if (ready > 0) {

@@ -75,6 +75,14 @@ int serve_open(serve_t *n, const serve_config_t *cfg);
  * them; performs a pending reboot. Returns 0 or cfg->reboot's error. */
 int serve_step(serve_t *n, int wait_ms);
 
+/* Wait up to wait_ms until serve_step has something to do (a socket is
+ * ready, an engine has work, a restart is due), handling nothing: a port
+ * whose API calls share a lock with the loop waits here without holding
+ * it, then runs serve_step(n, 0) under it, so a lower-priority task
+ * calling the API is never starved by the loop. Returns > 0 ready, 0 on
+ * timeout, < 0 if poll() failed. */
+int serve_wait(const serve_t *n, int wait_ms);
+
 /* True while an espota session is past the invitation or a native
  * connection is open. */
 bool serve_busy(const serve_t *n);

@@ -12,6 +12,7 @@
 #ifndef ALOFT_PORT_CRYPTO_H
 #define ALOFT_PORT_CRYPTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -73,6 +74,12 @@ int aloft_hash_init(const aloft_hash_alg_t *alg, aloft_hash_ctx_t *c);
 /* Abandon a running hash: finish it into scratch, so the port releases what
  * it holds. */
 void aloft_hash_drop(const aloft_hash_alg_t *alg, aloft_hash_ctx_t *c);
+
+/* Known answers for SHA-256 and, with md5, MD5: a port whose hash fails
+ * silently (a PSA build without the algorithm gives zeros) is caught when
+ * the device starts instead of surfacing later as "wrong password". Returns
+ * 0 or ALOFT_ERR_CRYPTO (where names the algorithm, "sha256" or "md5"). */
+int aloft_crypto_selftest(const aloft_crypto_t *c, bool md5, const char **where);
 
 /* One-shot digest of data into digest (alg->digest_len bytes). Returns 0 or
  * a negative error code. */

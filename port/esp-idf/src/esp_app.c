@@ -231,6 +231,13 @@ static int open_device(const aloft_esp_config_t *cfg)
         return refuse(err, why);
     }
     A.opened = true;
+    const char *alg;
+    if (aloft_crypto_selftest(&A.d.crypto, cfg->espota, &alg) != 0) {
+        snprintf(why, sizeof why, "this build's mbedTLS computes %s wrongly (a PSA "
+                 "configuration without PSA_WANT_ALG_%s?)%s", alg, alg[0] == 's' ? "SHA_256" : "MD5",
+                 alg[0] == 'm' ? ": enable it, or turn espota off" : "");
+        return refuse(ALOFT_ERR_CRYPTO, why);
+    }
     if (nkeys)
         memcpy(keys, cfg->keys, nkeys * sizeof *keys);
     if (cfg->signing_keys) {

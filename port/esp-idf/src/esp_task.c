@@ -101,11 +101,18 @@ static void rebind(void)
 static int turn(uint32_t wait_ms)
 {
     int err = 0;
+    /* Wait for the network without the lock: aloft's task runs above the
+     * app's (priority 5 against app_main's 1), and one that held the lock
+     * through the wait would take it back at once and starve every API
+     * call from a lower priority (seen on IDF's Linux target; on a
+     * single-core C3 alike). */
+    if (T.open)
+        serve_wait(&T.net, (int)wait_ms);
     esp_task_lock();
     if (atomic_exchange(&T.rebind, false))
         rebind();
     if (T.open)
-        err = serve_step(&T.net, (int)wait_ms);
+        err = serve_step(&T.net, 0);
     esp_task_unlock();
     if (!T.open)   /* no sockets to wait on: do not spin */
         vTaskDelay(pdMS_TO_TICKS(wait_ms < RETRY_BIND_MS ? RETRY_BIND_MS : wait_ms));

@@ -1,5 +1,5 @@
 /*
- * test_hash_lifetimes.c — every hash the core starts is finished, also on
+ * test_hashes.c — how the core uses the port's hashes. Every hash the core starts is finished, also on
  * the ways out that abandon it (a refused or failed update, an abort, a
  * native connection that never logs in). On an ESP32 a running SHA-256
  * may hold the hardware engine and on IDF 6 it is a PSA operation: one
@@ -155,6 +155,32 @@ static void test_native_without_login_finishes_hello(void **state)
     assert_int_equal(running, 0);
 }
 
+static void zeros_finish(aloft_hash_ctx_t *c, uint8_t *d)
+{
+    count_finish(c, d, &aloft_mbedtls_md5);
+    memset(d, 0, 16);   /* what a PSA build without MD5 hands back */
+}
+
+/* The start-up self-test names the hash that computes wrongly. */
+static void test_selftest_names_broken_hash(void **state)
+{
+    (void)state;
+    const char *where = "x";
+    assert_int_equal(aloft_crypto_selftest(&aloft_mbedtls_crypto, true, &where), 0);
+    assert_null(where);
+    aloft_hash_alg_t broken = aloft_mbedtls_md5;
+    broken.init = md5_init, broken.finish = zeros_finish;
+    aloft_crypto_t c = aloft_mbedtls_crypto;
+    c.md5 = &broken;
+    assert_int_equal(aloft_crypto_selftest(&c, false, &where), 0);   /* MD5 not needed */
+    assert_int_equal(aloft_crypto_selftest(&c, true, &where), ALOFT_ERR_CRYPTO);
+    assert_string_equal(where, "md5");
+    c.sha256 = &broken;
+    assert_int_equal(aloft_crypto_selftest(&c, false, &where), ALOFT_ERR_CRYPTO);
+    assert_string_equal(where, "sha256");
+    assert_int_equal(running, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -163,6 +189,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_abort_midway_finishes_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_short_and_mismatch_finish_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_native_without_login_finishes_hello, setup, teardown),
+        cmocka_unit_test(test_selftest_names_broken_hash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
