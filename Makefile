@@ -23,7 +23,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 
 .PHONY: all deps build test test-unit test-asan size fuzz fuzz-build valgrind sweep soak stress demo bench clean
-.PHONY: install deb
+.PHONY: install deb arduino-lib
 
 all: build
 
@@ -108,6 +108,11 @@ install: build
 # Debian packages aloft and libaloft-dev under $(BUILD)/deb/ (tools/deb.sh).
 deb:
 	@bash tools/deb.sh $(BUILD)/deb
+
+# The Arduino library as one zip for the Arduino IDE and PlatformIO:
+# $(BUILD)/dist/aloft-arduino-VERSION.zip (tools/arduino_pack.sh).
+arduino-lib:
+	@sh tools/arduino_pack.sh $(BUILD)/dist
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
