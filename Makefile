@@ -23,7 +23,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 
 .PHONY: all deps build test test-unit test-asan size fuzz fuzz-build valgrind sweep soak stress demo bench clean
-.PHONY: install deb arduino-lib
+.PHONY: install deb idf-component arduino-lib
 
 all: build
 
@@ -104,6 +104,11 @@ soak: build
 # under $(DESTDIR)$(PREFIX) (bin/, lib/, include/aloft/).
 install: build
 	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+# The ESP-IDF component with its sources inside (build/dist/), for the
+# component registry or EXTRA_COMPONENT_DIRS.
+idf-component:
+	@sh tools/idf_component.sh $(BUILD)/dist
 
 # Debian packages aloft and libaloft-dev under $(BUILD)/deb/ (tools/deb.sh).
 deb:

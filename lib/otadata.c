@@ -278,6 +278,34 @@ int aloft_otadata_set_state(aloft_otadata_t *od, uint32_t state)
     return write_entry(od, active, &e);
 }
 
+/* esp_ota_check_rollback_is_possible without a factory partition: the
+ * entry that is not active must be valid; its slot is where IDF looks. */
+int aloft_otadata_fallback(const aloft_otadata_t *od)
+{
+    int active = od ? aloft_otadata_active(od->e) : -1;
+    if (active < 0 || od->nslots <= 0 || !aloft_ota_entry_valid(&od->e[active ^ 1]))
+        return -1;
+    return seq_slot(od, od->e[active ^ 1].seq);
+}
+
+/* The newest entry that is not blank and has a good crc, whatever its
+ * state: the last slot anyone (esp_ota_set_boot_partition, aloft) asked to
+ * boot. */
+bool aloft_otadata_rolled_back(const aloft_otadata_t *od, int running_slot)
+{
+    const aloft_ota_entry_t *newest = NULL;
+    if (od == NULL || od->nslots <= 0)
+        return false;
+    for (int i = 0; i < 2; i++) {
+        const aloft_ota_entry_t *e = &od->e[i];
+        if (e->seq == OTA_SEQ_BLANK || e->crc != aloft_ota_entry_crc(e->seq))
+            continue;
+        if (newest == NULL || e->seq > newest->seq)
+            newest = e;
+    }
+    return newest != NULL && seq_slot(od, newest->seq) != running_slot;
+}
+
 /* bootloader_utility_get_selected_boot_partition with
  * CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE (and no anti-rollback):
  *  1. every entry in PENDING_VERIFY, valid or not, is rewritten ABORTED as

@@ -2,6 +2,7 @@
  * aloft-sim — a simulated ESP32 running the aloft device library over a
  * file-backed NOR flash. Thin: parses arguments and drives sim_device.
  */
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,9 +17,12 @@
 #include "sign_keys.h"
 #include "app.h"
 #include "device.h"
+#include "inflate_zlib.h"
 #include "serve.h"
 
 enum { EXIT_USAGE = 2, EXIT_POWER_CUT = 3 };
+
+#define SIM_WINDOW_BITS 12   /* zlib window the simulated device inflates */
 
 static volatile sig_atomic_t stop_requested;
 
@@ -284,20 +288,44 @@ static int reboot_sim(void *ctx)
     return sim_boot(ctx, posix_now_ms());
 }
 
+static uint64_t clock_sim(void *ctx)
+{
+    (void)ctx;
+    return posix_now_ms();
+}
+
+static void log_sim(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "aloft: %s\n", msg);
+}
+
 static int run(sim_device_t *sim, options_t *o)
 {
     static serve_t net;
     static sim_app_t app;
+    static inflate_zlib_t zst;
+    static aloft_inflate_t inflate;
     char secret[ALOFT_ESPOTA_HEX_MAX];
     aloft_native_verifier_t verifier;
+    struct in_addr addr;
     int status = 0;
+    if (o->net.bind && inet_pton(AF_INET, o->net.bind, &addr) != 1) {
+        fprintf(stderr, "aloft: --bind %s is not an IPv4 address\n", o->net.bind);
+        return 1;
+    }
     if (set_secret(o, secret, &verifier) != 0)
         return 1;
+    inflate_zlib_init(&inflate, &zst, SIM_WINDOW_BITS);
     o->net.dev = &sim->dev;
     o->net.update = &sim->update;
+    o->net.now_ms = clock_sim;
     o->net.reboot = reboot_sim;
+    o->net.log = log_sim;
     o->net.ctx = sim;
+    o->net.inflate = &inflate;
     o->net.name = "aloft-sim";
+    o->net.bind_hint = "another simulator running? use --port";
     if (serve_open(&net, &o->net) != 0)
         return 1;
     sim_app_init(&app, o->ble_every, o->ble_stall, o->mqtt_every, o->mqtt_block,
@@ -314,7 +342,7 @@ static int run(sim_device_t *sim, options_t *o)
         printf("aloft-sim: native on TCP %s:%u (%s, zlib window %u bits, resume)\n",
                o->net.bind ? o->net.bind : "127.0.0.1",
                o->net.port ? o->net.port : ALOFT_NATIVE_PORT,
-               o->net.verifier ? "password" : "no password", SERVE_NATIVE_WINDOW_BITS);
+               o->net.verifier ? "password" : "no password", SIM_WINDOW_BITS);
     if (!o->quiet && o->password == NULL)
         printf("aloft-sim: WARNING: no --password: anyone who can reach %s may update this device\n",
                o->net.bind ? o->net.bind : "127.0.0.1");

@@ -1,14 +1,12 @@
 /*
- * port/posix/crypto_mbedtls.h — the core's hash algorithms (aloft/hash.h)
- * backed by mbedTLS, as on ESP-IDF.
+ * port/posix/crypto_mbedtls.h — the POSIX port's crypto: the shared mbedTLS
+ * module (port/mbedtls/aloft_mbedtls.h) with getrandom(2) as the RNG.
  */
 #ifndef ALOFT_CRYPTO_MBEDTLS_H
 #define ALOFT_CRYPTO_MBEDTLS_H
 
 #include "aloft/port/crypto.h"
-
-extern const aloft_hash_alg_t aloft_mbedtls_sha256;
-extern const aloft_hash_alg_t aloft_mbedtls_md5;
+#include "aloft_mbedtls.h"
 
 /* { &aloft_mbedtls_sha256, &aloft_mbedtls_md5, PBKDF2, getrandom(2),
  *   ECDSA P-256 verify } */

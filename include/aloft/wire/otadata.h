@@ -117,6 +117,19 @@ int aloft_otadata_activate(aloft_otadata_t *od, int slot, uint32_t state);
  * has nothing to fall back to, or a flash error. */
 int aloft_otadata_set_state(aloft_otadata_t *od, uint32_t state);
 
+/* The slot a rollback would go to: the one the inactive entry selects if
+ * that entry is valid (esp_ota_check_rollback_is_possible, its otadata
+ * half; that the slot holds a verified image for this chip is the
+ * caller's check), else -1. Pure: uses the entries as last read. */
+int aloft_otadata_fallback(const aloft_otadata_t *od);
+
+/* Whether the app runs somewhere other than where the newest CRC-valid
+ * entry points: the bootloader abandoned a newer image (ABORTED), the app
+ * rejected it (INVALID and restarted), or it did not load. Pure: uses the
+ * entries as last read; meant for right after boot (after an activation
+ * and before the reboot it is true as well). */
+bool aloft_otadata_rolled_back(const aloft_otadata_t *od, int running_slot);
+
 /* The bootloader's otadata step with rollback enabled: PENDING_VERIFY ->
  * ABORTED for every entry, then an active NEW -> PENDING_VERIFY. Returns the
  * slot to boot (>= 0) or a negative error code. *aborted is set when an

@@ -2,7 +2,8 @@
  * aloft_esp.h — aloft on an ESP32 (ESP-IDF component, and through it the
  * Arduino library): the application API.
  *
- *   aloft_esp_config_t cfg = ALOFT_ESP_CONFIG_DEFAULT;   (Kconfig values)
+ *   aloft_esp_config_t cfg;
+ *   aloft_esp_config_default(&cfg);   (Kconfig values)
  *   cfg.password = "...";
  *   aloft_add_pause("ble-scan", ble_pause, ble_resume, NULL);
  *   aloft_start(&cfg);          a FreeRTOS task serves espota (UDP) and the
@@ -62,8 +63,9 @@ typedef struct aloft_esp_config {
     /* Password for both protocols; NULL = none: the device is open, which
      * aloft_start refuses unless allow_open is set. */
     const char *password;
-    /* Instead of password for the native login: a verifier made by
-     * `aloft keys verifier` (hex), so the firmware never holds the password. */
+    /* Instead of password for the native login: a verifier
+     * ITERATIONS:SALT:STORED_KEY:SERVER_KEY (decimal, then hex; what
+     * aloft_native_derive gives), so the firmware never holds the password. */
     const char *native_verifier;
     /* espota's own password (its MD5 exchange can be cracked offline from a
      * sniffed upload: give it a different one); NULL = password. */
@@ -78,6 +80,11 @@ typedef struct aloft_esp_config {
      * unsigned images are accepted. */
     const aloft_pubkey_t *keys;
     size_t nkeys;
+    /* More keys as text (CONFIG_ALOFT_SIGNING_KEYS), parsed by aloft_start:
+     * the base64 line of each `aloft keygen` NAME.pub (PEM BEGIN/END lines
+     * may stay) or its 130-hex-digit point, separated by spaces or commas;
+     * at most 4 keys in all. NULL = none. */
+    const char *signing_keys;
     bool task;                  /* run in own task; false: call aloft_handle() */
     uint32_t task_stack;        /* bytes */
     uint8_t task_priority;
@@ -93,15 +100,20 @@ void aloft_esp_config_default(aloft_esp_config_t *cfg);
 /* Find the partitions, read the boot state, bind the sockets and start
  * serving. ALOFT_ERR_NO_SLOT (the partition table has no second app
  * slot), ALOFT_ERR_NO_OTADATA, ALOFT_ERR_ARG (open device without
- * allow_open, bad verifier), ALOFT_ERR_BUSY (already started),
- * ALOFT_ERR_CONNECT (cannot bind the port). */
-int aloft_start(const aloft_esp_config_t *cfg);
+ * allow_open, bad verifier or signing key, neither protocol on),
+ * ALOFT_ERR_BUSY (already started), ALOFT_ERR_CONNECT (cannot bind the
+ * port). The reason is logged and in aloft_status().last_message. */
+int aloft_start(const aloft_esp_config_t *cfg);   /* NULL: the Kconfig defaults */
 
 /* Stop serving: an update in progress is abandoned (firmware unchanged,
- * hooks resumed), sockets closed, the task ended. Safe when not started. */
+ * hooks resumed, an ERROR event), sockets closed, the task ended and
+ * waited for; aloft_start works again after it. Safe when not started.
+ * From a callback (on_event, a hook) it only asks the task to end: call it
+ * again from elsewhere before aloft_start. */
 void aloft_stop(void);
 
-/* cfg.task false: serve for up to wait_ms (0 = only what is ready). */
+/* cfg.task false: serve for up to wait_ms (0 = only what is ready).
+ * ALOFT_ERR_STATE when not started or in task mode. */
 int aloft_handle(uint32_t wait_ms);
 
 /* Register a pause/resume pair (BLE scan, MQTT client, sensor polling).

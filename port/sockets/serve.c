@@ -1,18 +1,17 @@
 /*
- * port/posix/serve.c — a device's sockets and poll loop (see serve.h).
+ * port/sockets/serve.c — a device's sockets and poll loop (see serve.h).
  */
 #include "serve.h"
-
-#include "clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,14 +20,42 @@
 /* The ESP32 core restarts 100 ms after sending "OK". */
 #define REBOOT_DELAY_MS 100
 
-static uint32_t now32(void)
+static uint64_t now_ms(const serve_t *n)
 {
-    return (uint32_t)posix_now_ms();
+    return n->cfg.now_ms(n->cfg.ctx);
+}
+
+static uint32_t now32(const serve_t *n)
+{
+    return (uint32_t)now_ms(n);
 }
 
 static void set_nonblocking(int fd)
 {
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK);
+}
+
+static void say(const serve_config_t *cfg, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void say(const serve_config_t *cfg, const char *fmt, ...)
+{
+    char msg[192];
+    va_list ap;
+    if (cfg->log == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cfg->log(cfg->ctx, msg);
+}
+
+void serve_bind_failed(const serve_config_t *cfg, const char *proto, const char *ip,
+                       uint16_t port, int err)
+{
+    say(cfg, "cannot bind %s %s:%u: %s%s%s%s", proto, ip, port, strerror(err),
+        cfg->bind_hint ? " (" : "", cfg->bind_hint ? cfg->bind_hint : "",
+        cfg->bind_hint ? ")" : "");
 }
 
 static struct sockaddr_in ipv4(uint32_t ip, uint16_t port)
@@ -46,21 +73,29 @@ int serve_open(serve_t *n, const serve_config_t *cfg)
     struct in_addr addr;
     const char *bind_to = cfg->bind ? cfg->bind : "127.0.0.1";
     uint16_t port = cfg->port ? cfg->port : ALOFT_ESPOTA_PORT;
+    int err;
     memset(n, 0, sizeof *n);
     n->cfg = *cfg;
-    n->tcp = -1;
+    n->tcp = n->udp = -1;
+    n->native.listen_fd = -1;
+    for (int i = 0; i < SERVE_NATIVE_CONNS; i++)
+        n->native.conn[i].fd = -1;
+    if (cfg->now_ms == NULL) {
+        say(cfg, "no clock (serve_config_t.now_ms)");
+        return ALOFT_ERR_ARG;
+    }
     if (inet_pton(AF_INET, bind_to, &addr) != 1) {
-        fprintf(stderr, "aloft: --bind %s is not an IPv4 address\n", bind_to);
-        return -1;
+        say(cfg, "%s is not an IPv4 address", bind_to);
+        return ALOFT_ERR_ARG;
     }
     struct sockaddr_in a = ipv4(ntohl(addr.s_addr), port);
     n->udp = cfg->no_espota ? -1 : socket(AF_INET, SOCK_DGRAM, 0);
     if (!cfg->no_espota && (n->udp < 0 || bind(n->udp, (struct sockaddr *)&a, sizeof a) != 0)) {
-        fprintf(stderr, "aloft: cannot bind UDP %s:%u: %s (another simulator running? use --port)\n",
-                bind_to, port, strerror(errno));
+        serve_bind_failed(cfg, "UDP", bind_to, port, errno);
         if (n->udp >= 0)
             close(n->udp);
-        return -1;
+        n->udp = -1;
+        return ALOFT_ERR_CONNECT;
     }
     if (n->udp >= 0)
         set_nonblocking(n->udp);
@@ -71,27 +106,16 @@ int serve_open(serve_t *n, const serve_config_t *cfg)
         .secret = cfg->secret ? n->secret : NULL, .idle_timeout_ms = cfg->idle_timeout_ms,
         .limiter = &n->limiter};
     if (aloft_espota_init(&n->espota, &ec) != 0) {
-        fprintf(stderr, "aloft: bad espota configuration\n");
-        if (n->udp >= 0)
-            close(n->udp);
-        return -1;
+        say(cfg, "bad espota configuration");
+        err = ALOFT_ERR_ARG;
+    } else {
+        err = serve_native_open(&n->native, &n->cfg, &n->limiter, addr.s_addr, port);
     }
-    if (serve_native_open(&n->native, cfg, &n->limiter, addr.s_addr, port) != 0) {
-        if (n->udp >= 0)
-            close(n->udp);
-        return -1;
-    }
-    return 0;
-}
-
-void serve_close(serve_t *n)
-{
-    serve_native_close(&n->native, true);
-    if (n->tcp >= 0)
-        close(n->tcp);
-    if (n->udp >= 0)
+    if (err && n->udp >= 0)
         close(n->udp);
-    n->tcp = n->udp = -1;
+    if (err)
+        n->udp = -1;
+    return err;
 }
 
 bool serve_busy(const serve_t *n)
@@ -116,13 +140,25 @@ static void close_tcp(serve_t *n)
     n->connecting = false;
 }
 
+void serve_close(serve_t *n)
+{
+    serve_native_close(&n->native, true);
+    if (n->tcp >= 0) {   /* an espota upload on it is abandoned */
+        close_tcp(n);
+        aloft_espota_on_tcp_closed(&n->espota, now32(n));
+    }
+    if (n->udp >= 0)
+        close(n->udp);
+    n->udp = -1;
+}
+
 static void start_connect(serve_t *n, uint32_t ip, uint16_t port)
 {
     struct sockaddr_in a = ipv4(ip, port);
     close_tcp(n);
     n->tcp = socket(AF_INET, SOCK_STREAM, 0);
     if (n->tcp < 0) {
-        aloft_espota_on_connect(&n->espota, now32(), false);
+        aloft_espota_on_connect(&n->espota, now32(n), false);
         return;
     }
     set_nonblocking(n->tcp);
@@ -131,12 +167,12 @@ static void start_connect(serve_t *n, uint32_t ip, uint16_t port)
     int one = 1;
     setsockopt(n->tcp, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (connect(n->tcp, (struct sockaddr *)&a, sizeof a) == 0) {
-        aloft_espota_on_connect(&n->espota, now32(), true);
+        aloft_espota_on_connect(&n->espota, now32(n), true);
     } else if (errno == EINPROGRESS) {
         n->connecting = true;
     } else {
         close_tcp(n);
-        aloft_espota_on_connect(&n->espota, now32(), false);
+        aloft_espota_on_connect(&n->espota, now32(n), false);
     }
 }
 
@@ -180,7 +216,7 @@ static void run_actions(serve_t *n)
             break;
         case ALOFT_ESPOTA_ACT_REBOOT:
             n->reboot_pending = true;
-            n->reboot_at_ms = posix_now_ms() + REBOOT_DELAY_MS;
+            n->reboot_at_ms = now_ms(n) + REBOOT_DELAY_MS;
             break;
         default:
             break;
@@ -195,7 +231,7 @@ static void on_udp(serve_t *n)
     socklen_t fl = sizeof from;
     ssize_t k;
     while ((k = recvfrom(n->udp, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl)) >= 0) {
-        aloft_espota_on_datagram(&n->espota, now32(), ntohl(from.sin_addr.s_addr),
+        aloft_espota_on_datagram(&n->espota, now32(n), ntohl(from.sin_addr.s_addr),
                                  ntohs(from.sin_port), buf, (size_t)k);
         run_actions(n);
         fl = sizeof from;
@@ -214,15 +250,15 @@ static void on_tcp(serve_t *n, short revents)
         n->connecting = false;
         if (err)
             close_tcp(n);
-        aloft_espota_on_connect(&n->espota, now32(), err == 0);
+        aloft_espota_on_connect(&n->espota, now32(n), err == 0);
         return;
     }
     ssize_t k = recv(n->tcp, buf, sizeof buf, 0);
     if (k > 0) {
-        aloft_espota_on_tcp(&n->espota, now32(), buf, (size_t)k);
+        aloft_espota_on_tcp(&n->espota, now32(n), buf, (size_t)k);
     } else if (k == 0 || (errno != EAGAIN && errno != EINTR)) {
         close_tcp(n);
-        aloft_espota_on_tcp_closed(&n->espota, now32());
+        aloft_espota_on_tcp_closed(&n->espota, now32(n));
     }
 }
 
@@ -230,7 +266,7 @@ int serve_step(serve_t *n, int wait_ms)
 {
     /* Timers first: after the loop was stalled (a simulated BLE scan holding
      * the radio), the silence counts before any late data is read. */
-    aloft_espota_tick(&n->espota, now32());
+    aloft_espota_tick(&n->espota, now32(n));
     run_actions(n);
     serve_native_tick(&n->native);
 
@@ -254,10 +290,10 @@ int serve_step(serve_t *n, int wait_ms)
     if (n->native.reboot && !n->reboot_pending) {
         n->native.reboot = false;
         n->reboot_pending = true;
-        n->reboot_at_ms = posix_now_ms() + REBOOT_DELAY_MS;
+        n->reboot_at_ms = now_ms(n) + REBOOT_DELAY_MS;
     }
 
-    if (n->reboot_pending && posix_now_ms() >= n->reboot_at_ms) {
+    if (n->reboot_pending && now_ms(n) >= n->reboot_at_ms) {
         n->reboot_pending = false;
         close_tcp(n);
         serve_native_close(&n->native, false);   /* a restart drops every connection */

@@ -1,11 +1,10 @@
 /*
- * port/posix/serve_native.c — native protocol sockets for the simulated
- * device (see serve_native.h). The engines do the protocol; this file only
- * moves bytes between them and non-blocking sockets.
+ * port/sockets/serve_native.c — native protocol sockets for a device (see
+ * serve_native.h). The engines do the protocol; this file only moves bytes
+ * between them and non-blocking sockets.
  */
 #include "serve_native.h"
 
-#include "clock.h"
 #include "serve.h"
 
 #include <arpa/inet.h>
@@ -18,14 +17,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static uint32_t now32(void)
+static uint32_t now32(const serve_native_t *s)
 {
-    return (uint32_t)posix_now_ms();
+    return (uint32_t)s->serve->now_ms(s->serve->ctx);
 }
 
 static void set_nonblocking(int fd)
 {
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK);
 }
 
 int serve_native_open(serve_native_t *s, const serve_config_t *cfg, aloft_login_limiter_t *limiter,
@@ -34,8 +33,12 @@ int serve_native_open(serve_native_t *s, const serve_config_t *cfg, aloft_login_
     struct sockaddr_in a;
     int one = 1;
     memset(s, 0, sizeof *s);
+    s->serve = cfg;
+    s->listen_fd = -1;
     for (int i = 0; i < SERVE_NATIVE_CONNS; i++)
         s->conn[i].fd = -1;
+    if (cfg->no_native)
+        return 0;
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = addr_be;
@@ -47,22 +50,21 @@ int serve_native_open(serve_native_t *s, const serve_config_t *cfg, aloft_login_
         listen(s->listen_fd, 4) != 0) {
         char ip[INET_ADDRSTRLEN];
         inet_ntop(AF_INET, &a.sin_addr, ip, sizeof ip);
-        fprintf(stderr, "aloft: cannot bind TCP %s:%u: %s (another simulator running? use --port)\n",
-                ip, port, strerror(errno));
+        serve_bind_failed(cfg, "TCP", ip, port, errno);
         if (s->listen_fd >= 0)
             close(s->listen_fd);
         s->listen_fd = -1;
-        return -1;
+        return ALOFT_ERR_CONNECT;
     }
     set_nonblocking(s->listen_fd);
     if (cfg->verifier) {
         s->verifier = *cfg->verifier;
         s->cfg.verifier = &s->verifier;
     } else {
-        s->cfg.open = true;   /* aloft-sim without --password: said so at start */
+        s->cfg.open = true;   /* no password: the caller said so at start */
     }
-    inflate_zlib_init(&s->inflate, &s->zst, SERVE_NATIVE_WINDOW_BITS);
-    s->cfg.inflate = &s->inflate;
+    s->cfg.inflate = cfg->inflate;
+    s->cfg.window = cfg->window;
     s->cfg.dev = cfg->dev;
     s->cfg.update = cfg->update;
     s->cfg.name = cfg->name ? cfg->name : "aloft";
@@ -87,7 +89,7 @@ static void drop_conn(serve_native_conn_t *c)
 }
 
 /* Send what the engine has, as far as the socket takes it now. */
-static void send_pending(serve_native_conn_t *c)
+static void send_pending(const serve_native_t *s, serve_native_conn_t *c)
 {
     while (aloft_native_device_state(&c->eng) & ALOFT_NATIVE_HAS_TX) {
         size_t n;
@@ -98,7 +100,7 @@ static void send_pending(serve_native_conn_t *c)
         } else if (k < 0 && (errno == EAGAIN || errno == EINTR)) {
             return;   /* POLLOUT will bring us back */
         } else {
-            aloft_native_device_peer_closed(&c->eng, now32());
+            aloft_native_device_peer_closed(&c->eng, now32(s));
             return;
         }
     }
@@ -118,7 +120,7 @@ static void close_if_over(serve_native_t *s, serve_native_conn_t *c, bool force)
 
 static void flush(serve_native_t *s, serve_native_conn_t *c)
 {
-    send_pending(c);
+    send_pending(s, c);
     close_if_over(s, c, false);
 }
 
@@ -129,13 +131,13 @@ static serve_native_conn_t *admit(serve_native_t *s, uint32_t peer)
     aloft_native_device_t *engines[SERVE_NATIVE_CONNS];
     for (int i = 0; i < SERVE_NATIVE_CONNS; i++)
         engines[i] = s->conn[i].fd >= 0 ? &s->conn[i].eng : NULL;
-    int i = aloft_native_admit(engines, SERVE_NATIVE_CONNS, s->cfg.limiter, peer, now32());
+    int i = aloft_native_admit(engines, SERVE_NATIVE_CONNS, s->cfg.limiter, peer, now32(s));
     if (i < 0)
         return NULL;
     serve_native_conn_t *c = &s->conn[i];
     if (c->fd >= 0) {   /* a session that is over, or an unfinished login giving way */
-        aloft_native_device_evict(&c->eng, now32());
-        send_pending(c);
+        aloft_native_device_evict(&c->eng, now32(s));
+        send_pending(s, c);
         close_if_over(s, c, true);
     }
     return c;
@@ -159,7 +161,7 @@ static void accept_new(serve_native_t *s)
         set_nonblocking(fd);
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);   /* ACKs are small */
         c->fd = fd;
-        if (aloft_native_device_init(&c->eng, &s->cfg, peer, now32()) != 0) {
+        if (aloft_native_device_init(&c->eng, &s->cfg, peer, now32(s)) != 0) {
             drop_conn(c);
             continue;
         }
@@ -167,7 +169,7 @@ static void accept_new(serve_native_t *s)
     }
 }
 
-static void on_readable(serve_native_conn_t *c, short revents)
+static void on_readable(const serve_native_t *s, serve_native_conn_t *c, short revents)
 {
     size_t n;
     uint8_t *buf = aloft_native_device_rx_buf(&c->eng, &n);
@@ -175,14 +177,14 @@ static void on_readable(serve_native_conn_t *c, short revents)
         /* The engine is still busy with what it has; a reset or hang-up
          * must not wait for it (nor for the idle timeout). */
         if (revents & (POLLHUP | POLLERR))
-            aloft_native_device_peer_closed(&c->eng, now32());
+            aloft_native_device_peer_closed(&c->eng, now32(s));
         return;
     }
     ssize_t k = recv(c->fd, buf, n, 0);
     if (k > 0)
-        aloft_native_device_rx_ack(&c->eng, now32(), (size_t)k);
+        aloft_native_device_rx_ack(&c->eng, now32(s), (size_t)k);
     else if (k == 0 || (errno != EAGAIN && errno != EINTR))
-        aloft_native_device_peer_closed(&c->eng, now32());
+        aloft_native_device_peer_closed(&c->eng, now32(s));
 }
 
 int serve_native_pollfds(const serve_native_t *s, struct pollfd *pfd)
@@ -205,7 +207,7 @@ void serve_native_handle(serve_native_t *s, const struct pollfd *pfd, int n)
         if (c->fd < 0 || c->fd != pfd[1 + i].fd || !pfd[1 + i].revents)
             continue;
         if (pfd[1 + i].revents & (POLLIN | POLLHUP | POLLERR))
-            on_readable(c, pfd[1 + i].revents);
+            on_readable(s, c, pfd[1 + i].revents);
         flush(s, c);
     }
     if (n > 0 && s->listen_fd >= 0 && (pfd[0].revents & POLLIN))
@@ -227,7 +229,7 @@ void serve_native_step(serve_native_t *s)
         serve_native_conn_t *c = &s->conn[i];
         if (c->fd < 0)
             continue;
-        aloft_native_device_step(&c->eng, now32());
+        aloft_native_device_step(&c->eng, now32(s));
         flush(s, c);
     }
 }
@@ -238,7 +240,7 @@ void serve_native_tick(serve_native_t *s)
         serve_native_conn_t *c = &s->conn[i];
         if (c->fd < 0)
             continue;
-        aloft_native_device_tick(&c->eng, now32());
+        aloft_native_device_tick(&c->eng, now32(s));
         flush(s, c);
     }
 }
@@ -256,13 +258,13 @@ void serve_native_close(serve_native_t *s, bool close_listen)
     for (int i = 0; i < SERVE_NATIVE_CONNS; i++) {
         serve_native_conn_t *c = &s->conn[i];
         if (c->fd >= 0)
-            aloft_native_device_peer_closed(&c->eng, now32());   /* abandons an update */
+            aloft_native_device_peer_closed(&c->eng, now32(s));   /* abandons an update */
         drop_conn(c);
     }
     if (close_listen && s->listen_fd >= 0) {
         close(s->listen_fd);
         s->listen_fd = -1;
     }
-    if (s->inflate.end)
-        s->inflate.end(s->inflate.ctx);
+    if (s->cfg.inflate && s->cfg.inflate->end)
+        s->cfg.inflate->end(s->cfg.inflate->ctx);
 }
