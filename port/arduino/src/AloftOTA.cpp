@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sdkconfig.h"   /* CONFIG_MDNS_MAX_INTERFACES: mDNS is built in */
+
 /* arduino-esp32 3.x (cores/esp32/esp32-hal-misc.c, with the prebuilt
  * sdkconfig's CONFIG_APP_ROLLBACK_ENABLE): initArduino() marks a
  * PENDING_VERIFY image valid before setup() unless a strong
@@ -77,10 +79,9 @@ AloftOTAClass &AloftOTAClass::setTimeout(int ms)
     _timeoutMs = ms > 0 ? (uint32_t)ms : 0;
     return *this;
 }
-AloftOTAClass &AloftOTAClass::setPublicKeys(const aloft_pubkey_t *keys, size_t count)
+AloftOTAClass &AloftOTAClass::setSigningKeys(const char *keys)
 {
-    _keys = keys;
-    _nkeys = keys ? count : 0;
+    _signingKeys = keys;
     return *this;
 }
 AloftOTAClass &AloftOTAClass::setAutoConfirm(bool on) { _autoConfirm = on; return *this; }
@@ -186,8 +187,8 @@ bool AloftOTAClass::begin()
     cfg.allow_open = _open;
     if (_timeoutMs)
         cfg.idle_timeout_ms = _timeoutMs;
-    cfg.keys = _keys;
-    cfg.nkeys = _nkeys;
+    if (_signingKeys)
+        cfg.signing_keys = _signingKeys;
     cfg.task = _task;
     if (_taskStack)
         cfg.task_stack = _taskStack;

@@ -85,8 +85,10 @@ public:
     AloftOTAClass &setMdnsEnabled(bool enabled);
     /* Idle timeout of a transfer (default 10 s; ArduinoOTA's is 1 s). */
     AloftOTAClass &setTimeout(int timeoutInMillis);
-    /* Accept only images signed by one of these keys (kept by pointer). */
-    AloftOTAClass &setPublicKeys(const aloft_pubkey_t *keys, size_t count);
+    /* Accept only images signed by one of these keys: the base64 line of
+     * each `aloft keygen` NAME.pub, separated by spaces or commas, at most 4
+     * (parsed at begin(); a key that does not parse makes begin() fail). */
+    AloftOTAClass &setSigningKeys(const char *keys);
     AloftOTAClass &setAutoConfirm(bool on);                /* default true */
     /* Serve from aloft's own task; 0 / -1 = the defaults. */
     AloftOTAClass &setTaskMode(bool on, uint32_t stackBytes = 0, uint8_t priority = 0,
@@ -138,8 +140,7 @@ private:
     bool _open = false;
     bool _mdns = true;
     uint32_t _timeoutMs = 0;
-    const aloft_pubkey_t *_keys = nullptr;
-    size_t _nkeys = 0;
+    const char *_signingKeys = nullptr;
     bool _autoConfirm = true;
     bool _task = false;
     uint32_t _taskStack = 0;

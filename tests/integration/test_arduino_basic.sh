@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# test_arduino_basic.sh — the BasicAloft example (ArduinoOTA's BasicOTA with
+# AloftOTA) built for Linux over the ESP-IDF port and fakes, serving on
+# 127.0.0.1:
+#   - `aloft upload` (native): onStart, onProgress from 0 % rising to 100 %,
+#     onEnd, in that order; the board restarts and boots the new image,
+#     which initArduino() leaves unconfirmed (AloftOTA's verifyRollbackLater)
+#     and AloftOTA's first handle() confirms;
+#   - espota (`aloft upload --protocol espota`, what the Arduino IDE and
+#     PlatformIO speak): the same callbacks, and the next image boots;
+#   - a wrong password: refused, and no callback runs at all (see the
+#     migration notes: ArduinoOTA would call onError(OTA_AUTH_ERROR));
+#     the next upload's onStart is the first callback after it;
+#   - a broken image (another chip): onError with END_ERROR's number and the
+#     message, and the firmware keeps running.
+source "$(dirname "${BASH_SOURCE[0]}")/arduino_lib.sh"
+
+img() { "$aloft" image make --chip "${3:-esp32}" --project basic --version "$1" --size 400000 \
+    --seed "$2" -o "$tmp/$1.bin" >/dev/null || fail "image make $1"; }
+img 1.0.0 1
+img 2.0.0 2
+img 3.0.0 3
+img 4.0.0 4 esp32c3
+new_device "$tmp/dev.flash" "$tmp/1.0.0.bin"
+start_board BasicAloft "$tmp/dev.flash" "$tmp/board.log"
+contains "$board_log" "board: running basic 1.0.0 (VALID)"
+contains "$board_log" "mdns: esp32-240ac4123456.local"
+contains "$board_log" "mdns: _arduino._tcp port $board_port auth yes"
+dev="127.0.0.1:$board_port"
+
+# native
+expect_rc 0 "$aloft" upload --auth admin "$dev" "$tmp/2.0.0.bin"
+wait_power_on 2 2.0.0
+in_order "$board_log" "=== power on 1" "Start updating sketch" "Progress: 0%" "Progress: 50%" \
+    "Progress: 100%" $'\nEnd' "=== power on 2" "board: running basic 2.0.0 (PENDING_VERIFY)" "Ready"
+python3 - "$board_log" <<'PY' || fail "progress went backwards"
+import re, sys
+part = open(sys.argv[1]).read().split("=== power on 2")[0]
+values = [int(v) for v in re.findall(r"Progress: (\d+)%", part)]
+assert values == sorted(values) and values[0] == 0 and values[-1] == 100, values
+PY
+lacks "$board_log" "initArduino confirmed"
+# AloftOTA's first handle() keeps the image: the device reports it VALID
+wait_until 30 bash -c "'$aloft' info --auth admin '$dev' | grep -q 'running.*' && '$aloft' info --auth admin '$dev' | grep '(running)' | grep -q VALID" ||
+    { "$aloft" info --auth admin "$dev" >&2; fail "2.0.0 not confirmed"; }
+
+# a wrong password: nothing happens on the board
+marker="=== wrong password"
+echo "$marker" >>"$board_log"
+expect_rc 1 "$aloft" upload --auth wrong "$dev" "$tmp/3.0.0.bin"
+contains "$tmp/err" "password"
+
+# espota
+expect_rc 0 "$aloft" upload --protocol espota --auth admin "$dev" "$tmp/3.0.0.bin"
+wait_power_on 3 3.0.0
+since "$marker" "$board_log" >"$tmp/after_wrong.log"
+in_order "$tmp/after_wrong.log" "Start updating sketch" "Progress: 100%" $'\nEnd' "=== power on 3"
+first=$(grep -o "Start updating\|Error\[\|Progress:" "$tmp/after_wrong.log" | head -1)
+[ "$first" = "Start updating" ] || fail "a callback ran for the wrong password: $first"
+wait_until 30 bash -c "'$aloft' info --auth admin '$dev' | grep '(running)' | grep -q VALID" ||
+    fail "3.0.0 not confirmed"
+
+# a broken image: the chip is wrong; onError says so, 3.0.0 keeps running
+marker="=== broken image"
+echo "$marker" >>"$board_log"
+expect_rc 1 "$aloft" upload --protocol espota --auth admin "$dev" "$tmp/4.0.0.bin"
+wait_for "$board_log" "Error[4]: End Failed" 30 || { tail "$board_log" >&2; fail "no onError"; }
+since "$marker" "$board_log" >"$tmp/broken.log"
+in_order "$tmp/broken.log" "Start updating sketch" "Error[4]: End Failed" "ESP32-C3"
+lacks "$tmp/broken.log" "=== power on"
+"$aloft" info --auth admin "$dev" >"$tmp/info" || fail "aloft info after the failed update"
+grep "(running)" "$tmp/info" | grep -q "3.0.0" || { cat "$tmp/info" >&2; fail "3.0.0 does not run"; }
+
+stop_board
+echo "PASS: BasicAloft: native and espota uploads with ArduinoOTA's callbacks, confirmed by AloftOTA, wrong password silent, broken image reported"
