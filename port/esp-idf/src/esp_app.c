@@ -405,8 +405,10 @@ int aloft_status(aloft_status_t *st)
         st->running_state = esp_device_running_state(&A.d);
         st->pending_verify = st->running_state == ALOFT_OTA_PENDING_VERIFY;
         st->rolled_back = A.d.rolled_back;
-        snprintf(st->project, sizeof st->project, "%s", A.d.running_desc.project_name);
-        snprintf(st->version, sizeof st->version, "%s", A.d.running_desc.version);
+        snprintf(st->project, sizeof st->project, "%.*s", (int)sizeof st->project - 1,
+                 A.d.running_desc.project_name);
+        snprintf(st->version, sizeof st->version, "%.*s", (int)sizeof st->version - 1,
+                 A.d.running_desc.version);
     }
     st->serving = running;
     st->updating = A.in_update;

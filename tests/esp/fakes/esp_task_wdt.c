@@ -10,6 +10,7 @@
 #include <pthread.h>
 
 #include "esp_timer.h"
+#include "fake_esp.h"
 #include "fake_task.h"
 
 #define MAX_TASKS 4
@@ -18,6 +19,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static TaskHandle_t subscribed[MAX_TASKS];
 static int64_t since_us[MAX_TASKS];
 static fake_wdt_stats_t stats;
+unsigned fake_wdt_resets;
 
 static int find(TaskHandle_t t)
 {
@@ -59,6 +61,7 @@ esp_err_t esp_task_wdt_reset(void)
 {
     esp_err_t err = ESP_ERR_NOT_FOUND;
     pthread_mutex_lock(&lock);
+    fake_wdt_resets++;
     int i = find(xTaskGetCurrentTaskHandle());
     if (i >= 0) {
         gap_ends(i);

@@ -1,6 +1,6 @@
 /*
  * tests/esp/fakes/freertos.c — FreeRTOS tasks and semaphores over pthreads
- * (include/freertos/*.h). Enough for the port's task: create, delete self,
+ * (include/freertos/). Enough for the port's task: create, delete self,
  * delay, a binary semaphore and a recursive mutex with timeouts.
  */
 #include "freertos/FreeRTOS.h"
@@ -23,7 +23,7 @@ struct fake_task {
 
 static pthread_mutex_t tasks_lock = PTHREAD_MUTEX_INITIALIZER;
 static fake_task_info_t last;
-static __thread struct fake_task *self;
+static _Thread_local struct fake_task *self;
 
 static void *run(void *p)
 {
@@ -84,7 +84,7 @@ void vTaskDelay(TickType_t ticks)
 
 TaskHandle_t xTaskGetCurrentTaskHandle(void)
 {
-    static __thread struct fake_task other;   /* a thread the fake did not create */
+    static _Thread_local struct fake_task other;   /* a thread the fake did not create */
     return self ? self : &other;
 }
 

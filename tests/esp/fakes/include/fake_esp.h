@@ -33,8 +33,10 @@ extern fake_partition_stats_t fake_partition_stats;
 /* app_update.c */
 void fake_ota_set_running(const esp_partition_t *p);
 
-/* esp_system.c: esp_task_wdt_reset calls so far; esp_restart calls, and
- * where esp_restart longjmps to when armed (else it exits the process). */
+/* esp_task_wdt.c: esp_task_wdt_reset calls so far (subscribed or not;
+ * fake_task.h has the watchdog's view). esp_system.c: esp_restart calls,
+ * and where esp_restart longjmps to when armed (else it exits the
+ * process). */
 extern unsigned fake_wdt_resets;
 extern unsigned fake_restarts;
 extern jmp_buf *fake_restart_jmp;
