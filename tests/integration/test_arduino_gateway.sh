@@ -42,6 +42,7 @@ while True:
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 PY
 broker_port=$(free_tcp_port)
+: >"$tmp/broker.log"
 start_broker() {
     spawn python3 "$tmp/broker.py" "$broker_port" "$tmp/broker.log"
     broker_pid=$spawned
@@ -78,9 +79,9 @@ callbacks = [i for i, l in enumerate(lines) if "paused BLE" in l or "update fail
 assert callbacks and "paused BLE" in lines[callbacks[0]], "first callback: %r" % lines[callbacks[0]]
 p = at("paused BLE")
 assert at("ble: scan stop") < p and at("mqtt: disconnect") < p, "scan and MQTT not stopped first"
-f = at("update failed (4):", p)
+f = at("update failed (4):", p)      # onError: after the hooks are resumed
 assert "ESP32-C3" in lines[f], lines[f]
-r = at("resuming BLE scan and MQTT", f)
+r = at("resuming BLE scan and MQTT", p)
 between = lines[p:r]
 assert not any("ble: scan start" in l or "mqtt: connected" in l for l in between), between
 at("ble: scan start", r)
@@ -90,12 +91,14 @@ PY
 # a good update while the broker is down: confirmed only once MQTT connects
 stop_pid "$broker_pid"
 wait_for "$board_log" "mqtt: broker closed the connection" 30 || fail "the board did not see the broker go"
+echo "=== good update" >>"$board_log"
 expect_rc 0 "$aloft" upload --auth gateway-ota "$dev" "$tmp/2.0.0.bin"
 wait_power_on 2 2.0.0
-in_order "$board_log" "=== wrong password" "paused BLE scan and MQTT" "display: update: starting" \
-    "display: update: 50%" "display: update: 100%" "display: update: done, restarting" \
-    "resuming BLE scan and MQTT" "=== power on 2" "board: running gateway 2.0.0 (PENDING_VERIFY)" \
-    "gateway 2.0.0 ready"
+# the hooks are resumed as the update ends, then onEnd, then the restart
+in_order "$board_log" "=== good update" "paused BLE scan and MQTT" "display: update: starting" \
+    "display: update: 50%" "display: update: 100%" "resuming BLE scan and MQTT" \
+    "display: update: done, restarting" "=== power on 2" \
+    "board: running gateway 2.0.0 (PENDING_VERIFY)" "gateway 2.0.0 ready"
 lacks "$board_log" "initArduino confirmed"
 # a bounded look: still on probation while the broker is unreachable (a late
 # confirmation could only make this pass wrongly, never fail wrongly)

@@ -17,7 +17,9 @@
 #include "PubSubClient.h"
 #include "WiFi.h"
 #include "Wire.h"
+extern "C" {   /* the IDF fakes are C without C++ guards (IDF's own have them) */
 #include "esp_system.h"
+}
 
 HardwareSerial Serial;
 EspClass ESP;
@@ -187,4 +189,4 @@ bool PubSubClient::publish(const char *topic, const char *payload)
 
 /* ---- display ---------------------------------------------------------- */
 
-void Adafruit_SSD1306::display() { printf("display: %s\n", text_.c_str()); }
+void Adafruit_SSD1306::display() { ::printf("display: %s\n", text_.c_str()); }   /* not Print::printf */

@@ -59,13 +59,13 @@ unsigned long lastConnectTry = 0, lastPublish = 0, bootMs;
 bool healthChecked = false;
 
 class Seen : public BLEAdvertisedDeviceCallbacks {
-  void onResult(BLEAdvertisedDevice device) {
+  void onResult(BLEAdvertisedDevice) {
     seen++;
   }
 };
 Seen seenCallback;
 
-void scanDone(BLEScanResults results) {
+void scanDone(BLEScanResults) {
   scan->clearResults();
 }
 
