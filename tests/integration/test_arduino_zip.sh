@@ -87,7 +87,9 @@ mkdir -p "$tmp/obj"
 printf '#include <Arduino.h>\n' >"$tmp/BasicAloft.ino.cpp"
 cat "$lib/examples/BasicAloft/BasicAloft.ino" >>"$tmp/BasicAloft.ino.cpp"
 (cd "$lib/src" && find . -name '*.c' -o -name '*.cpp') | sort >"$tmp/sources"
-[ "$(wc -l <"$tmp/sources")" -gt 40 ] || fail "only $(wc -l <"$tmp/sources") sources under src/"
+want=$(( $(ls "$src_root"/lib/*.c "$src_root"/port/esp-idf/src/*.c "$src_root"/port/sockets/*.c \
+    "$src_root"/port/mbedtls/*.c "$src_root"/port/arduino/src/*.cpp | wc -l) ))
+[ "$(wc -l <"$tmp/sources")" = "$want" ] || fail "$(wc -l <"$tmp/sources") sources under src/, want $want"
 compile() {
     local f=$1 o
     o="$tmp/obj/$(echo "$f" | tr '/.' '__').o"
@@ -105,10 +107,22 @@ c++ -std=gnu++2b -Wall -Wextra -Werror -I "$lib/src" "${platform[@]}" -c "$tmp/B
 c++ -std=gnu++2b -Wall -Wextra -Werror -I "$lib/src" -I "$lib/src/aloft_port" "${platform[@]}" \
     -I "$src_root/sim" -I "$src_root/port/posix" -c "$src_root/tests/arduino/sketch_main.cpp" \
     -o "$tmp/obj/board.o" || fail "sketch_main.cpp"
+# (the build's libraries hold the fakes, and the port, the core and
+# AloftOTA too: -t -t shows which of their members were linked; from the
+# ones the zip replaces, none may be; the simulator's own libraries, which
+# the flash fake stands on, may bring their files)
 mapfile -t archives < <(find "$build_root" -name 'libaloft*.a' -not -path '*/CMakeFiles/*')
-c++ -o "$tmp/arduino_zip_BasicAloft" "$tmp/obj/"*.o -Wl,--wrap=aloft_start \
-    -Wl,--start-group "${archives[@]}" -Wl,--end-group -lmbedcrypto -lz -lm -lpthread 2>"$tmp/link.err" ||
-    { cat "$tmp/link.err" >&2; fail "the zip's objects do not link"; }
+c++ -o "$tmp/arduino_zip_BasicAloft" "$tmp/obj/"*.o -Wl,--wrap=aloft_start -Wl,-t,-t \
+    -Wl,--start-group "${archives[@]}" -Wl,--end-group -lmbedcrypto -lz -lm -lpthread \
+    >"$tmp/link.trace" 2>"$tmp/link.err" || { cat "$tmp/link.err" >&2; fail "the zip's objects do not link"; }
+sed -n 's/^(.*\/\(libaloft_esp_fake\|libaloft_arduino_fake\|libaloft\|libaloft_sockets\|libaloft_mbedtls\)\.a)\(.*\)\.o$/\2/p' \
+    "$tmp/link.trace" | sort -u >"$tmp/members"
+sed 's|.*/||' "$tmp/sources" | sort -u >"$tmp/zip_names"
+# a fake may share a name with a real source (tests/esp/fakes/chip.c, lib/chip.c)
+(cd "$src_root/tests" && ls esp/fakes/*.c arduino/fakes/*.cpp) | sed 's|.*/||' | sort -u >"$tmp/fakes"
+taken=$(comm -23 "$tmp/members" "$tmp/fakes" | comm -12 - "$tmp/zip_names")
+[ -z "$taken" ] || fail "linked the build's copy of what the zip should provide: $taken"
+grep -qx "esp_partition.c" "$tmp/members" || fail "the IDF fakes are not among the members linked"
 echo "compiled $(wc -l <"$tmp/sources") sources from the zip's src/"
 
 # and it works: an upload to BasicAloft built from the zip
