@@ -257,11 +257,13 @@ void AloftOTAClass::handle()
     if (!_serving || _task)
         return;
     autoConfirm();
-    aloft_handle(0);
     /* ArduinoOTA's habit: an update that has started is served to its end
      * (the event that clears _updating comes from inside aloft_handle). */
-    while (_updating && _serving)
-        aloft_handle(50);
+    int err = aloft_handle(0);
+    while (err == 0 && _updating)
+        err = aloft_handle(50);
+    if (err != 0 && err != ALOFT_ERR_STATE)   /* STATE: a callback called end() */
+        fail(err);                            /* the restart after an update failed */
 }
 
 int AloftOTAClass::getCommand() { return _cmd; }

@@ -1,7 +1,8 @@
 /*
  * tests/arduino/fakes/Arduino.h — the few pieces of arduino-esp32's core
  * that AloftOTA and its examples use, on Linux: String, Print/Serial
- * (stdout), millis/delay, ESP.restart. Just enough; not a port of the core.
+ * (stdout), millis/delay, ESP.restart, and FreeRTOS's task calls (the IDF
+ * fakes'). Just enough; not a port of the core.
  */
 #ifndef FAKE_ARDUINO_H
 #define FAKE_ARDUINO_H
@@ -14,6 +15,11 @@
 
 #include <functional>
 #include <string>
+
+extern "C" {   /* as arduino-esp32's Arduino.h, which includes FreeRTOS (the fakes lack C++ guards) */
+#include "freertos/FreeRTOS.h"
+#include "freertos/task.h"
+}
 
 
 class String {
