@@ -12,7 +12,9 @@
 #     migration notes: ArduinoOTA would call onError(OTA_AUTH_ERROR));
 #     the next upload's onStart is the first callback after it;
 #   - a broken image (another chip): onError with END_ERROR's number and the
-#     message, and the firmware keeps running.
+#     message, and the firmware keeps running;
+#   - an image too large for the slot: onError(BEGIN_ERROR) without onStart
+#     (refused before anything is paused), and nothing for a wrong password.
 source "$(dirname "${BASH_SOURCE[0]}")/arduino_lib.sh"
 
 img() { "$aloft" image make --chip "${3:-esp32}" --project basic --version "$1" --size 400000 \
@@ -70,5 +72,19 @@ lacks "$tmp/broken.log" "=== power on"
 "$aloft" info --auth admin "$dev" >"$tmp/info" || fail "aloft info after the failed update"
 grep "(running)" "$tmp/info" | grep -q "3.0.0" || { cat "$tmp/info" >&2; fail "3.0.0 does not run"; }
 
+# too large for the slot: refused before anything is paused or written,
+# onError(BEGIN_ERROR) alone; with a wrong password not even that
+"$aloft" image make --chip esp32 --project basic --version 5.0.0 --size 1500000 \
+    -o "$tmp/big.bin" >/dev/null || fail "image make big"
+marker="=== too large"
+echo "$marker" >>"$board_log"
+expect_rc 1 "$aloft" upload --protocol espota --auth wrong "$dev" "$tmp/big.bin"
+expect_rc 1 "$aloft" upload --auth admin "$dev" "$tmp/big.bin"
+wait_for "$board_log" "Error[1]: Begin Failed" 30 || { tail "$board_log" >&2; fail "no onError(BEGIN)"; }
+since "$marker" "$board_log" >"$tmp/big.log"
+in_order "$tmp/big.log" "Error[1]: Begin Failed" "image is larger than the slot"
+[ "$(grep -c "Error\[" "$tmp/big.log")" = 1 ] || { cat "$tmp/big.log" >&2; fail "onError more than once"; }
+lacks "$tmp/big.log" "Start updating"
+
 stop_board
-echo "PASS: BasicAloft: native and espota uploads with ArduinoOTA's callbacks, confirmed by AloftOTA, wrong password silent, broken image reported"
+echo "PASS: BasicAloft: native and espota uploads with ArduinoOTA's callbacks, confirmed by AloftOTA, wrong password silent, broken and too-large images reported"
