@@ -32,21 +32,29 @@ for p in ports:
 }
 
 # board_loop LOG BINARY FLASH: power the board on, and on again after each
-# restart (its process ends), until told to stop (SIGTERM, which also ends
-# the running board). Each power-on is marked in LOG.
+# restart (the fake esp_restart ends the process with status 0), until told
+# to stop (SIGTERM, which also ends the running board). Each power-on is
+# marked in LOG; any other end (a crash, a sanitizer report) is "=== board
+# died" and ends the loop.
 board_loop() {
-    local log=$1 binary=$2 flash=$3 n=0 child=""
+    local log=$1 binary=$2 flash=$3 n=0 child="" rc
     trap '[ -z "$child" ] || kill "$child" 2>/dev/null; wait; exit 0' TERM
     while :; do
         n=$((n + 1))
         echo "=== power on $n" >>"$log"
         "$binary" "$flash" >>"$log" 2>&1 &
         child=$!
-        wait "$child" || true
+        rc=0
+        wait "$child" || rc=$?
         child=""
         [ ! -e "$log.halt" ] || exit 0
+        if [ "$rc" != 0 ]; then
+            echo "=== board died: exit $rc" >>"$log"
+            exit 1
+        fi
     done
 }
+died() { grep -q "=== board died" "$1"; }
 
 # powered_on LOG N: the board logged N power-ons, each up to its sketch's
 # "ready" line, or it failed to serve.
@@ -78,20 +86,24 @@ start_board() {
     done
     fail "no port for the $sketch board"
 }
-board_ready_or_failed() { powered_on "$1" 1 || bind_failed "$1" || has_lines "$1" "board: does not boot"; }
+board_ready_or_failed() { powered_on "$1" 1 || bind_failed "$1" || died "$1"; }
 
-# stop_board: the board and its power loop end (a restart in flight too).
+# stop_board: the board and its power loop end (a restart in flight too);
+# fails if it died on the way.
 stop_board() {
     [ -n "${board_pid:-}" ] || return 0
     touch "$board_log.halt"
     stop_pid "$board_pid"
     rm -f "$board_log.halt"
     board_pid=""
+    ! died "$board_log" || { tail -30 "$board_log" >&2; fail "the board died"; }
 }
 
 # wait_power_on N VERSION: the board powered on an N-th time, running VERSION.
+power_on_or_died() { powered_on "$1" "$2" || died "$1"; }
 wait_power_on() {
-    wait_until 60 powered_on "$board_log" "$1" || { tail -20 "$board_log" >&2; fail "no power-on #$1"; }
+    wait_until 60 power_on_or_died "$board_log" "$1" && ! died "$board_log" ||
+        { tail -30 "$board_log" >&2; fail "no power-on #$1"; }
     local running
     running=$(grep "board: running" "$board_log" | sed -n "$1p")
     case "$running" in

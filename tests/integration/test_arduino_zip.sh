@@ -81,7 +81,8 @@ grep -lq "aloft_arduino_config.h" "$lib/src/aloft_port/"*.[ch] 2>/dev/null ||
 
 # compile as the Arduino builder does: src/ recursively, -I src only (the
 # platform's headers here are the fakes)
-platform=(-I "$src_root/tests/arduino/arduino_sdk" -I "$src_root/tests/arduino/fakes"
+read -r -a san <<<"${ALOFT_SAN_FLAGS:-}"   # a sanitizer build's flags (tests/arduino/CMakeLists.txt)
+platform=("${san[@]}" -I "$src_root/tests/arduino/arduino_sdk" -I "$src_root/tests/arduino/fakes"
           -I "$src_root/tests/esp/fakes/include")
 mkdir -p "$tmp/obj"
 printf '#include <Arduino.h>\n' >"$tmp/BasicAloft.ino.cpp"
@@ -112,7 +113,7 @@ c++ -std=gnu++2b -Wall -Wextra -Werror -I "$lib/src" -I "$lib/src/aloft_port" "$
 # ones the zip replaces, none may be; the simulator's own libraries, which
 # the flash fake stands on, may bring their files)
 mapfile -t archives < <(find "$build_root" -name 'libaloft*.a' -not -path '*/CMakeFiles/*')
-c++ -o "$tmp/arduino_zip_BasicAloft" "$tmp/obj/"*.o -Wl,--wrap=aloft_start -Wl,-t,-t \
+c++ "${san[@]}" -o "$tmp/arduino_zip_BasicAloft" "$tmp/obj/"*.o -Wl,--wrap=aloft_start -Wl,-t,-t \
     -Wl,--start-group "${archives[@]}" -Wl,--end-group -lmbedcrypto -lz -lm -lpthread \
     >"$tmp/link.trace" 2>"$tmp/link.err" || { cat "$tmp/link.err" >&2; fail "the zip's objects do not link"; }
 sed -n 's/^(.*\/\(libaloft_esp_fake\|libaloft_arduino_fake\|libaloft\|libaloft_sockets\|libaloft_mbedtls\)\.a)\(.*\)\.o$/\2/p' \

@@ -54,21 +54,33 @@ static void copy(char *dst, size_t n, const char *src)
     snprintf(dst, n, "%s", src ? src : "");
 }
 
+/* A setter's copy; one cut short would fail the login later, so begin()
+ * refuses instead. */
+void AloftOTAClass::keep(char *dst, size_t n, const char *src, const char *what)
+{
+    if (src != nullptr && strlen(src) >= n)
+        _tooLong = what;
+    else if (_tooLong == what)
+        _tooLong = nullptr;
+    copy(dst, n, src);
+}
+
 AloftOTAClass &AloftOTAClass::setPort(uint16_t port) { _port = port; return *this; }
 AloftOTAClass &AloftOTAClass::setHostname(const char *hostname)
 {
-    copy(_hostname, sizeof _hostname, hostname);
+    keep(_hostname, sizeof _hostname, hostname, "the hostname is longer than 32 characters");
     return *this;
 }
 String AloftOTAClass::getHostname() { return String(_hostname); }
 AloftOTAClass &AloftOTAClass::setPassword(const char *password)
 {
-    copy(_password, sizeof _password, password);
+    keep(_password, sizeof _password, password, "the password is longer than 64 characters");
     return *this;
 }
 AloftOTAClass &AloftOTAClass::setEspotaPassword(const char *password)
 {
-    copy(_espotaPassword, sizeof _espotaPassword, password);
+    keep(_espotaPassword, sizeof _espotaPassword, password,
+         "the espota password is longer than 64 characters");
     return *this;
 }
 AloftOTAClass &AloftOTAClass::setNativeVerifier(const char *hex) { _verifier = hex; return *this; }
@@ -167,6 +179,11 @@ bool AloftOTAClass::begin()
 {
     if (_serving)
         return true;
+    if (_tooLong != nullptr) {
+        _lastError = ALOFT_ERR_ARG;
+        copy(_lastMessage, sizeof _lastMessage, _tooLong);
+        return false;
+    }
     if (!_hostname[0]) {   /* ArduinoOTA's default, so the IDE shows the same name */
         uint8_t mac[6];
         WiFi.macAddress(mac);

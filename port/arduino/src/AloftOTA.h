@@ -52,7 +52,7 @@ extern "C" {
 /* ArduinoOTA's ota_error_t classes, same order and numbers; how aloft's
  * errors fall into them is in README.md ("Errors"). */
 typedef enum {
-    ALOFT_OTA_AUTH_ERROR,     /* wrong password, too many failed logins */
+    ALOFT_OTA_AUTH_ERROR,     /* kept for ArduinoOTA's sketches: a failed login calls nothing */
     ALOFT_OTA_BEGIN_ERROR,    /* refused before anything was written: too large, busy, ... */
     ALOFT_OTA_CONNECT_ERROR,  /* espota: could not connect back to the uploader */
     ALOFT_OTA_RECEIVE_ERROR,  /* the transfer stalled, broke off or was garbled */
@@ -65,19 +65,20 @@ public:
     typedef std::function<void(aloft_ota_error_t, const char *)> THandlerFunction_Error;
     typedef std::function<void(unsigned int, unsigned int)> THandlerFunction_Progress;
 
-    /* Setters take effect at begin(); strings are copied. */
+    /* Setters take effect at begin(); strings are copied unless said otherwise. */
     AloftOTAClass &setPort(uint16_t port);                 /* default 3232 */
     AloftOTAClass &setHostname(const char *hostname);      /* default esp32-<MAC> */
     String getHostname();
-    /* The password of both protocols. Without one (and without a verifier)
-     * begin() refuses: an open device takes firmware from anyone on the
+    /* The password of both protocols. A protocol left without one makes
+     * begin() refuse: an open device takes firmware from anyone on the
      * network; setOpen(true) is the explicit way to want that. */
     AloftOTAClass &setPassword(const char *password);
     /* espota's own password (its MD5 login can be cracked offline from a
      * recorded upload, so give it one you do not use elsewhere). */
     AloftOTAClass &setEspotaPassword(const char *password);
-    /* The native login by verifier (hex, see aloft_esp.h) instead of the
-     * password, so the firmware does not hold it (kept by pointer). */
+    /* The native login by verifier (ITERATIONS:SALT:STORED_KEY:SERVER_KEY,
+     * aloft_esp.h) instead of the password, so the firmware does not hold
+     * it (kept by pointer). */
     AloftOTAClass &setNativeVerifier(const char *hex);
     AloftOTAClass &setOpen(bool open);
     /* Advertise _arduino._tcp on mDNS so the Arduino IDE lists the device
@@ -87,7 +88,8 @@ public:
     AloftOTAClass &setTimeout(int timeoutInMillis);
     /* Accept only images signed by one of these keys: the base64 line of
      * each `aloft keygen` NAME.pub, separated by spaces or commas, at most 4
-     * (parsed at begin(); a key that does not parse makes begin() fail). */
+     * (kept by pointer and parsed at begin(); a key that does not parse
+     * makes begin() fail). */
     AloftOTAClass &setSigningKeys(const char *keys);
     AloftOTAClass &setAutoConfirm(bool on);                /* default true */
     /* Serve from aloft's own task; 0 / -1 = the defaults. */
@@ -130,6 +132,7 @@ private:
     static void pauseHook(void *ctx);
     static void resumeHook(void *ctx);
     void fail(int err);
+    void keep(char *dst, size_t n, const char *src, const char *what);
     void autoConfirm();
 
     uint16_t _port = 0;
@@ -147,6 +150,7 @@ private:
     uint8_t _taskPriority = 0;
     int8_t _taskCore = -1;
 
+    const char *_tooLong = nullptr;   /* a setter's string did not fit: begin() says which */
     bool _serving = false;
     bool _hooksAdded = false;
     bool _confirmChecked = false;
