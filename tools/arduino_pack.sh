@@ -35,7 +35,13 @@ dst="$stage/aloft"
 mkdir -p "$dst/src/aloft_core" "$dst/src/aloft_port"
 
 cp "$lib/library.properties" "$lib/library.json" "$lib/README.md" "$dst/"
-cp -R "$lib/examples" "$lib/platformio" "$dst/"
+mkdir -p "$dst/platformio"
+cp "$lib/platformio/"*.py "$dst/platformio/"
+for ex in "$lib/examples"/*/; do
+    name=$(basename "$ex")
+    mkdir -p "$dst/examples/$name"
+    cp "$ex$name.ino" "$dst/examples/$name/"
+done
 cp "$lib/src/"* "$dst/src/"
 cp "$root/port/esp-idf/include/"*.h "$dst/src/"
 cp -R "$root/include/aloft" "$dst/src/aloft"

@@ -27,6 +27,8 @@ for f in library.properties library.json README.md src/AloftOTA.h src/AloftOTA.c
          platformio/aloft_upload.py; do
     [ -f "$lib/$f" ] || fail "the zip lacks $f"
 done
+stray=$(cd "$lib" && find . -type f | grep -Ev '^\./(library\.properties|library\.json|README\.md|src/.*\.(h|c|cpp)|examples/[A-Za-z]+/[A-Za-z]+\.ino|platformio/[a-z_]+\.py)$' || true)
+[ -z "$stray" ] || fail "the zip holds files that are not the library's: $stray"
 grep -q "^version=$version$" "$lib/library.properties" || fail "library.properties version"
 python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["version"] == sys.argv[2]' \
     "$lib/library.json" "$version" || fail "library.json version"
