@@ -10,7 +10,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/poll.h>   /* the one ESP-IDF has (no <poll.h>) */
+/* The one ESP-IDF has (no <poll.h>), and before any lwIP header: lwIP
+ * defines poll types of its own unless these exist. */
+#include <sys/poll.h>
 
 #include "aloft/native_device.h"
 

@@ -258,6 +258,58 @@ static void test_selected(void **state)
     assert_int_equal(aloft_otadata_selected(&od, NULL), 1);
 }
 
+/* esp_ota_check_rollback_is_possible's otadata half: the inactive entry
+ * must be valid; its slot is the answer. */
+static void test_fallback(void **state)
+{
+    aloft_otadata_t od;
+    (void)state;
+    memset(&od, 0, sizeof od);
+    od.nslots = 2;
+    od.e[0] = ent(BLANK, BLANK);
+    od.e[1] = ent(BLANK, BLANK);
+    assert_int_equal(aloft_otadata_fallback(&od), -1);          /* nothing active */
+    od.e[0] = ent(1, ALOFT_OTA_VALID);
+    assert_int_equal(aloft_otadata_fallback(&od), -1);          /* first boot: one entry */
+    od.e[1] = ent(2, ALOFT_OTA_PENDING_VERIFY);
+    assert_int_equal(aloft_otadata_fallback(&od), 0);           /* back to ota_0 */
+    od.e[0] = ent(1, ALOFT_OTA_ABORTED);
+    assert_int_equal(aloft_otadata_fallback(&od), -1);          /* old one abandoned */
+    od.e[0] = ent(1, ALOFT_OTA_VALID);
+    od.e[0].crc ^= 1;
+    assert_int_equal(aloft_otadata_fallback(&od), -1);          /* torn */
+    /* Three slots: entries 5 (slot 1) and 6 (slot 2), 6 active. */
+    od.nslots = 3;
+    od.e[0] = ent(6, ALOFT_OTA_NEW);
+    od.e[1] = ent(5, ALOFT_OTA_VALID);
+    assert_int_equal(aloft_otadata_fallback(&od), 1);
+    assert_int_equal(aloft_otadata_fallback(NULL), -1);
+}
+
+/* The newest readable entry names another slot than the running one. */
+static void test_rolled_back(void **state)
+{
+    aloft_otadata_t od;
+    (void)state;
+    memset(&od, 0, sizeof od);
+    od.nslots = 2;
+    od.e[0] = ent(BLANK, BLANK);
+    od.e[1] = ent(BLANK, BLANK);
+    assert_false(aloft_otadata_rolled_back(&od, 0));            /* blank: nothing asked */
+    od.e[0] = ent(1, ALOFT_OTA_VALID);
+    assert_false(aloft_otadata_rolled_back(&od, 0));
+    od.e[1] = ent(2, ALOFT_OTA_ABORTED);                       /* never confirmed */
+    assert_true(aloft_otadata_rolled_back(&od, 0));
+    od.e[1] = ent(2, ALOFT_OTA_INVALID);                       /* rejected */
+    assert_true(aloft_otadata_rolled_back(&od, 0));
+    od.e[1] = ent(2, ALOFT_OTA_PENDING_VERIFY);                /* did not load */
+    assert_true(aloft_otadata_rolled_back(&od, 0));
+    assert_false(aloft_otadata_rolled_back(&od, 1));           /* runs as asked */
+    od.e[1].crc ^= 1;                                          /* a torn write asked nothing */
+    assert_false(aloft_otadata_rolled_back(&od, 0));
+    assert_false(aloft_otadata_rolled_back(NULL, 0));
+}
+
 /* ---- open ------------------------------------------------------------- */
 
 static void test_open_errors(void **state)
@@ -733,6 +785,8 @@ int main(void)
         cmocka_unit_test(test_validity),
         cmocka_unit_test(test_active),
         cmocka_unit_test(test_selected),
+        cmocka_unit_test(test_fallback),
+        cmocka_unit_test(test_rolled_back),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_activate_blank),
         cmocka_unit_test(test_activate_seq_zero),

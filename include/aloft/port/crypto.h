@@ -16,8 +16,11 @@
 #include <stdint.h>
 
 /* Bytes of context storage the core reserves per running hash. A port whose
- * context is larger fails aloft_hash_init with ALOFT_ERR_ARG. */
-#define ALOFT_HASH_CTX_SIZE 224u
+ * context is larger fails aloft_hash_init with ALOFT_ERR_ARG. The largest
+ * known: psa_hash_operation_t of TF-PSA-Crypto 1.0 (mbedTLS 4, ESP-IDF 6.x)
+ * with its default algorithms, 232 bytes on 32- and 64-bit targets;
+ * mbedTLS 2.28/3.x and ESP-IDF's hardware SHA-256 contexts are about 120. */
+#define ALOFT_HASH_CTX_SIZE 256u
 
 #define ALOFT_SHA256_LEN 32u
 #define ALOFT_MD5_LEN 16u

@@ -81,8 +81,8 @@ typedef struct aloft_esp_config {
     const aloft_pubkey_t *keys;
     size_t nkeys;
     /* More keys as text (CONFIG_ALOFT_SIGNING_KEYS), parsed by aloft_start:
-     * the base64 line of each `aloft keygen` NAME.pub (PEM BEGIN/END lines
-     * may stay) or its 130-hex-digit point, separated by spaces or commas;
+     * each `aloft keygen` NAME.pub (the PEM, or its two base64 lines
+     * joined) or its 130-hex-digit point, separated by spaces or commas;
      * at most 4 keys in all. NULL = none. */
     const char *signing_keys;
     bool task;                  /* run in own task; false: call aloft_handle() */

@@ -56,9 +56,9 @@ static int check_header(aesp_inflate_t *st, uint8_t cmf)
         return ALOFT_ERR_DECODE;
     }
     if (bits > st->window_bits) {
-        ESP_LOGE(TAG, "zlib stream needs a %u-byte window, the device keeps %u "
-                      "(announced 2^%u): refused",
-                 1u << bits, 1u << st->window_bits, st->window_bits);
+        ESP_LOGE(TAG, "zlib stream needs a %u-byte window, more than the %u bytes announced "
+                      "for it (the device keeps %u): refused",
+                 1u << bits, 1u << st->window_bits, DICT_SIZE);
         return ALOFT_ERR_DECODE;
     }
     return ALOFT_OK;
@@ -87,11 +87,13 @@ static int i_run(void *ctx, const uint8_t *in, size_t in_len, size_t *in_used, u
     }
     for (;;) {
         *out_len += deliver(st, out + *out_len, out_cap - *out_len);
-        if (st->pending_len > 0 || *out_len == out_cap)
+        if (st->pending_len > 0)
             return ALOFT_OK;    /* the caller comes back with more room */
         if (st->done)
             return 1;
-        /* tinfl fills the dictionary from pos to its end, then wraps. */
+        /* tinfl fills the dictionary from pos to its end, then wraps; with
+         * no room left in out this decodes ahead (kept as pending), so the
+         * stream's end is seen even when its output ended exactly. */
         size_t in_n = in_len - *in_used;
         size_t out_n = DICT_SIZE - st->pos;
         tinfl_status s = tinfl_decompress(&st->tinfl, in + *in_used, &in_n, st->dict,

@@ -104,28 +104,43 @@ int esp_keys_parse(const char *text, const aloft_hash_alg_t *sha256, aloft_pubke
     size_t count = 0;
     const char *p = text ? text : "";
     for (;;) {
+        char tok[2 * ALOFT_PUBKEY_LEN];   /* the longer form (hex; base64 is 124) */
+        size_t len = 0;
+        bool pem = false, long_tok = false;
         while (is_sep(*p))
             p++;
         if (*p == '\0')
             return (int)count;
-        if (strncmp(p, "-----", 5) == 0) {   /* a PEM BEGIN/END line */
-            const char *end = strstr(p + 5, "-----");
-            if (end == NULL)
-                break;
-            p = end + 5;
-            continue;
+        if (strncmp(p, "-----BEGIN", 10) == 0) {   /* its base64 may span lines */
+            const char *dashes = strstr(p + 10, "-----");
+            if (dashes == NULL)
+                goto bad_pem;
+            p = dashes + 5;
+            pem = true;
         }
-        const char *start = p;
-        while (*p && !is_sep(*p) && strncmp(p, "-----", 5) != 0)
-            p++;
+        for (; *p && !(pem ? strncmp(p, "-----END", 8) == 0 : is_sep(*p)); p++) {
+            if (is_sep(*p))
+                continue;
+            if (len < sizeof tok)
+                tok[len++] = *p;
+            else
+                long_tok = true;
+        }
+        if (pem) {
+            const char *dashes = *p ? strstr(p + 8, "-----") : NULL;
+            if (dashes == NULL)
+                goto bad_pem;
+            p = dashes + 5;
+        }
         if (count == max) {
             snprintf(why, n, "more than %u signing keys", (unsigned)max);
             return ALOFT_ERR_ARG;
         }
-        if (!parse_key(start, (size_t)(p - start), out[count].point)) {
+        if (long_tok || !parse_key(tok, len, out[count].point)) {
             snprintf(why, n,
-                     "signing key %u is not a P-256 public key (want the base64 line of an "
-                     "'aloft keygen' NAME.pub, or 130 hex digits starting 04)",
+                     "signing key %u is not a P-256 public key (want an 'aloft keygen' "
+                     "NAME.pub: its PEM, or its base64 lines joined, or 130 hex digits "
+                     "starting 04)",
                      (unsigned)count + 1);
             return ALOFT_ERR_ARG;
         }
@@ -135,7 +150,9 @@ int esp_keys_parse(const char *text, const aloft_hash_alg_t *sha256, aloft_pubke
         }
         count++;
     }
-    snprintf(why, n, "signing keys: a PEM line without its closing dashes");
+bad_pem:
+    snprintf(why, n, "signing key %u: a PEM block without its BEGIN/END lines complete",
+             (unsigned)count + 1);
     return ALOFT_ERR_ARG;
 }
 

@@ -4,9 +4,9 @@
  *
  *   signing keys  one or more public keys, separated by spaces, commas or
  *                 semicolons; each is either the public key `aloft keygen`
- *                 writes to NAME.pub (PEM "PUBLIC KEY": its base64 line, the
- *                 BEGIN/END lines may stay) or the 130 hex digits of the
- *                 uncompressed P-256 point (04 | X | Y)
+ *                 writes to NAME.pub (PEM "PUBLIC KEY": the whole file, or
+ *                 its two base64 lines joined into one) or the 130 hex
+ *                 digits of the uncompressed P-256 point (04 | X | Y)
  *   verifier      the native login verifier: ITERATIONS:SALT:STORED_KEY:SERVER_KEY
  *                 (decimal, then 16, 32 and 32 bytes in hex), what
  *                 aloft_native_derive gives for the password

@@ -92,7 +92,9 @@ static void rebind(void)
         T.open = false;
     }
     T.open = serve_open(&T.net, &T.cfg.serve) == 0;
-    if (!T.open)
+    if (T.open)
+        ESP_LOGI(TAG, "serving again on port %u", (unsigned)T.cfg.serve.port);
+    else
         atomic_store(&T.rebind, true);   /* try again */
 }
 

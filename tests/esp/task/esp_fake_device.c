@@ -1,0 +1,368 @@
+/*
+ * tests/esp/task/esp_fake_device.c — a firmware using the ESP-IDF component
+ * (aloft_esp.h), run on Linux over the IDF fakes: a simulated ESP32 flash
+ * file booted by the bootloader model (fake_chip_power_on), aloft_start
+ * with a password, a quiesce hook and on_event that print lines, and a
+ * restart (esp_restart) that boots the chip again into what the model
+ * picks. The integration scripts (tests/integration/test_esp_*.sh) drive it.
+ *
+ *   esp_fake_device --flash FILE --init FW.bin     a new 4 MB flash, FW in app0
+ *   esp_fake_device --flash FILE --port N [options]
+ *
+ * A supervisor process is the power supply: it runs the firmware in a
+ * child and starts it again when the child restarts (the fake esp_restart
+ * exits 0; the firmware exits otherwise only with STATUS_STOPPED after
+ * SIGTERM, or 1). Signals to the firmware (the supervisor forwards them):
+ *   SIGUSR1  the station got a new IP address (IP_EVENT_STA_GOT_IP)
+ *   SIGUSR2  it lost its address (IP_EVENT_STA_LOST_IP)
+ *   SIGTERM  aloft_stop, print the counters, end
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "aloft_esp.h"
+#include "esp_event.h"
+#include "esp_netif_types.h"
+#include "fake_esp.h"
+#include "fake_task.h"
+#include "fileio.h"
+
+enum { STATUS_STOPPED = 5 };
+
+typedef struct options {
+    const char *flash, *init_fw, *password, *espota_password, *verifier, *keys;
+    uint16_t port;
+    bool no_native, no_espota, pbkdf2, allow_open, timing, no_task, never_confirm, reject;
+    uint32_t stop_at, idle_ms;
+} options_t;
+
+static options_t opt;
+static int boot_no;
+static atomic_bool paused, stop_asked;
+static atomic_uint resumes;
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    fflush(stdout);
+}
+
+static void usage(void)
+{
+    fputs("usage: esp_fake_device --flash FILE --init FW.bin\n"
+          "       esp_fake_device --flash FILE --port N [--password P]\n"
+          "         [--espota-password P] [--verifier V] [--signing-keys TEXT] [--pbkdf2]\n"
+          "         [--no-native] [--no-espota] [--open] [--flash-timing esp32]\n"
+          "         [--no-task] [--never-confirm | --reject] [--stop-at BYTES]\n"
+          "         [--idle-timeout MS]\n",
+          stderr);
+    exit(2);
+}
+
+static void parse(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        {"flash", required_argument, 0, 'f'}, {"init", required_argument, 0, 'i'},
+        {"port", required_argument, 0, 'p'}, {"password", required_argument, 0, 'P'},
+        {"espota-password", required_argument, 0, 'E'}, {"verifier", required_argument, 0, 'v'},
+        {"signing-keys", required_argument, 0, 'k'}, {"pbkdf2", no_argument, 0, 'b'},
+        {"no-native", no_argument, 0, 'N'}, {"no-espota", no_argument, 0, 'O'},
+        {"open", no_argument, 0, 'o'}, {"flash-timing", required_argument, 0, 't'},
+        {"no-task", no_argument, 0, 'T'}, {"never-confirm", no_argument, 0, 'C'},
+        {"stop-at", required_argument, 0, 's'}, {"idle-timeout", required_argument, 0, 'I'},
+        {"reject", no_argument, 0, 'R'}, {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (c) {
+        case 'f': opt.flash = optarg; break;
+        case 'i': opt.init_fw = optarg; break;
+        case 'p': opt.port = (uint16_t)strtoul(optarg, NULL, 10); break;
+        case 'P': opt.password = optarg; break;
+        case 'E': opt.espota_password = optarg; break;
+        case 'v': opt.verifier = optarg; break;
+        case 'k': opt.keys = optarg; break;
+        case 'b': opt.pbkdf2 = true; break;
+        case 'N': opt.no_native = true; break;
+        case 'O': opt.no_espota = true; break;
+        case 'o': opt.allow_open = true; break;
+        case 't': opt.timing = strcmp(optarg, "esp32") == 0; break;
+        case 'T': opt.no_task = true; break;
+        case 'C': opt.never_confirm = true; break;
+        case 'R': opt.reject = true; break;
+        case 's': opt.stop_at = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'I': opt.idle_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
+        default: usage();
+        }
+    }
+    if (opt.flash == NULL || (opt.port == 0 && opt.init_fw == NULL) || optind != argc)
+        usage();
+}
+
+/* ---- the firmware ------------------------------------------------------- */
+
+static void hook_pause(void *ctx)
+{
+    (void)ctx;
+    atomic_store(&paused, true);
+    say("hook: paused");
+}
+
+static void hook_resume(void *ctx)
+{
+    (void)ctx;
+    atomic_store(&paused, false);
+    atomic_fetch_add(&resumes, 1);
+    say("hook: resumed");
+}
+
+static const char *proto_name(aloft_esp_proto_t p)
+{
+    return p == ALOFT_PROTO_ESPOTA ? "espota" : "native";
+}
+
+static void on_event(void *ctx, const aloft_esp_event_t *ev)
+{
+    static unsigned last_tenth;
+    (void)ctx;
+    switch (ev->kind) {
+    case ALOFT_EV_START:
+        last_tenth = 0;
+        say("event: START %s%s %u/%u (hook %s)", proto_name(ev->proto), ev->fs ? " fs" : "",
+            (unsigned)ev->done, (unsigned)ev->total, atomic_load(&paused) ? "paused" : "running");
+        break;
+    case ALOFT_EV_PROGRESS: {
+        /* A line per tenth: tests wait on them, not on the clock. */
+        unsigned tenth = ev->total ? (unsigned)((uint64_t)ev->done * 10 / ev->total) : 0;
+        if (tenth > last_tenth || ev->done == ev->total) {
+            last_tenth = tenth;
+            say("event: PROGRESS %s %u/%u", proto_name(ev->proto), (unsigned)ev->done,
+                (unsigned)ev->total);
+        }
+        if (opt.stop_at && ev->done >= opt.stop_at)
+            atomic_store(&stop_asked, true);
+        break;
+    }
+    case ALOFT_EV_END:
+        say("event: END %s %u/%u", proto_name(ev->proto), (unsigned)ev->done,
+            (unsigned)ev->total);
+        break;
+    case ALOFT_EV_ERROR:
+        say("event: ERROR %s %d: %s", proto_name(ev->proto), ev->err,
+            ev->message ? ev->message : "");
+        break;
+    }
+}
+
+static void print_counters(void)
+{
+    fake_wdt_stats_t w;
+    fake_wdt_stats(&w);
+    say("wdt: %lu resets, longest gap %u ms, %u subscribed", w.resets, (unsigned)w.longest_ms,
+        w.subscribed);
+    say("flash: %u erases (%u KiB), %u writes", fake_partition_stats.erases,
+        fake_partition_stats.erase_bytes / 1024, fake_partition_stats.writes);
+}
+
+static void post_ip(int32_t id, uint32_t last_octet)
+{
+    ip_event_got_ip_t e;
+    memset(&e, 0, sizeof e);
+    e.ip_info.ip.addr = htonl(0xc0a80100u | last_octet);   /* 192.168.1.x */
+    e.ip_changed = true;
+    esp_event_post(IP_EVENT, id, &e, sizeof e, portMAX_DELAY);
+    say("ip: %s", id == IP_EVENT_STA_GOT_IP ? "got a new address" : "lost the address");
+}
+
+static void fill_config(aloft_esp_config_t *cfg)
+{
+    aloft_esp_config_default(cfg);
+    cfg->port = opt.port;
+    cfg->hostname = "esp-fake";
+    cfg->password = opt.password;
+    cfg->espota_password = opt.espota_password;
+    cfg->native_verifier = opt.verifier;
+    cfg->signing_keys = opt.keys;
+    cfg->espota_auth = opt.pbkdf2 ? ALOFT_ESPOTA_AUTH_PBKDF2 : ALOFT_ESPOTA_AUTH_MD5;
+    cfg->native = !opt.no_native;
+    cfg->espota = !opt.no_espota;
+    cfg->allow_open = opt.allow_open;
+    cfg->task = !opt.no_task;
+    if (opt.idle_ms)
+        cfg->idle_timeout_ms = opt.idle_ms;
+    cfg->on_event = on_event;
+}
+
+static int start(const aloft_esp_config_t *cfg)
+{
+    int err = aloft_start(cfg);
+    aloft_status_t st;
+    aloft_status(&st);
+    if (err) {
+        say("aloft_start: %s (%s)", aloft_strerror(err), st.last_message);
+        return err;
+    }
+    say("serving on 127.0.0.1:%u", (unsigned)st.port);
+    return 0;
+}
+
+/* Stop in the middle of an update (--stop-at), check what it left, and
+ * serve again. */
+static int stop_and_start_again(const aloft_esp_config_t *cfg)
+{
+    unsigned before = atomic_load(&resumes);
+    aloft_stop();
+    aloft_status_t st;
+    aloft_status(&st);
+    say("stopped: serving %s, updating %s, hook %s (%u resume%s)", st.serving ? "yes" : "no",
+        st.updating ? "yes" : "no", atomic_load(&paused) ? "paused" : "resumed",
+        atomic_load(&resumes) - before, atomic_load(&resumes) - before == 1 ? "" : "s");
+    opt.stop_at = 0;
+    return start(cfg);
+}
+
+static int firmware(void)
+{
+    static fake_chip_t chip;
+    aloft_esp_config_t cfg;
+    aloft_status_t st;
+    sigset_t set;
+    /* The signals come to this thread only, through sigtimedwait (blocked
+     * since before the fork; aloft's task inherits the mask). */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
+    int err = fake_chip_power_on(&chip, opt.flash);
+    if (err) {
+        say("boot #%d: no bootable image: %s", boot_no, aloft_strerror(err));
+        return 1;
+    }
+    if (opt.timing)
+        nor_set_timing(&chip.sim.nor, NOR_TIMING_ESP32);
+    atexit(print_counters);   /* esp_restart exits: the counters of this boot */
+    esp_event_loop_create_default();
+    aloft_add_pause("app", hook_pause, hook_resume, NULL);
+    aloft_status(&st);
+    say("boot #%d: running app%d %s %s, state %s%s", boot_no, st.running_slot, st.project,
+        st.version,
+        st.running_state == ALOFT_OTA_VALID ? "VALID"
+        : st.pending_verify                  ? "PENDING_VERIFY"
+                                             : "other",
+        st.rolled_back ? ", rolled back" : "");
+    if (st.pending_verify && opt.reject) {   /* the health check failed */
+        say("reject: rolling back");
+        err = aloft_reject();   /* restarts; returns only when it cannot */
+        say("reject: %s", aloft_strerror(err));
+    } else if (st.pending_verify && !opt.never_confirm) {   /* the health check passed */
+        err = aloft_confirm();
+        say("confirm: %s", err ? aloft_strerror(err) : "confirmed (VALID)");
+    }
+    fill_config(&cfg);
+    if (start(&cfg) != 0)
+        return 1;
+    uint32_t octet = 10;
+    for (;;) {
+        struct timespec wait = {0, opt.no_task ? 0 : 50 * 1000000L};
+        if (opt.no_task && (err = aloft_handle(20)) != 0)
+            say("aloft_handle: %s", aloft_strerror(err));
+        int sig = sigtimedwait(&set, NULL, &wait);
+        if (sig == SIGTERM)
+            break;
+        if (sig == SIGUSR1)
+            post_ip(IP_EVENT_STA_GOT_IP, ++octet);
+        if (sig == SIGUSR2)
+            post_ip(IP_EVENT_STA_LOST_IP, 0);
+        if (atomic_load(&stop_asked)) {
+            atomic_store(&stop_asked, false);
+            if (stop_and_start_again(&cfg) != 0)
+                return 1;
+        }
+    }
+    aloft_stop();
+    say("stopped");
+    return STATUS_STOPPED;
+}
+
+/* ---- the power supply --------------------------------------------------- */
+
+static volatile sig_atomic_t forward;
+static pid_t child;
+
+static void on_signal(int sig)
+{
+    if (child > 0)
+        kill(child, sig);
+    if (sig == SIGTERM)
+        forward = 1;
+}
+
+int main(int argc, char **argv)
+{
+    parse(argc, argv);
+    if (opt.init_fw) {
+        size_t len;
+        aloft_diag_t diag = {0};
+        uint8_t *fw = read_file(opt.init_fw, &len);
+        if (fw == NULL)
+            return 1;
+        int err = sim_flash_create(opt.flash, ALOFT_SCHEME_DEFAULT, fw, len, &diag);
+        free(fw);
+        if (err) {
+            fprintf(stderr, "esp_fake_device: cannot create %s: %s\n", opt.flash,
+                    aloft_strerror(err));
+            return 1;
+        }
+        return 0;
+    }
+    struct sigaction sa;
+    sigset_t set, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
+    for (boot_no = 1;; boot_no++) {
+        fflush(stdout);
+        /* Blocked across the fork: the child starts with them blocked and
+         * waits for them; here they are forwarded once child is known. */
+        sigprocmask(SIG_BLOCK, &set, &old);
+        child = fork();
+        if (child < 0)
+            return 1;
+        if (child == 0)
+            exit(firmware());
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        int status;
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+            ;
+        child = 0;
+        if (!WIFEXITED(status))
+            return 1;
+        if (WEXITSTATUS(status) == STATUS_STOPPED || forward)
+            return 0;
+        if (WEXITSTATUS(status) != 0)
+            return WEXITSTATUS(status);
+        /* esp_restart(): power the chip on again */
+    }
+}
