@@ -1,7 +1,8 @@
 // TaskMode: a test sketch (not an example): AloftOTA in task mode. The
 // callbacks say which task runs them, and onEnd waits (up to 2 s) for
 // loop() to turn once more: it can, since in task mode nothing in loop()
-// serves the update.
+// serves the update. The logins: a native verifier (from the test, in
+// $TEST_VERIFIER) instead of a password, and espota's own password.
 
 #include <WiFi.h>
 #include <AloftOTA.h>
@@ -18,7 +19,8 @@ void setup() {
   loopTask = xTaskGetCurrentTaskHandle();
   WiFi.mode(WIFI_STA);
   WiFi.begin("ssid", "pass");
-  AloftOTA.setPassword("admin");
+  AloftOTA.setNativeVerifier(getenv("TEST_VERIFIER"));
+  AloftOTA.setEspotaPassword("espota-only");
   AloftOTA.setTaskMode(true);
   AloftOTA
     .onStart([]() {
