@@ -154,8 +154,9 @@ def upload(argv):
     if env["UPLOADCMD"] is not ns["aloft_upload"]:
         print("standin: UPLOADCMD kept: %s" % env["UPLOADCMD"])
         return 3
-    # SCons hands the action its source and target nodes; str() is the path
-    return env["UPLOADCMD"]([a.firmware], ["upload"], env)
+    # SCons calls a function action by keyword with its target and source
+    # nodes (str() of a node is its path)
+    return env["UPLOADCMD"](target=["upload"], source=[a.firmware], env=env)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
 #   [env:gateway]
 #   upload_port = 192.168.1.50          (or gateway.local)
 #   upload_flags = --auth=secret --port=3232
-#   extra_scripts = aloft_upload.py
+#   extra_scripts = aloft_upload.py     (a post script, PlatformIO's default:
+#                                        it runs after the platform set UPLOADCMD)
 #
 # platform-espressif32 turns every upload to an IP address or *.local into
 # espota (even with upload_protocol = custom) and builds espota.py's command
