@@ -16,6 +16,7 @@
 #include <BLEScan.h>
 #include <PubSubClient.h>
 #include <Adafruit_SSD1306.h>
+#include <atomic>
 
 const char *ssid = "..........";
 const char *password = "..........";
@@ -54,7 +55,7 @@ WiFiClient net;
 PubSubClient mqtt(net);
 BLEScan *scan;
 volatile bool paused = false;   // set and cleared by AloftOTA's pause hooks
-unsigned seen = 0;
+std::atomic<unsigned> seen{0};   // counted in the BLE task
 unsigned long lastConnectTry = 0, lastPublish = 0, bootMs;
 bool healthChecked = false;
 
@@ -160,10 +161,10 @@ void loop() {
   if (mqtt.connected() && millis() - lastPublish > 10000) {
     lastPublish = millis();
     char count[12];
-    snprintf(count, sizeof count, "%u", seen);
+    snprintf(count, sizeof count, "%u", seen.load());
     mqtt.publish("gateway/ble/seen", count);
   }
   healthCheck();
-  showf("BLE seen: %u", seen);
+  showf("BLE seen: %u", seen.load());
   delay(10);
 }

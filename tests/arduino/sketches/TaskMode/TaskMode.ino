@@ -6,9 +6,10 @@
 
 #include <WiFi.h>
 #include <AloftOTA.h>
+#include <atomic>
 
 TaskHandle_t loopTask;
-volatile unsigned turns = 0, turnsAtStart = 0;
+std::atomic<unsigned> turns{0}, turnsAtStart{0};
 
 const char *who() {
   return xTaskGetCurrentTaskHandle() == loopTask ? "loop task" : "aloft's task";
@@ -24,7 +25,7 @@ void setup() {
   AloftOTA.setTaskMode(true);
   AloftOTA
     .onStart([]() {
-      turnsAtStart = turns;
+      turnsAtStart = turns.load();
       Serial.printf("onStart in %s\n", who());
     })
     .onProgress([](unsigned int done, unsigned int total) {
