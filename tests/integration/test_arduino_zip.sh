@@ -106,6 +106,9 @@ while read -r f; do
 done <"$tmp/sources"
 c++ -std=gnu++2b -Wall -Wextra -Werror -I "$lib/src" "${platform[@]}" -c "$tmp/BasicAloft.ino.cpp" \
     -o "$tmp/obj/sketch.o" || fail "BasicAloft.ino does not compile against the zip"
+{ printf '#include <Arduino.h>\n'; cat "$lib/examples/Gateway/Gateway.ino"; } >"$tmp/Gateway.ino.cpp"
+c++ -std=gnu++2b -Wall -Wextra -Werror -I "$lib/src" "${platform[@]}" -c "$tmp/Gateway.ino.cpp" \
+    -o "$tmp/Gateway.o" || fail "Gateway.ino does not compile against the zip"
 # the board (tests/arduino/sketch_main.cpp) and the fakes' code from the build
 c++ -std=gnu++2b -Wall -Wextra -Werror -I "$lib/src" -I "$lib/src/aloft_port" "${platform[@]}" \
     -I "$src_root/sim" -I "$src_root/port/posix" -c "$src_root/tests/arduino/sketch_main.cpp" \
