@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/integration/test_esp_ip_change.sh — the component's task rebinds
 # its sockets when the IP address changes (IP_EVENT_STA_GOT_IP with
-# ip_changed) or goes (IP_EVENT_STA_LOST_IP): while idle, a later upload
+# ip_changed; not for a renewal of the same address) or goes
+# (IP_EVENT_STA_LOST_IP): while idle, a later upload
 # works; during an espota upload, the update is abandoned cleanly (ERROR
 # event, hook resumed, the running image and otadata untouched, no
 # restart); during a native upload, `aloft upload` reconnects and resumes
@@ -16,6 +17,15 @@ esp_init "$tmp/dev.flash" "$tmp/v1.bin"
 # Flash timing as an ESP32's: an upload lasts seconds, time to cut it.
 start_esp "$tmp/dev.flash" "$tmp/dev.log" --password s3cret --flash-timing esp32
 dev="127.0.0.1:$esp_port"
+
+# --- a DHCP renewal of the same address (ip_changed false) rebinds nothing
+# (an absence: a bounded look, which a late rebind could only pass wrongly)
+kill -HUP "$esp_pid"
+wait_for "$tmp/dev.log" "ip: renewed the same address" 30 || fail "no renewal posted"
+if wait_for "$tmp/dev.log" "IP address changed" 1; then
+    cat "$tmp/dev.log" >&2
+    fail "a renewal of the same address closed the sockets"
+fi
 
 # --- idle: a new address, then an upload works
 kill -USR1 "$esp_pid"

@@ -4,7 +4,8 @@
 # aloft's task subscribes, and between its resets (every loop turn, and
 # after every erase) no gap comes near the 5 s that would fire IDF's task
 # watchdog (CONFIG_ESP_TASK_WDT_TIMEOUT_S) nor a quarter of the upload
-# (which takes about that long); at least one reset per erase.
+# (which takes about that long); more resets than erases (every turn and
+# every erase), and while idle one every turn.
 set -euo pipefail
 source "$(dirname "$0")/esp_fake_lib.sh"
 
@@ -26,6 +27,15 @@ erases=$(sed -n 's/^flash: \([0-9]*\) erases.*/\1/p' <<<"$line")
 echo "upload $took ms: $erases erases, $resets watchdog resets, longest gap $gap ms"
 [ "$subscribed" = 1 ] || fail "aloft's task is not subscribed to the watchdog"
 [ "$gap" -lt $((took / 4)) ] || fail "a $gap ms gap in a $took ms upload: not fed along the way"
-[ "$resets" -ge "$erases" ] || fail "$resets resets for $erases erases"
+[ "$resets" -gt "$erases" ] || fail "$resets resets for $erases erases: not every turn"
 [ "$gap" -lt 5000 ] || fail "the watchdog would have fired: $gap ms without a reset"
+
+# idle (boot #2, after its confirm): every turn resets it, 20 ms apart
+expect_rc 0 "$aloft" info "127.0.0.1:$esp_port"   # a few turns of serving
 stop_esp
+line=$(grep -A2 "^stopped$" "$tmp/dev.log")
+gap=$(sed -n 's/.*longest gap \([0-9]*\) ms.*/\1/p' <<<"$line")
+resets=$(sed -n 's/^wdt: \([0-9]*\) resets.*/\1/p' <<<"$line")
+echo "idle: $resets watchdog resets, longest gap $gap ms"
+[ -n "$gap" ] || { cat "$tmp/dev.log" >&2; fail "no counters at the stop"; }
+[ "$resets" -ge 3 ] && [ "$gap" -lt 1000 ] || fail "idle: $resets resets, $gap ms gap"

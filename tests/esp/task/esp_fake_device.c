@@ -14,6 +14,7 @@
  * exits 0; the firmware exits otherwise only with STATUS_STOPPED after
  * SIGTERM, or 1). Signals to the firmware (the supervisor forwards them):
  *   SIGUSR1  the station got a new IP address (IP_EVENT_STA_GOT_IP)
+ *   SIGHUP   DHCP renewed the same address (GOT_IP, ip_changed false)
  *   SIGUSR2  it lost its address (IP_EVENT_STA_LOST_IP)
  *   SIGTERM  aloft_stop, print the counters, end
  */
@@ -180,14 +181,16 @@ static void print_counters(void)
         fake_partition_stats.erase_bytes / 1024, fake_partition_stats.writes);
 }
 
-static void post_ip(int32_t id, uint32_t last_octet)
+static void post_ip(int32_t id, uint32_t last_octet, bool changed)
 {
     ip_event_got_ip_t e;
     memset(&e, 0, sizeof e);
     e.ip_info.ip.addr = htonl(0xc0a80100u | last_octet);   /* 192.168.1.x */
-    e.ip_changed = true;
+    e.ip_changed = changed;
     esp_event_post(IP_EVENT, id, &e, sizeof e, portMAX_DELAY);
-    say("ip: %s", id == IP_EVENT_STA_GOT_IP ? "got a new address" : "lost the address");
+    say("ip: %s", id != IP_EVENT_STA_GOT_IP ? "lost the address"
+                  : changed                 ? "got a new address"
+                                            : "renewed the same address");
 }
 
 static void fill_config(aloft_esp_config_t *cfg)
@@ -249,6 +252,7 @@ static int firmware(void)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGUSR1);
     sigaddset(&set, SIGUSR2);
+    sigaddset(&set, SIGHUP);
     int err = fake_chip_power_on(&chip, opt.flash);
     if (err) {
         say("boot #%d: no bootable image: %s", boot_no, aloft_strerror(err));
@@ -286,9 +290,11 @@ static int firmware(void)
         if (sig == SIGTERM)
             break;
         if (sig == SIGUSR1)
-            post_ip(IP_EVENT_STA_GOT_IP, ++octet);
+            post_ip(IP_EVENT_STA_GOT_IP, ++octet, true);
+        if (sig == SIGHUP)
+            post_ip(IP_EVENT_STA_GOT_IP, octet, false);
         if (sig == SIGUSR2)
-            post_ip(IP_EVENT_STA_LOST_IP, 0);
+            post_ip(IP_EVENT_STA_LOST_IP, 0, true);
         if (atomic_load(&stop_asked)) {
             atomic_store(&stop_asked, false);
             if (stop_and_start_again(&cfg) != 0)
@@ -338,10 +344,12 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
     sigaction(SIGUSR2, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGUSR1);
     sigaddset(&set, SIGUSR2);
+    sigaddset(&set, SIGHUP);
     for (boot_no = 1;; boot_no++) {
         fflush(stdout);
         /* Blocked across the fork: the child starts with them blocked and
