@@ -64,7 +64,12 @@ same_file "$tmp/v2.bin" "$tmp/got.bin"
 # no aloft anywhere: espota.py keeps the upload, and the user is told
 expect_rc 3 env -u ALOFT PATH=/usr/bin:/bin python3 "$standin" upload \
     127.0.0.1 "$tmp/v2.bin" --auth=secret
-contains "$tmp/err" "no aloft program found"
+contains "$tmp/err" "no aloft on PATH (nor custom_aloft in platformio.ini, nor \$ALOFT); uploading with espota.py instead"
 contains "$tmp/out" 'UPLOADCMD kept: "$PYTHONEXE" "$UPLOADER" $UPLOADERFLAGS -f $SOURCE'
+
+# custom_aloft naming nothing: said so, espota.py keeps the upload
+expect_rc 3 python3 "$standin" upload --option "custom_aloft=$tmp/nowhere/aloft" \
+    127.0.0.1 "$tmp/v2.bin" --auth=secret
+contains "$tmp/err" "custom_aloft in platformio.ini is $tmp/nowhere/aloft, which does not exist"
 
 echo "PASS: PlatformIO upload through aloft (native, aloft.exe, uploadfs, espota fallback, no aloft)"

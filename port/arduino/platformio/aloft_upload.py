@@ -102,13 +102,18 @@ def translate(flags):
 
 
 def find_aloft(env):
-    """The aloft program: custom_aloft in platformio.ini, $ALOFT, then PATH
-    (aloft.exe on Windows)."""
+    """(path, None) of the aloft program, or (None, why not): custom_aloft in
+    platformio.ini, else $ALOFT, else aloft on PATH (aloft.exe on Windows)."""
     exe = "aloft.exe" if sys.platform.startswith(("win", "cygwin")) else "aloft"
-    for given in (env.GetProjectOption("custom_aloft", ""), os.environ.get("ALOFT", "")):
+    given_by = [("custom_aloft in platformio.ini", env.GetProjectOption("custom_aloft", "")),
+                ("$ALOFT", os.environ.get("ALOFT", ""))]
+    for where, given in given_by:
         if given:
-            return shutil.which(given) or (given if os.path.isfile(given) else None)
-    return shutil.which(exe)
+            found = shutil.which(given) or (given if os.path.isfile(given) else None)
+            return (found, None) if found else (None, "%s is %s, which does not exist" % (where, given))
+    found = shutil.which(exe)
+    return (found, None) if found else (None, "no %s on PATH (nor custom_aloft in platformio.ini, "
+                                              "nor $ALOFT)" % exe)
 
 
 def upload_port(env):
@@ -160,11 +165,9 @@ def aloft_upload(source, target, env):
 def setup(env):
     if not is_network_upload(env):
         return
-    aloft = find_aloft(env)
+    aloft, why = find_aloft(env)
     if aloft is None:
-        sys.stderr.write(
-            "aloft_upload.py: no aloft program found (PATH, $ALOFT or custom_aloft in "
-            "platformio.ini); uploading with espota.py instead\n")
+        sys.stderr.write("aloft_upload.py: %s; uploading with espota.py instead\n" % why)
         return
     env.Replace(ALOFT_PROGRAM=aloft, UPLOADCMD=aloft_upload)
 
