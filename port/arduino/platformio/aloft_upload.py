@@ -110,7 +110,9 @@ def find_aloft(env):
     for where, given in given_by:
         if given:
             found = shutil.which(given) or (given if os.path.isfile(given) else None)
-            return (found, None) if found else (None, "%s is %s, which does not exist" % (where, given))
+            if found:
+                return found, None
+            return None, "%s is %s, which does not exist" % (where, given)
     found = shutil.which(exe)
     return (found, None) if found else (None, "no %s on PATH (nor custom_aloft in platformio.ini, "
                                               "nor $ALOFT)" % exe)

@@ -16,7 +16,8 @@
 #include <functional>
 #include <string>
 
-extern "C" {   /* as arduino-esp32's Arduino.h, which includes FreeRTOS (the fakes lack C++ guards) */
+/* as arduino-esp32's Arduino.h, which includes FreeRTOS (the fakes lack C++ guards) */
+extern "C" {
 #include "freertos/FreeRTOS.h"
 #include "freertos/task.h"
 }

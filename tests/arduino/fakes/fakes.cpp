@@ -189,4 +189,7 @@ bool PubSubClient::publish(const char *topic, const char *payload)
 
 /* ---- display ---------------------------------------------------------- */
 
-void Adafruit_SSD1306::display() { ::printf("display: %s\n", text_.c_str()); }   /* not Print::printf */
+void Adafruit_SSD1306::display()
+{
+    ::printf("display: %s\n", text_.c_str());   /* ::, not the inherited Print::printf */
+}
