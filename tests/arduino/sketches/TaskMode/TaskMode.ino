@@ -1,5 +1,5 @@
 // TaskMode: a test sketch (not an example): AloftOTA in task mode. The
-// callbacks say which task runs them, and onEnd waits (up to 2 s) for
+// callbacks say which task runs them, and onEnd waits (up to 10 s) for
 // loop() to turn once more: it can, since in task mode nothing in loop()
 // serves the update. The logins: a native verifier (from the test, in
 // $TEST_VERIFIER) instead of a password, and espota's own password.
@@ -35,7 +35,7 @@ void setup() {
     })
     .onEnd([]() {
       unsigned long t0 = millis();
-      while (turns == turnsAtStart && millis() - t0 < 2000) {
+      while (turns == turnsAtStart && millis() - t0 < 10000) {
         delay(1);
       }
       Serial.printf("onEnd in %s; loop() ran during the update: %s\n", who(),
