@@ -14,7 +14,9 @@
 #   - a broken image (another chip): onError with END_ERROR's number and the
 #     message, and the firmware keeps running;
 #   - an image too large for the slot: onError(BEGIN_ERROR) without onStart
-#     (refused before anything is paused), and nothing for a wrong password.
+#     (refused before anything is paused), and nothing for a wrong password;
+#   - a connection cut mid-transfer: onError(RECEIVE_ERROR), then the
+#     upload resumes (onStart again) and the image boots.
 source "$(dirname "${BASH_SOURCE[0]}")/arduino_lib.sh"
 
 img() { "$aloft" image make --chip "${3:-esp32}" --project basic --version "$1" --size 400000 \
@@ -86,5 +88,21 @@ in_order "$tmp/big.log" "Error[1]: Begin Failed" "image is larger than the slot"
 [ "$(grep -c "Error\[" "$tmp/big.log")" = 1 ] || { cat "$tmp/big.log" >&2; fail "onError more than once"; }
 lacks "$tmp/big.log" "Start updating"
 
+# a connection cut mid-transfer (the link emulator resets each after 200 000 bytes):
+# onError(RECEIVE_ERROR) with the message; aloft upload reconnects, the
+# device resumes where its flash left off, onStart again, and 6.0.0 boots
+build_linkemu
+start_tcp_relay "$tmp/relay.log" "127.0.0.1:$board_port" --cut-after-bytes 200000
+marker="=== cut"
+echo "$marker" >>"$board_log"
+img 6.0.0 6
+expect_rc 0 "$aloft" upload --no-compress --auth admin "$relay" "$tmp/6.0.0.bin"
+contains "$tmp/err" "resumed at"
+wait_power_on 4 6.0.0
+since "$marker" "$board_log" >"$tmp/cut.log"
+in_order "$tmp/cut.log" "Start updating sketch" "Error[3]: Receive Failed" "connection closed early" \
+    "Start updating sketch" $'\nEnd' "=== power on 4"
+stop_relay
+
 stop_board
-echo "PASS: BasicAloft: native and espota uploads with ArduinoOTA's callbacks, confirmed by AloftOTA, wrong password silent, broken and too-large images reported"
+echo "PASS: BasicAloft: native and espota uploads with ArduinoOTA's callbacks, confirmed by AloftOTA, wrong password silent, broken and too-large images reported, a cut transfer resumed"
