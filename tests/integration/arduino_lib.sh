@@ -56,8 +56,8 @@ board_loop() {
 }
 died() { grep -q "=== board died" "$1"; }
 
-# powered_on LOG N: the board logged N power-ons, each up to its sketch's
-# "ready" line, or it failed to serve.
+# powered_on LOG N: the board booted N times and served each time (AloftOTA
+# announces itself on mDNS once begin() succeeded).
 powered_on() { has_lines "$1" "board: running" "$2" && has_lines "$1" "mdns: _arduino._tcp" "$2"; }
 bind_failed() { grep -q "cannot bind\|Address already in use" "$1"; }
 
@@ -113,7 +113,11 @@ wait_power_on() {
 }
 
 # since MARK FILE: FILE's text after the last line holding MARK
-since() { awk -v m="$1" 'index($0, m) { out = "" ; found = 1; next } found { out = out $0 "\n" } END { printf "%s", out }' "$2"; }
+since() {
+    awk -v m="$1" 'index($0, m) { out = ""; found = 1; next }
+                   found { out = out $0 "\n" }
+                   END { printf "%s", out }' "$2"
+}
 
 # in_order FILE TEXT...: each TEXT occurs in FILE, each after the one before
 in_order() {
