@@ -24,7 +24,8 @@
 typedef struct esp_device {
     aloft_flash_t flash;            /* absolute addresses, over esp_partition_* */
     aloft_crypto_t crypto;
-    aloft_inflate_t inflate;        /* max_window_bits 0 when the port has none */
+    aloft_inflate_t inflate;        /* max_window_bits 0 (all zero) when the port has
+                                     * none: give the engines NULL then */
     aesp_inflate_t inflate_state;   /* its dictionary and decoder */
     aesp_parts_t parts;             /* the IDF partitions behind flash */
     aloft_ptable_t ptable;          /* from the partitions IDF found */

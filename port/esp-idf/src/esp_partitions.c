@@ -61,6 +61,10 @@ int aesp_parts_load(aesp_parts_t *ps, aloft_ptable_t *pt)
                       "pick a scheme with two, e.g. default or min_spiffs");
         return ALOFT_ERR_NO_SLOT;
     }
+    if (slots[0]->flags & 1u)
+        ESP_LOGW(TAG, "the app slots are encrypted (flash encryption): not supported yet, "
+                      "updates will fail (encrypted flash takes only 16-byte writes, "
+                      "aloft's resume journal writes 4-byte fields)");
     if (aloft_ptable_find(pt, ALOFT_PT_TYPE_DATA, ALOFT_PT_DATA_OTA) == NULL) {
         ESP_LOGE(TAG, "the partition table has no otadata (data, ota) partition");
         return ALOFT_ERR_NO_OTADATA;

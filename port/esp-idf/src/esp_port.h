@@ -82,7 +82,8 @@ typedef struct aesp_inflate {
 #endif
 } aesp_inflate_t;
 
-/* ops->max_window_bits = AESP_INFLATE_BITS; begin refuses when 0. */
+/* ops->max_window_bits = AESP_INFLATE_BITS; with 0, ops is all zero (no
+ * callbacks): hand the engines NULL, so no DEFLATE is advertised. */
 void aesp_inflate_init(aloft_inflate_t *ops, aesp_inflate_t *st);
 
 #endif /* ALOFT_ESP_PORT_H */

@@ -1,8 +1,10 @@
 /*
  * tests/esp/device/test_esp_crypto.c — the device's crypto (esp_crypto.c
  * over the shared port/mbedtls module; here Debian's mbedTLS 2.28, on the
- * chip IDF's 3.x or 4.x): known-answer vectors, ECDSA P-256 with keys made
- * by the host's signer, and the RNG callback (esp_fill_random).
+ * chip IDF's 3.x or 4.x): known-answer vectors, including the ECDSA P-256
+ * signature of tests/unit/test_signature.c, and the RNG callback
+ * (esp_fill_random). Self-contained (no host signer), so that the same
+ * file can be built against another mbedTLS (see docs/PORTING.md).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,11 +14,15 @@
 #include <string.h>
 
 #include <cmocka.h>
+#if __has_include(<tf-psa-crypto/build_info.h>)
+#define WANT_API 4
+#else
 #include <mbedtls/version.h>
+#define WANT_API MBEDTLS_VERSION_MAJOR
+#endif
 
 #include "aloft_mbedtls.h"
 #include "esp_port.h"
-#include "sign_keys.h"
 
 static aloft_crypto_t C;
 
@@ -79,32 +85,59 @@ static void test_pbkdf2(void **state)
     assert_memory_equal(out, want, 64);
 }
 
+/* A P-256 key, 63 bytes of signed metadata and its DER signature
+ * (tests/unit/test_signature.c's vector, made with openssl). */
+static const uint8_t vec_point[65] = {
+    0x04, 0x16, 0x34, 0x9b, 0xb7, 0xdf, 0xf3, 0x41, 0x49, 0xe3, 0xb7, 0xaf,
+    0x47, 0x13, 0x60, 0x4a, 0xa2, 0xe7, 0x7a, 0xc0, 0x70, 0x88, 0xa0, 0x87,
+    0x8c, 0x4e, 0xb4, 0x11, 0xbc, 0x4d, 0x8f, 0x19, 0x1c, 0x85, 0x2c, 0x26,
+    0x77, 0xb7, 0x91, 0x26, 0x65, 0xb7, 0x3f, 0x30, 0xbe, 0xdf, 0x3b, 0x7e,
+    0x4f, 0xf0, 0x08, 0xc0, 0xde, 0xe6, 0xca, 0xf7, 0xe6, 0x10, 0xd1, 0x6b,
+    0x99, 0x2a, 0x15, 0x3d, 0x21,
+};
+static const uint8_t vec_meta[63] = {
+    0x45, 0x23, 0x01, 0x00,
+    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b,
+    0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+    0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+    0x09, 0x00, 0x00, 0x00,
+    0x03, 0x00, 0x00, 0x00,
+    0x6a, 0xb8, 0xa9, 0xfb, 0x03, 0x7b, 0x0f, 0x9f,
+    0x04, 'd', 'e', 'm', 'o',
+    0x05, '1', '.', '2', '.', '0',
+};
+static const uint8_t vec_sig[70] = {
+    0x30, 0x44, 0x02, 0x20, 0x7d, 0xd2, 0x6a, 0x58, 0xf9, 0x72, 0x38, 0x67,
+    0xcd, 0x54, 0x01, 0xa0, 0xa1, 0xb5, 0x7c, 0x50, 0x12, 0x1f, 0x61, 0xa1,
+    0x76, 0xc9, 0x15, 0xf6, 0xe4, 0xdf, 0xab, 0x58, 0x4a, 0x14, 0x8c, 0xa4,
+    0x02, 0x20, 0x7a, 0x95, 0xf8, 0x25, 0x89, 0xcf, 0xe2, 0x76, 0xfe, 0xce,
+    0x15, 0xb6, 0x47, 0x05, 0x27, 0x82, 0xc0, 0x4b, 0x68, 0xe5, 0x77, 0xf3,
+    0x27, 0xe1, 0x06, 0x57, 0x44, 0xb1, 0x2f, 0xbe, 0x9e, 0x0d,
+};
+
 static void test_ecdsa(void **state)
 {
-    uint8_t digest[32], sig[ALOFT_SIG_MAX_DER + 1];
+    uint8_t digest[32], sig[71], bad[65];
     (void)state;
-    sign_key_t *k = sign_key_generate();
-    assert_non_null(k);
-    const uint8_t *pub = sign_key_public(k)->point;
-    aloft_hash_oneshot(C.sha256, "firmware", 8, digest);
-    size_t n = 0;
-    assert_int_equal(sign_digest(k, digest, sig, &n), 0);
-    assert_int_equal(C.ecdsa_p256_verify(C.ctx, pub, digest, sig, n), 0);
-    /* Another digest, a trailing byte, a truncated signature. */
-    digest[0] ^= 1;
-    assert_int_equal(C.ecdsa_p256_verify(C.ctx, pub, digest, sig, n), ALOFT_ERR_SIGNATURE);
-    digest[0] ^= 1;
-    sig[n] = 0;
-    assert_int_equal(C.ecdsa_p256_verify(C.ctx, pub, digest, sig, n + 1),
-                     ALOFT_ERR_SIGNATURE);
-    assert_int_equal(C.ecdsa_p256_verify(C.ctx, pub, digest, sig, n - 1),
-                     ALOFT_ERR_SIGNATURE);
-    /* A point off the curve is a bad key, not a bad signature. */
-    uint8_t bad[65];
-    memcpy(bad, pub, 65);
+    aloft_hash_oneshot(C.sha256, vec_meta, sizeof vec_meta, digest);
+    memcpy(sig, vec_sig, sizeof vec_sig);
+    assert_int_equal(C.ecdsa_p256_verify(C.ctx, vec_point, digest, sig, 70), 0);
+    /* Another digest, a trailing byte, a truncated or altered signature. */
+    digest[31] ^= 1;
+    assert_int_equal(C.ecdsa_p256_verify(C.ctx, vec_point, digest, sig, 70), ALOFT_ERR_SIGNATURE);
+    digest[31] ^= 1;
+    sig[70] = 0;
+    assert_int_equal(C.ecdsa_p256_verify(C.ctx, vec_point, digest, sig, 71), ALOFT_ERR_SIGNATURE);
+    assert_int_equal(C.ecdsa_p256_verify(C.ctx, vec_point, digest, sig, 69), ALOFT_ERR_SIGNATURE);
+    sig[40] ^= 0x04;
+    assert_int_equal(C.ecdsa_p256_verify(C.ctx, vec_point, digest, sig, 70), ALOFT_ERR_SIGNATURE);
+    /* A point off the curve, or compressed, is a bad key. */
+    memcpy(bad, vec_point, 65);
     bad[64] ^= 1;
-    assert_int_equal(C.ecdsa_p256_verify(C.ctx, bad, digest, sig, n), ALOFT_ERR_ARG);
-    sign_key_free(k);
+    assert_int_equal(C.ecdsa_p256_verify(C.ctx, bad, digest, vec_sig, 70), ALOFT_ERR_ARG);
+    bad[64] ^= 1;
+    bad[0] = 0x02;
+    assert_int_equal(C.ecdsa_p256_verify(C.ctx, bad, digest, vec_sig, 70), ALOFT_ERR_ARG);
 }
 
 static void test_random(void **state)
@@ -122,7 +155,7 @@ static void test_api_selected(void **state)
     (void)state;
     /* The branch of port/mbedtls this build took matches the headers
      * (Debian 12: 2.28, the _ret names). */
-    assert_int_equal(aloft_mbedtls_api(), MBEDTLS_VERSION_MAJOR);
+    assert_int_equal(aloft_mbedtls_api(), WANT_API);
 }
 
 int main(void)

@@ -1,9 +1,9 @@
 /*
  * tests/esp/fakes/esp_partition.c — esp_partition_* over the NOR simulator:
  * the partition list comes from the binary table at 0x8000, as IDF loads it;
- * reads, writes and erases keep IDF's bounds and alignment rules, and the
- * NOR model's (programs only clear bits; split at 256-byte pages as
- * esp_flash_write does).
+ * reads, writes and erases keep IDF's bounds and alignment rules (16-byte
+ * writes on partitions flagged encrypted), and the NOR model's (programs
+ * only clear bits; split at 256-byte pages as esp_flash_write does).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +45,7 @@ int fake_partition_attach(nor_flash_t *n)
         p->size = pt.parts[i].size;
         p->erase_size = 4096;
         memcpy(p->label, pt.parts[i].label, sizeof p->label);
-        p->encrypted = false;
+        p->encrypted = (pt.parts[i].flags & 1u) != 0;   /* the table's "encrypted" flag */
     }
     nparts = pt.count;
     nor = n;
@@ -139,6 +139,12 @@ esp_err_t esp_partition_write(const esp_partition_t *p, size_t off, const void *
     const uint8_t *s = src;
     if (src == NULL || !in_bounds(p, off, size))
         return src == NULL ? ESP_ERR_INVALID_ARG : ESP_ERR_INVALID_SIZE;
+    /* Encrypted partitions take whole 16-byte blocks (esp_flash_write_encrypted);
+     * the fake keeps the rule, not the cipher. */
+    if (p->encrypted && (off % 16u != 0 || size % 16u != 0)) {
+        fake_partition_stats.refused++;
+        return off % 16u ? ESP_ERR_INVALID_ARG : ESP_ERR_INVALID_SIZE;
+    }
     fake_partition_stats.writes++;
     uint32_t addr = p->address + (uint32_t)off;
     while (size > 0) {

@@ -3,8 +3,15 @@
 #ifndef FAKE_SDKCONFIG_H
 #define FAKE_SDKCONFIG_H
 
+/* FAKE_IDF_TARGET_LINUX: the port as IDF's Linux target builds it (no
+ * app_update, no ROM; tests/esp/device/linux_target.c). */
+#ifdef FAKE_IDF_TARGET_LINUX
+#define CONFIG_IDF_TARGET "linux"
+#define CONFIG_IDF_TARGET_LINUX 1
+#else
 #define CONFIG_IDF_TARGET "esp32"
 #define CONFIG_IDF_TARGET_ESP32 1
+#endif
 #define CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE 1
 #define CONFIG_APP_ROLLBACK_ENABLE 1
 
