@@ -6,7 +6,7 @@
 # begin() confirms the new image by itself (auto-confirm). The sketch logs
 # in by verifier (setNativeVerifier: the firmware holds no native password)
 # and gives espota a password of its own (setEspotaPassword); without the
-# verifier begin() refuses with the reason.
+# verifier, or with a hostname too long, begin() refuses with the reason.
 source "$(dirname "${BASH_SOURCE[0]}")/arduino_lib.sh"
 
 img() { "$aloft" image make --chip esp32 --project task --version "$1" --size 400000 --seed "$2" \
@@ -50,5 +50,14 @@ spawn env ALOFT_TEST_PORT="$(arduino_port)" "$tests_bin/arduino_TaskMode" "$tmp/
 wait_for "$tmp/open.log" "Ready," 30 || { cat "$tmp/open.log" >&2; fail "the open board did not get to Ready"; }
 contains "$tmp/open.log" "native protocol without a password or verifier"
 lacks "$tmp/open.log" "mdns:"
+stop_pid "$spawned"
+
+# a hostname that does not fit: begin() refuses and says so
+spawn env ALOFT_TEST_PORT="$(arduino_port)" TEST_VERIFIER="$verifier" \
+    TEST_HOSTNAME="gateway-in-the-garden-shed-by-the-pond" "$tests_bin/arduino_TaskMode" \
+    "$tmp/dev.flash" >"$tmp/long.log" 2>&1
+wait_for "$tmp/long.log" "Ready," 30 || { cat "$tmp/long.log" >&2; fail "the board did not get to Ready"; }
+contains "$tmp/long.log" "the hostname is longer than 32 characters"
+lacks "$tmp/long.log" "mdns:"
 stop_pid "$spawned"
 echo "PASS: AloftOTA task mode: served by aloft's task, loop() runs on, begin() confirms; native login by verifier, espota by its own password"

@@ -2,7 +2,8 @@
 // callbacks say which task runs them, and onEnd waits (up to 10 s) for
 // loop() to turn once more: it can, since in task mode nothing in loop()
 // serves the update. The logins: a native verifier (from the test, in
-// $TEST_VERIFIER) instead of a password, and espota's own password.
+// $TEST_VERIFIER) instead of a password, and espota's own password; the
+// hostname from $TEST_HOSTNAME if set.
 
 #include <WiFi.h>
 #include <AloftOTA.h>
@@ -22,6 +23,9 @@ void setup() {
   WiFi.begin("ssid", "pass");
   AloftOTA.setNativeVerifier(getenv("TEST_VERIFIER"));
   AloftOTA.setEspotaPassword("espota-only");
+  if (getenv("TEST_HOSTNAME") != nullptr) {
+    AloftOTA.setHostname(getenv("TEST_HOSTNAME"));
+  }
   AloftOTA.setTaskMode(true);
   AloftOTA
     .onStart([]() {
