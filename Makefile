@@ -32,7 +32,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 
 .PHONY: all deps build test test-unit test-asan size fuzz fuzz-build valgrind sweep soak stress demo bench clean
-.PHONY: install deb idf-component idf-check idf-deps
+.PHONY: install deb idf-component idf-check idf-deps arduino-lib
 
 all: build
 
@@ -133,6 +133,11 @@ idf-check:
 	  cmake -S . -B $(BUILD) $(CMAKE_OPTS) >/dev/null && \
 	  cmake --build $(BUILD) -j $(JOBS) --target aloft aloft-sim >/dev/null; fi
 	@ALOFT_BIN=$(abspath $(BUILD))/bin bash tools/idf/check.sh
+
+# The Arduino library as one zip for the Arduino IDE and PlatformIO:
+# $(BUILD)/dist/aloft-arduino-VERSION.zip (tools/arduino_pack.sh).
+arduino-lib:
+	@sh tools/arduino_pack.sh $(BUILD)/dist
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
