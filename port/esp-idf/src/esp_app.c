@@ -16,7 +16,7 @@
 #include "esp_task.h"
 #include "freertos/FreeRTOS.h"
 #include "freertos/semphr.h"
-#include "sdkconfig.h"
+#include "esp_kconfig.h"
 #ifndef CONFIG_IDF_TARGET_LINUX
 #include "esp_mac.h"
 #endif

@@ -12,7 +12,7 @@
  * task is not subscribed).
  */
 #include "esp_log.h"
-#include "sdkconfig.h"
+#include "esp_kconfig.h"
 #ifdef CONFIG_ESP_TASK_WDT_EN   /* no task watchdog (nor its API) without it, or on Linux */
 #include "esp_task_wdt.h"
 #endif

@@ -18,7 +18,7 @@
  * bootloader may have fallen back from the slot otadata names).
  */
 #include "esp_log.h"
-#include "sdkconfig.h"
+#include "esp_kconfig.h"
 #if !defined(CONFIG_IDF_TARGET_LINUX)
 #include "esp_ota_ops.h"
 #endif

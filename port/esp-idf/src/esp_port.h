@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "esp_partition.h"
-#include "sdkconfig.h"
+#include "esp_kconfig.h"
 
 #include "aloft/port/crypto.h"
 #include "aloft/port/flash.h"

@@ -12,7 +12,7 @@
 #include "freertos/FreeRTOS.h"
 #include "freertos/semphr.h"
 #include "freertos/task.h"
-#include "sdkconfig.h"
+#include "esp_kconfig.h"
 #ifdef CONFIG_ESP_TASK_WDT_EN
 #include "esp_task_wdt.h"
 #endif
