@@ -73,7 +73,9 @@ serve() {
 upload() {
     local log=$1 says=$2 file=$3 rc=0
     shift 3
-    expect_rc 0 "$aloft" upload --auth "$pw" "$@" "127.0.0.1:$port" "$file"
+    # --no-wait: on Linux the restart is an exit, and this script plays the
+    # bootloader and the next boot (steps 3 and 4) itself
+    expect_rc 0 "$aloft" upload --no-wait --auth "$pw" "$@" "127.0.0.1:$port" "$file"
     cp "$tmp/out" "$log.upload"
     contains "$log.upload" "$says"
     echo "  aloft upload${*:+ $*}: $(grep -m1 -F "$says" "$log.upload")"
