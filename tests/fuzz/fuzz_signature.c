@@ -26,6 +26,7 @@
 #include "aloft/error.h"
 #include "aloft/wire/signature.h"
 #include "crypto_mbedtls.h"
+#include "sig_vector.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -35,15 +36,6 @@ static void check(int cond)
         __builtin_trap();
 }
 
-/* Any valid P-256 point will do: the signatures here are noise. */
-static const uint8_t point[ALOFT_PUBKEY_LEN] = {
-    0x04, 0x16, 0x34, 0x9b, 0xb7, 0xdf, 0xf3, 0x41, 0x49, 0xe3, 0xb7, 0xaf,
-    0x47, 0x13, 0x60, 0x4a, 0xa2, 0xe7, 0x7a, 0xc0, 0x70, 0x88, 0xa0, 0x87,
-    0x8c, 0x4e, 0xb4, 0x11, 0xbc, 0x4d, 0x8f, 0x19, 0x1c, 0x85, 0x2c, 0x26,
-    0x77, 0xb7, 0x91, 0x26, 0x65, 0xb7, 0x3f, 0x30, 0xbe, 0xdf, 0x3b, 0x7e,
-    0x4f, 0xf0, 0x08, 0xc0, 0xde, 0xe6, 0xca, 0xf7, 0xe6, 0x10, 0xd1, 0x6b,
-    0x99, 0x2a, 0x15, 0x3d, 0x21,
-};
 
 /* What the stub port expects to be handed, and how often it was called. */
 typedef struct {
@@ -58,7 +50,8 @@ static int stub_verify(void *ctx, const uint8_t pubkey[65], const uint8_t digest
     uint8_t want[ALOFT_SHA256_LEN];
     x->calls++;
     check(aloft_hash_oneshot(&aloft_mbedtls_sha256, x->b->meta_bytes, x->b->meta_len, want) == 0);
-    check(memcmp(pubkey, point, sizeof point) == 0 && memcmp(digest, want, sizeof want) == 0);
+    check(memcmp(pubkey, vec_point, sizeof vec_point) == 0 &&
+          memcmp(digest, want, sizeof want) == 0);
     check(sig == x->b->sig && sig_len == x->b->sig_len);
     return ALOFT_ERR_SIGNATURE;
 }
@@ -91,7 +84,7 @@ static void check_parsed(const aloft_sig_block_t *b, const uint8_t *block, size_
     aloft_crypto_t stub = aloft_mbedtls_crypto;
     stub.ecdsa_p256_verify = stub_verify;
     stub.ctx = &x;
-    memcpy(key.point, point, sizeof point);
+    memcpy(key.point, vec_point, sizeof vec_point);
     memcpy(key.key_id, b->meta.key_id, sizeof key.key_id);
     check(aloft_sig_verify(&stub, b, &key, 1) == ALOFT_ERR_SIGNATURE && x.calls == 1);
     key.key_id[0] ^= 1;   /* another key's id: not tried */

@@ -15,31 +15,17 @@
 #include "nor_flash.h"
 #include "test_ptable_util.h"
 
-static esp_fx_t fx;
-
-static int setup_default(void **state)
-{
-    (void)state;
-    return espfx_setup(&fx, ALOFT_SCHEME_DEFAULT) || espfx_open(&fx);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    espfx_teardown(&fx);
-    return 0;
-}
 
 static const aloft_part_t *part(const char *label)
 {
-    const aloft_part_t *p = aloft_ptable_find_label(&fx.dev.ptable, label);
+    const aloft_part_t *p = aloft_ptable_find_label(&esp_fx.dev.ptable, label);
     assert_non_null(p);
     return p;
 }
 
 static void test_geometry(void **state)
 {
-    const aloft_flash_t *f = &fx.dev.flash;
+    const aloft_flash_t *f = &esp_fx.dev.flash;
     (void)state;
     assert_int_equal(f->sector_size, 4096);
     assert_int_equal(f->block_size, 65536);
@@ -50,19 +36,19 @@ static void test_geometry(void **state)
 
 static void test_read_maps_to_partition(void **state)
 {
-    const aloft_flash_t *f = &fx.dev.flash;
+    const aloft_flash_t *f = &esp_fx.dev.flash;
     const aloft_part_t *app0 = part("app0");
     uint8_t buf[300];
     (void)state;
     assert_int_equal(f->read(f, app0->offset + 1000, buf, sizeof buf), 0);
-    assert_memory_equal(buf, fx.v1 + 1000, sizeof buf);
+    assert_memory_equal(buf, esp_fx.v1 + 1000, sizeof buf);
     /* The last byte of a partition is reachable, one past it is not. */
     assert_int_equal(f->read(f, app0->offset + app0->size - 1, buf, 1), 0);
 }
 
 static void test_refuses_outside_partitions(void **state)
 {
-    const aloft_flash_t *f = &fx.dev.flash;
+    const aloft_flash_t *f = &esp_fx.dev.flash;
     const aloft_part_t *nvs = part("nvs"), *otadata = part("otadata");
     uint8_t buf[64];
     unsigned reads = fake_partition_stats.reads;
@@ -83,9 +69,9 @@ static void test_refuses_outside_partitions(void **state)
 
 static void test_erase_feeds_watchdog(void **state)
 {
-    const aloft_flash_t *f = &fx.dev.flash;
+    const aloft_flash_t *f = &esp_fx.dev.flash;
     const aloft_part_t *app1 = part("app1");
-    const uint8_t *mem = espfx_mem(&fx);
+    const uint8_t *mem = espfx_mem(&esp_fx);
     uint8_t page[256];
     (void)state;
     memset(page, 0x5A, sizeof page);
@@ -109,7 +95,7 @@ static void test_erase_feeds_watchdog(void **state)
 
 static void test_program_rules(void **state)
 {
-    const aloft_flash_t *f = &fx.dev.flash;
+    const aloft_flash_t *f = &esp_fx.dev.flash;
     const aloft_part_t *app1 = part("app1");
     uint8_t a[256], b[256];
     (void)state;
@@ -128,18 +114,18 @@ static void check_scheme(aloft_scheme_t scheme)
     aloft_ptable_t want;
     const aloft_part_t *slots[2];
     assert_int_equal(aloft_ptable_scheme(&want, scheme), 0);
-    assert_int_equal(fx.dev.ptable.count, want.count);
+    assert_int_equal(esp_fx.dev.ptable.count, want.count);
     for (int i = 0; i < want.count; i++) {
-        const aloft_part_t *w = &want.parts[i], *g = &fx.dev.ptable.parts[i];
+        const aloft_part_t *w = &want.parts[i], *g = &esp_fx.dev.ptable.parts[i];
         assert_string_equal(g->label, w->label);
         assert_int_equal(g->type, w->type);
         assert_int_equal(g->subtype, w->subtype);
         assert_int_equal(g->offset, w->offset);
         assert_int_equal(g->size, w->size);
     }
-    assert_int_equal(aloft_ptable_ota_slots(&fx.dev.ptable, slots, 2), 2);
+    assert_int_equal(aloft_ptable_ota_slots(&esp_fx.dev.ptable, slots, 2), 2);
     assert_int_equal(slots[1]->size, aloft_scheme_app_size(scheme));
-    assert_non_null(aloft_ptable_find_fs(&fx.dev.ptable, NULL));
+    assert_non_null(aloft_ptable_find_fs(&esp_fx.dev.ptable, NULL));
 }
 
 static void test_default_scheme(void **state)
@@ -151,30 +137,30 @@ static void test_default_scheme(void **state)
 static void test_min_spiffs_scheme(void **state)
 {
     (void)state;
-    espfx_teardown(&fx);
-    assert_int_equal(espfx_setup(&fx, ALOFT_SCHEME_MIN_SPIFFS), 0);
-    assert_int_equal(espfx_open(&fx), 0);
+    espfx_teardown(&esp_fx);
+    assert_int_equal(espfx_setup(&esp_fx, ALOFT_SCHEME_MIN_SPIFFS), 0);
+    assert_int_equal(espfx_open(&esp_fx), 0);
     check_scheme(ALOFT_SCHEME_MIN_SPIFFS);
-    assert_int_equal(fx.dev.dev.running_slot, 0);
+    assert_int_equal(esp_fx.dev.dev.running_slot, 0);
 }
 
 static void test_device_open(void **state)
 {
-    const aloft_device_t *d = &fx.dev.dev;
+    const aloft_device_t *d = &esp_fx.dev.dev;
     (void)state;
-    assert_ptr_equal(d->flash, &fx.dev.flash);
-    assert_ptr_equal(d->ptable, &fx.dev.ptable);
+    assert_ptr_equal(d->flash, &esp_fx.dev.flash);
+    assert_ptr_equal(d->ptable, &esp_fx.dev.ptable);
     assert_int_equal(d->running_slot, 0);
     assert_int_equal(d->chip_id, ALOFT_CHIP_ESP32);
     assert_true(d->rollback);               /* CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE */
     assert_non_null(d->running_desc);
     assert_string_equal(d->running_desc->project_name, "demo");
     assert_string_equal(d->running_desc->version, "1.0.0");
-    assert_false(fx.dev.rolled_back);
-    assert_int_equal(fx.dev.inflate.max_window_bits, 12);
+    assert_false(esp_fx.dev.rolled_back);
+    assert_int_equal(esp_fx.dev.inflate.max_window_bits, 12);
     assert_int_equal(d->nkeys, 0);
     /* The bootloader model recorded the first boot: {seq 1, VALID}. */
-    assert_int_equal(esp_device_running_state(&fx.dev), ALOFT_OTA_VALID);
+    assert_int_equal(esp_device_running_state(&esp_fx.dev), ALOFT_OTA_VALID);
 }
 
 static void test_keys_copied(void **state)
@@ -182,13 +168,13 @@ static void test_keys_copied(void **state)
     aloft_pubkey_t keys[ESP_DEVICE_MAX_KEYS + 1];
     (void)state;
     memset(keys, 0x11, sizeof keys);
-    assert_int_equal(esp_device_open(&fx.dev, keys, 2), 0);
-    assert_int_equal(fx.dev.dev.nkeys, 2);
-    assert_ptr_equal(fx.dev.dev.keys, fx.dev.keys);
+    assert_int_equal(esp_device_open(&esp_fx.dev, keys, 2), 0);
+    assert_int_equal(esp_fx.dev.dev.nkeys, 2);
+    assert_ptr_equal(esp_fx.dev.dev.keys, esp_fx.dev.keys);
     memset(keys, 0, sizeof keys);            /* the caller's copy may go away */
-    assert_int_equal(fx.dev.keys[1].point[0], 0x11);
-    assert_int_equal(esp_device_open(&fx.dev, keys, ESP_DEVICE_MAX_KEYS + 1), ALOFT_ERR_ARG);
-    assert_int_equal(esp_device_open(&fx.dev, NULL, 0), 0);
+    assert_int_equal(esp_fx.dev.keys[1].point[0], 0x11);
+    assert_int_equal(esp_device_open(&esp_fx.dev, keys, ESP_DEVICE_MAX_KEYS + 1), ALOFT_ERR_ARG);
+    assert_int_equal(esp_device_open(&esp_fx.dev, NULL, 0), 0);
 }
 
 /* A flash whose table is edited, opened without the bootloader model (it
@@ -198,14 +184,14 @@ static int open_with_table(const aloft_ptable_t *pt, const char *running)
 {
     nor_flash_t nor;
     int err;
-    fake_chip_power_off(&fx.chip);
-    memset(&fx.dev, 0, sizeof fx.dev);
-    espfx_write_table(fx.path, pt);
-    assert_int_equal(nor_open_existing(&nor, fx.path), 0);
+    fake_chip_power_off(&esp_fx.chip);
+    memset(&esp_fx.dev, 0, sizeof esp_fx.dev);
+    espfx_write_table(esp_fx.path, pt);
+    assert_int_equal(nor_open_existing(&nor, esp_fx.path), 0);
     assert_int_equal(fake_partition_attach(&nor), 0);
     fake_ota_set_running(esp_partition_find_first(ESP_PARTITION_TYPE_APP,
                                                   ESP_PARTITION_SUBTYPE_ANY, running));
-    err = esp_device_open(&fx.dev, NULL, 0);
+    err = esp_device_open(&esp_fx.dev, NULL, 0);
     fake_partition_detach();
     nor_close(&nor);
     return err;   /* the chip stays off; teardown's power-off is then a no-op */
@@ -252,38 +238,38 @@ static void test_encrypted_slots_refused(void **state)
     aloft_ptable_t pt;
     static uint8_t before[0x2000];
     (void)state;
-    fake_chip_power_off(&fx.chip);
+    fake_chip_power_off(&esp_fx.chip);
     assert_int_equal(aloft_ptable_scheme(&pt, ALOFT_SCHEME_DEFAULT), 0);
     for (int i = 0; i < pt.count; i++)
         if (pt.parts[i].type == ALOFT_PT_TYPE_APP)
             pt.parts[i].flags |= 1u;
-    espfx_write_table(fx.path, &pt);
-    assert_int_equal(fake_chip_power_on(&fx.chip, fx.path), 0);
-    assert_int_equal(espfx_open(&fx), 0);   /* opens, with a warning */
-    memcpy(before, espfx_mem(&fx) + fx.dev.otadata.offset, sizeof before);
-    assert_int_equal(espfx_update(&fx, fx.v2, fx.v2_len, 4096), ALOFT_ERR_ALIGN);
-    assert_memory_equal(espfx_mem(&fx) + fx.dev.otadata.offset, before, sizeof before);
-    assert_int_equal(espfx_reboot(&fx), 0);
-    assert_int_equal(fx.dev.dev.running_slot, 0);
-    assert_string_equal(fx.dev.dev.running_desc->version, "1.0.0");
+    espfx_write_table(esp_fx.path, &pt);
+    assert_int_equal(fake_chip_power_on(&esp_fx.chip, esp_fx.path), 0);
+    assert_int_equal(espfx_open(&esp_fx), 0);   /* opens, with a warning */
+    memcpy(before, espfx_mem(&esp_fx) + esp_fx.dev.otadata.offset, sizeof before);
+    assert_int_equal(espfx_update(&esp_fx, esp_fx.v2, esp_fx.v2_len, 4096), ALOFT_ERR_ALIGN);
+    assert_memory_equal(espfx_mem(&esp_fx) + esp_fx.dev.otadata.offset, before, sizeof before);
+    assert_int_equal(espfx_reboot(&esp_fx), 0);
+    assert_int_equal(esp_fx.dev.dev.running_slot, 0);
+    assert_string_equal(esp_fx.dev.dev.running_desc->version, "1.0.0");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_geometry, setup_default, teardown),
-        cmocka_unit_test_setup_teardown(test_read_maps_to_partition, setup_default, teardown),
-        cmocka_unit_test_setup_teardown(test_refuses_outside_partitions, setup_default, teardown),
-        cmocka_unit_test_setup_teardown(test_erase_feeds_watchdog, setup_default, teardown),
-        cmocka_unit_test_setup_teardown(test_program_rules, setup_default, teardown),
-        cmocka_unit_test_setup_teardown(test_default_scheme, setup_default, teardown),
-        cmocka_unit_test_setup_teardown(test_min_spiffs_scheme, setup_default, teardown),
-        cmocka_unit_test_setup_teardown(test_device_open, setup_default, teardown),
-        cmocka_unit_test_setup_teardown(test_keys_copied, setup_default, teardown),
-        cmocka_unit_test_setup_teardown(test_no_second_slot, setup_default, teardown),
-        cmocka_unit_test_setup_teardown(test_no_otadata, setup_default, teardown),
-        cmocka_unit_test_setup_teardown(test_running_from_factory, setup_default, teardown),
-        cmocka_unit_test_setup_teardown(test_encrypted_slots_refused, setup_default, teardown),
+        ESPFX_TEST(test_geometry),
+        ESPFX_TEST(test_read_maps_to_partition),
+        ESPFX_TEST(test_refuses_outside_partitions),
+        ESPFX_TEST(test_erase_feeds_watchdog),
+        ESPFX_TEST(test_program_rules),
+        ESPFX_TEST(test_default_scheme),
+        ESPFX_TEST(test_min_spiffs_scheme),
+        ESPFX_TEST(test_device_open),
+        ESPFX_TEST(test_keys_copied),
+        ESPFX_TEST(test_no_second_slot),
+        ESPFX_TEST(test_no_otadata),
+        ESPFX_TEST(test_running_from_factory),
+        ESPFX_TEST(test_encrypted_slots_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

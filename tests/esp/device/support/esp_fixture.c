@@ -76,3 +76,18 @@ void espfx_teardown(esp_fx_t *fx)
     image_free(fx->v1);
     image_free(fx->v2);
 }
+
+esp_fx_t esp_fx;
+
+int espfx_cmocka_setup(void **state)
+{
+    (void)state;
+    return espfx_setup(&esp_fx, ALOFT_SCHEME_DEFAULT) || espfx_open(&esp_fx);
+}
+
+int espfx_cmocka_teardown(void **state)
+{
+    (void)state;
+    espfx_teardown(&esp_fx);
+    return 0;
+}

@@ -44,4 +44,11 @@ uint8_t *espfx_mem(esp_fx_t *fx);
 
 void espfx_teardown(esp_fx_t *fx);
 
+/* The fixture most tests share, and cmocka setup/teardown for it: the
+ * default scheme, powered on, the device opened. */
+extern esp_fx_t esp_fx;
+int espfx_cmocka_setup(void **state);
+int espfx_cmocka_teardown(void **state);
+#define ESPFX_TEST(fn) cmocka_unit_test_setup_teardown(fn, espfx_cmocka_setup, espfx_cmocka_teardown)
+
 #endif
