@@ -65,7 +65,8 @@ static void test_update_then_model_boots_it(void **state)
     assert_int_equal(esp_device_running_state(&esp_fx.dev), ALOFT_OTA_PENDING_VERIFY);
     assert_false(esp_fx.dev.rolled_back);
     /* The model verified the whole image the port wrote. */
-    assert_memory_equal(espfx_mem(&esp_fx) + esp_fx.dev.otadata.slots[1]->offset, esp_fx.v2, esp_fx.v2_len);
+    assert_memory_equal(espfx_mem(&esp_fx) + esp_fx.dev.otadata.slots[1]->offset, esp_fx.v2,
+                        esp_fx.v2_len);
 }
 
 static void test_confirm(void **state)

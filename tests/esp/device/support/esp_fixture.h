@@ -49,6 +49,7 @@ void espfx_teardown(esp_fx_t *fx);
 extern esp_fx_t esp_fx;
 int espfx_cmocka_setup(void **state);
 int espfx_cmocka_teardown(void **state);
-#define ESPFX_TEST(fn) cmocka_unit_test_setup_teardown(fn, espfx_cmocka_setup, espfx_cmocka_teardown)
+#define ESPFX_TEST(fn) \
+    cmocka_unit_test_setup_teardown(fn, espfx_cmocka_setup, espfx_cmocka_teardown)
 
 #endif
