@@ -92,7 +92,7 @@ int aloft_delta_parse_header(const uint8_t *p, size_t len, aloft_delta_header_t 
             return bad(d, ALOFT_DELTA_FIXED_LEN, "signature block");
         if (sb.meta.image_size != h->new_size ||
             memcmp(sb.meta.image_sha256, h->new_sha256, 32) != 0)
-            return aloft_diag_set(d, ALOFT_ERR_SIGNED_MISMATCH, 0, 0, "patch's new image");
+            return aloft_diag_set(d, ALOFT_ERR_SIGNED_MISMATCH, 0, 0, "new image");
     }
     return hlen;
 }
@@ -150,7 +150,7 @@ static int accept_header(aloft_delta_t *d)
 {
     int r = aloft_delta_parse_header(d->hbuf, d->fill, &d->hdr, &d->diag);
     if (r < 0)
-        return fail(d, r, d->diag.have, d->diag.want, d->diag.where);
+        return d->err = r;   /* the parser filled d->diag */
     if (d->hdr.base_size != d->cfg.base_size)
         return fail(d, ALOFT_ERR_PATCH_BASE, d->cfg.base_size, d->hdr.base_size, "size");
     if (memcmp(d->hdr.base_sha256, d->cfg.base_sha256, 32) != 0)
@@ -276,7 +276,7 @@ static int run_entries(aloft_delta_t *d, const uint8_t *p, size_t n)
                 d->op = OP_SEEK;
         } else {
             if (d->op == OP_SEEK && d->vshift == 0 && d->seg_out == d->seg_len)
-                return fail(d, ALOFT_ERR_PATCH, d->patch_pos, 0, "data past segment end");
+                return fail(d, ALOFT_ERR_PATCH, d->patch_pos, 0, "past segment end");
             uint8_t b = *p++;
             n--;
             if (d->vshift == 28 && b > 0x0F)
@@ -304,7 +304,7 @@ static int end_segment(aloft_delta_t *d)
     if (d->comp_left != 0)
         return fail(d, ALOFT_ERR_PATCH, d->patch_pos, d->comp_left, "segment length");
     if (d->seg_out != d->seg_len || d->op != OP_SEEK || d->vshift != 0)
-        return fail(d, ALOFT_ERR_PATCH, d->patch_pos, d->seg_len - d->seg_out, "segment ends early");
+        return fail(d, ALOFT_ERR_PATCH, d->patch_pos, d->seg_len - d->seg_out, "segment short");
     d->seg++;
     d->phase = d->seg == d->hdr.segment_count ? PH_DONE : PH_SEGHDR;
     d->fill = 0;
@@ -393,7 +393,7 @@ int aloft_delta_feed(aloft_delta_t *d, const uint8_t *data, size_t len)
                 return r;
             k = (size_t)r;
         } else {
-            return fail(d, ALOFT_ERR_PATCH, d->patch_pos, body_end(d), "bytes after the end");
+            return fail(d, ALOFT_ERR_PATCH, d->patch_pos, body_end(d), "after the end");
         }
         data += k;
         len -= k;
