@@ -184,34 +184,69 @@ static void segment_entries(buf_t *e, const op_t *ops, size_t nops, const uint8_
         put_varint(e, seek >= 0 ? (uint32_t)(seek * 2) : (uint32_t)(-seek * 2 - 1));
         put_varint(e, (uint32_t)add);
         put_varint(e, (uint32_t)ins);
+        /* The differences as (zero run, byte) pairs, a last run to the end. */
+        int64_t last = 0;
         for (int64_t k = 0; k < add; k++) {
             uint8_t d = (uint8_t)(nw[a_lo + k] - old[from + k]);
+            if (d == 0)
+                continue;
+            put_varint(e, (uint32_t)(k - last));
             put(e, &d, 1);
+            last = k + 1;
         }
+        if (last < add)
+            put_varint(e, (uint32_t)(add - last));
         put(e, nw + i_lo, (size_t)ins);
         cur = from + add;
     }
 }
 
-static int deflate_into(buf_t *out, const buf_t *in, unsigned wbits)
+/* in deflated with one strategy into a new buffer (*out, *out_len). */
+static int deflate_one(const buf_t *in, unsigned wbits, int strategy, uint8_t **out,
+                       size_t *out_len)
 {
     z_stream z;
     memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, 9, Z_DEFLATED, (int)wbits, 9, Z_DEFAULT_STRATEGY) != Z_OK)
+    if (deflateInit2(&z, 9, Z_DEFLATED, (int)wbits, 9, strategy) != Z_OK)
         return ALOFT_ERR_ARG;
     size_t bound = deflateBound(&z, (uLong)in->len);
-    uint8_t *tmp = xmalloc(bound);
+    *out = xmalloc(bound);
     z.next_in = in->p;
     z.avail_in = (uInt)in->len;
-    z.next_out = tmp;
+    z.next_out = *out;
     z.avail_out = (uInt)bound;
     int rc = deflate(&z, Z_FINISH);
-    size_t n = bound - z.avail_out;
+    *out_len = bound - z.avail_out;
     deflateEnd(&z);
-    if (rc == Z_STREAM_END)
-        put(out, tmp, n);
-    free(tmp);
     return rc == Z_STREAM_END ? ALOFT_OK : ALOFT_ERR_ARG;
+}
+
+/* Append in deflated: the smaller of zlib's default and filtered
+ * strategies (the decoder cannot tell them apart). */
+static int deflate_into(buf_t *out, const buf_t *in, unsigned wbits)
+{
+    static const int strategies[] = {Z_DEFAULT_STRATEGY, Z_FILTERED};
+    uint8_t *best = NULL;
+    size_t best_len = 0;
+    for (size_t i = 0; i < sizeof strategies / sizeof strategies[0]; i++) {
+        uint8_t *p;
+        size_t n;
+        int rc = deflate_one(in, wbits, strategies[i], &p, &n);
+        if (rc != ALOFT_OK) {
+            free(p);
+            free(best);
+            return rc;
+        }
+        if (best == NULL || n < best_len) {
+            free(best);
+            best = p, best_len = n;
+        } else {
+            free(p);
+        }
+    }
+    put(out, best, best_len);
+    free(best);
+    return ALOFT_OK;
 }
 
 void delta_sha256(const uint8_t *p, size_t n, uint8_t out[32])

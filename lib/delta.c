@@ -5,8 +5,8 @@
  * Patch bytes pass through three phases: the header (buffered whole, then
  * checked), an 8-byte segment header, and the segment's zlib stream. The
  * inflated entries run through a small machine: three varints (seek, add
- * length, insert length), then add bytes (base byte + difference) and
- * insert bytes (literal). A segment must produce exactly its 64 KiB of the
+ * length, insert length), then the add bytes as runs of unchanged base
+ * bytes each followed by one difference byte, then insert bytes (literal). A segment must produce exactly its 64 KiB of the
  * new image and its zlib stream must end exactly at its compressed length.
  */
 #include <string.h>
@@ -16,7 +16,8 @@
 #include "bytes.h"
 
 enum { PH_HEADER, PH_SEGHDR, PH_BODY, PH_DONE };
-enum { OP_SEEK, OP_ADDLEN, OP_INSLEN, OP_ADD, OP_INS };
+/* The varint fields come first: op < OP_DIFF reads a varint. */
+enum { OP_SEEK, OP_ADDLEN, OP_INSLEN, OP_RUN, OP_DIFF, OP_INS };
 
 static int fail(aloft_delta_t *d, int err, uint32_t have, uint32_t want, const char *where)
 {
@@ -215,6 +216,29 @@ static int emit(aloft_delta_t *d, const uint8_t *p, size_t n)
     return ALOFT_OK;
 }
 
+/* After an add's bytes, or when it has none: the insert, or the next entry. */
+static void after_add(aloft_delta_t *d)
+{
+    d->op = d->add_left ? OP_RUN : d->ins_left ? OP_INS : OP_SEEK;
+}
+
+/* Copy n base bytes unchanged (a run of zero differences). */
+static int copy_base(aloft_delta_t *d, uint32_t n)
+{
+    while (n > 0) {
+        size_t k = n < sizeof d->obuf ? n : sizeof d->obuf;
+        int r = d->cfg.read_base(d->cfg.ctx, d->old_pos, d->obuf, k);
+        if (r < 0)
+            return fail(d, r, d->old_pos, (uint32_t)k, "base read");
+        if ((r = emit(d, d->obuf, k)) < 0)
+            return r;
+        d->old_pos += (uint32_t)k;
+        d->add_left -= (uint32_t)k;
+        n -= (uint32_t)k;
+    }
+    return ALOFT_OK;
+}
+
 /* One varint of an entry is complete in v: check it against the segment. */
 static int take_field(aloft_delta_t *d, uint32_t v)
 {
@@ -235,51 +259,44 @@ static int take_field(aloft_delta_t *d, uint32_t v)
         d->add_left = v;
         d->op = OP_INSLEN;
         break;
-    default: /* OP_INSLEN */
+    case OP_INSLEN:
         if (v > room - d->add_left)
             return fail(d, ALOFT_ERR_PATCH, d->patch_pos, room - d->add_left, "insert length");
         d->ins_left = v;
-        d->op = d->add_left ? OP_ADD : d->ins_left ? OP_INS : OP_SEEK;
+        after_add(d);
+        break;
+    default: { /* OP_RUN: v unchanged bytes, then one difference byte */
+        if (v > d->add_left)
+            return fail(d, ALOFT_ERR_PATCH, d->patch_pos, d->add_left, "zero run");
+        int r = copy_base(d, v);
+        if (r < 0)
+            return r;
+        if (d->add_left)
+            d->op = OP_DIFF;
+        else
+            after_add(d);
         break;
     }
-    return ALOFT_OK;
-}
-
-/* dst[i] += diff[i], four bytes a time with the carries kept inside each
- * byte (the decoder's hottest loop). */
-static void add_bytes(uint8_t *dst, const uint8_t *diff, size_t n)
-{
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        uint32_t a, b, s;
-        memcpy(&a, dst + i, 4);
-        memcpy(&b, diff + i, 4);
-        s = ((a & 0x7F7F7F7Fu) + (b & 0x7F7F7F7Fu)) ^ ((a ^ b) & 0x80808080u);
-        memcpy(dst + i, &s, 4);
     }
-    for (; i < n; i++)
-        dst[i] = (uint8_t)(dst[i] + diff[i]);
+    return ALOFT_OK;
 }
 
 /* Run n inflated bytes through the entry machine. */
 static int run_entries(aloft_delta_t *d, const uint8_t *p, size_t n)
 {
     while (n > 0) {
-        if (d->op == OP_ADD) {
-            size_t k = n < d->add_left ? n : d->add_left;
-            if (k > sizeof d->obuf)
-                k = sizeof d->obuf;
-            int r = d->cfg.read_base(d->cfg.ctx, d->old_pos, d->obuf, k);
+        if (d->op == OP_DIFF) {
+            uint8_t b;
+            int r = d->cfg.read_base(d->cfg.ctx, d->old_pos, &b, 1);
             if (r < 0)
-                return fail(d, r, d->old_pos, (uint32_t)k, "base read");
-            add_bytes(d->obuf, p, k);
-            if ((r = emit(d, d->obuf, k)) < 0)
+                return fail(d, r, d->old_pos, 1, "base read");
+            b = (uint8_t)(b + *p++);
+            n--;
+            if ((r = emit(d, &b, 1)) < 0)
                 return r;
-            d->old_pos += (uint32_t)k;
-            d->add_left -= (uint32_t)k;
-            p += k, n -= k;
-            if (d->add_left == 0)
-                d->op = d->ins_left ? OP_INS : OP_SEEK;
+            d->old_pos++;
+            d->add_left--;
+            after_add(d);
         } else if (d->op == OP_INS) {
             size_t k = n < d->ins_left ? n : d->ins_left;
             int r = emit(d, p, k);

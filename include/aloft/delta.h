@@ -114,7 +114,7 @@ typedef struct aloft_delta {
     uint8_t shdr[ALOFT_DELTA_SEG_HDR];
     uint8_t hbuf[ALOFT_DELTA_HEADER_MAX];
     uint8_t zout[256];        /* inflated entries */
-    uint8_t obuf[256];        /* base bytes being patched */
+    uint8_t obuf[256];        /* base bytes being copied */
 } aloft_delta_t;
 
 /* Start decoding. cfg is copied; its callbacks and buffers must outlive d.
