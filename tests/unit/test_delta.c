@@ -21,6 +21,7 @@
 #include "delta_host.h"
 #include "fileio.h"
 #include "inflate_zlib.h"
+#include <zlib.h>
 
 typedef struct {
     const char *name, *old, *new_;
@@ -406,6 +407,79 @@ static void test_signed_new_image(void **state)
     unmake(&m);
 }
 
+/* A one-segment patch from base (16 bytes of 0x10) to a 16-byte new image
+ * whose entries are the given bytes. */
+static size_t crafted(const uint8_t *entries, size_t n, uint8_t *out)
+{
+    static uint8_t base[16], img[16];
+    memset(base, 0x10, sizeof base);
+    uint8_t *p;
+    size_t pl;
+    assert_int_equal(delta_make(base, sizeof base, img, sizeof img, NULL, 0, 12, &p, &pl), 0);
+    size_t hl = (size_t)(p[6] | p[7] << 8);
+    memcpy(out, p, hl);
+    free(p);
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, 12, 9, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_in = (Bytef *)entries;
+    z.avail_in = (uInt)n;
+    z.next_out = out + hl + 8;
+    z.avail_out = 512;
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    uint32_t comp = 512 - z.avail_out;
+    deflateEnd(&z);
+    memset(out + hl, 0, 4);
+    for (int i = 0; i < 4; i++)
+        out[hl + 4 + i] = (uint8_t)(comp >> (8 * i));
+    uint32_t body = comp + 8;
+    for (int i = 0; i < 4; i++)
+        out[84 + i] = (uint8_t)(body >> (8 * i));
+    refix_crc(out);
+    return hl + body;
+}
+
+/* Entries that break each rule of FORMATS.md §3.3, each named. */
+static void test_bad_entries(void **state)
+{
+    (void)state;
+    static uint8_t base[16];
+    memset(base, 0x10, sizeof base);
+    static const struct {
+        uint8_t e[12];
+        size_t n;
+        const char *where;   /* NULL: accepted */
+    } cases[] = {
+        {{0, 16, 0, 15, 0xF0}, 5, NULL},            /* 15 unchanged, then +0xF0: 0x00 */
+        {{0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 3, "segment short"},
+        {{0x21, 1, 0}, 3, "seek"},                  /* zigzag 33: -17 */
+        {{1, 0, 0}, 3, "seek"},                     /* zigzag 1: -1 */
+        {{0, 17, 0}, 3, "copy length"},
+        {{0, 8, 9}, 3, "insert length"},
+        {{0, 16, 0, 17}, 4, "zero run"},
+        {{0, 16, 0, 16, 0, 0, 0}, 7, "past segment end"},
+        {{0, 0x80, 0x80, 0x80, 0x80, 0x10}, 6, "varint"},
+        {{0, 8, 0}, 3, "segment short"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t patch[1024];
+        size_t pl = crafted(cases[i].e, cases[i].n, patch);
+        run_t *r = run_new(base, sizeof base, 16, 15);
+        int e = feed(r, patch, pl, pl);
+        if (cases[i].where == NULL) {
+            assert_int_equal(e, 0);
+            assert_int_equal(r->len, 16);
+            assert_int_equal(r->out[0], 0x10);
+            assert_int_equal(r->out[15], 0x00);
+        } else {
+            if (e != ALOFT_ERR_PATCH || strcmp(aloft_delta_diag(&r->d)->where, cases[i].where))
+                fail_msg("case %zu: got %d '%s', want '%s'", i, e, aloft_delta_diag(&r->d)->where,
+                         cases[i].where);
+        }
+        run_free(r);
+    }
+}
+
 static void test_ram(void **state)
 {
     (void)state;
@@ -435,6 +509,7 @@ int main(void)
         cmocka_unit_test(test_wrong_base_and_window),
         cmocka_unit_test(test_tampered_and_truncated),
         cmocka_unit_test(test_signed_new_image),
+        cmocka_unit_test(test_bad_entries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
