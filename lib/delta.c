@@ -222,19 +222,38 @@ static void after_add(aloft_delta_t *d)
     d->op = d->add_left ? OP_RUN : d->ins_left ? OP_INS : OP_SEEK;
 }
 
+/* Make obuf hold the base from pos (< base_size) on; *avail = bytes there.
+ * Reads a whole buffer at a time: a difference byte costs no flash read of
+ * its own. */
+static int base_at(aloft_delta_t *d, uint32_t pos, uint32_t *avail)
+{
+    if (pos < d->cache_off || pos - d->cache_off >= d->cache_len) {
+        uint32_t k = d->cfg.base_size - pos < sizeof d->obuf ? d->cfg.base_size - pos
+                                                             : (uint32_t)sizeof d->obuf;
+        int r = d->cfg.read_base(d->cfg.ctx, pos, d->obuf, k);
+        if (r < 0)
+            return fail(d, r, pos, k, "base read");
+        d->cache_off = pos;
+        d->cache_len = k;
+    }
+    *avail = d->cache_len - (pos - d->cache_off);
+    return ALOFT_OK;
+}
+
 /* Copy n base bytes unchanged (a run of zero differences). */
 static int copy_base(aloft_delta_t *d, uint32_t n)
 {
     while (n > 0) {
-        size_t k = n < sizeof d->obuf ? n : sizeof d->obuf;
-        int r = d->cfg.read_base(d->cfg.ctx, d->old_pos, d->obuf, k);
+        uint32_t k;
+        int r = base_at(d, d->old_pos, &k);
         if (r < 0)
-            return fail(d, r, d->old_pos, (uint32_t)k, "base read");
-        if ((r = emit(d, d->obuf, k)) < 0)
             return r;
-        d->old_pos += (uint32_t)k;
-        d->add_left -= (uint32_t)k;
-        n -= (uint32_t)k;
+        k = n < k ? n : k;
+        if ((r = emit(d, d->obuf + (d->old_pos - d->cache_off), k)) < 0)
+            return r;
+        d->old_pos += k;
+        d->add_left -= k;
+        n -= k;
     }
     return ALOFT_OK;
 }
@@ -286,11 +305,11 @@ static int run_entries(aloft_delta_t *d, const uint8_t *p, size_t n)
 {
     while (n > 0) {
         if (d->op == OP_DIFF) {
-            uint8_t b;
-            int r = d->cfg.read_base(d->cfg.ctx, d->old_pos, &b, 1);
+            uint32_t avail;
+            int r = base_at(d, d->old_pos, &avail);
             if (r < 0)
-                return fail(d, r, d->old_pos, 1, "base read");
-            b = (uint8_t)(b + *p++);
+                return r;
+            uint8_t b = (uint8_t)(d->obuf[d->old_pos - d->cache_off] + *p++);
             n--;
             if ((r = emit(d, &b, 1)) < 0)
                 return r;
