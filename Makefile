@@ -13,8 +13,10 @@ CMAKE_OPTS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 # Debian packages the build and tests need (binutils for the size report
 # come with the cross compilers; openssl checks aloft's signatures).
-DEBS = cmake make gcc clang pkg-config libcmocka-dev libmbedtls-dev zlib1g-dev \
+DEBS = cmake make gcc clang pkg-config libcmocka-dev libmbedtls-dev zlib1g-dev libdivsufsort-dev \
        gcc-xtensa-lx106 gcc-riscv64-unknown-elf python3 openssl
+# make bench compares delta patches with bsdiff and xdelta3 (bc does the sums).
+DEBS += bsdiff xdelta3 bc
 # make deb, and the test that builds the package (dpkg-buildpackage wants
 # build-essential).
 DEBS += debhelper dpkg-dev build-essential
@@ -102,9 +104,11 @@ stress: build
 demo: build
 	@bash tools/demo.sh $(BUILD)/bin
 
-# Upload speed on the simulator (about 12 minutes; bench/*.sh say what and how).
+# Upload speed on the simulator (about 12 minutes; bench/*.sh say what and how),
+# then delta patch sizes on the fixture pairs against bsdiff, xdelta3, gzip.
 bench: build
 	bash bench/native_bench.sh $(BUILD)/bin
+	@echo; bash bench/delta_sizes.sh $(BUILD)/bin
 	@if [ -f bench/espota_bench.sh ]; then echo; bash bench/espota_bench.sh $(BUILD)/bin; fi
 
 soak: build

@@ -10,6 +10,7 @@
 #define ALOFT_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Exit codes of every subcommand. */
@@ -34,6 +35,12 @@ int cmd_keygen(int argc, char **argv);   /* cmd_keys.c */
 int cmd_sign(int argc, char **argv);     /* cmd_keys.c */
 int cmd_verify(int argc, char **argv);   /* cmd_keys.c */
 int cmd_verifier(int argc, char **argv);
+int cmd_delta(int argc, char **argv);
+
+/* `aloft image info` of a delta patch (cmd_delta.c): is p[0..n) one, and
+ * describe it (base, new image, segments, ratio). */
+bool delta_is_patch(const uint8_t *p, size_t n);
+int delta_info(const char *path, const uint8_t *p, size_t n, bool json);
 
 /* Print "aloft: <message>" to stderr and return CLI_FAIL. */
 int cli_fail(const char *fmt, ...)

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "aloft/wire/image.h"
@@ -29,7 +30,9 @@ static const char info_help[] =
     "Check FILE the way the device checks an upload (header, segments,\n"
     "64 KiB mapping rule, checksum, appended SHA-256) and print the chip,\n"
     "segments, flash settings and app description. A signature block after\n"
-    "the image (from 'aloft sign') is shown, not checked: use 'aloft verify'.\n\n"
+    "the image (from 'aloft sign') is shown, not checked: use 'aloft verify'.\n"
+    "A delta patch (from 'aloft delta make') is described instead: its base\n"
+    "and new image (sizes, SHA-256), segments and size ratio.\n\n"
     "  --json   print one JSON object instead of text\n\n"
     "Exit status: 0 valid image, 1 invalid image or unreadable file, 2 usage.\n";
 
@@ -401,6 +404,30 @@ static int print_json(const scan_t *s)
     return CLI_OK;
 }
 
+/* Does the file start like a delta patch (FORMATS.md §3)? */
+static bool is_patch_file(const char *path)
+{
+    uint8_t head[4];
+    size_t size, n = 0;
+    FILE *f = input_open(path, &size);
+    if (f == NULL)
+        return false;   /* scan_file says why */
+    n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return delta_is_patch(head, n);
+}
+
+static int patch_info(const char *path, bool json)
+{
+    size_t n;
+    uint8_t *p = read_file(path, &n);
+    if (p == NULL)
+        return CLI_FAIL;
+    int r = delta_info(path, p, n, json);
+    free(p);
+    return r;
+}
+
 static int image_info(int argc, char **argv)
 {
     static scan_t s;   /* holds the parser (about 1 KiB) */
@@ -422,6 +449,8 @@ static int image_info(int argc, char **argv)
     }
     if (s.path == NULL)
         return cli_usage("image info", "missing FILE (the app .bin to check)");
+    if (is_patch_file(s.path))
+        return patch_info(s.path, json);
     if (scan_file(&s) != CLI_OK)
         return CLI_FAIL;
     return json ? print_json(&s) : print_text(&s);

@@ -23,6 +23,7 @@ static const command_t commands[] = {
     {"espota", cmd_espota, "drop-in replacement for espota.py (same flags and exit codes)"},
     {"keygen", cmd_keygen, "make an ECDSA P-256 key pair for signing firmware"},
     {"sign", cmd_sign, "sign an app image (appends a signature block)"},
+    {"delta", cmd_delta, "make or apply a delta patch between two app images"},
     {"verify", cmd_verify, "check a signed image against public keys, as a device does"},
     {"verifier", cmd_verifier, "print a password's native login verifier for a device's config"},
 };

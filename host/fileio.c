@@ -22,6 +22,16 @@ void *xmalloc(size_t n)
     return p;
 }
 
+void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (q == NULL) {
+        fprintf(stderr, "aloft: out of memory (%zu bytes)\n", n);
+        exit(1);
+    }
+    return q;
+}
+
 /* Print "aloft: cannot read PATH: reason"; with e, keep the same words
  * there too (message "cannot read PATH", hint the reason). */
 static void cannot_read(host_error_t *e, const char *path, const char *fmt, ...)

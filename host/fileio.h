@@ -25,6 +25,9 @@
 /* malloc that prints and exits on failure (host tools only). */
 void *xmalloc(size_t n);
 
+/* realloc that prints and exits on failure. */
+void *xrealloc(void *p, size_t n);
+
 /* Open path for reading once it is known to be a regular file of at most
  * FILEIO_MAX_BYTES; *size receives its size. On failure prints "aloft:
  * cannot read PATH: reason" to stderr and returns NULL. fclose() it. */

@@ -12,7 +12,7 @@ mkdir -p "$work/crashes"
 aloft=$top/build/bin/aloft
 
 seed_corpora() {
-    mkdir -p "$work/corpus"/{fuzz_image,fuzz_ptable,fuzz_otadata,fuzz_espota,fuzz_espota_host,fuzz_espota_reply,fuzz_native,fuzz_native_host,fuzz_signature}
+    mkdir -p "$work/corpus"/{fuzz_image,fuzz_ptable,fuzz_otadata,fuzz_espota,fuzz_espota_host,fuzz_espota_reply,fuzz_native,fuzz_native_host,fuzz_signature,fuzz_delta}
     local c=$work/corpus
     if [ -x "$aloft" ]; then
         for chip in esp32 esp32s3 esp32c3; do
@@ -89,6 +89,22 @@ seed_corpora() {
 }
 
 seed_corpora
+# Delta patches (tests/fuzz/fuzz_delta.c): byte 0 = 1 (base fixed up, whole
+# and in 1-byte pieces) or 0x21 (17-byte pieces), then a patch between two
+# synthetic images and, with the fixtures, the hello-world pair (P3).
+if [ -x "$aloft" ] && [ -s "$work/corpus/fuzz_image/esp32.bin" ]; then
+    d=$work/corpus/fuzz_delta
+    "$aloft" image make --chip esp32 --project seed --version 2 --size 700 -o "$work/new.bin" >/dev/null
+    "$aloft" delta make "$work/corpus/fuzz_image/esp32.bin" "$work/new.bin" -o "$work/synth.patch" >/dev/null
+    { printf '\001'; cat "$work/synth.patch"; } >"$d/synthetic"
+    { printf '\041'; cat "$work/synth.patch"; } >"$d/synthetic_pieces"
+    fx=${ALOFT_FIXTURES:-$top/../shared/fixtures/firmware}
+    if [ -f "$fx/hello-world_esp32-994d0965.bin" ]; then
+        "$aloft" delta make "$fx/hello-world_esp32-9fa9d6d8.bin" "$fx/hello-world_esp32-994d0965.bin" \
+            -o "$work/p3.patch" >/dev/null
+        { printf '\001'; cat "$work/p3.patch"; } >"$d/p3"
+    fi
+fi
 # A signature block: the tail of a signed synthetic image.
 if [ -x "$aloft" ] && [ -s "$work/corpus/fuzz_image/esp32.bin" ]; then
     "$aloft" keygen --force "$work/seedkey" >/dev/null
@@ -96,8 +112,9 @@ if [ -x "$aloft" ] && [ -s "$work/corpus/fuzz_image/esp32.bin" ]; then
     tail -c 160 "$work/signed.bin" > "$work/corpus/fuzz_signature/block"
 fi
 # Per-target options: fuzz_image reads at most 1 KiB (header, segments and
-# app description fit; each byte more is SHA-256 time, see fuzz_image.c).
-target_opts() { case $1 in fuzz_image) echo -max_len=1024 ;; esac; }
+# app description fit; each byte more is SHA-256 time, see fuzz_image.c);
+# fuzz_delta too (a header and a few segments fit; see fuzz_delta.c).
+target_opts() { case $1 in fuzz_image|fuzz_delta) echo -max_len=1024 ;; esac; }
 status=0
 for target in "$bin"/fuzz_*; do
     name=$(basename "$target")

@@ -74,6 +74,9 @@ typedef enum aloft_err {
     ALOFT_ERR_DOWNGRADE = -72,      /* secure_version lower than the running image's */
     ALOFT_ERR_PROJECT = -73,        /* image is for another project */
     ALOFT_ERR_SIGNED_MISMATCH = -74,/* signed metadata does not describe this image */
+    ALOFT_ERR_PATCH = -75,          /* delta patch malformed (header, segment or body) */
+    ALOFT_ERR_PATCH_BASE = -76,     /* delta patch made for another base image */
+    ALOFT_ERR_PATCH_WINDOW = -77,   /* delta patch needs a larger zlib window */
 
     /* -80 .. -99: transports and authentication */
     ALOFT_ERR_PROTO = -80,          /* malformed or unexpected message from the peer */
