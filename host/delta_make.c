@@ -207,6 +207,7 @@ static int deflate_one(const buf_t *in, unsigned wbits, int strategy, uint8_t **
 {
     z_stream z;
     memset(&z, 0, sizeof z);
+    *out = NULL;   /* the caller frees it on every way out */
     if (deflateInit2(&z, 9, Z_DEFLATED, (int)wbits, 9, strategy) != Z_OK)
         return ALOFT_ERR_ARG;
     size_t bound = deflateBound(&z, (uLong)in->len);
