@@ -94,6 +94,8 @@ static bool pick_patch(aloft_native_host_t *h)
     if (h->hello.base_size != h->ph.base_size ||
         memcmp(h->hello.base_sha256, h->ph.base_sha256, 32) != 0)
         return say_full(h, ALOFT_NATIVE_FULL_OTHER_BASE, h->hello.base_size);
+    if (h->ph.window_bits > h->hello.inflate_window_bits)
+        return say_full(h, ALOFT_NATIVE_FULL_WINDOW, h->ph.window_bits);
     return true;
 }
 

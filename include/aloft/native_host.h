@@ -168,6 +168,8 @@ typedef enum aloft_native_full_why {
     ALOFT_NATIVE_FULL_NO_CAP,    /* the device takes no patches (no cap DELTA) */
     ALOFT_NATIVE_FULL_OTHER_BASE,/* it runs another image than the patch's base */
     ALOFT_NATIVE_FULL_BAD_PATCH, /* the patch is not one of this image (have: its code) */
+    ALOFT_NATIVE_FULL_WINDOW,    /* the patch needs a zlib window of have bits, the device
+                                    inflates fewer */
 } aloft_native_full_why_t;
 
 typedef enum aloft_native_event_kind {
