@@ -47,7 +47,7 @@
 #define ALOFT_NATIVE_IDLE_TIMEOUT_MS 10000u
 #define ALOFT_NATIVE_LOGIN_TIMEOUT_MS 10000u   /* HELLO to logged in, however bytes trickle */
 #define ALOFT_NATIVE_KEEPALIVE_MS 500u    /* ACK at least this often while erasing */
-#define ALOFT_NATIVE_TX_CAP 1024u         /* send buffer; HELLO (<= 728 B) fits */
+#define ALOFT_NATIVE_TX_CAP 1024u         /* send buffer; HELLO (<= 764 B) fits */
 #define ALOFT_NATIVE_INFLATE_CHUNK 1024u  /* decoded bytes per inflate call */
 
 /* State bits (aloft_native_device_state). */
