@@ -14,7 +14,7 @@ void aloft_nd_identify(aloft_native_delta_t *dl, const aloft_device_t *dev)
 {
     const aloft_part_t *slots[ALOFT_OTA_SLOTS_MAX];
     int n = aloft_ptable_ota_slots(dev->ptable, slots, (int)ALOFT_OTA_SLOTS_MAX);
-    if (dl->identified)
+    if (dl->identified || dl->in_use)   /* the decoder shares its memory */
         return;
     dl->identified = true;
     dl->base_size = 0;

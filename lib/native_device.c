@@ -99,8 +99,10 @@ static void end_session(aloft_native_device_t *d, int err)
     if (d->inflating)
         d->cfg.inflate->end(d->cfg.inflate->ctx);
     d->inflating = false;
-    if (d->patching)
+    if (d->patching) {
         aloft_delta_abort(&d->cfg.delta->u.dec);
+        d->cfg.delta->in_use = false;
+    }
     d->patching = false;
     if (d->hello_live)   /* no AUTH came (or an open device): release it */
         aloft_hash_drop(sha(d), &d->hello_hash);
@@ -378,8 +380,13 @@ static void on_offer(aloft_native_device_t *d, const aloft_native_offer_t *o)
                               .sig_block = o->sig_block_len ? o->sig_block : NULL,
                               .sig_block_len = o->sig_block_len};
     /* A patch for another base is refused here, before the pipeline
-     * begins (nothing paused or erased). */
+     * begins (nothing paused or erased); the decoder is shared, so not
+     * while another connection's patch upload holds it. */
     aloft_diag_t dg;
+    if (o->encoding == ALOFT_ENC_PATCH && d->cfg.delta->in_use) {
+        refuse(d, ALOFT_ERR_BUSY, 0, 0, NULL);
+        return;
+    }
     if (o->encoding == ALOFT_ENC_PATCH && aloft_nd_open(d->cfg.delta, &d->cfg, o, &dg) != 0) {
         send_error(d, &dg);
         return;
@@ -399,6 +406,8 @@ static void on_offer(aloft_native_device_t *d, const aloft_native_offer_t *o)
         d->inflating = true;
     }
     d->patching = o->encoding == ALOFT_ENC_PATCH;
+    if (d->patching)
+        d->cfg.delta->in_use = true;
     if (d->patching && (err = aloft_nd_start(d->cfg.delta, aloft_update_offset(d->cfg.update))) != 0) {
         refuse(d, err, aloft_update_offset(d->cfg.update), 0, "patch resume");
         return;

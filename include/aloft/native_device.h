@@ -74,6 +74,7 @@ typedef struct aloft_native_delta {
     uint8_t base_sha256[32];
     bool identified;                /* base_* hold the answer */
     bool pipe_err;                  /* the last error came from the pipeline */
+    bool in_use;                    /* a connection's patch upload holds the decoder */
 } aloft_native_delta_t;
 
 typedef struct aloft_native_device_config {

@@ -48,8 +48,8 @@ typedef struct ctx {
     native_source_t src;
     uint8_t *patch;
     size_t patch_len;
-    aloft_native_device_t d;
-    aloft_native_host_t h;
+    aloft_native_device_t d, d2;
+    aloft_native_host_t h, h2;
     native_link_t l;
     /* events */
     bool accepted_patch, done;
@@ -325,6 +325,33 @@ static void test_resume_mid_patch(void **state)
     expect_running(c, c->fx.v2, c->fx.v2_len);
 }
 
+/* A second connection's patch while the first one's is being decoded:
+ * ERROR -9 (the shared decoder is left alone) and the first one ends in
+ * the new image. */
+static void test_second_patch_is_busy(void **state)
+{
+    ctx_t *c = *state;
+    aloft_native_host_config_t hc = host_cfg(c);
+    aloft_native_host_config_t hc2 = hc;
+    hc2.on_event = NULL;
+    connect(c, &hc);
+    while (c->durable < ALOFT_DELTA_SEGMENT && native_link_pump(&c->l))
+        ;
+    aloft_native_device_config_t dc = {
+        .dev = &c->fx.sim.dev, .update = &c->fx.sim.update, .inflate = &c->z,
+        .delta = &c->delta, .name = "delta", .open = true};
+    native_link_t l2 = {.host = &c->h2, .dev = &c->d2, .now = c->l.now, .chunk = 1500};
+    assert_int_equal(aloft_native_device_init(&c->d2, &dc, HOST_IP + 1, c->l.now), 0);
+    assert_int_equal(aloft_native_host_init(&c->h2, &hc2, c->l.now), 0);
+    native_link_run(&l2);
+    assert_int_equal(aloft_native_device_last_error(&c->d2), ALOFT_ERR_BUSY);
+    native_link_run(&c->l);
+    assert_int_equal(aloft_native_host_last_error(&c->h), 0);
+    assert_true(c->done);
+    reboot(c);
+    expect_running(c, c->fx.v2, c->fx.v2_len);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 int main(void)
 {
@@ -337,6 +364,7 @@ int main(void)
         T(test_tampered_patch_refused),
         T(test_wrong_image_refused),
         T(test_resume_mid_patch),
+        T(test_second_patch_is_busy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
