@@ -48,6 +48,9 @@ static const char upload_help[] =
     "  --no-reboot         activate the new image but let the device restart later\n"
     "                      (espota cannot: refused with it, and no fallback to it)\n"
     "  --no-compress       send the image as is (default: deflate if the device can)\n"
+    "  --base OLD          send a delta patch from OLD, the image the device runs (a\n"
+    "                      file, or a directory: the file whose SHA-256 the device\n"
+    "                      reports); the full image when it does not apply (says why)\n"
     "  --retries N         reconnects in a row without progress before giving up\n"
     "                      (default 6; waits 1, 2, 4 ... 30 s between them)\n"
     BOOT_CHECK_HELP "\n"
@@ -158,6 +161,7 @@ static void print_json_native(const upload_outcome_t *o)
     printf(",\"wire_bytes\":%llu,\"resumed_from\":%lu,\"reconnects\":%u,\"compressed\":%s",
            (unsigned long long)o->wire_bytes, (unsigned long)o->resumed_from, o->reconnects,
            o->compressed ? "true" : "false");
+    printf(",\"patched\":%s", o->patched ? "true" : "false");
     printf(",\"signatures_required\":%s",
            !o->caps_known ? "null" : o->signatures_required ? "true" : "false");
     if (!o->activated)
@@ -231,7 +235,7 @@ static void print_native_done(const upload_args_t *a, const upload_outcome_t *o)
         printf(" (resumed at %s)", host_grouped(o->resumed_from, from));
     printf(" in %.2f s (%.1f KiB/s), %s bytes on the wire (%u %%, %s)", o->seconds,
            o->rate_kib_s, host_grouped(o->wire_bytes, wire), pct,
-           o->compressed ? "deflate" : "uncompressed");
+           o->patched ? "delta patch" : o->compressed ? "deflate" : "uncompressed");
     if (o->reconnects)
         printf(", %u reconnect%s", o->reconnects, o->reconnects == 1 ? "" : "s");
     if (a->fs) {
@@ -403,7 +407,7 @@ static int upload_option(upload_args_t *a, int argc, char **argv, int *i)
         {"--protocol", &a->protocol, NULL, 0}, {"--auth", &a->auth, NULL, 0},
         {"--host-ip", &a->host_ip, NULL, 0}, {"--host-port", NULL, &a->host_port, 65535},
         {"--timeout", NULL, &a->timeout_s, 3600}, {"--tries", NULL, &a->tries, 1000},
-        {"--retries", NULL, &a->retries, 100}};
+        {"--retries", NULL, &a->retries, 100}, {"--base", &a->base, NULL, 0}};
     int b = boot_opt("upload", argc, argv, i, &a->boot);
     if (b != 0)
         return b;
@@ -464,6 +468,10 @@ static int parse_upload_args(upload_args_t *a, int argc, char **argv)
                          "ArduinoOTA device restarts once the upload is done and espota has no "
                          "way to ask it not to; leave out --no-reboot, or use --protocol native "
                          "(an aloft device)");
+    if (a->base && (a->fs || strcmp(a->protocol, "espota") == 0))
+        return cli_usage("upload", "--base cannot be used with %s: patches are for app images "
+                         "over the native protocol (espota sends full images)",
+                         a->fs ? "--fs" : "--protocol espota");
     char host[256];
     uint16_t port;
     if (host_parse_device(a->device, ALOFT_ESPOTA_PORT, host, sizeof host, &port) != 0)

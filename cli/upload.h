@@ -11,11 +11,13 @@
 
 #include "boot_check.h"
 #include "host_error.h"
+#include "native_host.h"
 #include "progress.h"
 
 typedef struct upload_args {
     const char *protocol;       /* "auto", "native" or "espota" */
     const char *auth, *host_ip, *device, *file;
+    const char *base;           /* --base: the running image's file, or a directory of them */
     uint32_t host_port, timeout_s, tries, retries;
     bool timeout_given;
     bool fs, md5_target, json, stop_and_wait;
@@ -52,6 +54,7 @@ typedef struct upload_outcome {
     uint32_t resumed_from;
     unsigned reconnects;
     bool compressed;
+    bool patched;               /* a delta patch went instead of the image */
     char slot_label[40], new_version[40];
     uint8_t slot;               /* RESULT: the slot written */
     bool reboot;
@@ -83,5 +86,12 @@ void upload_progress_start(upload_ui_t *ui, uint64_t done);
  * signature block at its end (a->sig_block_len) goes in the OFFER. */
 void upload_native(const upload_args_t *a, const uint8_t *data, size_t len, upload_ui_t *ui,
                    upload_outcome_t *o);
+
+/* --base (upload_base.c): the patch from the running image to the image
+ * (len bytes, without its signature block) into *patch (free() it), or
+ * NULL with one line saying why the full image goes. CLI_OK, or CLI_FAIL
+ * when --base cannot be read (said on stderr). */
+int upload_base_patch(const upload_args_t *a, const native_peer_t *peer, const uint8_t *img,
+                      size_t len, uint8_t **patch, size_t *patch_len);
 
 #endif /* ALOFT_UPLOAD_H */

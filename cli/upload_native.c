@@ -6,6 +6,7 @@
  * resumed at 786 432 bytes") to stderr, so they stay visible with --json.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -120,6 +121,10 @@ static void on_event(void *ctx, const native_event_t *ev)
         if (!quiet)
             printf("sending uncompressed: %s\n", ev->text);
         break;
+    case NATIVE_EV_NO_PATCH:
+        if (!quiet)
+            printf("sending the full image: %s\n", ev->text);
+        break;
     case NATIVE_EV_ACCEPTED: on_accepted(ui, ev); break;
     case NATIVE_EV_LOST: on_lost(ui, ev); break;
     case NATIVE_EV_RESUMED: on_resumed(ui, ev); break;
@@ -165,7 +170,16 @@ void upload_native(const upload_args_t *a, const uint8_t *data, size_t len, uplo
     u.on_progress = on_progress;
     u.on_event = on_event;
     u.ctx = ui;
+    uint8_t *patch = NULL;
+    if (a->base && upload_base_patch(a, &u.peer, data, u.size, &patch, &u.patch_len) != CLI_OK) {
+        host_error_set(&o->error, ALOFT_ERR_IO, "cannot read --base",
+                       "%s: check the path (a file, or a directory of earlier builds)", a->base);
+        o->protocol = "native";
+        return;
+    }
+    u.patch = patch;
     native_upload(&u, &r);
+    free(patch);
     end_err_line(ui);
     o->protocol = "native";
     o->ok = o->activated = r.ok;
@@ -189,6 +203,7 @@ void upload_native(const upload_args_t *a, const uint8_t *data, size_t len, uplo
     o->resumed_from = r.resumed_from;
     o->reconnects = r.reconnects;
     o->compressed = r.compressed;
+    o->patched = r.patched;
     snprintf(o->slot_label, sizeof o->slot_label, "%s", r.slot_label);
     snprintf(o->new_version, sizeof o->new_version, "%s", r.version);
     o->slot = r.slot;

@@ -225,7 +225,8 @@ void native_caps_text(uint8_t caps, char *out, size_t n)
 {
     static const struct { uint8_t bit; const char *name; } names[] = {
         {ALOFT_CAP_AUTH, "auth"}, {ALOFT_CAP_DEFLATE, "deflate"},
-        {ALOFT_CAP_SIGNED, "signed"}, {ALOFT_CAP_RESUME, "resume"}};
+        {ALOFT_CAP_SIGNED, "signed"}, {ALOFT_CAP_RESUME, "resume"},
+        {ALOFT_CAP_DELTA, "delta"}};
     size_t len = 0;
     if (n == 0)
         return;

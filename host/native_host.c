@@ -167,6 +167,8 @@ int native_upload(const native_upload_t *u, native_result_t *r)
         run.cfg.secure_version = u->secure_version;
         run.cfg.sig_block = u->sig_block;
         run.cfg.sig_block_len = u->sig_block_len;
+        run.cfg.patch = u->patch;
+        run.cfg.patch_len = u->patch_len;
         if (u->result_timeout_ms)
             run.cfg.result_timeout_ms = u->result_timeout_ms;
         err = run_upload(&run, r);
@@ -176,6 +178,7 @@ int native_upload(const native_upload_t *u, native_result_t *r)
     r->ok = err == ALOFT_OK;
     r->resumed_from = run.resumed_from;
     r->compressed = run.compressed;
+    r->patched = run.patched;
     if (run.ever_accepted) {
         r->bytes = u->size - run.resumed_from;
         r->seconds = progress_clock() - run.start;

@@ -75,6 +75,7 @@ typedef enum native_event_kind {
     NATIVE_EV_PASSWORD_UNUSED,   /* a password was given, the device has none */
     NATIVE_EV_AUTH_OK,           /* logged in; the device proved it knows the password */
     NATIVE_EV_NO_DEFLATE,        /* text: why the stream is not compressed */
+    NATIVE_EV_NO_PATCH,          /* text: why the full image goes instead of the patch */
     NATIVE_EV_ACCEPTED,          /* offset: image bytes the device already holds (first session) */
     NATIVE_EV_LOST,              /* text: why; offset: image bytes confirmed; delay_s, attempt */
     NATIVE_EV_RESUMED,           /* offset: where the device continues after a reconnect */
@@ -107,6 +108,11 @@ typedef struct native_upload {
      * its end), sent in the OFFER; NULL / 0 for an unsigned image. */
     const uint8_t *sig_block;
     size_t sig_block_len;
+    /* A delta patch of the running image into this one (FORMATS.md §3),
+     * sent instead when the device takes it (else NATIVE_EV_NO_PATCH and
+     * the full image); NULL = none. */
+    const uint8_t *patch;
+    size_t patch_len;
     const char *project;         /* from the app description, or NULL */
     const char *version;
     uint32_t secure_version;
@@ -125,6 +131,7 @@ typedef struct native_result {
     char device_addr[64];        /* "ip:port" */
     bool authenticated;          /* logged in with the password (mutually) */
     bool compressed;             /* the stream was deflated */
+    bool patched;                /* the stream was the patch */
     uint32_t resumed_from;       /* image offset the first session started at */
     uint64_t bytes;              /* image bytes this upload delivered (size - resumed_from) */
     uint64_t wire_bytes;         /* bytes of every frame sent, all sessions */

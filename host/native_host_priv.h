@@ -75,6 +75,9 @@ typedef struct native_run {
     bool resuming;                   /* this session reconnects a broken one */
     uint32_t resumed_from;           /* the first ACCEPT's offset */
     bool compressed;
+    bool patched;                    /* the first ACCEPT took the patch */
+    uint32_t stream_from, stream_len;   /* this session's ACCEPT: image offset, stream bytes */
+    bool patching;                   /* this session streams the patch */
     uint64_t best;                   /* image bytes confirmed, best so far */
     double start;                    /* progress_clock() at the first ACCEPT */
 } native_run_t;

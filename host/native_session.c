@@ -95,6 +95,36 @@ static void say_raw(const native_run_t *run, const aloft_native_event_t *e)
     emit_simple(run, NATIVE_EV_NO_DEFLATE, why, e->hello);
 }
 
+static void say_full(const native_run_t *run, const aloft_native_event_t *e)
+{
+    char why[160];
+    if (run->resuming)
+        return;   /* said with the first connection */
+    switch (e->full_why) {
+    case ALOFT_NATIVE_FULL_NO_CAP:
+        snprintf(why, sizeof why, "the device takes no patches (no cap delta)");
+        break;
+    case ALOFT_NATIVE_FULL_OTHER_BASE:
+        if (e->hello->base_size == 0)
+            snprintf(why, sizeof why, "the device's running image did not verify, so no patch "
+                     "applies");
+        else
+            snprintf(why, sizeof why, "the device runs another image than the patch's base "
+                     "(%lu bytes, SHA-256 %02x%02x%02x%02x...)", (unsigned long)e->hello->base_size,
+                     e->hello->base_sha256[0], e->hello->base_sha256[1],
+                     e->hello->base_sha256[2], e->hello->base_sha256[3]);
+        break;
+    case ALOFT_NATIVE_FULL_WINDOW:
+        snprintf(why, sizeof why, "the patch needs a 2^%u-byte zlib window, the device inflates "
+                 "2^%u", (unsigned)e->have, (unsigned)e->hello->inflate_window_bits);
+        break;
+    default:
+        snprintf(why, sizeof why, "the patch does not make this image");
+        break;
+    }
+    emit_simple(run, NATIVE_EV_NO_PATCH, why, e->hello);
+}
+
 static void on_accepted(native_session_t *s, const aloft_native_event_t *e)
 {
     native_run_t *run = s->run;
@@ -103,10 +133,14 @@ static void on_accepted(native_session_t *s, const aloft_native_event_t *e)
     ev.offset = e->offset;
     ev.total = run->u->size;
     s->accepted = true;
+    run->patching = e->patch;
+    run->stream_from = e->offset;
+    run->stream_len = e->stream_len;
     if (!run->ever_accepted) {
         run->ever_accepted = true;
         run->resumed_from = e->offset;
         run->compressed = e->window_bits != 0;
+        run->patched = e->patch;
         run->start = progress_clock();
         ev.kind = NATIVE_EV_ACCEPTED;
     } else {
@@ -120,7 +154,11 @@ static void on_accepted(native_session_t *s, const aloft_native_event_t *e)
 static void on_progress(native_run_t *run, const aloft_native_event_t *e)
 {
     const native_upload_t *u = run->u;
-    uint64_t at = native_source_image_pos(&run->source, e->consumed);
+    /* A patch's bytes do not map to image bytes: in proportion. */
+    uint64_t at = run->patching && run->stream_len
+                      ? run->stream_from + (uint64_t)e->consumed * (u->size - run->stream_from) /
+                                               run->stream_len
+                      : native_source_image_pos(&run->source, e->consumed);
     if (e->durable > at)
         at = e->durable;
     if (at > u->size)
@@ -152,6 +190,7 @@ static void on_engine_event(void *ctx, const aloft_native_event_t *e)
         emit_simple(run, NATIVE_EV_AUTH_OK, NULL, e->hello);
         break;
     case ALOFT_NATIVE_EV_NO_DEFLATE: say_raw(run, e); break;
+    case ALOFT_NATIVE_EV_NO_PATCH: say_full(run, e); break;
     case ALOFT_NATIVE_EV_ACCEPTED: on_accepted(s, e); break;
     case ALOFT_NATIVE_EV_PROGRESS: on_progress(run, e); break;
     case ALOFT_NATIVE_EV_SENT_ALL: emit_simple(run, NATIVE_EV_SENT_ALL, NULL, e->hello); break;

@@ -190,6 +190,10 @@ static void enc_hello(wcur_t *w, const aloft_native_hello_t *h)
         put(w, h->resume_sha256, 32);
         put32(w, h->resume_offset);
     }
+    if (h->caps & ALOFT_CAP_DELTA) {
+        put32(w, h->base_size);
+        put(w, h->base_sha256, 32);
+    }
 }
 
 static void dec_slot(rcur_t *r, aloft_native_slot_t *s)
@@ -240,6 +244,10 @@ static void dec_hello(rcur_t *r, aloft_native_hello_t *h)
         get_bytes(r, h->resume_sha256, 32);
         h->resume_offset = get32(r);
     }
+    if (h->caps & ALOFT_CAP_DELTA) {
+        h->base_size = get32(r);
+        get_bytes(r, h->base_sha256, 32);
+    }
 }
 
 static void enc_error(wcur_t *w, const aloft_native_error_t *e)
@@ -272,6 +280,10 @@ static void enc_offer(wcur_t *w, const aloft_native_offer_t *o)
     put32(w, o->secure_version);
     put8(w, o->sig_block_len);
     put(w, o->sig_block, o->sig_block_len);
+    if (o->encoding == ALOFT_ENC_PATCH) {
+        put16(w, o->patch_header_len);
+        put(w, o->patch_header, o->patch_header_len);
+    }
 }
 
 static void dec_offer(rcur_t *r, aloft_native_offer_t *o)
@@ -288,6 +300,10 @@ static void dec_offer(rcur_t *r, aloft_native_offer_t *o)
     if (o->sig_block_len > ALOFT_SIG_BLOCK_MAX)
         r->bad = true;
     o->sig_block = o->sig_block_len ? span(r, o->sig_block_len) : NULL;
+    if (o->encoding == ALOFT_ENC_PATCH) {
+        o->patch_header_len = get16(r);
+        o->patch_header = span(r, o->patch_header_len);
+    }
 }
 
 static void enc_payload(wcur_t *w, const aloft_native_msg_t *m)

@@ -32,6 +32,7 @@
 
 #include "aloft/native_device.h"
 #include "bytes.h"
+#include "native_delta.h"
 #include "native_tx.h"
 
 enum { P_AUTH = 0, P_OFFER, P_DATA };
@@ -98,6 +99,11 @@ static void end_session(aloft_native_device_t *d, int err)
     if (d->inflating)
         d->cfg.inflate->end(d->cfg.inflate->ctx);
     d->inflating = false;
+    if (d->patching) {
+        aloft_delta_abort(&d->cfg.delta->u.dec);
+        d->cfg.delta->in_use = false;
+    }
+    d->patching = false;
     if (d->hello_live)   /* no AUTH came (or an open device): release it */
         aloft_hash_drop(sha(d), &d->hello_hash);
     d->hello_live = false;
@@ -248,7 +254,13 @@ static void send_hello(aloft_native_device_t *d)
     d->hello_live = true;
     h->version = ALOFT_NATIVE_VERSION;
     h->caps = (uint8_t)((v ? ALOFT_CAP_AUTH : 0) | (d->cfg.inflate ? ALOFT_CAP_DEFLATE : 0) |
-                        (dev->nkeys ? ALOFT_CAP_SIGNED : 0) | ALOFT_CAP_RESUME);
+                        (dev->nkeys ? ALOFT_CAP_SIGNED : 0) | ALOFT_CAP_RESUME |
+                        (d->cfg.delta ? ALOFT_CAP_DELTA : 0));
+    if (d->cfg.delta) {
+        aloft_nd_identify(d->cfg.delta, dev);
+        h->base_size = d->cfg.delta->base_size;
+        memcpy(h->base_sha256, d->cfg.delta->base_sha256, 32);
+    }
     h->chip_id = dev->chip_id;
     h->flash_size = dev->flash->size;
     h->window = d->cfg.window;
@@ -348,8 +360,13 @@ static void on_offer(aloft_native_device_t *d, const aloft_native_offer_t *o)
         refuse(d, ALOFT_ERR_PROTO, o->target, ALOFT_TARGET_FS, "target");
         return;
     }
-    if (o->encoding > ALOFT_ENC_DEFLATE || (o->encoding == ALOFT_ENC_DEFLATE && z == NULL)) {
-        refuse(d, ALOFT_ERR_PROTO, o->encoding, z ? ALOFT_ENC_DEFLATE : ALOFT_ENC_RAW, "encoding");
+    unsigned top = d->cfg.delta ? ALOFT_ENC_PATCH : z ? ALOFT_ENC_DEFLATE : ALOFT_ENC_RAW;
+    if (o->encoding > top) {
+        refuse(d, ALOFT_ERR_PROTO, o->encoding, top, "encoding");
+        return;
+    }
+    if (o->encoding == ALOFT_ENC_PATCH && o->target != ALOFT_TARGET_APP) {
+        refuse(d, ALOFT_ERR_PROTO, o->target, ALOFT_TARGET_APP, "target");
         return;
     }
     if (o->flags & ~ALOFT_OFFER_NO_REBOOT) {
@@ -362,6 +379,18 @@ static void on_offer(aloft_native_device_t *d, const aloft_native_offer_t *o)
                               .resume = true, .image_only = true,
                               .sig_block = o->sig_block_len ? o->sig_block : NULL,
                               .sig_block_len = o->sig_block_len};
+    /* A patch for another base is refused here, before the pipeline
+     * begins (nothing paused or erased); the decoder is shared, so not
+     * while another connection's patch upload holds it. */
+    aloft_diag_t dg;
+    if (o->encoding == ALOFT_ENC_PATCH && d->cfg.delta->in_use) {
+        refuse(d, ALOFT_ERR_BUSY, 0, 0, NULL);
+        return;
+    }
+    if (o->encoding == ALOFT_ENC_PATCH && aloft_nd_open(d->cfg.delta, &d->cfg, o, &dg) != 0) {
+        send_error(d, &dg);
+        return;
+    }
     int err = aloft_update_begin(d->cfg.update, d->cfg.dev, &req);
     d->owner = err == 0;   /* from here on, ending the session abandons the update */
     if (err) {
@@ -375,6 +404,13 @@ static void on_offer(aloft_native_device_t *d, const aloft_native_offer_t *o)
             return;
         }
         d->inflating = true;
+    }
+    d->patching = o->encoding == ALOFT_ENC_PATCH;
+    if (d->patching)
+        d->cfg.delta->in_use = true;
+    if (d->patching && (err = aloft_nd_start(d->cfg.delta, aloft_update_offset(d->cfg.update))) != 0) {
+        refuse(d, err, aloft_update_offset(d->cfg.update), 0, "patch resume");
+        return;
     }
     d->no_reboot = o->flags & ALOFT_OFFER_NO_REBOOT;
     d->version = o->version;
@@ -428,6 +464,25 @@ static void inflate_piece(aloft_native_device_t *d)
     }
 }
 
+/* Decode patch bytes of the current frame until about PIECE image bytes
+ * came out. */
+static void patch_piece(aloft_native_device_t *d)
+{
+    aloft_native_delta_t *dl = d->cfg.delta;
+    size_t used = 0;
+    int err = aloft_nd_feed(dl, d->rx + d->in_pos, d->in_end - d->in_pos, PIECE, &used);
+    d->in_pos += used;
+    d->consumed += (uint32_t)used;
+    if (err) {
+        if (dl->pipe_err)
+            pipeline_error(d, err);
+        else
+            send_error(d, aloft_delta_diag(&dl->u.dec));
+        return;
+    }
+    d->pending = d->in_pos < d->in_end;
+}
+
 static void drop_frame(aloft_native_device_t *d, size_t n)
 {
     memmove(d->rx, d->rx + n, d->rx_len - n);
@@ -440,6 +495,8 @@ static void data_piece(aloft_native_device_t *d)
     d->active_ms = d->now_ms;
     if (d->deflate) {
         inflate_piece(d);
+    } else if (d->patching) {
+        patch_piece(d);
     } else {
         size_t n = d->in_end - d->in_pos;
         if (!feed(d, d->rx + d->in_pos, n))
@@ -489,6 +546,10 @@ static void on_end(aloft_native_device_t *d, const aloft_native_end_t *e)
     }
     if (d->deflate && !d->stream_end) {
         refuse(d, ALOFT_ERR_DECODE, d->consumed, d->stream_pos, "zlib end");
+        return;
+    }
+    if (d->patching && aloft_delta_finish(&d->cfg.delta->u.dec) != 0) {
+        send_error(d, aloft_delta_diag(&d->cfg.delta->u.dec));
         return;
     }
     int err = aloft_update_finish(d->cfg.update);
@@ -619,7 +680,8 @@ int aloft_native_device_init(aloft_native_device_t *d, const aloft_native_device
         cfg->dev->crypto->sha256 == NULL || cfg->dev->crypto->random == NULL ||
         (cfg->verifier == NULL && !cfg->open) ||
         (cfg->inflate && (cfg->inflate->begin == NULL || cfg->inflate->run == NULL ||
-                          cfg->inflate->end == NULL)))
+                          cfg->inflate->end == NULL)) ||
+        (cfg->delta && cfg->inflate == NULL))
         return ALOFT_ERR_ARG;
     memset(d, 0, sizeof *d);
     d->cfg = *cfg;

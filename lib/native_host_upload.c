@@ -65,6 +65,40 @@ static unsigned pick_bits(aloft_native_host_t *h)
     return bits;
 }
 
+static bool say_full(aloft_native_host_t *h, aloft_native_full_why_t why, uint32_t have)
+{
+    aloft_native_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = ALOFT_NATIVE_EV_NO_PATCH;
+    ev.full_why = why;
+    ev.have = have;
+    aloft_nh_emit(h, &ev);
+    return false;
+}
+
+/* A patch goes when the device takes them and runs the patch's base; the
+ * device checks the base again before it erases anything. */
+static bool pick_patch(aloft_native_host_t *h)
+{
+    const aloft_native_host_config_t *c = &h->cfg;
+    aloft_diag_t dg;
+    if (c->patch == NULL)
+        return false;
+    int err = aloft_delta_parse_header(c->patch, c->patch_len, &h->ph, &dg);
+    if (err < 0 || c->patch_len != (size_t)h->ph.header_len + h->ph.body_len ||
+        h->ph.new_size != c->size || memcmp(h->ph.new_sha256, c->sha256, 32) != 0 ||
+        c->target != 0)
+        return say_full(h, ALOFT_NATIVE_FULL_BAD_PATCH, (uint32_t)(err < 0 ? -err : 0));
+    if (!(h->hello.caps & ALOFT_CAP_DELTA))
+        return say_full(h, ALOFT_NATIVE_FULL_NO_CAP, 0);
+    if (h->hello.base_size != h->ph.base_size ||
+        memcmp(h->hello.base_sha256, h->ph.base_sha256, 32) != 0)
+        return say_full(h, ALOFT_NATIVE_FULL_OTHER_BASE, h->hello.base_size);
+    if (h->ph.window_bits > h->hello.inflate_window_bits)
+        return say_full(h, ALOFT_NATIVE_FULL_WINDOW, h->ph.window_bits);
+    return true;
+}
+
 int aloft_nh_send_offer(aloft_native_host_t *h)
 {
     const aloft_native_host_config_t *c = &h->cfg;
@@ -74,11 +108,16 @@ int aloft_nh_send_offer(aloft_native_host_t *h)
                       (uint32_t)c->sig_block_len, ALOFT_SIG_BLOCK_MAX);
         return 1;
     }
-    h->bits = pick_bits(h);
+    h->patching = pick_patch(h);
+    h->bits = h->patching ? 0 : pick_bits(h);
     memset(&m, 0, sizeof m);
     m.type = ALOFT_MSG_OFFER;
     m.u.offer.target = c->target;
-    m.u.offer.encoding = h->bits ? ALOFT_ENC_DEFLATE : ALOFT_ENC_RAW;
+    m.u.offer.encoding = h->patching ? ALOFT_ENC_PATCH : h->bits ? ALOFT_ENC_DEFLATE : ALOFT_ENC_RAW;
+    if (h->patching) {
+        m.u.offer.patch_header = c->patch;
+        m.u.offer.patch_header_len = h->ph.header_len;
+    }
     m.u.offer.flags = c->no_reboot ? ALOFT_OFFER_NO_REBOOT : 0;
     m.u.offer.size = c->size;
     memcpy(m.u.offer.sha256, c->sha256, sizeof m.u.offer.sha256);
@@ -113,6 +152,24 @@ static void progress(aloft_native_host_t *h)
     aloft_nh_emit(h, &ev);
 }
 
+/* The stream of a patch upload: its segments from the one that starts at
+ * image offset `from` (a durable 64 KiB mark) on. */
+static int open_patch(aloft_native_host_t *h, uint32_t from)
+{
+    uint32_t comp;
+    aloft_diag_t dg;
+    long at = h->ph.header_len;
+    if (from % ALOFT_DELTA_SEGMENT != 0)
+        return ALOFT_ERR_PROTO;
+    if (from > 0 &&
+        (at = aloft_delta_find_segment(h->cfg.patch, h->cfg.patch_len, &h->ph,
+                                       from / ALOFT_DELTA_SEGMENT, &comp, &dg)) < 0)
+        return (int)at;
+    h->patch_off = (uint32_t)at;
+    h->stream_len = h->ph.header_len + h->ph.body_len - h->patch_off;
+    return ALOFT_OK;
+}
+
 void aloft_nh_on_accept(aloft_native_host_t *h, const aloft_native_accept_t *a)
 {
     const aloft_native_source_t *src = h->cfg.source;
@@ -121,7 +178,8 @@ void aloft_nh_on_accept(aloft_native_host_t *h, const aloft_native_accept_t *a)
         aloft_nh_fail(h, ALOFT_ERR_PROTO, ALOFT_NATIVE_WHY_BAD_ACCEPT, a->offset, h->cfg.size);
         return;
     }
-    int err = src->open(src->ctx, a->offset, h->bits, &h->stream_len);
+    int err = h->patching ? open_patch(h, a->offset)
+                          : src->open(src->ctx, a->offset, h->bits, &h->stream_len);
     if (err) {
         aloft_nh_fail(h, err, ALOFT_NATIVE_WHY_SOURCE, a->offset, h->bits);
         return;
@@ -135,6 +193,7 @@ void aloft_nh_on_accept(aloft_native_host_t *h, const aloft_native_accept_t *a)
     ev.offset = a->offset;
     ev.window = h->window;
     ev.window_bits = h->bits;
+    ev.patch = h->patching;
     ev.stream_len = h->stream_len;
     aloft_nh_emit(h, &ev);
     progress(h);
@@ -169,7 +228,11 @@ int aloft_nh_send_data(aloft_native_host_t *h)
     uint32_t n = room(h);
     memset(&m, 0, sizeof m);
     if (n > 0) {
-        int err = src->read(src->ctx, h->sent, h->chunk, n);
+        int err = 0;
+        if (h->patching)
+            memcpy(h->chunk, h->cfg.patch + h->patch_off + h->sent, n);
+        else
+            err = src->read(src->ctx, h->sent, h->chunk, n);
         if (err) {
             aloft_nh_fail(h, err, ALOFT_NATIVE_WHY_SOURCE, h->sent, n);
             return 1;

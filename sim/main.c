@@ -306,6 +306,7 @@ static int run(sim_device_t *sim, options_t *o)
     static sim_app_t app;
     static inflate_zlib_t zst;
     static aloft_inflate_t inflate;
+    static aloft_native_delta_t delta;
     char secret[ALOFT_ESPOTA_HEX_MAX];
     aloft_native_verifier_t verifier;
     struct in_addr addr;
@@ -324,6 +325,7 @@ static int run(sim_device_t *sim, options_t *o)
     o->net.log = log_sim;
     o->net.ctx = sim;
     o->net.inflate = &inflate;
+    o->net.delta = &delta;
     o->net.name = "aloft-sim";
     o->net.bind_hint = "another simulator running? use --port";
     if (serve_open(&net, &o->net) != 0)

@@ -36,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aloft/delta.h"
 #include "aloft/login_limit.h"
 #include "aloft/port/crypto.h"
 #include "aloft/port/inflate.h"
@@ -46,7 +47,7 @@
 #define ALOFT_NATIVE_IDLE_TIMEOUT_MS 10000u
 #define ALOFT_NATIVE_LOGIN_TIMEOUT_MS 10000u   /* HELLO to logged in, however bytes trickle */
 #define ALOFT_NATIVE_KEEPALIVE_MS 500u    /* ACK at least this often while erasing */
-#define ALOFT_NATIVE_TX_CAP 1024u         /* send buffer; HELLO (<= 728 B) fits */
+#define ALOFT_NATIVE_TX_CAP 1024u         /* send buffer; HELLO (<= 764 B) fits */
 #define ALOFT_NATIVE_INFLATE_CHUNK 1024u  /* decoded bytes per inflate call */
 
 /* State bits (aloft_native_device_state). */
@@ -55,6 +56,26 @@
 #define ALOFT_NATIVE_WANT_STEP 0x04u  /* work pending: call step without waiting */
 #define ALOFT_NATIVE_CLOSED 0x08u     /* session over: flush tx, then close */
 #define ALOFT_NATIVE_REBOOT 0x10u     /* update activated: restart after closing */
+
+/* The delta stage (docs/PROTOCOL.md §2.6, FORMATS.md §3): caller-owned,
+ * shared by the connections like the inflate (only the one that owns the
+ * update uses the decoder). The first HELLO identifies the running image
+ * once (reads and hashes it, about as long as the verify at the end of an
+ * update); later HELLOs reuse it until the device restarts. Zero it once.
+ * RAM: sizeof(aloft_native_delta_t) (test_native_delta prints it). */
+typedef struct aloft_native_delta {
+    union {
+        aloft_delta_t dec;          /* a patch upload */
+        aloft_image_t probe;        /* identifying the base, before any */
+    } u;
+    const aloft_flash_t *flash;
+    aloft_update_t *update;
+    uint32_t base_addr, base_size;  /* the running image (size 0: none valid) */
+    uint8_t base_sha256[32];
+    bool identified;                /* base_* hold the answer */
+    bool pipe_err;                  /* the last error came from the pipeline */
+    bool in_use;                    /* a connection's patch upload holds the decoder */
+} aloft_native_delta_t;
 
 typedef struct aloft_native_device_config {
     const aloft_device_t *dev;          /* dev->crypto->random is required (nonce) */
@@ -66,6 +87,8 @@ typedef struct aloft_native_device_config {
     /* zlib decoder; NULL = no DEFLATE cap. Shared by the connections: only
      * the one that owns the update uses it. */
     const aloft_inflate_t *inflate;
+    /* Delta stage; NULL (or no inflate) = no DELTA cap. */
+    aloft_native_delta_t *delta;
     const char *name;                   /* device name for HELLO (first 32 bytes); may be NULL */
     const char *fs_label;               /* target 1 partition; NULL = first fs partition */
     uint32_t window;                    /* DATA bytes in flight; 0 = 32 KiB */
@@ -98,6 +121,7 @@ typedef struct aloft_native_device {
     uint32_t rx_seq, tx_seq;
     bool owner;                         /* this connection began the update */
     bool deflate, inflating, stream_end, erase_done, no_reboot;
+    bool patching;                      /* DATA is a patch, decoded by cfg.delta */
     aloft_native_str_t version;         /* from the OFFER, for RESULT */
     uint32_t stream_pos;                /* stream bytes in DATA frames so far */
     uint32_t consumed, acked, acked_durable;

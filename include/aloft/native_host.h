@@ -47,6 +47,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aloft/delta.h"
 #include "aloft/native_device.h"
 #include "aloft/port/crypto.h"
 #include "aloft/wire/native.h"
@@ -162,12 +163,22 @@ typedef enum aloft_native_raw_why {
     ALOFT_NATIVE_RAW_FAILED,     /* the source could not deflate (have: its code) */
 } aloft_native_raw_why_t;
 
+/* Why an upload given a patch sends the full image (event NO_PATCH). */
+typedef enum aloft_native_full_why {
+    ALOFT_NATIVE_FULL_NO_CAP,    /* the device takes no patches (no cap DELTA) */
+    ALOFT_NATIVE_FULL_OTHER_BASE,/* it runs another image than the patch's base */
+    ALOFT_NATIVE_FULL_BAD_PATCH, /* the patch is not one of this image (have: its code) */
+    ALOFT_NATIVE_FULL_WINDOW,    /* the patch needs a zlib window of have bits, the device
+                                    inflates fewer */
+} aloft_native_full_why_t;
+
 typedef enum aloft_native_event_kind {
     ALOFT_NATIVE_EV_HELLO,       /* hello (and in every later event); resumable */
     ALOFT_NATIVE_EV_OPEN,        /* no password on the device (the MAC key is the zero
                                     key's); password_unused: one was given */
     ALOFT_NATIVE_EV_AUTH_OK,     /* logged in; the device proved it knows the password */
     ALOFT_NATIVE_EV_NO_DEFLATE,  /* raw_why, have */
+    ALOFT_NATIVE_EV_NO_PATCH,    /* full_why, have: the full image goes instead */
     ALOFT_NATIVE_EV_ACCEPTED,    /* offset, window, window_bits, stream_len */
     ALOFT_NATIVE_EV_PROGRESS,    /* sent, consumed (stream bytes), durable (image bytes) */
     ALOFT_NATIVE_EV_SENT_ALL,    /* END queued */
@@ -182,9 +193,11 @@ typedef struct aloft_native_event {
     bool resumable;         /* HELLO: it shows an interrupted transfer of this very image */
     bool password_unused;   /* OPEN */
     aloft_native_raw_why_t raw_why;
+    aloft_native_full_why_t full_why;
     uint32_t have;
     uint32_t offset, window, stream_len;
     unsigned window_bits;   /* ACCEPTED: 0 raw */
+    bool patch;             /* ACCEPTED: the stream is the patch's segments from offset */
     uint32_t sent, consumed, durable;
     const aloft_native_result_t *result;
     const aloft_native_failure_t *failure;
@@ -206,6 +219,12 @@ typedef struct aloft_native_host_config {
     uint32_t secure_version;
     const uint8_t *sig_block;    /* a signed file's block (sent in the OFFER), or NULL */
     size_t sig_block_len;
+    /* A delta patch (FORMATS.md §3) of the running image into this one,
+     * whole in memory, or NULL. Sent instead of the image when the device
+     * has cap DELTA and its HELLO names the patch's base; else the full
+     * image goes (event NO_PATCH says why). */
+    const uint8_t *patch;
+    size_t patch_len;
     /* timeouts, ms; 0 = the defaults above */
     uint32_t hello_timeout_ms, timeout_ms, accept_timeout_ms, result_timeout_ms;
     /* Events; must not call into the engine. */
@@ -229,6 +248,9 @@ typedef struct aloft_native_host {
     uint32_t tx_seq, rx_seq;
     bool to_send;                       /* the phase's request (AUTH, OFFER, ROLLBACK) is due */
     unsigned bits;                      /* zlib windowBits of the stream, 0 raw */
+    bool patching;                      /* the stream is patch[patch_off:] */
+    uint32_t patch_off;
+    aloft_delta_header_t ph;            /* the patch's header, when patching */
     uint32_t window, stream_len, sent, consumed, durable;
     aloft_native_result_t result;
     size_t rx_len, tx_off, tx_len;

@@ -316,6 +316,8 @@ int serve_step(serve_t *n, int wait_ms)
         close_tcp(n);
         serve_native_close(&n->native, false);   /* a restart drops every connection */
         aloft_espota_config_t cfg = n->espota.cfg;   /* and forgets every session */
+        if (n->cfg.delta)   /* another image runs after the restart */
+            n->cfg.delta->identified = false;
         aloft_espota_init(&n->espota, &cfg);
         return n->cfg.reboot ? n->cfg.reboot(n->cfg.ctx) : 0;
     }

@@ -38,6 +38,9 @@ typedef struct serve_config {
     /* The native engine's zlib decoder (no DEFLATE cap when NULL); it must
      * outlive the serve_t. Its stream is ended when connections close. */
     const aloft_inflate_t *inflate;
+    /* The native engine's delta stage (no DELTA cap when NULL; needs
+     * inflate); zeroed by the caller, it must outlive the serve_t. */
+    aloft_native_delta_t *delta;
     const char *name;              /* device name in the native HELLO; NULL = "aloft" */
     const char *bind;              /* IPv4 address; NULL = 127.0.0.1 */
     uint16_t port;                 /* espota UDP and native TCP port; 0 = 3232 */

@@ -64,6 +64,7 @@ int serve_native_open(serve_native_t *s, const serve_config_t *cfg, aloft_login_
         s->cfg.open = true;   /* no password: the caller said so at start */
     }
     s->cfg.inflate = cfg->inflate;
+    s->cfg.delta = cfg->inflate ? cfg->delta : NULL;
     s->cfg.window = cfg->window;
     s->cfg.dev = cfg->dev;
     s->cfg.update = cfg->update;

@@ -21,7 +21,7 @@ dev="127.0.0.1:$sim_port"
 
 # --- compressed (the default when the device inflates)
 expect_rc 0 "$aloft" upload --auth s3cret "$dev" "$tmp/v2.bin"
-contains "$tmp/out" "device aloft-sim: ESP32, aloft native v1 (auth, deflate, resume)"
+contains "$tmp/out" "device aloft-sim: ESP32, aloft native v1 (auth, deflate, resume, delta)"
 contains "$tmp/out" "logged in (the device proved it knows the password too)"
 contains "$tmp/out" "upload 100%"
 contains "$tmp/out" "bytes on the wire"
@@ -55,7 +55,7 @@ wait_for "$sim_log" "confirmed (VALID)" 60 2 || fail "3.0.0 not confirmed"
 expect_rc 0 "$aloft" info "$dev"
 contains "$tmp/out" "device      aloft-sim at $dev"
 contains "$tmp/out" "chip        ESP32, 4 194 304 bytes of flash"
-contains "$tmp/out" "protocol    aloft native v1; capabilities: auth, deflate, resume"
+contains "$tmp/out" "protocol    aloft native v1; capabilities: auth, deflate, resume, delta"
 contains "$tmp/out" "password required (PBKDF2-HMAC-SHA256, 10000 iterations); not checked"
 contains "$tmp/out" "inflates zlib windows up to 4096 bytes (2^12)"
 grep -E '^  \* app0 .* VALID .* espota-sim 3\.0\.0, .*\(running\)$' "$tmp/out" >/dev/null ||

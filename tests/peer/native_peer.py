@@ -40,7 +40,8 @@ NAMES = {HELLO: "HELLO", AUTH: "AUTH", AUTH_OK: "AUTH_OK", ERROR: "ERROR", OFFER
          ACCEPT: "ACCEPT", DATA: "DATA", ACK: "ACK", END: "END", RESULT: "RESULT",
          ROLLBACK: "ROLLBACK"}
 TYPES = {v: k for k, v in NAMES.items()}
-CAP_AUTH, CAP_DEFLATE, CAP_SIGNED, CAP_RESUME = 0x01, 0x02, 0x04, 0x08
+CAP_AUTH, CAP_DEFLATE, CAP_SIGNED, CAP_RESUME, CAP_DELTA = 0x01, 0x02, 0x04, 0x08, 0x10
+ENC_PATCH = 2
 MAX_PAYLOAD = 4096
 MAC_LEN = 16
 
@@ -155,6 +156,8 @@ def decode(t, payload):
         if m["has_resume"]:
             m["resume"] = {"target": r.u8(), "size": r.u32(), "sha256": r.take(32),
                            "offset": r.u32()}
+        if m["caps"] & CAP_DELTA:
+            m["base"] = {"size": r.u32(), "sha256": r.take(32)}
     elif t == AUTH:
         m["nonce"], m["proof"] = r.take(32), r.take(32)
     elif t == AUTH_OK:
@@ -167,6 +170,8 @@ def decode(t, payload):
         m["size"], m["sha256"] = r.u32(), r.take(32)
         m["project"], m["version"], m["secure_version"] = r.str(), r.str(), r.u32()
         m["sig_block"] = r.take(r.u8())
+        if m["encoding"] == ENC_PATCH:
+            m["patch_header"] = r.take(r.u16())
     elif t == ACCEPT:
         m["offset"], m["window"] = r.u32(), r.u32()
     elif t == DATA:
@@ -201,6 +206,8 @@ def encode(m):
         if m["has_resume"]:
             res = m["resume"]
             p += u8(res["target"]) + u32(res["size"]) + res["sha256"] + u32(res["offset"])
+        if m["caps"] & CAP_DELTA:
+            p += u32(m["base"]["size"]) + m["base"]["sha256"]
         return p
     if t == AUTH:
         return m["nonce"] + m["proof"]
@@ -212,7 +219,9 @@ def encode(m):
     if t == OFFER:
         return (u8(m["target"]) + u8(m["encoding"]) + u8(m["flags"]) + u32(m["size"]) +
                 m["sha256"] + put_str(m["project"]) + put_str(m["version"]) +
-                u32(m["secure_version"]) + u8(len(m["sig_block"])) + m["sig_block"])
+                u32(m["secure_version"]) + u8(len(m["sig_block"])) + m["sig_block"] +
+                (u16(len(m["patch_header"])) + m["patch_header"]
+                 if m["encoding"] == ENC_PATCH else b""))
     if t == ACCEPT:
         return u32(m["offset"]) + u32(m["window"])
     if t == DATA:
@@ -230,7 +239,7 @@ def encode(m):
 
 def summary(m):
     """One line for people: the type and its short fields."""
-    skip = {"type", "salt", "nonce", "proof", "signature", "slots", "resume", "bytes"}
+    skip = {"type", "salt", "nonce", "proof", "signature", "slots", "resume", "base", "bytes"}
     parts = [NAMES.get(m["type"], "?")]
     for k, v in m.items():
         if k in skip:

@@ -74,10 +74,12 @@ enum aloft_native_type {
 #define ALOFT_CAP_DEFLATE 0x02u     /* the device inflates DATA (encoding 1) */
 #define ALOFT_CAP_SIGNED 0x04u      /* only signed images are accepted */
 #define ALOFT_CAP_RESUME 0x08u      /* interrupted transfers can be resumed */
+#define ALOFT_CAP_DELTA 0x10u       /* takes delta patches (encoding 2); HELLO names the base */
 
 /* OFFER encodings and flags (frozen). */
 #define ALOFT_ENC_RAW 0u
 #define ALOFT_ENC_DEFLATE 1u        /* zlib stream (RFC 1950), window <= HELLO's */
+#define ALOFT_ENC_PATCH 2u          /* delta patch (FORMATS.md §3) of the running image, cap DELTA */
 #define ALOFT_OFFER_NO_REBOOT 0x01u
 
 typedef struct aloft_native_str {
@@ -115,6 +117,10 @@ typedef struct aloft_native_hello {
     uint32_t resume_size;
     uint8_t resume_sha256[32];
     uint32_t resume_offset;          /* image bytes already durable */
+    /* With cap DELTA only: the running image a patch must be made against
+     * (its bytes and their SHA-256; base_size 0: none that verifies). */
+    uint32_t base_size;
+    uint8_t base_sha256[32];
 } aloft_native_hello_t;
 
 typedef struct aloft_native_auth {
@@ -142,6 +148,10 @@ typedef struct aloft_native_offer {
      * the image without it. Points into the frame; 0 length = unsigned. */
     const uint8_t *sig_block;
     uint8_t sig_block_len;
+    /* Encoding PATCH only: the patch's header (FORMATS.md §3.1, header_len
+     * bytes); DATA then carries its segments. Points into the frame. */
+    const uint8_t *patch_header;
+    uint16_t patch_header_len;
 } aloft_native_offer_t;
 
 typedef struct aloft_native_accept {
