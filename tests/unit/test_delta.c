@@ -11,6 +11,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "fixtures.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,20 +40,6 @@ static const pair_t pairs[] = {
     {"P7", "micropython_esp8266-v1.9.4", "micropython_esp8266-v1.10"},
 };
 #define NPAIRS (sizeof pairs / sizeof pairs[0])
-
-static const char *fixture_dir(void)
-{
-    const char *dir = getenv("ALOFT_FIXTURES");
-    char path[1024];
-    FILE *f;
-    if (dir == NULL || *dir == '\0')
-        return NULL;
-    snprintf(path, sizeof path, "%s/SOURCES.md", dir);
-    if ((f = fopen(path, "rb")) == NULL)
-        return NULL;
-    fclose(f);
-    return dir;
-}
 
 static uint8_t *load(const char *name, size_t *len)
 {
@@ -494,18 +482,11 @@ static void test_ram(void **state)
     assert_true(sizeof(aloft_delta_t) + window <= 16384);
 }
 
-#define EXIT_SKIP 77
-
 int main(void)
 {
-    if (fixture_dir() == NULL) {
-        const char *dir = getenv("ALOFT_FIXTURES");
-        const char *ci = getenv("CI");
-        bool must = ci != NULL && strcmp(ci, "true") == 0;
-        printf("%s: no firmware fixtures: ALOFT_FIXTURES='%s' has no SOURCES.md%s\n",
-               must ? "FAIL" : "SKIP", dir ? dir : "", must ? " (CI=true: required)" : "");
-        return must ? EXIT_FAILURE : EXIT_SKIP;
-    }
+    int missing = fixtures_missing();
+    if (missing >= 0)
+        return missing;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ram),
         cmocka_unit_test(test_round_trip_every_pair),

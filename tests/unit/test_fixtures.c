@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
+
 #include "aloft/wire/image.h"
 #include "crypto_mbedtls.h"
 #include "fileio.h"
@@ -83,21 +85,6 @@ static const fixture_t fixtures[] = {
      NULL, NULL, NULL, "5f52137297f7dbbb3a301998ad710d8f33bef070395991081c95937ee2c56137"},
 };
 #define NFIXTURES (sizeof fixtures / sizeof fixtures[0])
-
-static const char *fixture_dir(void)
-{
-    const char *dir = getenv("ALOFT_FIXTURES");
-    char path[1024];
-    FILE *f;
-    if (dir == NULL || *dir == '\0')
-        return NULL;
-    snprintf(path, sizeof path, "%s/SOURCES.md", dir);
-    f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    fclose(f);
-    return dir;
-}
 
 static uint8_t *load(const fixture_t *fx, size_t *len)
 {
@@ -205,19 +192,11 @@ static void test_fixtures_damaged(void **state)
     }
 }
 
-/* CTest's SKIP_RETURN_CODE (tests/CMakeLists.txt). */
-#define EXIT_SKIP 77
-
 int main(void)
 {
-    if (fixture_dir() == NULL) {
-        const char *dir = getenv("ALOFT_FIXTURES");
-        const char *ci = getenv("CI");
-        bool must = ci != NULL && strcmp(ci, "true") == 0;
-        printf("%s: no firmware fixtures: ALOFT_FIXTURES='%s' has no SOURCES.md%s\n",
-               must ? "FAIL" : "SKIP", dir ? dir : "", must ? " (CI=true: required)" : "");
-        return must ? EXIT_FAILURE : EXIT_SKIP;
-    }
+    int missing = fixtures_missing();
+    if (missing >= 0)
+        return missing;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixtures_oneshot),
         cmocka_unit_test(test_fixtures_streamed),
