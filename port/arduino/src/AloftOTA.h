@@ -77,7 +77,7 @@ public:
      * recorded upload, so give it one you do not use elsewhere). */
     AloftOTAClass &setEspotaPassword(const char *password);
     /* The native login by verifier (ITERATIONS:SALT:STORED_KEY:SERVER_KEY,
-     * aloft_esp.h) instead of the password, so the firmware does not hold
+     * as `aloft verifier` prints it) instead of the password, so the firmware does not hold
      * it (kept by pointer). */
     AloftOTAClass &setNativeVerifier(const char *hex);
     AloftOTAClass &setOpen(bool open);

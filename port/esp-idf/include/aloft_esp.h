@@ -64,8 +64,8 @@ typedef struct aloft_esp_config {
      * aloft_start refuses unless allow_open is set. */
     const char *password;
     /* Instead of password for the native login: a verifier
-     * ITERATIONS:SALT:STORED_KEY:SERVER_KEY (decimal, then hex; what
-     * aloft_native_derive gives), so the firmware never holds the password. */
+     * ITERATIONS:SALT:STORED_KEY:SERVER_KEY (decimal, then hex), as
+     * `aloft verifier` prints it, so the firmware never holds the password. */
     const char *native_verifier;
     /* espota's own password (its MD5 exchange can be cracked offline from a
      * sniffed upload: give it a different one); NULL = password. */
