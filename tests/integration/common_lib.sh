@@ -77,6 +77,13 @@ u8() { od -An -tu1 -j "$2" -N1 "$1" | tr -d ' '; }
 u16() { echo $(( $(u8 "$1" "$2") | $(u8 "$1" $(($2 + 1))) << 8 )); }
 u32() { echo $(( $(u16 "$1" "$2") | $(u16 "$1" $(($2 + 2))) << 16 )); }
 
+# flip FILE OFFSET: invert one byte in place (always a change, whatever the
+# byte held; writing a fixed value is no change once in 256 random images)
+flip() {
+    printf "\\$(printf %03o $(($(u8 "$1" "$2") ^ 0xff)))" |
+        dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
 # json_get FILE EXPR: evaluate the python expression EXPR on the JSON object
 # o read from FILE and print the result.
 json_get() {

@@ -48,13 +48,13 @@ contains "$tmp/err" "delta patch is for another base image: the patch turns a 14
 contains "$tmp/err" "the base here (603 424 bytes) differs in its size"
 [ ! -e "$tmp/wrong.bin" ] || fail "a refused patch left $tmp/wrong.bin"
 cp "$p3_old" "$tmp/old_changed.bin"
-printf '\x55' | dd of="$tmp/old_changed.bin" bs=1 seek=5000 conv=notrunc status=none
+flip "$tmp/old_changed.bin" 5000
 expect_rc 1 "$aloft" delta apply "$tmp/old_changed.bin" "$tmp/p3.patch" -o "$tmp/wrong.bin"
 contains "$tmp/err" "differs in its SHA-256"
 
 # --- damaged and truncated patches
 cp "$tmp/p3.patch" "$tmp/bad.patch"
-printf '\x01' | dd of="$tmp/bad.patch" bs=1 seek=50 conv=notrunc status=none
+flip "$tmp/bad.patch" 50
 expect_rc 1 "$aloft" delta apply "$p3_old" "$tmp/bad.patch" -o "$tmp/wrong.bin"
 contains "$tmp/err" "delta patch is malformed: header CRC, at patch byte 88"
 expect_rc 1 "$aloft" image info "$tmp/bad.patch"
@@ -64,7 +64,7 @@ expect_rc 1 "$aloft" delta apply "$p3_old" "$tmp/short.patch" -o "$tmp/wrong.bin
 contains "$tmp/err" "delta patch is malformed: truncated, at patch byte"
 cp "$tmp/p3.patch" "$tmp/flip.patch"
 size=$(stat -c %s "$tmp/flip.patch")
-printf '\x5a' | dd of="$tmp/flip.patch" bs=1 seek=$((size - 3000)) conv=notrunc status=none
+flip "$tmp/flip.patch" $((size - 3000))
 expect_rc 1 "$aloft" delta apply "$p3_old" "$tmp/flip.patch" -o "$tmp/wrong.bin"
 contains "$tmp/err" "delta patch is malformed"
 [ ! -e "$tmp/wrong.bin" ] || fail "a refused patch left $tmp/wrong.bin"

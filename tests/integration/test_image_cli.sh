@@ -85,7 +85,7 @@ EOF
 # --- a damaged copy: exit 1, a message naming the defect, file untouched
 bad="$tmp/bad.bin"
 cp "$img" "$bad"
-printf '\xff' | dd of="$bad" bs=1 seek=1000 conv=notrunc status=none
+flip "$bad" 1000
 before=$(sha256sum "$bad")
 expect_rc 1 "$aloft" image info "$bad"
 contains "$tmp/err" "image checksum mismatch"

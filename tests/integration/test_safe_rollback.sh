@@ -95,7 +95,7 @@ stop_sim
 echo "aloft rollback: both ways ($((SECONDS - start)) s)"
 
 # --- the other slot damaged: one byte of app0's image (1.0.0) changed
-printf '\x00' | dd of="$tmp/dev.flash" bs=1 seek=$((APP0 + 4096)) conv=notrunc status=none
+flip "$tmp/dev.flash" $((APP0 + 4096))
 cp "$tmp/dev.flash" "$tmp/before.flash"
 start_sim "$tmp/dev.flash" "$tmp/sim6.log" --confirm-after 0 --password pw
 dev="127.0.0.1:$sim_port"

@@ -7,13 +7,6 @@ set -euo pipefail
 source "$(dirname "$0")/common_lib.sh"
 cd "$tmp"
 
-# flip FILE OFFSET: invert one byte in place
-flip() {
-    local v
-    v=$(u8 "$1" "$2")
-    printf "\\$(printf %03o $((v ^ 0xff)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-
 expect_rc 0 "$aloft" image make --chip esp32s3 --project sign-test --version 3.1.0 \
     --secure-version 2 --size 200000 -o fw.bin
 contains out "wrote fw.bin: ESP32-S3 app image, 200000 bytes, project sign-test, version 3.1.0, secure_version 2"
