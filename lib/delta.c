@@ -227,6 +227,7 @@ static void after_add(aloft_delta_t *d)
  * its own. */
 static int base_at(aloft_delta_t *d, uint32_t pos, uint32_t *avail)
 {
+    *avail = 0;
     if (pos < d->cache_off || pos - d->cache_off >= d->cache_len) {
         uint32_t k = d->cfg.base_size - pos < sizeof d->obuf ? d->cfg.base_size - pos
                                                              : (uint32_t)sizeof d->obuf;
