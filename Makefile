@@ -13,7 +13,7 @@ CMAKE_OPTS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 # Debian packages the build and tests need (binutils for the size report
 # come with the cross compilers; openssl checks aloft's signatures).
-DEBS = cmake make gcc clang pkg-config libcmocka-dev libmbedtls-dev zlib1g-dev libdivsufsort-dev \
+DEBS = cmake make gcc clang pkg-config libcmocka-dev libmbedtls-dev zlib1g-dev libdivsufsort-dev libzopfli-dev \
        gcc-xtensa-lx106 gcc-riscv64-unknown-elf python3 openssl
 # make bench compares delta patches with bsdiff and xdelta3 (bc does the sums).
 DEBS += bsdiff xdelta3 bc

@@ -14,12 +14,19 @@
 /* The device default (ESP-IDF CONFIG_ALOFT_INFLATE_WINDOW_BITS = 12). */
 #define DELTA_DEFAULT_WBITS 12u
 
+/* How hard the encoder works at deflate. FAST: zlib -9, milliseconds (what
+ * `aloft upload --base` makes on the fly, where a few hundred bytes more
+ * cost less on the air than seconds of encoding). SMALLEST: Zopfli's
+ * optimal parser too, about 3-4 % smaller, seconds per image (`aloft delta
+ * make`: patches made once and sent to many devices). */
+typedef enum { DELTA_FAST, DELTA_SMALLEST } delta_effort_t;
+
 /* Make a patch from old (the base, plain image) to new (plain image; sig
  * its signature block, sig_len 0 if unsigned) into *out (malloc'd, free()
  * it). window_bits 9..15. Returns 0 or ALOFT_ERR_ARG / ALOFT_ERR_SIZE. */
 int delta_make(const uint8_t *old, size_t old_len, const uint8_t *new_img, size_t new_len,
-               const uint8_t *sig, size_t sig_len, unsigned window_bits, uint8_t **out,
-               size_t *out_len);
+               const uint8_t *sig, size_t sig_len, unsigned window_bits, delta_effort_t effort,
+               uint8_t **out, size_t *out_len);
 
 /* Apply patch to old with the core decoder: on success *out (malloc'd)
  * holds the new image (its signature block appended when the patch carries

@@ -10,7 +10,8 @@
  * differences" whose difference bytes are mostly zero and compress well.
  * The result is a list of operations that cover the new image; they are
  * then cut at every 64 KiB of the new image, written as entries and
- * deflated per segment.
+ * deflated per segment: by zlib, and for DELTA_SMALLEST also by Zopfli's
+ * optimal parser, keeping the smaller stream.
  */
 #include "delta_host.h"
 
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <zopfli/deflate.h>
 
 #include "aloft/util.h"
 #include "crypto_mbedtls.h"
@@ -201,53 +203,74 @@ static void segment_entries(buf_t *e, const op_t *ops, size_t nops, const uint8_
     }
 }
 
-/* in deflated with one strategy into a new buffer (*out, *out_len). */
-static int deflate_one(const buf_t *in, unsigned wbits, int strategy, uint8_t **out,
-                       size_t *out_len)
+/* in deflated by zlib with one strategy into a new buffer (*out, *out_len). */
+static int zlib_one(const buf_t *in, unsigned wbits, int strategy, buf_t *out)
 {
     z_stream z;
     memset(&z, 0, sizeof z);
-    *out = NULL;   /* the caller frees it on every way out */
     if (deflateInit2(&z, 9, Z_DEFLATED, (int)wbits, 9, strategy) != Z_OK)
         return ALOFT_ERR_ARG;
     size_t bound = deflateBound(&z, (uLong)in->len);
-    *out = xmalloc(bound);
+    out->p = xmalloc(bound);
     z.next_in = in->p;
     z.avail_in = (uInt)in->len;
-    z.next_out = *out;
+    z.next_out = out->p;
     z.avail_out = (uInt)bound;
     int rc = deflate(&z, Z_FINISH);
-    *out_len = bound - z.avail_out;
+    out->len = bound - z.avail_out;
     deflateEnd(&z);
     return rc == Z_STREAM_END ? ALOFT_OK : ALOFT_ERR_ARG;
 }
 
-/* Append in deflated: the smaller of zlib's default and filtered
- * strategies (the decoder cannot tell them apart). */
-static int deflate_into(buf_t *out, const buf_t *in, unsigned wbits)
+/* in as a zlib stream whose deflate data Zopfli found by optimal parsing.
+ * Zopfli looks back up to 32 KiB, so the input goes to it in pieces of at
+ * most the window, each without history: no distance can exceed what the
+ * device's inflate keeps. */
+static int zopfli_one(const buf_t *in, unsigned wbits, buf_t *out)
 {
-    static const int strategies[] = {Z_DEFAULT_STRATEGY, Z_FILTERED};
-    uint8_t *best = NULL;
-    size_t best_len = 0;
-    for (size_t i = 0; i < sizeof strategies / sizeof strategies[0]; i++) {
-        uint8_t *p;
-        size_t n;
-        int rc = deflate_one(in, wbits, strategies[i], &p, &n);
-        if (rc != ALOFT_OK) {
-            free(p);
-            free(best);
-            return rc;
-        }
-        if (best == NULL || n < best_len) {
-            free(best);
-            best = p, best_len = n;
-        } else {
-            free(p);
-        }
+    ZopfliOptions o;
+    ZopfliInitOptions(&o);
+    unsigned char *d = NULL, bp = 0;
+    size_t dn = 0, piece = (size_t)1 << wbits;
+    for (size_t at = 0; at < in->len || at == 0; at += piece) {
+        size_t n = in->len - at < piece ? in->len - at : piece;
+        ZopfliDeflate(&o, 2, at + n >= in->len, in->p + at, n, &bp, &d, &dn);
     }
-    put(out, best, best_len);
-    free(best);
+    /* RFC 1950: CM 8 with the window, FLEVEL 3, the check bits. */
+    unsigned cmf = ((wbits - 8) << 4) | 8, flg = 3u << 6;
+    flg |= 31 - ((cmf << 8) | flg) % 31;
+    uint8_t h[2] = {(uint8_t)cmf, (uint8_t)flg};
+    uint32_t adler = (uint32_t)adler32(adler32(0, NULL, 0), in->p, (uInt)in->len);
+    uint8_t t[4] = {(uint8_t)(adler >> 24), (uint8_t)(adler >> 16), (uint8_t)(adler >> 8),
+                    (uint8_t)adler};
+    put(out, h, 2);
+    put(out, d, dn);
+    put(out, t, 4);
+    free(d);
     return ALOFT_OK;
+}
+
+/* Append in deflated: the smallest of zlib's default and filtered
+ * strategies and, for DELTA_SMALLEST, Zopfli (the decoder cannot tell them
+ * apart; Zopfli wins on most segments, zlib on some inputs longer than the
+ * window). */
+static int deflate_into(buf_t *out, const buf_t *in, unsigned wbits, delta_effort_t effort)
+{
+    buf_t c[3] = {{0}, {0}, {0}};
+    size_t n = effort == DELTA_SMALLEST ? 3 : 2, best = 0;
+    int rc = zlib_one(in, wbits, Z_DEFAULT_STRATEGY, &c[0]);
+    if (rc == ALOFT_OK)
+        rc = zlib_one(in, wbits, Z_FILTERED, &c[1]);
+    if (rc == ALOFT_OK && n == 3)
+        rc = zopfli_one(in, wbits, &c[2]);
+    for (size_t i = 1; i < n; i++)
+        if (c[i].len < c[best].len)
+            best = i;
+    if (rc == ALOFT_OK)
+        put(out, c[best].p, c[best].len);
+    for (size_t i = 0; i < n; i++)
+        free(c[i].p);
+    return rc;
 }
 
 void delta_sha256(const uint8_t *p, size_t n, uint8_t out[32])
@@ -259,8 +282,8 @@ void delta_sha256(const uint8_t *p, size_t n, uint8_t out[32])
 }
 
 int delta_make(const uint8_t *old, size_t old_len, const uint8_t *new_img, size_t new_len,
-               const uint8_t *sig, size_t sig_len, unsigned window_bits, uint8_t **out,
-               size_t *out_len)
+               const uint8_t *sig, size_t sig_len, unsigned window_bits, delta_effort_t effort,
+               uint8_t **out, size_t *out_len)
 {
     if (window_bits < ALOFT_DELTA_MIN_WBITS || window_bits > ALOFT_DELTA_MAX_WBITS ||
         (sig_len > 0 && (sig == NULL || sig_len > ALOFT_SIG_BLOCK_MAX)))
@@ -288,7 +311,7 @@ int delta_make(const uint8_t *old, size_t old_len, const uint8_t *new_img, size_
         size_t at = body.len;
         put_le(&body, (uint32_t)lo, 4);
         put_le(&body, 0, 4);   /* comp_len, once known */
-        rc = deflate_into(&body, &e, window_bits);
+        rc = deflate_into(&body, &e, window_bits, effort);
         uint32_t comp = (uint32_t)(body.len - at - ALOFT_DELTA_SEG_HDR);
         for (int b = 0; b < 4; b++)
             body.p[at + 4 + (size_t)b] = (uint8_t)(comp >> (8 * b));

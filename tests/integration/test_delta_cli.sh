@@ -26,6 +26,12 @@ done
 # Deterministic: the same inputs give the same patch.
 expect_rc 0 "$aloft" delta make "$p1_old" "$p1_new" -o "$tmp/again.patch" --window-bits 15
 same_file "$tmp/p1.patch" "$tmp/again.patch"
+# --fast (zlib only, what upload --base makes): as valid, never smaller
+expect_rc 0 "$aloft" delta make "$p1_old" "$p1_new" -o "$tmp/fast.patch" --window-bits 15 --fast
+expect_rc 0 "$aloft" delta apply "$p1_old" "$tmp/fast.patch" -o "$tmp/fast.out"
+same_file "$p1_new" "$tmp/fast.out"
+[ "$(stat -c %s "$tmp/fast.patch")" -ge "$(stat -c %s "$tmp/p1.patch")" ] ||
+    fail "--fast made a smaller patch than the default"
 
 # --- image info describes it
 expect_rc 0 "$aloft" delta make "$p3_old" "$p3_new" -o "$tmp/p3.patch"

@@ -125,7 +125,7 @@ static void make(const pair_t *pr, unsigned wbits, made_t *m)
 {
     m->old = load(pr->old, &m->ol);
     m->nw = load(pr->new_, &m->nl);
-    assert_int_equal(delta_make(m->old, m->ol, m->nw, m->nl, NULL, 0, wbits, &m->patch, &m->pl),
+    assert_int_equal(delta_make(m->old, m->ol, m->nw, m->nl, NULL, 0, wbits, DELTA_FAST, &m->patch, &m->pl),
                      0);
 }
 
@@ -157,6 +157,36 @@ static void test_round_trip_every_pair(void **state)
             free(out);
             unmake(&m);
         }
+}
+
+/* DELTA_SMALLEST (Zopfli, which looks back 32 KiB): never larger than
+ * DELTA_FAST, and read by a decoder whose inflate keeps only the patch's
+ * window, so no distance reaches further. P1's entries run past 4 KiB in
+ * some segments; P3 at 2^9 is cut into many pieces. */
+static void test_smallest(void **state)
+{
+    (void)state;
+    static const struct { size_t pair; unsigned wbits; } runs[] = {{0, 12}, {3, 9}};
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        const pair_t *pr = &pairs[runs[i].pair];
+        made_t m;
+        make(pr, runs[i].wbits, &m);
+        uint8_t *small;
+        size_t sl;
+        assert_int_equal(delta_make(m.old, m.ol, m.nw, m.nl, NULL, 0, runs[i].wbits,
+                                    DELTA_SMALLEST, &small, &sl),
+                         0);
+        printf("%-4s window 2^%-2u fast %7zu, smallest %7zu bytes (%.1f %% less)\n", pr->name,
+               runs[i].wbits, m.pl, sl, 100.0 * (double)(m.pl - sl) / (double)m.pl);
+        assert_true(sl <= m.pl);
+        run_t *r = run_new(m.old, m.ol, m.nl, runs[i].wbits);
+        assert_int_equal(feed(r, small, sl, 1000), 0);
+        assert_int_equal(r->len, m.nl);
+        assert_memory_equal(r->out, m.nw, m.nl);
+        run_free(r);
+        free(small);
+        unmake(&m);
+    }
 }
 
 /* Whole, in 1-byte pieces, and resumed at every segment: the same bytes. */
@@ -379,7 +409,7 @@ static void test_signed_new_image(void **state)
     uint8_t sig[8] = {0x30, 6, 2, 1, 1, 2, 1, 1}, block[ALOFT_SIG_BLOCK_MAX];
     int bl = aloft_sig_encode(&meta, sig, sizeof sig, block, sizeof block);
     assert_true(bl > 0);
-    assert_int_equal(delta_make(m.old, m.ol, m.nw, m.nl, block, (size_t)bl, 12, &m.patch, &m.pl),
+    assert_int_equal(delta_make(m.old, m.ol, m.nw, m.nl, block, (size_t)bl, 12, DELTA_FAST, &m.patch, &m.pl),
                      0);
     uint8_t *out;
     size_t n;
@@ -393,7 +423,7 @@ static void test_signed_new_image(void **state)
     /* A block that describes another image. */
     meta.image_sha256[0] ^= 1;
     bl = aloft_sig_encode(&meta, sig, sizeof sig, block, sizeof block);
-    assert_int_equal(delta_make(m.old, m.ol, m.nw, m.nl, block, (size_t)bl, 12, &m.patch, &m.pl),
+    assert_int_equal(delta_make(m.old, m.ol, m.nw, m.nl, block, (size_t)bl, 12, DELTA_FAST, &m.patch, &m.pl),
                      0);
     expect_refused_early(m.old, m.ol, m.patch, m.pl, 15, ALOFT_ERR_SIGNED_MISMATCH, NULL);
     unmake(&m);
@@ -407,7 +437,7 @@ static size_t crafted(const uint8_t *entries, size_t n, uint8_t *out)
     memset(base, 0x10, sizeof base);
     uint8_t *p;
     size_t pl;
-    assert_int_equal(delta_make(base, sizeof base, img, sizeof img, NULL, 0, 12, &p, &pl), 0);
+    assert_int_equal(delta_make(base, sizeof base, img, sizeof img, NULL, 0, 12, DELTA_FAST, &p, &pl), 0);
     size_t hl = (size_t)(p[6] | p[7] << 8);
     memcpy(out, p, hl);
     free(p);
@@ -490,6 +520,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ram),
         cmocka_unit_test(test_round_trip_every_pair),
+        cmocka_unit_test(test_smallest),
         cmocka_unit_test(test_pieces_and_resume),
         cmocka_unit_test(test_wrong_base_and_window),
         cmocka_unit_test(test_tampered_and_truncated),

@@ -82,7 +82,7 @@ static void make_patch(ctx_t *c, const uint8_t *base, size_t base_len, const uin
                        size_t img_len)
 {
     free(c->patch);
-    assert_int_equal(delta_make(base, base_len, img, img_len, NULL, 0, 12, &c->patch,
+    assert_int_equal(delta_make(base, base_len, img, img_len, NULL, 0, 12, DELTA_FAST, &c->patch,
                                 &c->patch_len), 0);
 }
 
