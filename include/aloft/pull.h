@@ -104,6 +104,7 @@ typedef struct aloft_pull {
     uint8_t attempt;
     bool decided;             /* this request's outcome is settled before end */
     bool fed_any;             /* a body byte reached the pipeline */
+    int retry_err;            /* this response is to be retried (end schedules it) */
     uint16_t http_status;
     uint32_t from;            /* Range start of the request out */
     uint32_t skip;            /* bytes of a 200 to drop before from */
