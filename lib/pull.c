@@ -87,7 +87,7 @@ static int give_up(aloft_pull_t *p, int err, uint32_t have, uint32_t want, const
         p->diag = *ud;
     else
         aloft_diag_set(&p->diag, err, have, want, where);
-    aloft_update_abort(p->update, err);
+    aloft_update_abort_diag(p->update, &p->diag);
     p->phase = p->fed_any ? ALOFT_PULL_FAILED : ALOFT_PULL_REFUSED;
     p->decided = true;
     return err;
@@ -101,7 +101,7 @@ static int retry_or_give_up(aloft_pull_t *p, int err, uint32_t have, uint32_t wa
     aloft_diag_set(&p->diag, err, have, want, where);
     p->decided = true;
     if (p->attempt >= p->policy.tries) {
-        aloft_update_abort(p->update, err);
+        aloft_update_abort_diag(p->update, &p->diag);
         p->phase = p->fed_any ? ALOFT_PULL_FAILED : ALOFT_PULL_REFUSED;
         return err;
     }

@@ -214,6 +214,8 @@ static void refused_response(ctx_t *c, int status_code, int64_t len, const char 
     assert_int_equal(st.diag.have, have);
     assert_int_equal(st.diag.want, want);
     assert_int_equal(aloft_update_state(&c->fx.sim.update), ALOFT_UPDATE_FAILED);
+    /* the pipeline's diag has the same numbers, for whoever reports it */
+    assert_memory_equal(aloft_update_diag(&c->fx.sim.update), &st.diag, sizeof st.diag);
     assert_true(simfx_same(&c->fx, snap, 0, c->fx.sim.nor.size));
     free(snap);
 }
