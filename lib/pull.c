@@ -219,8 +219,8 @@ const char *aloft_pull_phase_name(aloft_pull_phase_t phase)
 {
     switch (phase) {
     case ALOFT_PULL_REQUEST:
-    case ALOFT_PULL_RECEIVING: return "downloading";
-    case ALOFT_PULL_WAIT: return "waiting";
+    case ALOFT_PULL_RECEIVING:
+    case ALOFT_PULL_WAIT: return "downloading";
     case ALOFT_PULL_DONE: return "rebooting";
     case ALOFT_PULL_REFUSED: return "refused";
     case ALOFT_PULL_FAILED: return "failed";

@@ -141,6 +141,7 @@ static void test_resume_after_cut(void **state)
     body(c, c->fx.v2, 0, half);
     assert_int_equal(aloft_pull_end(&c->p, ALOFT_ERR_CLOSED, c->now), ALOFT_PULL_WAIT);
     assert_int_equal(status(c).diag.err, ALOFT_ERR_CLOSED);
+    assert_string_equal(aloft_pull_phase_name(status(c).phase), "downloading");
     aloft_pull_next_t n;
     c->now += 999;
     assert_int_equal(aloft_pull_poll(&c->p, c->now, &n), ALOFT_PULL_WAIT);
