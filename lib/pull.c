@@ -248,7 +248,8 @@ int aloft_pull_parse_range(const char *v, uint32_t *first, uint32_t *last, uint3
     static const char unit[] = "bytes ";
     const char *s = v;
     for (size_t i = 0; unit[i]; i++, s++)
-        if ((*s | 0x20) != unit[i])   /* the unit is case-insensitive; ' ' | 0x20 == ' ' */
+        /* the unit is case-insensitive (' ' | 0x20 == ' ', and so is NUL's) */
+        if (*s == '\0' || (*s | 0x20) != unit[i])
             return ALOFT_ERR_PROTO;
     while (*s == ' ')
         s++;
