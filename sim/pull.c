@@ -228,6 +228,8 @@ int sim_pull_start(sim_pull_t *p, sim_device_t *sim, const sim_release_t *r,
                    const sim_pull_options_t *opt)
 {
     static bool curl_ready;
+    if (p->multi != NULL)   /* this struct's pull still runs */
+        return ALOFT_ERR_BUSY;
     memset(p, 0, sizeof *p);
     p->sim = sim;
     p->rel = *r;
