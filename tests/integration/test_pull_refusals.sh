@@ -7,7 +7,8 @@
 # on a device with keys; a server that is down (bounded retries, then the
 # connect error). Before activation (v1 still boots from app0, app0 and
 # otadata untouched): a SHA-256 that does not match; a release said to be
-# signed whose file is not.
+# signed whose file is not. A release object that is not one is refused
+# naming the member.
 set -euo pipefail
 source "$(dirname "$0")/pull_lib.sh"
 start=$SECONDS
@@ -86,6 +87,20 @@ lacks "$tmp/down.log" "pull attempt 4"
 [ "$(grep -c "pull attempt failed, retrying: could not connect" "$tmp/down.log")" = 2 ] ||
     { cat "$tmp/down.log" >&2; fail "not 2 retries"; }
 [ "$took" -ge 300 ] || fail "3 tries with 100 + 200 ms of backoff took only $took ms"
+
+# release objects that are not one: the member named, nothing touched
+printf '{"url": "ftp://x/v2.bin", "size": 5, "sha256": "00"}' >"$tmp/ftp.json"
+refused_json() {
+    pull "$tmp/dev.flash" "$tmp/$1.log" "$1"
+    [ "$pull_rc" = 1 ] || { cat "$tmp/$1.log" >&2; fail "$1: the pull exited $pull_rc"; }
+    contains "$tmp/$1.log" "aloft-sim: $tmp/$1.json: $2"
+    same_file "$tmp/before.flash" "$tmp/dev.flash"
+}
+refused_json ftp '"url" must be an http:// or https:// URL'
+release shortsha v2.bin sha256='"abcd"'
+refused_json shortsha '"sha256" must be 64 hex digits'
+printf '{"url": "http://x/v2.bin",' >"$tmp/cut.json"
+refused_json cut 'not a JSON object'
 
 release badsha v2.bin sha256="\"$(printf '0%.0s' {1..64})\""
 failed_before_activation badsha "SHA-256 mismatch"
