@@ -20,6 +20,10 @@ DEBS += bsdiff xdelta3 bc
 # make deb, and the test that builds the package (dpkg-buildpackage wants
 # build-essential).
 DEBS += debhelper dpkg-dev build-essential
+# HTTP pull: aloft-sim downloads with libcurl (OpenSSL flavour) and reads
+# release objects with cJSON; the tests serve images with lighttpd (HTTPS
+# through its OpenSSL module).
+DEBS += libcurl4-openssl-dev libcjson-dev lighttpd lighttpd-mod-openssl
 
 # make idf-check (not part of make test): IDF's Linux target needs libbsd;
 # without Espressif's toolchains, tools/idf/mkenv.sh and the Debian cross

@@ -111,6 +111,10 @@ if [ -x "$aloft" ] && [ -s "$work/corpus/fuzz_image/esp32.bin" ]; then
     "$aloft" sign --key "$work/seedkey.key" -o "$work/signed.bin" "$work/corpus/fuzz_image/esp32.bin" >/dev/null
     tail -c 160 "$work/signed.bin" > "$work/corpus/fuzz_signature/block"
 fi
+# Content-Range values (tests/fuzz/fuzz_pull_range.c), as servers send them.
+mkdir -p "$work/corpus/fuzz_pull_range"
+printf 'bytes 65536-915455/915456' >"$work/corpus/fuzz_pull_range/lighttpd"
+printf 'Bytes 0-0/*\r\n' >"$work/corpus/fuzz_pull_range/star"
 # Per-target options: fuzz_image reads at most 1 KiB (header, segments and
 # app description fit; each byte more is SHA-256 time, see fuzz_image.c);
 # fuzz_delta too (a header and a few segments fit; see fuzz_delta.c).
