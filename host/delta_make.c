@@ -20,7 +20,7 @@
 #include <zlib.h>
 
 #include "aloft/util.h"
-#include "crypto_mbedtls.h"
+#include "host_os.h"
 #include "fileio.h"
 
 /* new[ns .. ns+add) = old[os ..] + diff, then new[ns+add .. +ins) literal. */
@@ -253,9 +253,9 @@ static int deflate_into(buf_t *out, const buf_t *in, unsigned wbits)
 void delta_sha256(const uint8_t *p, size_t n, uint8_t out[32])
 {
     aloft_hash_ctx_t c;
-    aloft_hash_init(&aloft_mbedtls_sha256, &c);
-    aloft_mbedtls_sha256.update(&c, p, n);
-    aloft_mbedtls_sha256.finish(&c, out);
+    aloft_hash_init(host_crypto->sha256, &c);
+    host_crypto->sha256->update(&c, p, n);
+    host_crypto->sha256->finish(&c, out);
 }
 
 int delta_make(const uint8_t *old, size_t old_len, const uint8_t *new_img, size_t new_len,

@@ -24,7 +24,7 @@ static int no_answer(espota_session_t *s)
         return host_error_set(&s->r->error, ALOFT_ERR_TIMEOUT, "device did not answer",
                               "invitations to %s (UDP) could not be sent: %s; check the "
                               "address and this computer's network connection",
-                              s->r->device_addr, strerror(s->send_errno));
+                              s->r->device_addr, host_sock_strerror(s->send_errno));
     return host_error_set(&s->r->error, ALOFT_ERR_TIMEOUT, "device did not answer",
                           "sent %u invitation%s to %s (UDP) and got no reply within %u s each; "
                           "check that the device is powered and on this network, that its "

@@ -19,7 +19,7 @@
 
 #include "aloft/error.h"
 #include "aloft/update.h"
-#include "crypto_mbedtls.h"
+#include "host_os.h"
 #include "fileio.h"
 
 #define PEM_MAX 1024   /* a P-256 private key PEM is about 230 bytes */
@@ -79,7 +79,7 @@ static int public_of(const mbedtls_pk_context *pk, aloft_pubkey_t *out, char *wh
     if (mbedtls_ecp_point_write_binary(&ec->grp, &ec->Q, MBEDTLS_ECP_PF_UNCOMPRESSED, &olen,
                                        out->point, sizeof out->point) != 0 ||
         olen != ALOFT_PUBKEY_LEN ||
-        aloft_sig_key_id(&aloft_mbedtls_sha256, out->point, out->key_id) != 0) {
+        aloft_sig_key_id(host_crypto->sha256, out->point, out->key_id) != 0) {
         snprintf(why, n, "its public point cannot be encoded");
         return -1;
     }
@@ -306,12 +306,12 @@ int sign_meta(const sign_key_t *k, aloft_signed_meta_t *meta, uint8_t *out, size
     memcpy(meta->key_id, k->pub.key_id, ALOFT_SIG_KEY_ID_LEN);
     if ((mlen = aloft_sig_meta_bytes(meta, mb, sizeof mb)) < 0)
         return mlen;
-    if (aloft_hash_oneshot(&aloft_mbedtls_sha256, mb, (size_t)mlen, digest) != 0 ||
+    if (aloft_hash_oneshot(host_crypto->sha256, mb, (size_t)mlen, digest) != 0 ||
         sign_digest(k, digest, sig, &sig_len) != 0)
         return ALOFT_ERR_CRYPTO;
     /* Check our own signature the way a device will, so a key file whose
      * public half does not belong to its private half is caught here. */
-    if (aloft_mbedtls_crypto.ecdsa_p256_verify(aloft_mbedtls_crypto.ctx, k->pub.point, digest, sig, sig_len) != 0) {
+    if (host_crypto->ecdsa_p256_verify(host_crypto->ctx, k->pub.point, digest, sig, sig_len) != 0) {
         fprintf(stderr, "aloft: the key's public half does not match its private half\n");
         return ALOFT_ERR_CRYPTO;
     }
@@ -338,7 +338,7 @@ static int check_app(const uint8_t *img, size_t len, aloft_image_info_t *info, c
     aloft_diag_t d;
     int rc;
     memset(&d, 0, sizeof d);
-    rc = aloft_image_check(img, len, &aloft_mbedtls_sha256, info, &d);
+    rc = aloft_image_check(img, len, host_crypto->sha256, info, &d);
     if (rc != 0)
         aloft_diag_format(&d, msg, n);
     return rc;
@@ -368,7 +368,7 @@ int sign_file(const sign_key_t *k, const uint8_t *file, size_t len, const sign_o
     }
     memset(&meta, 0, sizeof meta);
     meta.image_size = (uint32_t)img_len;   /* an image that checks out is < 16 MiB */
-    aloft_hash_oneshot(&aloft_mbedtls_sha256, file, img_len, meta.image_sha256);
+    aloft_hash_oneshot(host_crypto->sha256, file, img_len, meta.image_sha256);
     meta.chip_id = info.chip_id;
     meta.target = ALOFT_TARGET_APP;
     if (info.has_desc) {
@@ -473,7 +473,7 @@ int sign_check_file(const uint8_t *file, size_t len, const aloft_pubkey_t *keys,
     memset(r, 0, sizeof *r);
     r->key_index = -1;
     r->image_len = len - tl;
-    aloft_hash_oneshot(&aloft_mbedtls_sha256, file, r->image_len, r->image_sha256);
+    aloft_hash_oneshot(host_crypto->sha256, file, r->image_len, r->image_sha256);
     if (tl == 0 && ends_with_magic(file, len))
         return report(r, ALOFT_ERR_PROTO, "the signature block at the end of the file is "
                       "damaged (its lengths or fields do not add up); sign the image again");
@@ -485,7 +485,7 @@ int sign_check_file(const uint8_t *file, size_t len, const aloft_pubkey_t *keys,
     r->has_block = true;
     sign_key_id_hex(r->block.meta.key_id, id);
 
-    err = aloft_sig_verify(&aloft_mbedtls_crypto, &r->block, keys, nkeys);
+    err = aloft_sig_verify(host_crypto, &r->block, keys, nkeys);
     if (err == ALOFT_ERR_UNKNOWN_KEY) {
         size_t used = 0;
         have[0] = '\0';
@@ -506,7 +506,7 @@ int sign_check_file(const uint8_t *file, size_t len, const aloft_pubkey_t *keys,
     if (err != 0)
         return report(r, err, "the key with id %s cannot check signatures", id);
     for (size_t i = 0; i < nkeys && r->key_index < 0; i++)
-        if (aloft_sig_verify(&aloft_mbedtls_crypto, &r->block, &keys[i], 1) == 0)
+        if (aloft_sig_verify(host_crypto, &r->block, &keys[i], 1) == 0)
             r->key_index = (int)i;
     return check_matches(r, file);
 }
