@@ -37,6 +37,10 @@
  * (bcrypt.dll) on Windows. */
 extern const aloft_crypto_t *const host_crypto;
 
+/* Overwrite n bytes at p with zeros, in a way the compiler keeps (key
+ * material before free()). */
+void host_wipe(void *p, size_t n);
+
 /* Start the socket library (WSAStartup; nothing on POSIX). Returns 0 or -1
  * after printing why. Called once by main. */
 int host_os_init(void);

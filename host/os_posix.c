@@ -11,6 +11,13 @@
 
 const aloft_crypto_t *const host_crypto = &aloft_mbedtls_crypto;
 
+void host_wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = p;   /* portable: macOS has no explicit_bzero */
+    while (n--)
+        *v++ = 0;
+}
+
 int host_os_init(void)
 {
     return 0;

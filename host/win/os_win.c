@@ -3,7 +3,7 @@
  * mapped to errno values, select() for waiting, GetTickCount64, the
  * console in UTF-8 with virtual-terminal processing, CNG crypto.
  */
-#include "host_os.h"
+#include "host_os.h"   /* winsock2.h, which must come before windows.h */
 
 #include <errno.h>
 #include <io.h>
@@ -13,6 +13,11 @@
 #include "crypto_bcrypt.h"
 
 const aloft_crypto_t *const host_crypto = &aloft_bcrypt_crypto;
+
+void host_wipe(void *p, size_t n)
+{
+    SecureZeroMemory(p, n);
+}
 
 int host_os_init(void)
 {
