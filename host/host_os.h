@@ -33,6 +33,17 @@
 
 #include "aloft/port/crypto.h"
 
+/* How to let the device's connect-back in, after "allow incoming TCP on
+ * it" in espota's "did not connect back" hint. */
+#ifdef _WIN32
+#define HOST_FIREWALL_HOW                                                                  \
+    " (Windows Defender Firewall: answer its prompt for aloft.exe with Allow access on "   \
+    "Private networks, or add the rule as administrator: netsh advfirewall firewall add "   \
+    "rule name=aloft dir=in action=allow protocol=TCP localport=N)"
+#else
+#define HOST_FIREWALL_HOW ""
+#endif
+
 /* The platform's crypto port: mbedTLS with getrandom on POSIX, CNG
  * (bcrypt.dll) on Windows. */
 extern const aloft_crypto_t *const host_crypto;
