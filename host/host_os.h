@@ -29,6 +29,10 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#ifndef MSG_NOSIGNAL   /* macOS: SIGPIPE is ignored instead (host_os_init) */
+#define MSG_NOSIGNAL 0
+#define HOST_IGNORE_SIGPIPE 1
+#endif
 #endif
 
 #include "aloft/port/crypto.h"

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,9 @@ void host_wipe(void *p, size_t n)
 
 int host_os_init(void)
 {
+#ifdef HOST_IGNORE_SIGPIPE
+    signal(SIGPIPE, SIG_IGN);   /* a closed connection is EPIPE, not the end */
+#endif
     return 0;
 }
 
