@@ -9,7 +9,8 @@
 #     Linux with aloft.exe;
 #   - a delta patch made by aloft.exe is byte for byte Linux's;
 #   - uploads to a device with a password and signing keys: a wrong
-#     password is refused with Linux's words and nothing is written; the
+#     password is refused with Linux's words and nothing is written; a
+#     blocked connect-back gets the Windows firewall advice; the
 #     native protocol (PBKDF2 login) and espota (MD5 login, connect-back)
 #     each deliver a Windows-signed image, which the device boots; progress
 #     is plain lines when redirected.
@@ -86,6 +87,18 @@ w 1 upload --auth "not-$pass" "$dev" "$(winpath "$tmp/v2-s.bin")"
 contains "$tmp/err" "the device rejected the password; use the one it was provisioned with (--auth PASS)"
 w 1 upload --protocol espota --auth "not-$pass" "$dev" "$(winpath "$tmp/v2-s.bin")"
 contains "$tmp/err" "rejected the password"
+# A firewall that blocks the connect-back (linkemu refuses it, as in
+# test_espota_sim_firewall.sh): the hint says what to do on Windows.
+build_linkemu
+start_relay "$tmp/relay.log" --no-connect-back
+hp=$(free_tcp_port)
+w 1 upload --protocol espota --timeout 2 --host-ip 127.0.0.1 --host-port "$hp" --auth "$pass" \
+    "$relay_ip:$relay_port" "$(winpath "$tmp/v2-s.bin")"
+contains "$tmp/err" "upload failed: device did not connect back"
+contains "$tmp/err" "did not open a TCP connection to 127.0.0.1:$hp within 2 s"
+contains "$tmp/err" "Windows Defender Firewall: answer its prompt for aloft.exe with Allow access"
+contains "$tmp/err" "netsh advfirewall firewall add rule name=aloft dir=in action=allow protocol=TCP localport=N"
+kill "$relay_pid"
 cmp -s "$tmp/before.flash" "$tmp/dev.flash" || fail "a refused upload changed the flash"
 
 w 0 upload --auth "$pass" "$dev" "$(winpath "$tmp/v2-s.bin")"
