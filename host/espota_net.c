@@ -67,12 +67,13 @@ static int open_listener(espota_session_t *s, struct in_addr ip)
 #ifndef _WIN32   /* on Windows SO_REUSEADDR lets another program take the port too */
     host_sock_setopt(s->listener, SOL_SOCKET, SO_REUSEADDR, 1);
 #endif
-    /* A random port may be taken: draw again a few times. */
+    /* A random port may be taken, or on Windows reserved (Hyper-V's
+     * excluded ranges refuse with WSAEACCES): draw again a few times. */
     for (int attempt = 0; attempt < 20; attempt++) {
         port = s->u->host_port ? s->u->host_port : random_port();
         rc = try_bind(s->listener, ip, port);
         e = rc == 0 ? 0 : host_sock_errno();
-        if (rc == 0 || s->u->host_port || e != EADDRINUSE)
+        if (rc == 0 || s->u->host_port || (e != EADDRINUSE && e != EACCES))
             break;
     }
     if (rc == 0 && (rc = listen(s->listener, 1)) != 0)

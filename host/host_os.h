@@ -56,8 +56,9 @@ extern const aloft_crypto_t *const host_crypto;
  * material before free()). */
 void host_wipe(void *p, size_t n);
 
-/* Start the socket library (WSAStartup; nothing on POSIX). Returns 0 or -1
- * after printing why. Called once by main. */
+/* Start the socket library (Windows: WSAStartup, and UTF-8 console output
+ * until exit; macOS: SIGPIPE ignored). Returns 0 or -1 after printing why.
+ * Called once by main. */
 int host_os_init(void);
 
 /* Monotonic milliseconds (an arbitrary origin). */
@@ -67,8 +68,7 @@ uint64_t host_now_ms(void);
 void host_sleep_ms(uint32_t ms);
 
 /* Whether f is a terminal (a console window on Windows) rather than a
- * file or a pipe; on Windows a console also gets UTF-8 output and the
- * escape codes the progress bar uses. */
+ * file or a pipe: the progress bar, or plain lines. */
 bool host_is_terminal(FILE *f);
 
 /* The POSIX errno of the last failed socket call. */

@@ -1,12 +1,13 @@
 /*
  * host/win/os_win.c — host_os.h on Windows: Winsock 2 with its errors
  * mapped to errno values, select() for waiting, GetTickCount64, the
- * console in UTF-8 with virtual-terminal processing, CNG crypto.
+ * console in UTF-8, CNG crypto.
  */
 #include "host_os.h"   /* winsock2.h, which must come before windows.h */
 
 #include <errno.h>
 #include <io.h>
+#include <stdlib.h>
 #include <string.h>
 #include <windows.h>
 
@@ -19,6 +20,15 @@ void host_wipe(void *p, size_t n)
     SecureZeroMemory(p, n);
 }
 
+static UINT console_cp;
+
+/* The console window outlives aloft.exe: give it its code page back. */
+static void restore_console(void)
+{
+    if (console_cp != 0)
+        SetConsoleOutputCP(console_cp);
+}
+
 int host_os_init(void)
 {
     WSADATA wsa;
@@ -29,7 +39,9 @@ int host_os_init(void)
     }
     /* Device names, paths and messages are UTF-8 (the manifest makes the
      * process code page UTF-8 on Windows 10 1903 and later). */
-    SetConsoleOutputCP(CP_UTF8);
+    console_cp = GetConsoleOutputCP();   /* 0 without a console */
+    if (console_cp != 0 && console_cp != CP_UTF8 && SetConsoleOutputCP(CP_UTF8))
+        atexit(restore_console);
     return 0;
 }
 
@@ -47,12 +59,10 @@ bool host_is_terminal(FILE *f)
 {
     HANDLE h = (HANDLE)_get_osfhandle(_fileno(f));
     DWORD mode;
-    if (h == INVALID_HANDLE_VALUE || !GetConsoleMode(h, &mode))
-        return false;   /* a file or a pipe: plain lines */
-    /* The bar redraws with \r only; VT processing is for colour-free
-     * consistency with other terminals and may be refused on old consoles. */
-    SetConsoleMode(h, mode | ENABLE_VIRTUAL_TERMINAL_PROCESSING);
-    return true;
+    /* A console (the bar redraws with \r alone, which every Windows console
+     * does: no escape codes, no console mode to change); a file or a pipe
+     * gets plain lines. */
+    return h != INVALID_HANDLE_VALUE && GetConsoleMode(h, &mode);
 }
 
 /* WSAE* codes and the POSIX errno each stands for. */
