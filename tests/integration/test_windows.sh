@@ -4,7 +4,8 @@
 # 127.0.0.1, with Windows paths (Z:\...):
 #   - win_selftest.exe: CNG hashes, PBKDF2, RNG, ECDSA, key PEM, socket
 #     error words, the suffix sort;
-#   - --version as on Linux; a key pair made by aloft.exe reads in openssl;
+#   - --version and the words of usage errors and missing files as on
+#     Linux; a key pair made by aloft.exe reads in openssl;
 #     a file signed by aloft.exe verifies with Linux aloft, and one signed on
 #     Linux with aloft.exe;
 #   - a delta patch made by aloft.exe is byte for byte Linux's;
@@ -51,6 +52,24 @@ expect_rc 0 wine "$winbin/win_selftest.exe"
 contains "$tmp/out" "ok: "
 w 0 --version
 [ "$(cat "$tmp/out")" = "$("$aloft" --version)" ] || fail "--version differs from Linux's"
+
+# same CODE ARGS...: aloft.exe and Linux aloft exit with CODE and print the
+# same words (run in $tmp, relative paths)
+same() {
+    local want=$1
+    shift
+    (cd "$tmp" && w "$want" "$@")
+    mv "$tmp/out" "$tmp/win.out"
+    mv "$tmp/err" "$tmp/win.err"
+    (cd "$tmp" && expect_rc "$want" "$aloft" "$@")
+    cmp -s "$tmp/win.out" "$tmp/out" && cmp -s "$tmp/win.err" "$tmp/err" ||
+        { diff "$tmp/win.err" "$tmp/err" >&2 || true; fail "aloft.exe $* says other words than Linux"; }
+}
+same 2 frobnicate
+same 2 upload
+same 2 upload --protocol carrier-pigeon dev fw.bin
+same 1 image info missing.bin
+same 1 sign --key missing.key -o out.bin missing.bin
 
 # --- keys and signatures, both ways
 make_image v1 1.0.0 60000
