@@ -14,7 +14,8 @@
 #     blocked connect-back gets the Windows firewall advice; the
 #     native protocol (PBKDF2 login) and espota (MD5 login, connect-back)
 #     each deliver a Windows-signed image, which the device boots; progress
-#     is plain lines when redirected.
+#     is plain lines when redirected; PlatformIO's aloft_upload.py, as on
+#     Windows, finds aloft.exe on PATH and uploads with it.
 # The wine prefix is kept in windows/wineprefix (its first creation takes
 # about 15-20 s; later runs reuse it).
 set -euo pipefail
@@ -75,6 +76,7 @@ same 1 sign --key missing.key -o out.bin missing.bin
 make_image v1 1.0.0 60000
 make_image v2 2.0.0 90000 2
 make_image v3 3.0.0 90000 3
+make_image v4 4.0.0 90000 4
 "$aloft" keygen "$tmp/lin" >/dev/null || fail "keygen on Linux"
 w 0 keygen "$(winpath "$tmp/win")"
 contains "$tmp/out" "key id"
@@ -130,4 +132,17 @@ wait_for "$sim_log" "confirmed (VALID)" 60 || fail "2.0.0 not confirmed"
 w 0 upload --protocol espota --auth "$pass" "$dev" "$(winpath "$tmp/v3-s.bin")"
 wait_reboot "$sim_log" 3 3.0.0
 contains "$sim_log" "running app0 @0x010000: espota-sim 3.0.0"
+wait_for "$sim_log" "confirmed (VALID)" 60 2 || fail "3.0.0 not confirmed"
+
+# PlatformIO on Windows (tests/arduino/pio_standin.py as platform win32):
+# aloft_upload.py finds aloft.exe on PATH (here a wrapper that starts it
+# under wine, as Windows starts an .exe) and uploads with it.
+mkdir "$tmp/winpath"
+printf '#!/bin/sh\nexec wine "%s" "$@"\n' "$exe" >"$tmp/winpath/aloft.exe"
+chmod +x "$tmp/winpath/aloft.exe"
+w 0 sign --key "$(winpath "$tmp/lin.key")" -o "$(winpath "$tmp/v4-s.bin")" "$(winpath "$tmp/v4.bin")"
+expect_rc 0 env PATH="$tmp/winpath:$PATH" python3 "$here/../arduino/pio_standin.py" upload \
+    --platform win32 127.0.0.1 "$tmp/v4-s.bin" "--auth=$pass --port=$sim_port"
+contains "$tmp/out" "aloft_upload.py: $tmp/winpath/aloft.exe upload --auth *** 127.0.0.1:$sim_port"
+wait_reboot "$sim_log" 4 4.0.0
 echo "windows: all checks in $((SECONDS - start)) s"
