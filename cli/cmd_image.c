@@ -12,8 +12,8 @@
 #include "aloft/wire/image.h"
 #include "aloft/wire/signature.h"
 #include "cli.h"
-#include "host_os.h"
 #include "fileio.h"
+#include "host_os.h"
 #include "image_make.h"
 #include "sign_keys.h"
 

@@ -20,8 +20,8 @@
 #include <zlib.h>
 
 #include "aloft/util.h"
-#include "host_os.h"
 #include "fileio.h"
+#include "host_os.h"
 
 /* new[ns .. ns+add) = old[os ..] + diff, then new[ns+add .. +ins) literal. */
 typedef struct {

@@ -7,8 +7,8 @@
 
 #include "aloft/port/crypto.h"
 #include "aloft/wire/image.h"
-#include "host_os.h"
 #include "fileio.h"
+#include "host_os.h"
 
 /* Where each chip's segments load. Only the flash-mapped ones (DROM, IROM)
  * matter for validity: their data must sit at the same offset within a

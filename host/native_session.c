@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "host_os.h"
 #include "host_net.h"
+#include "host_os.h"
 #include "native_host_priv.h"
 #include "progress.h"
 
