@@ -4,6 +4,7 @@
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
+BUILD_WIN  ?= build-win
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 5
 STRESS_RUNS ?= 10
@@ -24,6 +25,9 @@ DEBS += debhelper dpkg-dev build-essential
 # release objects with cJSON; the tests serve images with lighttpd (HTTPS
 # through its OpenSSL module).
 DEBS += libcurl4-openssl-dev libcjson-dev lighttpd lighttpd-mod-openssl
+# aloft.exe: the mingw-w64 cross compiler and zlib for it (make windows, make
+# dist, and the normal build makes it for test_windows), run under wine.
+DEBS += gcc-mingw-w64-x86-64 libz-mingw-w64-dev wine wine64
 
 # make idf-check (not part of make test): IDF's Linux target needs libbsd;
 # without Espressif's toolchains, tools/idf/mkenv.sh and the Debian cross
@@ -39,6 +43,7 @@ DESTDIR ?=
 
 .PHONY: all deps build test test-unit test-asan size fuzz fuzz-build valgrind sweep soak stress demo bench clean
 .PHONY: install deb idf-component idf-check idf-deps arduino-lib
+.PHONY: windows dist
 
 all: build
 
@@ -132,6 +137,17 @@ idf-component:
 deb:
 	@bash tools/deb.sh $(BUILD)/deb
 
+# aloft.exe for 64-bit Windows, cross-compiled with mingw-w64:
+# $(BUILD_WIN)/bin/aloft.exe (README.md, section Windows).
+windows:
+	@cmake -S . -B $(BUILD_WIN) -DCMAKE_TOOLCHAIN_FILE=cmake/mingw-w64.cmake -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD_WIN) -j $(JOBS)
+
+# The release files in $(BUILD)/dist: aloft-VERSION-windows-x86_64.zip,
+# aloft-VERSION-linux-x86_64.tar.gz and the .deb files (tools/dist.sh).
+dist:
+	@bash tools/dist.sh $(BUILD) $(BUILD_WIN) $(BUILD)/dist
+
 # The ESP-IDF component against a real ESP-IDF (docs/PORTING.md section 4):
 # with IDF_PATH set (. $$IDF_PATH/export.sh), a Linux-target app receives an
 # upload, the component compiles for esp32/esp32c3 (IDF_PATH) and against
@@ -148,4 +164,4 @@ arduino-lib:
 	@sh tools/arduino_pack.sh $(BUILD)/dist
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(BUILD_WIN)

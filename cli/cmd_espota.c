@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "espota_host.h"
 #include "fileio.h"
+#include "host_os.h"
 #include "progress.h"
 
 static const char espota_help[] =
@@ -223,7 +223,7 @@ static void start_upload(ui_t *ui)
 {
     end_line(ui);
     if (ui->a->progress) {
-        progress_init(&ui->bar, stderr, isatty(STDERR_FILENO), "Uploading", ui->total,
+        progress_init(&ui->bar, stderr, host_is_terminal(stderr), "Uploading", ui->total,
                       progress_clock());
         ui->bar_on = true;
     } else {

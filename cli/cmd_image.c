@@ -12,8 +12,8 @@
 #include "aloft/wire/image.h"
 #include "aloft/wire/signature.h"
 #include "cli.h"
-#include "crypto_mbedtls.h"
 #include "fileio.h"
+#include "host_os.h"
 #include "image_make.h"
 #include "sign_keys.h"
 
@@ -104,7 +104,7 @@ static void find_signature(scan_t *s)
  * or CLI_FAIL after printing why the file could not be read. */
 static int scan_file(scan_t *s)
 {
-    const aloft_hash_alg_t *sha = &aloft_mbedtls_sha256;
+    const aloft_hash_alg_t *sha = host_crypto->sha256;
     uint8_t buf[4096];
     aloft_hash_ctx_t whole;
     size_t n, size;

@@ -16,14 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "aloft/wire/image.h"
 #include "aloft/wire/signature.h"
 #include "cli.h"
-#include "crypto_mbedtls.h"
 #include "espota_host.h"
 #include "fileio.h"
+#include "host_os.h"
 #include "native_host.h"
 #include "progress.h"
 #include "sign_keys.h"
@@ -95,7 +94,7 @@ void upload_progress_start(upload_ui_t *ui, uint64_t done)
     if (ui->a->json)
         return;
     upload_end_line(ui);
-    progress_init(&ui->progress, stdout, isatty(STDOUT_FILENO), "upload", ui->total,
+    progress_init(&ui->progress, stdout, host_is_terminal(stdout), "upload", ui->total,
                   progress_clock());
     if (done)
         progress_rebase(&ui->progress, done, progress_clock());
@@ -493,7 +492,7 @@ static void note_signature(upload_args_t *a, const uint8_t *data, size_t len)
     a->sig_block = data + len - block;
     a->sig_block_len = block;
     sign_key_id_hex(b.meta.key_id, a->key_id);
-    if (aloft_hash_oneshot(&aloft_mbedtls_sha256, data, len - block, sha) == 0 &&
+    if (aloft_hash_oneshot(host_crypto->sha256, data, len - block, sha) == 0 &&
         aloft_sig_check_image(&b.meta, (uint32_t)(len - block), sha) != 0)
         fprintf(stderr, "aloft: warning: %s: the signature block does not describe the image in "
                 "front of it (changed after signing?); a device that requires signatures will "
@@ -511,7 +510,7 @@ static int check_app_image(upload_args_t *a, const uint8_t *data, size_t len,
     memset(&diag, 0, sizeof diag);
     note_signature(a, data, len);
     size_t image_len = len - a->sig_block_len;
-    if (aloft_image_check(data, image_len, &aloft_mbedtls_sha256, &info, &diag) == 0) {
+    if (aloft_image_check(data, image_len, host_crypto->sha256, &info, &diag) == 0) {
         if (info.has_desc) {
             a->project = info.desc.project_name;
             a->version = info.desc.version;

@@ -10,7 +10,7 @@
 
 #include "aloft/wire/native.h"
 #include "cli.h"
-#include "crypto_mbedtls.h"
+#include "host_os.h"
 
 #define DEFAULT_ITERATIONS 10000u   /* the host pays them at each login, the device never */
 
@@ -60,7 +60,7 @@ int cmd_verifier(int argc, char **argv)
     uint8_t salt[ALOFT_NATIVE_SALT_LEN];
     aloft_native_verifier_t v;
     char text[ALOFT_NATIVE_VERIFIER_TEXT_MAX];
-    const aloft_crypto_t *c = &aloft_mbedtls_crypto;
+    const aloft_crypto_t *c = host_crypto;
     if (c->random(c->ctx, salt, sizeof salt) != 0 ||
         aloft_native_derive(c, password, salt, (uint32_t)iterations, &v, NULL) != 0) {
         fprintf(stderr, "aloft: cannot derive the verifier (the system RNG or mbedTLS failed)\n");

@@ -8,6 +8,7 @@
 
 #include "aloft/version.h"
 #include "cli.h"
+#include "host_os.h"
 
 typedef struct {
     const char *name;
@@ -45,6 +46,8 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    if (host_os_init() != 0)
+        return CLI_FAIL;
     if (argc < 2) {
         usage(stderr);
         return CLI_USAGE;

@@ -19,11 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#ifdef ALOFT_HAVE_ZOPFLI
 #include <zopfli/deflate.h>
+#endif
 
 #include "aloft/util.h"
-#include "crypto_mbedtls.h"
 #include "fileio.h"
+#include "host_os.h"
 
 /* new[ns .. ns+add) = old[os ..] + diff, then new[ns+add .. +ins) literal. */
 typedef struct {
@@ -222,10 +224,12 @@ static int zlib_one(const buf_t *in, unsigned wbits, int strategy, buf_t *out)
     return rc == Z_STREAM_END ? ALOFT_OK : ALOFT_ERR_ARG;
 }
 
+#ifdef ALOFT_HAVE_ZOPFLI
 /* in as a zlib stream whose deflate data Zopfli found by optimal parsing.
  * Zopfli looks back up to 32 KiB, so the input goes to it in pieces of at
  * most the window, each without history: no distance can exceed what the
- * device's inflate keeps. */
+ * device's inflate keeps. (Smaller pieces with some history lose: each is
+ * a block with Huffman tables of its own.) */
 static int zopfli_one(const buf_t *in, unsigned wbits, buf_t *out)
 {
     ZopfliOptions o;
@@ -249,6 +253,7 @@ static int zopfli_one(const buf_t *in, unsigned wbits, buf_t *out)
     free(d);
     return ALOFT_OK;
 }
+#endif
 
 /* Append in deflated: the smallest of zlib's default and filtered
  * strategies and, for DELTA_SMALLEST, Zopfli (the decoder cannot tell them
@@ -257,12 +262,16 @@ static int zopfli_one(const buf_t *in, unsigned wbits, buf_t *out)
 static int deflate_into(buf_t *out, const buf_t *in, unsigned wbits, delta_effort_t effort)
 {
     buf_t c[3] = {{0}, {0}, {0}};
-    size_t n = effort == DELTA_SMALLEST ? 3 : 2, best = 0;
+    size_t n = 2, best = 0;
     int rc = zlib_one(in, wbits, Z_DEFAULT_STRATEGY, &c[0]);
     if (rc == ALOFT_OK)
         rc = zlib_one(in, wbits, Z_FILTERED, &c[1]);
-    if (rc == ALOFT_OK && n == 3)
-        rc = zopfli_one(in, wbits, &c[2]);
+#ifdef ALOFT_HAVE_ZOPFLI
+    if (rc == ALOFT_OK && effort == DELTA_SMALLEST)
+        rc = zopfli_one(in, wbits, &c[n++]);
+#else
+    (void)effort;   /* aloft.exe: Debian has no Zopfli for mingw */
+#endif
     for (size_t i = 1; i < n; i++)
         if (c[i].len < c[best].len)
             best = i;
@@ -276,9 +285,9 @@ static int deflate_into(buf_t *out, const buf_t *in, unsigned wbits, delta_effor
 void delta_sha256(const uint8_t *p, size_t n, uint8_t out[32])
 {
     aloft_hash_ctx_t c;
-    aloft_hash_init(&aloft_mbedtls_sha256, &c);
-    aloft_mbedtls_sha256.update(&c, p, n);
-    aloft_mbedtls_sha256.finish(&c, out);
+    aloft_hash_init(host_crypto->sha256, &c);
+    host_crypto->sha256->update(&c, p, n);
+    host_crypto->sha256->finish(&c, out);
 }
 
 int delta_make(const uint8_t *old, size_t old_len, const uint8_t *new_img, size_t new_len,

@@ -5,14 +5,8 @@
  * espota_net.c, the messages for how it ended in espota_outcome.c.
  */
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include "crypto_mbedtls.h"
 #include "espota_host_priv.h"
 #include "progress.h"
 
@@ -58,12 +52,13 @@ static bool push(espota_session_t *s, const aloft_espota_host_action_t *a)
 {
     if (s->tcp < 0 || s->write_failed)
         return false;
-    ssize_t w = send(s->tcp, a->data, a->len, MSG_NOSIGNAL);
+    ssize_t w = host_send(s->tcp, a->data, a->len, MSG_NOSIGNAL);
+    int e = w < 0 ? host_sock_errno() : 0;
     if (w > 0) {
         aloft_espota_host_on_tcp_sent(&s->engine, now32(), (size_t)w);
         return true;
     }
-    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+    if (w < 0 && (e == EAGAIN || e == EWOULDBLOCK || e == EINTR))
         s->want_write = true;   /* poll says when to try again */
     else
         s->write_failed = true;
@@ -109,8 +104,7 @@ static void carry_out(espota_session_t *s)
 static void ack_now(int fd)
 {
 #ifdef TCP_QUICKACK
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+    host_sock_setopt(fd, IPPROTO_TCP, TCP_QUICKACK, 1);
 #else
     (void)fd;
 #endif
@@ -121,12 +115,13 @@ static void receive_tcp(espota_session_t *s)
     char buf[512];
     ack_now(s->tcp);
     while (aloft_espota_host_state(&s->engine) == ALOFT_ESPOTA_HOST_SENDING) {
-        ssize_t n = recv(s->tcp, buf, sizeof buf, 0);
+        ssize_t n = host_recv(s->tcp, buf, sizeof buf);
+        int e = n < 0 ? host_sock_errno() : 0;
         if (n > 0) {
             aloft_espota_host_on_tcp(&s->engine, now32(), buf, (size_t)n);
-        } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        } else if (n == 0 || (e != EAGAIN && e != EWOULDBLOCK && e != EINTR)) {
             aloft_espota_host_on_tcp_closed(&s->engine, now32());
-        } else if (errno != EINTR) {
+        } else if (e != EINTR) {
             return;
         }
     }
@@ -161,7 +156,7 @@ static void run(espota_session_t *s)
             {s->tcp, (short)(POLLIN | (s->want_write ? POLLOUT : 0)), 0},
         };
         uint32_t wait = aloft_espota_host_wait_ms(e, now32());
-        int rc = poll(p, 3, wait > 60000 ? 60000 : (int)wait);
+        int rc = host_poll(p, 3, wait > 60000 ? 60000 : (int)wait);
         if (rc > 0 && p[0].revents)
             receive_udp(s);   /* before the accept: the device said OK, then connected */
         if (rc > 0 && p[1].revents && espota_net_accept(s)) {
@@ -202,7 +197,7 @@ static int init_engine(espota_session_t *s)
     const espota_upload_t *u = s->u;
     size_t size = u->data ? u->size : 0;
     aloft_espota_host_config_t cfg = {
-        .crypto = &aloft_mbedtls_crypto, .address = s->host,
+        .crypto = host_crypto, .address = s->host,
         .filename = u->filename ? u->filename : "", .password = u->password,
         .md5_target = u->md5_target, .fs = u->fs, .stop_and_wait = u->stop_and_wait,
         .size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size, .data = u->data,

@@ -7,13 +7,13 @@
 #ifndef ALOFT_HOST_ESPOTA_HOST_PRIV_H
 #define ALOFT_HOST_ESPOTA_HOST_PRIV_H
 
-#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "aloft/espota_host.h"
 #include "espota_host.h"
+#include "host_os.h"
 
 typedef struct espota_session {
     const espota_upload_t *u;

@@ -3,14 +3,11 @@
  * device, the TCP listener, the one UDP socket (ESP8266 answers on the
  * invitation's source port, ESP32 on the auth datagram's: one socket
  * satisfies both) and the connect-back. Errors are explained here, where
- * the reason (errno) is known.
+ * the reason (host_sock_errno) is known.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,30 +57,33 @@ static int try_bind(int fd, struct in_addr ip, uint16_t port)
 
 static int open_listener(espota_session_t *s, struct in_addr ip)
 {
-    int one = 1, rc = -1;
+    int rc = -1, e = 0;
     uint16_t port = s->u->host_port;
     char ipt[INET_ADDRSTRLEN];
-    s->listener = socket(AF_INET, SOCK_STREAM, 0);
+    s->listener = (int)socket(AF_INET, SOCK_STREAM, 0);
     if (s->listener < 0)
         return host_error_set(&s->r->error, ALOFT_ERR_CONNECT, "cannot open a TCP socket",
-                              "%s", strerror(errno));
-    setsockopt(s->listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    /* A random port may be taken: draw again a few times. */
+                              "%s", host_sock_strerror(host_sock_errno()));
+#ifndef _WIN32   /* on Windows SO_REUSEADDR lets another program take the port too */
+    host_sock_setopt(s->listener, SOL_SOCKET, SO_REUSEADDR, 1);
+#endif
+    /* A random port may be taken, or on Windows reserved (Hyper-V's
+     * excluded ranges refuse with WSAEACCES): draw again a few times. */
     for (int attempt = 0; attempt < 20; attempt++) {
         port = s->u->host_port ? s->u->host_port : random_port();
         rc = try_bind(s->listener, ip, port);
-        if (rc == 0 || s->u->host_port || errno != EADDRINUSE)
+        e = rc == 0 ? 0 : host_sock_errno();
+        if (rc == 0 || s->u->host_port || (e != EADDRINUSE && e != EACCES))
             break;
     }
-    if (rc == 0)
-        rc = listen(s->listener, 1);
+    if (rc == 0 && (rc = listen(s->listener, 1)) != 0)
+        e = host_sock_errno();
     if (rc != 0) {
-        int e = errno;
         inet_ntop(AF_INET, &ip, ipt, sizeof ipt);
         return host_error_set(&s->r->error, ALOFT_ERR_CONNECT, "cannot listen for the device",
                               "binding TCP %s:%u failed (%s); choose another port with %s N, or "
                               "check that the host address is one of this computer's",
-                              ipt, (unsigned)port, strerror(e),
+                              ipt, (unsigned)port, host_sock_strerror(e),
                               s->u->host_port_flag ? s->u->host_port_flag : "--host-port");
     }
     s->listen_port = port;
@@ -115,35 +115,46 @@ int espota_net_open(espota_session_t *s)
         err = open_listener(s, ip);
     if (err != ALOFT_OK)
         return err;
-    s->udp = socket(AF_INET, SOCK_DGRAM, 0);
+    s->udp = (int)socket(AF_INET, SOCK_DGRAM, 0);
     if (s->udp < 0)
         return host_error_set(&s->r->error, ALOFT_ERR_CONNECT, "cannot open a UDP socket",
-                              "%s", strerror(errno));
+                              "%s", host_sock_strerror(host_sock_errno()));
+    host_sock_nonblock(s->udp);   /* espota_net_recv only takes what is there */
     /* With -I the invitation leaves from that address too, so the device
      * connects back to the address the listener is bound to. */
     if (ip.s_addr != htonl(INADDR_ANY) && try_bind(s->udp, ip, 0) != 0)
         return host_error_set(&s->r->error, ALOFT_ERR_CONNECT, "cannot use the host address",
-                              "binding UDP to %s failed (%s)", s->u->host_ip, strerror(errno));
+                              "binding UDP to %s failed (%s)", s->u->host_ip,
+                              host_sock_strerror(host_sock_errno()));
     if (connect(s->udp, (struct sockaddr *)&s->dev, sizeof s->dev) != 0)
         return host_error_set(&s->r->error, ALOFT_ERR_CONNECT, "cannot reach the device",
                               "no route to %s (%s); check the address and this computer's "
-                              "network connection", s->r->device_addr, strerror(errno));
+                              "network connection", s->r->device_addr,
+                              host_sock_strerror(host_sock_errno()));
     note_connect_back(s);
     return ALOFT_OK;
+}
+
+/* An ICMP "port unreachable" on the UDP socket: ECONNREFUSED on POSIX,
+ * WSAECONNRESET on Windows. */
+static bool refused(int e)
+{
+    return e == ECONNREFUSED || e == ECONNRESET;
 }
 
 int espota_net_send(espota_session_t *s, const void *data, size_t len)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (send(s->udp, data, len, 0) == (ssize_t)len) {
+        if (host_send(s->udp, data, len, 0) == (ssize_t)len) {
             s->send_errno = 0;
             return ALOFT_OK;
         }
+        int e = host_sock_errno();
         /* An earlier ICMP "port unreachable" surfaces on the next send. */
-        if (errno == ECONNREFUSED)
+        if (refused(e))
             s->port_refused = true;
-        else if (errno != EINTR) {
-            s->send_errno = errno;
+        else if (e != EINTR) {
+            s->send_errno = e;
             break;
         }
     }
@@ -153,12 +164,13 @@ int espota_net_send(espota_session_t *s, const void *data, size_t len)
 size_t espota_net_recv(espota_session_t *s, char *buf, size_t n)
 {
     for (;;) {
-        ssize_t got = recv(s->udp, buf, n, MSG_DONTWAIT);
+        ssize_t got = host_recv(s->udp, buf, n);
+        int e = got < 0 ? host_sock_errno() : 0;
         if (got > 0)
             return (size_t)got;
-        if (got < 0 && errno == ECONNREFUSED)
+        if (got < 0 && refused(e))
             s->port_refused = true;   /* nothing listens there (yet); keep waiting */
-        else if (got == 0 || errno != EINTR)
+        else if (got == 0 || e != EINTR)
             return 0;
     }
 }
@@ -174,15 +186,15 @@ bool espota_net_accept(espota_session_t *s)
 {
     struct sockaddr_in peer;
     socklen_t len = sizeof peer;
-    int fd = accept(s->listener, (struct sockaddr *)&peer, &len);
+    int fd = (int)accept(s->listener, (struct sockaddr *)&peer, &len);
     if (fd < 0)
         return false;
     if (!from_device(s, &peer)) {
-        close(fd);
+        host_sock_close(fd);
         return false;
     }
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-    close(s->listener);   /* one device, one connection */
+    host_sock_nonblock(fd);
+    host_sock_close(s->listener);   /* one device, one connection */
     s->listener = -1;
     s->tcp = fd;
     host_addr_text(&peer, s->peer, sizeof s->peer);
@@ -192,10 +204,10 @@ bool espota_net_accept(espota_session_t *s)
 void espota_net_close(espota_session_t *s)
 {
     if (s->tcp >= 0)
-        close(s->tcp);
+        host_sock_close(s->tcp);
     if (s->udp >= 0)
-        close(s->udp);
+        host_sock_close(s->udp);
     if (s->listener >= 0)
-        close(s->listener);
+        host_sock_close(s->listener);
     s->tcp = s->udp = s->listener = -1;
 }

@@ -24,7 +24,7 @@ static int no_answer(espota_session_t *s)
         return host_error_set(&s->r->error, ALOFT_ERR_TIMEOUT, "device did not answer",
                               "invitations to %s (UDP) could not be sent: %s; check the "
                               "address and this computer's network connection",
-                              s->r->device_addr, strerror(s->send_errno));
+                              s->r->device_addr, host_sock_strerror(s->send_errno));
     return host_error_set(&s->r->error, ALOFT_ERR_TIMEOUT, "device did not answer",
                           "sent %u invitation%s to %s (UDP) and got no reply within %u s each; "
                           "check that the device is powered and on this network, that its "
@@ -47,9 +47,9 @@ static int no_connect_back(espota_session_t *s)
         "it accepted the upload but did not open a TCP connection to %s within %u s; usually a "
         "firewall on this computer blocks incoming connections (or the device is on another "
         "subnet or VPN and cannot reach %s): pick a port with %s N and allow incoming TCP on "
-        "it. A stock ESP32 also stays silent here when the image (%s bytes) does not fit its "
+        "it%s. A stock ESP32 also stays silent here when the image (%s bytes) does not fit its "
         "OTA partition", s->r->connect_back, (unsigned)(s->engine.cfg.timeout_ms / 1000), ip,
-        s->u->host_port_flag ? s->u->host_port_flag : "--host-port", size);
+        s->u->host_port_flag ? s->u->host_port_flag : "--host-port", HOST_FIREWALL_HOW, size);
 }
 
 /* The data phase ended without "OK" after every byte. */

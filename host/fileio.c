@@ -12,6 +12,17 @@
 
 #include "host_error.h"
 
+#ifdef _WIN32
+/* Windows opens in text mode unless told; files there are no FIFOs,
+ * sockets or block devices. */
+#define OPEN_FLAGS (O_RDONLY | O_BINARY)
+#define S_ISSOCK(m) 0
+#else
+/* O_NONBLOCK: opening a pipe or a device must not wait; check_input
+ * refuses them before any read. */
+#define OPEN_FLAGS (O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+#endif
+
 void *xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
@@ -79,9 +90,7 @@ static FILE *open_input(const char *path, size_t *size, host_error_t *e)
 {
     struct stat st;
     FILE *f;
-    /* O_NONBLOCK: opening a pipe or a device must not wait; the check
-     * below refuses them before any read. */
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    int fd = open(path, OPEN_FLAGS);
     if (fd < 0 || fstat(fd, &st) != 0) {
         cannot_read(e, path, "%s", strerror(errno));
         if (fd >= 0)

@@ -1,20 +1,12 @@
 /* host/host_net.c — see host_net.h. */
 #include "host_net.h"
 
-#include <arpa/inet.h>
 #include <limits.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-
-uint64_t host_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
+#ifndef _WIN32
+#include <netdb.h>
+#endif
 
 int host_remaining_ms(uint64_t deadline)
 {

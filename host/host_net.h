@@ -1,19 +1,16 @@
 /*
  * host/host_net.h — what the host tools' network code shares (the
- * espota and native uploaders): device addresses, name lookup, a
- * monotonic clock. IPv4, as ArduinoOTA; POSIX sockets.
+ * espota and native uploaders): device addresses, name lookup. IPv4, as
+ * ArduinoOTA; the sockets themselves are host_os.h's.
  */
 #ifndef ALOFT_HOST_NET_H
 #define ALOFT_HOST_NET_H
 
-#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "host_error.h"
-
-/* Monotonic milliseconds (an arbitrary origin). */
-uint64_t host_now_ms(void);
+#include "host_os.h"   /* sockaddr_in, host_now_ms */
 
 /* Milliseconds left until deadline (host_now_ms() time), 0 once past, at
  * most INT_MAX (for poll()). */

@@ -7,8 +7,8 @@
 
 #include "aloft/port/crypto.h"
 #include "aloft/wire/image.h"
-#include "crypto_mbedtls.h"
 #include "fileio.h"
+#include "host_os.h"
 
 /* Where each chip's segments load. Only the flash-mapped ones (DROM, IROM)
  * matter for validity: their data must sit at the same offset within a
@@ -302,6 +302,6 @@ int image_reseal(uint8_t *img, size_t len)
     off += 15u - off % 16u;
     img[off++] = x;
     if (hash)
-        aloft_hash_oneshot(&aloft_mbedtls_sha256, img, off, img + off);
+        aloft_hash_oneshot(host_crypto->sha256, img, off, img + off);
     return 0;
 }

@@ -32,7 +32,7 @@ int native_await_boot(const native_peer_t *p, uint8_t slot, uint32_t timeout_ms,
     if (timeout_ms == 0)
         timeout_ms = NATIVE_HOST_BOOT_MS;
     probe.password = NULL;   /* the HELLO is all it needs: no login */
-    native_sleep_ms(at_most(NATIVE_HOST_RESTART_MS, timeout_ms));
+    host_sleep_ms(at_most(NATIVE_HOST_RESTART_MS, timeout_ms));
     host_error_set(&r->error, ALOFT_ERR_TIMEOUT, "the device did not come back",
                    "nothing answered within %u s", (unsigned)(timeout_ms / 1000u));
     for (uint32_t left; (left = ms_left(start, timeout_ms)) > 0;) {
@@ -59,7 +59,7 @@ int native_await_boot(const native_peer_t *p, uint8_t slot, uint32_t timeout_ms,
         } else {
             r->error = info.error;
         }
-        native_sleep_ms(at_most(NATIVE_HOST_BOOT_RETRY_MS, ms_left(start, timeout_ms)));
+        host_sleep_ms(at_most(NATIVE_HOST_BOOT_RETRY_MS, ms_left(start, timeout_ms)));
     }
     r->outcome = ALOFT_NATIVE_BOOT_NOT_YET;
     r->seconds = progress_clock() - start;

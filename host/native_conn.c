@@ -1,15 +1,10 @@
 /*
  * host/native_conn.c — the native client's socket loop: connect with a
- * timeout, then a non-blocking socket and poll() around the host engine
+ * timeout, then a non-blocking socket and host_poll() around the host engine
  * (aloft/native_host.h), which does the whole protocol.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "aloft/error.h"
 #include "host_net.h"
@@ -26,32 +21,24 @@ static uint32_t now32(void)
 int native_conn_open(native_conn_t *c, const struct sockaddr_in *addr, uint32_t timeout_ms,
                      bool *refused)
 {
-    int one = 1, err = 0;
-    socklen_t len = sizeof err;
+    int err = 0;
     memset(c, 0, sizeof *c);
     *refused = false;
-    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    c->fd = (int)socket(AF_INET, SOCK_STREAM, 0);
     if (c->fd < 0) {
-        c->sock_errno = errno;
+        c->sock_errno = host_sock_errno();
         return ALOFT_ERR_CONNECT;
     }
-    fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+    host_sock_nonblock(c->fd);
     /* Frames are small and the ACK clock matters more than packet count. */
-    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    host_sock_setopt(c->fd, IPPROTO_TCP, TCP_NODELAY, 1);
     if (connect(c->fd, (const struct sockaddr *)addr, sizeof *addr) != 0) {
-        if (errno != EINPROGRESS) {
-            err = errno;
-        } else {
-            struct pollfd p = {c->fd, POLLOUT, 0};
-            int rc;
-            do
-                rc = poll(&p, 1, (int)timeout_ms);
-            while (rc < 0 && errno == EINTR);
-            if (rc == 0)
-                return ALOFT_ERR_TIMEOUT;
-            if (rc < 0 || getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-                err = errno;
-        }
+        err = host_sock_errno();
+        /* Windows says "would block" where POSIX says "in progress". */
+        if (err == EINPROGRESS || err == EWOULDBLOCK)
+            err = host_sock_connected(c->fd, (int)timeout_ms);
+        if (err < 0)
+            return ALOFT_ERR_TIMEOUT;
     }
     if (err) {
         c->sock_errno = err;
@@ -64,13 +51,13 @@ int native_conn_open(native_conn_t *c, const struct sockaddr_in *addr, uint32_t 
 void native_conn_close(native_conn_t *c)
 {
     if (c->fd >= 0)
-        close(c->fd);
+        host_sock_close(c->fd);
     c->fd = -1;
 }
 
 const char *native_closed_why(const native_conn_t *c)
 {
-    return c->sock_errno ? strerror(c->sock_errno) : "the device closed the connection";
+    return c->sock_errno ? host_sock_strerror(c->sock_errno) : "the device closed the connection";
 }
 
 /* Everything readable into the engine. Returns false at the end of the
@@ -82,17 +69,18 @@ static bool read_all(native_conn_t *c, aloft_native_host_t *h)
         uint8_t *buf = aloft_native_host_rx_buf(h, &room);
         if (room == 0)
             return true;
-        ssize_t n = recv(c->fd, buf, room, 0);
+        ssize_t n = host_recv(c->fd, buf, room);
+        int e = n < 0 ? host_sock_errno() : 0;
         if (n > 0) {
             aloft_native_host_rx_ack(h, now32(), (size_t)n);
             continue;
         }
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && e == EINTR)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        if (n < 0 && (e == EAGAIN || e == EWOULDBLOCK))
             return true;
         if (n < 0 && c->sock_errno == 0)
-            c->sock_errno = errno;
+            c->sock_errno = e;
         return false;
     }
 }
@@ -106,17 +94,18 @@ static bool write_all(native_conn_t *c, aloft_native_host_t *h)
         const uint8_t *p = aloft_native_host_tx_buf(h, &n);
         if (n == 0)
             return true;
-        ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+        ssize_t w = host_send(c->fd, p, n, MSG_NOSIGNAL);
+        int e = w < 0 ? host_sock_errno() : EPIPE;
         if (w > 0) {
             aloft_native_host_tx_ack(h, (size_t)w);
             c->tx_bytes += (uint64_t)w;
             continue;
         }
-        if (w < 0 && errno == EINTR)
+        if (e == EINTR)
             continue;
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        if (e == EAGAIN || e == EWOULDBLOCK)
             return true;
-        c->sock_errno = w < 0 ? errno : EPIPE;
+        c->sock_errno = e;
         c->send_failed = true;
         return false;
     }
@@ -140,7 +129,7 @@ void native_conn_run(native_conn_t *c, aloft_native_host_t *h)
         short want = (short)((st & ALOFT_NATIVE_WANT_RX ? POLLIN : 0) |
                              (!broken && (st & ALOFT_NATIVE_HAS_TX) ? POLLOUT : 0));
         struct pollfd p = {c->fd, want, 0};
-        int rc = poll(&p, 1, (st & ALOFT_NATIVE_WANT_STEP) ? 0 : TICK_MS);
+        int rc = host_poll(&p, 1, (st & ALOFT_NATIVE_WANT_STEP) ? 0 : TICK_MS);
         if (rc > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) && !read_all(c, h))
             aloft_native_host_peer_closed(h, now32());
         if (broken && now32() - broken_at >= READ_AFTER_FAIL_MS)

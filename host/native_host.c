@@ -6,10 +6,8 @@
  * native_conn.c, the words for failures native_explain.c. See
  * native_host.h.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "native_host_priv.h"
 #include "progress.h"
@@ -44,13 +42,6 @@ static bool busy_with_us(const native_session_t *s)
 }
 
 /* ---- upload ---------------------------------------------------------- */
-
-void native_sleep_ms(uint32_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
 
 static unsigned backoff_s(unsigned failures)
 {
@@ -134,7 +125,7 @@ static int run_upload(native_run_t *run, native_result_t *r)
         }
         unsigned delay = backoff_s(++failures);
         say_lost(run, &s, delay, failures, retries);
-        native_sleep_ms(delay * 1000u);
+        host_sleep_ms(delay * 1000u);
         run->resuming = true;
         r->reconnects++;
     }

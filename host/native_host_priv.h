@@ -9,12 +9,12 @@
 #ifndef ALOFT_NATIVE_HOST_PRIV_H
 #define ALOFT_NATIVE_HOST_PRIV_H
 
-#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "aloft/native_host.h"
 #include "host_error.h"
+#include "host_os.h"
 #include "native_host.h"
 #include "native_stream.h"
 
@@ -108,8 +108,5 @@ int native_session_run(native_session_t *s, native_run_t *run);
 /* Nothing at the address speaks the native protocol: refused, silent
  * before a HELLO, or another service. */
 bool native_not_native(const native_session_t *s);
-
-/* Sleep ms, through signals (native_host.c). */
-void native_sleep_ms(uint32_t ms);
 
 #endif /* ALOFT_NATIVE_HOST_PRIV_H */

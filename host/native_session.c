@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "crypto_mbedtls.h"
 #include "host_net.h"
+#include "host_os.h"
 #include "native_host_priv.h"
 #include "progress.h"
 
@@ -24,7 +24,7 @@ int native_run_init(native_run_t *run, const native_peer_t *p, host_error_t *e)
     memset(run, 0, sizeof *run);
     run->error = e;
     run->connect_ms = or_default(p->connect_timeout_ms, NATIVE_HOST_CONNECT_MS);
-    run->cfg.crypto = &aloft_mbedtls_crypto;
+    run->cfg.crypto = host_crypto;
     run->cfg.password = p->password;
     run->cfg.keys = &run->keys;
     run->cfg.hello_timeout_ms = or_default(p->hello_timeout_ms, ALOFT_NATIVE_HOST_HELLO_MS);
@@ -218,7 +218,7 @@ static int connect_failed(native_session_t *s, int err)
     }
     return host_error_set(run->error, ALOFT_ERR_CONNECT, "cannot connect to the device",
                           "connecting to %s failed (%s); check the address and this computer's "
-                          "network connection", addr, strerror(s->conn.sock_errno));
+                          "network connection", addr, host_sock_strerror(s->conn.sock_errno));
 }
 
 int native_session_run(native_session_t *s, native_run_t *run)

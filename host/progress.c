@@ -2,13 +2,12 @@
 #include "progress.h"
 
 #include <string.h>
-#include <time.h>
+
+#include "host_os.h"
 
 double progress_clock(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)host_now_ms() / 1e3;
 }
 
 static int percent_of(uint64_t done, uint64_t total)

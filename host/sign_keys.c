@@ -1,4 +1,6 @@
-/* host/sign_keys.c — see sign_keys.h. */
+/* host/sign_keys.c — see sign_keys.h: loading and saving key files, signed
+ * files. The keys themselves are sign_keys_mbedtls.c's (Windows:
+ * win/sign_keys_bcrypt.c). */
 #include "sign_keys.h"
 
 #include <errno.h>
@@ -10,155 +12,30 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <mbedtls/ctr_drbg.h>
-#include <mbedtls/ecdsa.h>
-#include <mbedtls/ecp.h>
-#include <mbedtls/entropy.h>
-#include <mbedtls/pk.h>
-#include <mbedtls/platform_util.h>
-
 #include "aloft/error.h"
 #include "aloft/update.h"
-#include "crypto_mbedtls.h"
 #include "fileio.h"
+#include "host_os.h"
 
 #define PEM_MAX 1024   /* a P-256 private key PEM is about 230 bytes */
 
-struct sign_key {
-    mbedtls_pk_context pk;
-    aloft_pubkey_t pub;
-};
-
-/* ---- randomness --------------------------------------------------------- */
-
-typedef struct {
-    mbedtls_entropy_context entropy;
-    mbedtls_ctr_drbg_context drbg;
-} rng_t;
-
-/* A ctr_drbg seeded from the OS (getrandom / /dev/urandom via
- * mbedtls_entropy). Returns 0 or -1 after printing why. */
-static int rng_open(rng_t *r, const char *purpose)
+#ifdef _WIN32
+/* Windows files have ACLs, not modes (a new one gets its folder's), and
+ * open in text mode unless told. */
+#define WRITE_FLAGS (O_WRONLY | O_CREAT | O_BINARY)
+static int set_mode(int fd, mode_t mode)
 {
-    mbedtls_entropy_init(&r->entropy);
-    mbedtls_ctr_drbg_init(&r->drbg);
-    if (mbedtls_ctr_drbg_seed(&r->drbg, mbedtls_entropy_func, &r->entropy,
-                              (const unsigned char *)purpose, strlen(purpose)) != 0) {
-        fprintf(stderr, "aloft: cannot seed the random generator for %s\n", purpose);
-        return -1;
-    }
+    (void)fd;
+    (void)mode;
     return 0;
 }
-
-static void rng_close(rng_t *r)
+#else
+#define WRITE_FLAGS (O_WRONLY | O_CREAT)
+static int set_mode(int fd, mode_t mode)
 {
-    mbedtls_ctr_drbg_free(&r->drbg);
-    mbedtls_entropy_free(&r->entropy);
+    return fchmod(fd, mode);
 }
-
-/* ---- keys --------------------------------------------------------------- */
-
-/* The public point and key id of pk, which must be an EC key on P-256.
- * Returns 0, or -1 with the reason in why. */
-static int public_of(const mbedtls_pk_context *pk, aloft_pubkey_t *out, char *why, size_t n)
-{
-    const mbedtls_ecp_keypair *ec;
-    size_t olen = 0;
-    if (!mbedtls_pk_can_do(pk, MBEDTLS_PK_ECKEY)) {
-        snprintf(why, n, "it holds a %s key, aloft signs with ECDSA P-256 (prime256v1)",
-                 mbedtls_pk_get_name(pk));
-        return -1;
-    }
-    ec = mbedtls_pk_ec(*pk);
-    if (ec->grp.id != MBEDTLS_ECP_DP_SECP256R1) {
-        const mbedtls_ecp_curve_info *ci = mbedtls_ecp_curve_info_from_grp_id(ec->grp.id);
-        snprintf(why, n, "it is a key on curve %s, aloft needs P-256 (prime256v1)",
-                 ci ? ci->name : "unknown");
-        return -1;
-    }
-    if (mbedtls_ecp_point_write_binary(&ec->grp, &ec->Q, MBEDTLS_ECP_PF_UNCOMPRESSED, &olen,
-                                       out->point, sizeof out->point) != 0 ||
-        olen != ALOFT_PUBKEY_LEN ||
-        aloft_sig_key_id(&aloft_mbedtls_sha256, out->point, out->key_id) != 0) {
-        snprintf(why, n, "its public point cannot be encoded");
-        return -1;
-    }
-    return 0;
-}
-
-static sign_key_t *key_new(void)
-{
-    sign_key_t *k = xmalloc(sizeof *k);
-    memset(k, 0, sizeof *k);
-    mbedtls_pk_init(&k->pk);
-    return k;
-}
-
-void sign_key_free(sign_key_t *k)
-{
-    if (k == NULL)
-        return;
-    mbedtls_pk_free(&k->pk);   /* zeroizes the private scalar */
-    free(k);
-}
-
-sign_key_t *sign_key_generate(void)
-{
-    sign_key_t *k = key_new();
-    char why[128];
-    rng_t r;
-    int ok = rng_open(&r, "aloft keygen") == 0 &&
-             mbedtls_pk_setup(&k->pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) == 0 &&
-             mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(k->pk),
-                                 mbedtls_ctr_drbg_random, &r.drbg) == 0 &&
-             public_of(&k->pk, &k->pub, why, sizeof why) == 0;
-    rng_close(&r);
-    if (!ok) {
-        fprintf(stderr, "aloft: key generation failed (mbedTLS)\n");
-        sign_key_free(k);
-        return NULL;
-    }
-    return k;
-}
-
-static bool has_text(const char *s, size_t len, const char *what)
-{
-    size_t w = strlen(what);
-    for (size_t i = 0; i + w <= len; i++)
-        if (memcmp(s + i, what, w) == 0)
-            return true;
-    return false;
-}
-
-/* PEM parsing in mbedTLS wants the text NUL-terminated, length included. */
-static unsigned char *pem_copy(const char *pem, size_t len)
-{
-    unsigned char *buf = xmalloc(len + 1);
-    memcpy(buf, pem, len);
-    buf[len] = '\0';
-    return buf;
-}
-
-sign_key_t *sign_key_parse(const char *pem, size_t len, char *why, size_t n)
-{
-    sign_key_t *k = key_new();
-    unsigned char *buf = pem_copy(pem, len);
-    int rc = mbedtls_pk_parse_key(&k->pk, buf, len + 1, NULL, 0);
-    mbedtls_platform_zeroize(buf, len + 1);
-    free(buf);
-    if (rc == MBEDTLS_ERR_PK_PASSWORD_REQUIRED || rc == MBEDTLS_ERR_PK_PASSWORD_MISMATCH) {
-        snprintf(why, n, "it is encrypted; aloft reads unencrypted keys only "
-                 "(decrypt a copy with `openssl ec -in KEY -out KEY.plain`)");
-    } else if (rc != 0 && has_text(pem, len, "PUBLIC KEY-----")) {
-        snprintf(why, n, "it is a public key; signing needs the private key (the .key file)");
-    } else if (rc != 0) {
-        snprintf(why, n, "it is not a PEM private key (make one with `aloft keygen NAME`)");
-    } else if (public_of(&k->pk, &k->pub, why, n) == 0) {
-        return k;
-    }
-    sign_key_free(k);
-    return NULL;
-}
+#endif
 
 sign_key_t *sign_key_load(const char *path)
 {
@@ -169,32 +46,19 @@ sign_key_t *sign_key_load(const char *path)
     if (pem == NULL)
         return NULL;
     k = sign_key_parse((const char *)pem, len, why, sizeof why);
-    mbedtls_platform_zeroize(pem, len);
+    host_wipe(pem, len);
     free(pem);
     if (k == NULL)
         fprintf(stderr, "aloft: cannot use %s as a signing key: %s\n", path, why);
     return k;
 }
 
-const aloft_pubkey_t *sign_key_public(const sign_key_t *k)
-{
-    return &k->pub;
-}
-
-int sign_key_pem(const sign_key_t *k, bool priv, char *out, size_t n)
-{
-    mbedtls_pk_context *pk = (mbedtls_pk_context *)&k->pk;   /* mbedTLS 2 is not const-clean */
-    int rc = priv ? mbedtls_pk_write_key_pem(pk, (unsigned char *)out, n)
-                  : mbedtls_pk_write_pubkey_pem(pk, (unsigned char *)out, n);
-    return rc == 0 ? (int)strlen(out) : -1;
-}
-
 /* Write a new file with mode; with force an existing one is truncated and
  * given that mode. Returns 0 or -1 after printing why. */
 static int write_new(const char *path, const char *data, size_t len, mode_t mode, bool force)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | (force ? O_TRUNC : O_EXCL), mode);
-    bool ok = fd >= 0 && (!force || fchmod(fd, mode) == 0);
+    int fd = open(path, WRITE_FLAGS | (force ? O_TRUNC : O_EXCL), mode);
+    bool ok = fd >= 0 && (!force || set_mode(fd, mode) == 0);
     while (ok && len > 0) {
         ssize_t w = write(fd, data, len);
         if (w < 0 && errno == EINTR)
@@ -234,30 +98,8 @@ int sign_key_save(const sign_key_t *k, const char *key_path, const char *pub_pat
         else if (!force)
             unlink(key_path);   /* no half key pair */
     }
-    mbedtls_platform_zeroize(kpem, sizeof kpem);
+    host_wipe(kpem, sizeof kpem);
     return rc;
-}
-
-int pubkey_parse(const char *pem, size_t len, aloft_pubkey_t *out, char *why, size_t n)
-{
-    mbedtls_pk_context pk;
-    unsigned char *buf = pem_copy(pem, len);
-    int rc;
-    mbedtls_pk_init(&pk);
-    rc = mbedtls_pk_parse_public_key(&pk, buf, len + 1);
-    if (rc != 0) {   /* a private key file holds the public key too */
-        mbedtls_pk_free(&pk);
-        mbedtls_pk_init(&pk);
-        rc = mbedtls_pk_parse_key(&pk, buf, len + 1, NULL, 0);
-    }
-    mbedtls_platform_zeroize(buf, len + 1);
-    free(buf);
-    if (rc != 0)
-        snprintf(why, n, "it is not a PEM public key (the .pub file `aloft keygen` writes)");
-    else
-        rc = public_of(&pk, out, why, n);
-    mbedtls_pk_free(&pk);
-    return rc == 0 ? 0 : -1;
 }
 
 int pubkey_load(const char *path, aloft_pubkey_t *out)
@@ -269,33 +111,11 @@ int pubkey_load(const char *path, aloft_pubkey_t *out)
     if (pem == NULL)
         return -1;
     rc = pubkey_parse((const char *)pem, len, out, why, sizeof why);
-    mbedtls_platform_zeroize(pem, len);
+    host_wipe(pem, len);
     free(pem);
     if (rc != 0)
         fprintf(stderr, "aloft: cannot use %s as a public key: %s\n", path, why);
     return rc;
-}
-
-int sign_digest(const sign_key_t *k, const uint8_t digest[32], uint8_t sig[ALOFT_SIG_MAX_DER],
-                size_t *sig_len)
-{
-    unsigned char buf[MBEDTLS_ECDSA_MAX_LEN];
-    size_t len = 0;
-    rng_t r;
-    /* Deterministic (RFC 6979) with MBEDTLS_ECDSA_DETERMINISTIC, which
-     * Debian's mbedTLS has; the DRBG only blinds the scalar operations. */
-    int rc = rng_open(&r, "aloft sign") == 0
-                 ? mbedtls_ecdsa_write_signature(mbedtls_pk_ec(k->pk), MBEDTLS_MD_SHA256, digest,
-                                                 32, buf, &len, mbedtls_ctr_drbg_random, &r.drbg)
-                 : -1;
-    rng_close(&r);
-    if (rc != 0 || len > ALOFT_SIG_MAX_DER) {
-        fprintf(stderr, "aloft: signing failed (mbedTLS)\n");
-        return -1;
-    }
-    memcpy(sig, buf, len);
-    *sig_len = len;
-    return 0;
 }
 
 int sign_meta(const sign_key_t *k, aloft_signed_meta_t *meta, uint8_t *out, size_t cap)
@@ -303,15 +123,16 @@ int sign_meta(const sign_key_t *k, aloft_signed_meta_t *meta, uint8_t *out, size
     uint8_t mb[ALOFT_SIG_BLOCK_MAX], digest[32], sig[ALOFT_SIG_MAX_DER];
     size_t sig_len;
     int mlen;
-    memcpy(meta->key_id, k->pub.key_id, ALOFT_SIG_KEY_ID_LEN);
+    memcpy(meta->key_id, sign_key_public(k)->key_id, ALOFT_SIG_KEY_ID_LEN);
     if ((mlen = aloft_sig_meta_bytes(meta, mb, sizeof mb)) < 0)
         return mlen;
-    if (aloft_hash_oneshot(&aloft_mbedtls_sha256, mb, (size_t)mlen, digest) != 0 ||
+    if (aloft_hash_oneshot(host_crypto->sha256, mb, (size_t)mlen, digest) != 0 ||
         sign_digest(k, digest, sig, &sig_len) != 0)
         return ALOFT_ERR_CRYPTO;
     /* Check our own signature the way a device will, so a key file whose
      * public half does not belong to its private half is caught here. */
-    if (aloft_mbedtls_crypto.ecdsa_p256_verify(aloft_mbedtls_crypto.ctx, k->pub.point, digest, sig, sig_len) != 0) {
+    if (host_crypto->ecdsa_p256_verify(host_crypto->ctx, sign_key_public(k)->point, digest,
+                                       sig, sig_len) != 0) {
         fprintf(stderr, "aloft: the key's public half does not match its private half\n");
         return ALOFT_ERR_CRYPTO;
     }
@@ -338,7 +159,7 @@ static int check_app(const uint8_t *img, size_t len, aloft_image_info_t *info, c
     aloft_diag_t d;
     int rc;
     memset(&d, 0, sizeof d);
-    rc = aloft_image_check(img, len, &aloft_mbedtls_sha256, info, &d);
+    rc = aloft_image_check(img, len, host_crypto->sha256, info, &d);
     if (rc != 0)
         aloft_diag_format(&d, msg, n);
     return rc;
@@ -368,7 +189,7 @@ int sign_file(const sign_key_t *k, const uint8_t *file, size_t len, const sign_o
     }
     memset(&meta, 0, sizeof meta);
     meta.image_size = (uint32_t)img_len;   /* an image that checks out is < 16 MiB */
-    aloft_hash_oneshot(&aloft_mbedtls_sha256, file, img_len, meta.image_sha256);
+    aloft_hash_oneshot(host_crypto->sha256, file, img_len, meta.image_sha256);
     meta.chip_id = info.chip_id;
     meta.target = ALOFT_TARGET_APP;
     if (info.has_desc) {
@@ -473,7 +294,7 @@ int sign_check_file(const uint8_t *file, size_t len, const aloft_pubkey_t *keys,
     memset(r, 0, sizeof *r);
     r->key_index = -1;
     r->image_len = len - tl;
-    aloft_hash_oneshot(&aloft_mbedtls_sha256, file, r->image_len, r->image_sha256);
+    aloft_hash_oneshot(host_crypto->sha256, file, r->image_len, r->image_sha256);
     if (tl == 0 && ends_with_magic(file, len))
         return report(r, ALOFT_ERR_PROTO, "the signature block at the end of the file is "
                       "damaged (its lengths or fields do not add up); sign the image again");
@@ -485,7 +306,7 @@ int sign_check_file(const uint8_t *file, size_t len, const aloft_pubkey_t *keys,
     r->has_block = true;
     sign_key_id_hex(r->block.meta.key_id, id);
 
-    err = aloft_sig_verify(&aloft_mbedtls_crypto, &r->block, keys, nkeys);
+    err = aloft_sig_verify(host_crypto, &r->block, keys, nkeys);
     if (err == ALOFT_ERR_UNKNOWN_KEY) {
         size_t used = 0;
         have[0] = '\0';
@@ -506,7 +327,7 @@ int sign_check_file(const uint8_t *file, size_t len, const aloft_pubkey_t *keys,
     if (err != 0)
         return report(r, err, "the key with id %s cannot check signatures", id);
     for (size_t i = 0; i < nkeys && r->key_index < 0; i++)
-        if (aloft_sig_verify(&aloft_mbedtls_crypto, &r->block, &keys[i], 1) == 0)
+        if (aloft_sig_verify(host_crypto, &r->block, &keys[i], 1) == 0)
             r->key_index = (int)i;
     return check_matches(r, file);
 }

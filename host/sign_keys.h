@@ -1,9 +1,11 @@
 /*
  * host/sign_keys.h — host side of signed images: ECDSA P-256 key
  * pairs (generate, PEM load and save), signing an app image into a signed
- * file, and checking a signed file the way a device would. Backed by mbedTLS
- * (pk, ecp, ecdsa, ctr_drbg); the block format itself is the core's
- * (aloft/signature.h), so host and device share one encoder and parser.
+ * file, and checking a signed file the way a device would. The keys are
+ * mbedTLS's (pk, ecp, ecdsa, ctr_drbg: sign_keys_mbedtls.c), on Windows
+ * CNG's (win/sign_keys_bcrypt.c); files and signed files are sign_keys.c's.
+ * The block format itself is the core's (aloft/signature.h), so host and
+ * device share one encoder and parser.
  *
  * Keys on disk are PEM, readable by openssl:
  *   NAME.key  "EC PRIVATE KEY" (SEC1), mode 0600; PKCS#8 "PRIVATE KEY"
@@ -12,7 +14,8 @@
  *
  * Signatures are deterministic (RFC 6979, mbedTLS's ECDSA_DETERMINISTIC):
  * the same key and file always give the same signed bytes; the DRBG only
- * blinds the computation.
+ * blinds the computation. On Windows CNG signs with a random nonce: as
+ * valid, not repeatable.
  *
  * Functions that can fail print "aloft: ..." naming the file or the
  * reason to stderr, or fill a caller's `why` buffer, as documented.

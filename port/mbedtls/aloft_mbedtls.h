@@ -3,7 +3,7 @@
  * over mbedTLS, shared by every port whose platform ships mbedTLS: the
  * POSIX port (Debian's 2.28), ESP-IDF 5.x (3.x) and ESP-IDF 6.x (4.x, i.e.
  * TF-PSA-Crypto, through the PSA API). The version is picked at compile
- * time from the headers; the RNG stays with each port (getrandom(2),
+ * time from the headers; the RNG stays with each port (getentropy(3),
  * esp_fill_random), which fills its own aloft_crypto_t from these.
  */
 #ifndef ALOFT_MBEDTLS_H
