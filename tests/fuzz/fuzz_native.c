@@ -89,7 +89,7 @@ static uint8_t image_sha[32];
 static native_source_t raw_source, zlib_source;
 static uint8_t *patch;   /* v1 -> v2 */
 static size_t patch_len;
-static aloft_native_delta_t stage, identified;   /* identified: after the first HELLO */
+static aloft_native_delta_t stage, stage_booted;   /* stage_booted: after the first HELLO */
 
 static aloft_native_device_t dev;
 static aloft_native_device_t first_dev[2];   /* as init leaves it: open, password */
@@ -184,7 +184,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         if (aloft_native_device_init(&first_dev[p], &dc, PEER_IP, START_MS) != 0)
             abort();
     }
-    identified = stage;
+    stage_booted = stage;
     if (getenv("ALOFT_FUZZ_SEEDS"))
         write_seeds(getenv("ALOFT_FUZZ_SEEDS"));
     return 0;
@@ -349,7 +349,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     sim = booted;
-    stage = identified;
+    stage = stage_booted;
     return 0;
 }
 
