@@ -89,6 +89,11 @@ seed_corpora() {
 }
 
 seed_corpora
+# Patch sessions (tests/fuzz/fuzz_native.c): the target writes them, as it
+# knows the bytes of its own patch.
+mkdir -p "$work/empty"
+ALOFT_FUZZ_SEEDS=$work/corpus/fuzz_native "$bin/fuzz_native" -runs=0 "$work/empty" >"$work/seeds.log" 2>&1 ||
+    { cat "$work/seeds.log"; echo "fuzz: FAIL: fuzz_native could not write its patch seeds" >&2; exit 1; }
 # Delta patches (tests/fuzz/fuzz_delta.c): byte 0 = 1 (base fixed up, whole
 # and in 1-byte pieces) or 0x21 (17-byte pieces), then a patch between two
 # synthetic images and, with the fixtures, the hello-world pair (P3).

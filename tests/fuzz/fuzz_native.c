@@ -18,13 +18,21 @@
  *              rounds of the link (0: until it is quiet), 4 the connection
  *              drops and a new one starts (len: bit 0 upload, else info or,
  *              bit 1, rollback; bit 2 zlib; bit 3 NO_REBOOT; bit 4 a wrong
- *              password), 5 hold the link (len bit 0 up, bit 1 down), 6 up
- *              to len device steps, 7 flip bit len % 8 of the next byte up.
+ *              password; bit 5 a delta patch of v1), 5 hold the link (len
+ *              bit 0 up, bit 1 down), 6 up to len device steps, 7 flip bit
+ *              len % 8 of the next byte up.
  * The device runs v1 in app1 (confirmed) with v0 in app0, so a ROLLBACK
- * can succeed and an upload writes app0; a REBOOT ends the run. After
- * every input: a failed or unfinished update left otadata and the running
- * slot untouched, the app was resumed, and REBOOT only ever follows a
- * finished update or rollback.
+ * can succeed and an upload writes app0; a REBOOT ends the run. It has the
+ * delta stage (cap DELTA): an OFFER of encoding 2 and its DATA go through
+ * the patch decoder, reading v1 from app1. After every input: a failed or
+ * unfinished update left otadata and the running slot untouched, the app
+ * was resumed, and REBOOT only ever follows a finished update or rollback.
+ *
+ * Seeds: with ALOFT_FUZZ_SEEDS=DIR in the environment the target writes
+ * into DIR sessions it knows the bytes of (tools/fuzz.sh runs it once so):
+ * a patch upload, and the same patch as an adversary's frames (OFFER of
+ * encoding 2 with the patch header, DATA with its segments, END), so the
+ * mutations land in the patch header and the segments' zlib entries.
  *
  * Speed: the simulated flash is reset by restoring only the sectors the
  * input erased or programmed (tracked by wrapping the NOR's callbacks) and
@@ -45,6 +53,7 @@
 #include "aloft/native_device.h"
 #include "aloft/native_host.h"
 #include "crypto_mbedtls.h"
+#include "delta_host.h"
 #include "device.h"
 #include "image_make.h"
 #include "inflate_zlib.h"
@@ -78,6 +87,9 @@ static uint8_t *image;
 static size_t image_len;
 static uint8_t image_sha[32];
 static native_source_t raw_source, zlib_source;
+static uint8_t *patch;   /* v1 -> v2 */
+static size_t patch_len;
+static aloft_native_delta_t stage, stage_booted;   /* stage_booted: after the first HELLO */
 
 static aloft_native_device_t dev;
 static aloft_native_device_t first_dev[2];   /* as init leaves it: open, password */
@@ -88,6 +100,7 @@ static bool password, finished;
 static int flip = -1;   /* bit to flip in the next byte up, or -1 */
 
 static aloft_native_device_config_t device_config(void);
+static void write_seeds(const char *dir);
 
 static void on_pause(void *c) { (void)c; paused++; }
 static void on_resume(void *c) { (void)c; paused--; }
@@ -135,11 +148,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     image_free(fw);
     /* v1 runs in app1, confirmed, and v0 stays in app0: an image to roll
      * back to, and uploads go to app0. */
-    fw = image_make(&v1, &len);
-    if (sim_update_buffer(&sim, ALOFT_TARGET_APP, fw, len) != 0 || sim_boot(&sim, 0) != 0 ||
+    uint8_t *v1_fw = image_make(&v1, &len);
+    size_t v1_len = len;
+    if (sim_update_buffer(&sim, ALOFT_TARGET_APP, v1_fw, len) != 0 || sim_boot(&sim, 0) != 0 ||
         sim_tick(&sim, 0) != 1)
         abort();
-    image_free(fw);
     crypto = aloft_mbedtls_crypto;
     crypto.random = fixed_random;
     sim.dev.crypto = &crypto;
@@ -157,6 +170,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     image = image_make(&v2, &len);
     image_len = len;
     aloft_hash_oneshot(SHA, image, image_len, image_sha);
+    if (delta_make(v1_fw, v1_len, image, image_len, NULL, 0, 12, DELTA_FAST, &patch, &patch_len) != 0)
+        abort();
+    image_free(v1_fw);
     native_source_init(&raw_source, image, image_len);
     native_source_init(&zlib_source, image, image_len);
     if (raw_source.src.open(raw_source.src.ctx, 0, 0, &zlen) != 0 ||
@@ -168,6 +184,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         if (aloft_native_device_init(&first_dev[p], &dc, PEER_IP, START_MS) != 0)
             abort();
     }
+    stage_booted = stage;
+    if (getenv("ALOFT_FUZZ_SEEDS"))
+        write_seeds(getenv("ALOFT_FUZZ_SEEDS"));
     return 0;
 }
 
@@ -216,7 +235,8 @@ static aloft_native_device_config_t device_config(void)
 {
     return (aloft_native_device_config_t){
         .dev = &sim.dev, .update = &sim.update, .verifier = password ? &verifier : NULL,
-        .inflate = &z, .name = "fuzz", .limiter = &limiter, .open = !password};
+        .inflate = &z, .delta = &stage, .name = "fuzz", .limiter = &limiter,
+        .open = !password};
 }
 
 /* A new connection: device engine (the first one of a script copied, see
@@ -230,7 +250,8 @@ static void connect_new(uint8_t bits, bool first)
         .password = (bits & 16) ? "wrong" : "fuzz", .keys = (bits & 16) ? NULL : &keys,
         .source = (bits & 4) ? &zlib_source.src : &raw_source.src, .size = (uint32_t)image_len, .sha256 = image_sha,
         .compress = (bits & 4) != 0, .no_reboot = (bits & 8) != 0, .project = "fuzz",
-        .version = "2"};
+        .version = "2", .patch = (bits & 32) ? patch : NULL,
+        .patch_len = (bits & 32) ? patch_len : 0};
     uint32_t now = lnk.now;
     if (first)
         dev = first_dev[password];
@@ -328,5 +349,75 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     sim = booted;
+    stage = stage_booted;
     return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Seeds (ALOFT_FUZZ_SEEDS). */
+
+static void put_seed(const char *dir, const char *name, const uint8_t *p, size_t n)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || fwrite(p, 1, n, f) != n || fclose(f) != 0)
+        abort();
+}
+
+/* An op 1 record of m: its type, then its payload as the codec makes it. */
+static size_t put_msg(uint8_t *out, const aloft_native_msg_t *m)
+{
+    static uint8_t frame[ALOFT_NATIVE_FRAME_MAX];
+    int n = aloft_native_encode(m, SHA, NULL, 'H', 0, frame, sizeof frame);
+    if (n < 4 || n - 4 > 254)
+        abort();
+    out[0] = 1;
+    out[1] = (uint8_t)(n - 3);
+    out[2] = m->type;
+    memcpy(out + 3, frame + 4, (size_t)n - 4);
+    return (size_t)n - 1;
+}
+
+static void write_seeds(const char *dir)
+{
+    static uint8_t seed[16384];
+    static const uint8_t upload_open[] = {0x42, 3, 0}, upload_password[] = {0x43, 3, 0};
+    put_seed(dir, "patch_open", upload_open, sizeof upload_open);
+    put_seed(dir, "patch_password", upload_password, sizeof upload_password);
+    /* Open device; the link held both ways once the host read HELLO (so
+     * it has the session key and sends nothing), the patch upload
+     * injected. */
+    size_t n = 0;
+    uint16_t hl = (uint16_t)(patch[6] | patch[7] << 8);
+    seed[n++] = 0x02;
+    seed[n++] = 5, seed[n++] = 1;   /* hold up */
+    seed[n++] = 3, seed[n++] = 2;   /* HELLO reaches the host */
+    seed[n++] = 5, seed[n++] = 3;   /* and down too: the device's ACKs wait in its buffer */
+    aloft_native_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.type = ALOFT_MSG_OFFER;
+    m.u.offer.encoding = ALOFT_ENC_PATCH;
+    m.u.offer.size = (uint32_t)image_len;
+    memcpy(m.u.offer.sha256, image_sha, 32);
+    m.u.offer.patch_header = patch;
+    m.u.offer.patch_header_len = hl;
+    n += put_msg(seed + n, &m);
+    for (size_t at = hl; at < patch_len; at += 240) {
+        memset(&m, 0, sizeof m);
+        m.type = ALOFT_MSG_DATA;
+        m.u.data.offset = (uint32_t)(at - hl);
+        m.u.data.data = patch + at;
+        m.u.data.len = (uint16_t)(patch_len - at < 240 ? patch_len - at : 240);
+        if (n + 260 > sizeof seed)
+            abort();
+        n += put_msg(seed + n, &m);
+        seed[n++] = 3, seed[n++] = 0;   /* the device takes it (until quiet) */
+    }
+    memset(&m, 0, sizeof m);
+    m.type = ALOFT_MSG_END;
+    m.u.end.stream_len = (uint32_t)(patch_len - hl);
+    n += put_msg(seed + n, &m);
+    seed[n++] = 3, seed[n++] = 0;
+    put_seed(dir, "patch_injected", seed, n);
 }

@@ -16,7 +16,7 @@ start_esp "$tmp/dev.flash" "$tmp/dev.log" --password s3cret
 contains "$tmp/dev.log" "boot #1: running app0 espota-sim 1.0.0, state VALID"
 
 expect_rc 0 "$aloft" upload --auth s3cret "127.0.0.1:$esp_port" "$tmp/v2.bin"
-contains "$tmp/out" "device esp-fake: ESP32, aloft native v1 (auth, deflate, resume)"
+contains "$tmp/out" "device esp-fake: ESP32, aloft native v1 (auth, deflate, resume, delta)"
 contains "$tmp/out" "logged in (the device proved it knows the password too)"
 contains "$tmp/out" "the device activated app1 (2.0.0) and restarts now"
 wait_esp_boot "$tmp/dev.log" 2 2.0.0

@@ -4,10 +4,12 @@
  * running image, the device rebuilds the new one through its delta stage.
  *  - a patch upload ends in the new image, with far fewer bytes on the wire;
  *  - a patch for another base: the host sends the full image instead (and
- *    says why); the device refuses one forced on it (-76) before any erase,
- *    flash untouched;
- *  - a tampered patch, and a patch that rebuilds another image than the
- *    one offered, are refused before activation: the old image still boots;
+ *    says why); the device refuses one forced on it (-76) before any erase:
+ *    no flash operation at all;
+ *  - a tampered patch, a patch that rebuilds another image than the one
+ *    offered, and a signed image's patch with a bad signature are refused
+ *    before activation: otadata and the running slot byte for byte as they
+ *    were, and the old image still boots (a good signature goes through);
  *  - a cut mid-patch resumes at the last durable segment;
  *  - RAM of the stage (printed).
  */
@@ -31,6 +33,7 @@
 #include "inflate_zlib.h"
 #include "native_link.h"
 #include "native_stream.h"
+#include "sign_keys.h"
 #include "sim_fixture.h"
 
 #define HOST_IP 0xC0A80133u
@@ -86,6 +89,14 @@ static void make_patch(ctx_t *c, const uint8_t *base, size_t base_len, const uin
                                 &c->patch_len), 0);
 }
 
+/* A patch from v1 to v2 with v2's signature block in its header. */
+static void make_patch_signed(ctx_t *c, const uint8_t *block, size_t block_len)
+{
+    free(c->patch);
+    assert_int_equal(delta_make(c->fx.v1, c->fx.v1_len, c->fx.v2, c->fx.v2_len, block, block_len,
+                                12, DELTA_FAST, &c->patch, &c->patch_len), 0);
+}
+
 static int setup(void **state)
 {
     ctx_t *c = simfx_ctx_new(sizeof *c, V1_SIZE, V2_SIZE);
@@ -139,6 +150,21 @@ static void reboot(ctx_t *c)
 {
     assert_int_equal(simfx_reboot(&c->fx), 0);
     c->delta.identified = false;
+}
+
+/* What a refused update must leave as it was: otadata and the running
+ * slot, compared with a snapshot taken before it. */
+static void expect_untouched(ctx_t *c, const uint8_t *snap)
+{
+    const aloft_part_t *slots[ALOFT_OTA_SLOTS_MAX];
+    const aloft_ptable_t *pt = c->fx.sim.dev.ptable;
+    const aloft_part_t *od = aloft_ptable_find(pt, ALOFT_PT_TYPE_DATA, ALOFT_PT_DATA_OTA);
+    int n = aloft_ptable_ota_slots(pt, slots, (int)ALOFT_OTA_SLOTS_MAX);
+    assert_non_null(od);
+    assert_true(c->fx.sim.dev.running_slot >= 0 && c->fx.sim.dev.running_slot < n);
+    const aloft_part_t *run = slots[c->fx.sim.dev.running_slot];
+    assert_int_equal(simfx_same(&c->fx, snap, od->offset, od->size), 1);
+    assert_int_equal(simfx_same(&c->fx, snap, run->offset, run->size), 1);
 }
 
 /* The image in the running slot starts with these bytes. */
@@ -231,6 +257,7 @@ static void test_device_refuses_other_base(void **state)
     uint8_t *snap = simfx_snapshot(&c->fx);
     aloft_native_host_config_t hc = host_cfg(c);
     connect(c, &hc);
+    uint64_t ops = nor_ops(&c->fx.sim.nor);
     /* HELLO to the host (keyed: an open device), then the host stays quiet. */
     c->l.hold_up = true;
     native_link_run(&c->l);
@@ -247,21 +274,37 @@ static void test_device_refuses_other_base(void **state)
     assert_true(aloft_native_device_state(&c->d) & ALOFT_NATIVE_CLOSED);
     assert_int_equal(aloft_update_state(&c->fx.sim.update), ALOFT_UPDATE_IDLE);
     assert_int_equal(simfx_same(&c->fx, snap, 0, c->fx.sim.dev.flash->size), 1);
+    assert_int_equal(nor_ops(&c->fx.sim.nor) - ops, 0);   /* not an erase, not a program */
     free(snap);
 }
 
-/* Upload a patch, expect refusal with code err before activation: the
- * old image still runs after a restart. */
+/* Upload a patch (hc), expect refusal with code err before activation
+ * (accepted: after the OFFER was; else at it, before any flash
+ * operation): otadata and the running slot untouched, and the old image
+ * still runs after a restart. */
+static void expect_refused_as(ctx_t *c, const aloft_native_host_config_t *hc, int err,
+                              bool accepted)
+{
+    uint8_t *snap = simfx_snapshot(&c->fx);
+    uint64_t ops = nor_ops(&c->fx.sim.nor);
+    connect(c, hc);
+    native_link_run(&c->l);
+    assert_false(c->done);
+    assert_int_equal(c->accepted_patch, accepted);
+    assert_int_equal(aloft_native_device_last_error(&c->d), err);
+    if (!accepted)
+        assert_int_equal(nor_ops(&c->fx.sim.nor) - ops, 0);
+    expect_untouched(c, snap);
+    reboot(c);
+    expect_untouched(c, snap);
+    expect_running(c, c->fx.v1, c->fx.v1_len);
+    free(snap);
+}
+
 static void expect_refused(ctx_t *c, int err)
 {
     aloft_native_host_config_t hc = host_cfg(c);
-    connect(c, &hc);
-    native_link_run(&c->l);
-    assert_false(c->done);
-    assert_true(c->accepted_patch);
-    assert_int_equal(aloft_native_device_last_error(&c->d), err);
-    reboot(c);
-    expect_running(c, c->fx.v1, c->fx.v1_len);
+    expect_refused_as(c, &hc, err, true);
 }
 
 static void test_tampered_patch_refused(void **state)
@@ -289,6 +332,62 @@ static void test_wrong_image_refused(void **state)
     memcpy(c->patch + 48, c->v2_sha, 32);   /* new_sha256 */
     aloft_st32(c->patch + hl - 4, (uint32_t)crc32(0, c->patch, (uInt)(hl - 4)));
     expect_refused(c, ALOFT_ERR_SHA256);
+}
+
+/* A device with a signing key: v2 signed, its block in the OFFER and in
+ * the patch header. */
+typedef struct signed_v2 {
+    sign_key_t *key;
+    uint8_t *file;           /* v2 + block */
+    size_t block_len;
+} signed_v2_t;
+
+static void provision_and_sign(ctx_t *c, signed_v2_t *sv)
+{
+    char why[256];
+    size_t len;
+    sv->key = sign_key_generate();
+    assert_non_null(sv->key);
+    c->fx.sim.cfg.keys[0] = *sign_key_public(sv->key);
+    c->fx.sim.cfg.nkeys = 1;
+    reboot(c);
+    assert_int_equal(c->fx.sim.dev.nkeys, 1);
+    assert_int_equal(sign_file(sv->key, c->fx.v2, c->fx.v2_len, NULL, &sv->file, &len, NULL,
+                               NULL, why, sizeof why), 0);
+    sv->block_len = len - c->fx.v2_len;
+}
+
+/* A device with a signing key, v2 signed and its patch made with the block
+ * in the header (as `aloft upload --base` sends a signed file). Refused at
+ * the OFFER, before any flash operation: the patch without the block in
+ * the OFFER, then with one bit of the ECDSA signature flipped (the
+ * metadata still describes v2); then the good block goes through. */
+static void test_signed_patch(void **state)
+{
+    ctx_t *c = *state;
+    signed_v2_t sv;
+    provision_and_sign(c, &sv);
+    make_patch_signed(c, sv.file + c->fx.v2_len, sv.block_len);
+    aloft_native_host_config_t hc = host_cfg(c);
+    expect_refused_as(c, &hc, ALOFT_ERR_UNSIGNED, false);
+
+    uint8_t bad[ALOFT_SIG_BLOCK_MAX];
+    memcpy(bad, sv.file + c->fx.v2_len, sv.block_len);
+    bad[sv.block_len - 8] ^= 0x01;   /* in the signature's s */
+    hc.sig_block = bad;
+    hc.sig_block_len = sv.block_len;
+    expect_refused_as(c, &hc, ALOFT_ERR_SIGNATURE, false);
+
+    hc.sig_block = sv.file + c->fx.v2_len;
+    connect(c, &hc);
+    native_link_run(&c->l);
+    assert_int_equal(aloft_native_host_last_error(&c->h), 0);
+    assert_true(c->done);
+    assert_true(c->accepted_patch);
+    reboot(c);
+    expect_running(c, c->fx.v2, c->fx.v2_len);
+    sign_key_free(sv.key);
+    free(sv.file);
 }
 
 /* The link breaks once segment 1 is durable: the next connection is
@@ -363,6 +462,7 @@ int main(void)
         T(test_device_refuses_other_base),
         T(test_tampered_patch_refused),
         T(test_wrong_image_refused),
+        T(test_signed_patch),
         T(test_resume_mid_patch),
         T(test_second_patch_is_busy),
     };

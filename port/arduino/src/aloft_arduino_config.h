@@ -53,5 +53,9 @@
 #ifndef CONFIG_ALOFT_INFLATE_WINDOW_BITS
 #define CONFIG_ALOFT_INFLATE_WINDOW_BITS 12
 #endif
+/* bool ALOFT_DELTA: y; the build flag -DALOFT_NO_DELTA saves its RAM */
+#ifndef ALOFT_NO_DELTA
+#define CONFIG_ALOFT_DELTA 1
+#endif
 
 #endif /* ALOFT_ARDUINO_CONFIG_H */

@@ -75,6 +75,9 @@ typedef struct aloft_esp_config {
     bool allow_open;
     bool native;                /* serve the native protocol */
     bool espota;                /* serve espota */
+    /* Take delta patches over the native protocol (`aloft upload
+     * --base`); needs CONFIG_ALOFT_DELTA (its storage) and inflate. */
+    bool delta;
     uint32_t window;            /* native DATA bytes in flight; 0 = 32 KiB */
     uint32_t idle_timeout_ms;   /* 0 = 10 s */
     /* Only images signed by one of these keys are activated; nkeys 0 =
@@ -95,7 +98,7 @@ typedef struct aloft_esp_config {
 } aloft_esp_config_t;
 
 /* Defaults from Kconfig (CONFIG_ALOFT_*): port, passwords, auth scheme,
- * protocols, window, timeouts, task stack/priority/core. */
+ * protocols, delta, window, timeouts, task stack/priority/core. */
 void aloft_esp_config_default(aloft_esp_config_t *cfg);
 
 /* Find the partitions, read the boot state, bind the sockets and start

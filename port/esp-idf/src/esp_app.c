@@ -24,6 +24,11 @@
 
 static const char *TAG = "aloft";
 
+#ifdef CONFIG_ALOFT_DELTA
+_Static_assert(sizeof(aloft_native_delta_t) <= 16u * 1024u,
+               "the delta stage must stay within 16 KiB of RAM beyond a full update");
+#endif
+
 /* A device serves on every interface; the tests on Linux on loopback only. */
 #ifndef ALOFT_ESP_BIND
 #define ALOFT_ESP_BIND "0.0.0.0"
@@ -40,6 +45,9 @@ static struct {
     char hostname[33];
     char secret[ALOFT_ESPOTA_HEX_MAX];
     aloft_native_verifier_t verifier;
+#ifdef CONFIG_ALOFT_DELTA
+    aloft_native_delta_t delta;    /* the patch decoder, reading the running slot */
+#endif
     /* event derivation, under the loop's lock */
     bool in_update;                /* START reported, END/ERROR not yet */
     bool pulling;                  /* aloft_pull runs: updates are ALOFT_PROTO_HTTP */
@@ -80,6 +88,9 @@ void aloft_esp_config_default(aloft_esp_config_t *cfg)
 #endif
 #ifdef CONFIG_ALOFT_ESPOTA
     cfg->espota = true;
+#endif
+#ifdef CONFIG_ALOFT_DELTA
+    cfg->delta = true;
 #endif
     cfg->window = CONFIG_ALOFT_WINDOW;
     cfg->idle_timeout_ms = CONFIG_ALOFT_IDLE_TIMEOUT_MS;
@@ -336,6 +347,10 @@ int aloft_start(const aloft_esp_config_t *cfg)
     tc.serve.reboot = restart;
     tc.serve.log = log_line;
     tc.serve.inflate = A.d.inflate.max_window_bits ? &A.d.inflate : NULL;
+#ifdef CONFIG_ALOFT_DELTA
+    memset(&A.delta, 0, sizeof A.delta);   /* the running image is identified anew */
+    tc.serve.delta = cfg->delta ? &A.delta : NULL;   /* serve: none without inflate */
+#endif
     tc.serve.name = device_name(cfg);
     tc.serve.bind = ALOFT_ESP_BIND;
     tc.serve.port = A.port;
@@ -353,9 +368,10 @@ int aloft_start(const aloft_esp_config_t *cfg)
         A.last_error = err;
         return err;
     }
-    ESP_LOGI(TAG, "serving on port %u: espota %s, native %s", (unsigned)A.port,
+    ESP_LOGI(TAG, "serving on port %u: espota %s, native %s%s", (unsigned)A.port,
              !cfg->espota ? "off" : tc.serve.auth == ALOFT_ESPOTA_AUTH_NONE ? "open" : "password",
-             !cfg->native ? "off" : tc.serve.verifier ? "password" : "open");
+             !cfg->native ? "off" : tc.serve.verifier ? "password" : "open",
+             cfg->native && tc.serve.inflate && tc.serve.delta ? " (takes patches)" : "");
     return 0;
 }
 

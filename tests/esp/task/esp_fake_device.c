@@ -50,7 +50,7 @@ typedef struct options {
     const char *pull_url, *pull_sha256;
     uint32_t pull_size;
     uint16_t port;
-    bool no_native, no_espota, pbkdf2, allow_open, timing, no_task, never_confirm, reject;
+    bool no_native, no_espota, no_delta, pbkdf2, allow_open, timing, no_task, never_confirm, reject;
     uint32_t stop_at, idle_ms;
 } options_t;
 
@@ -76,7 +76,7 @@ static void usage(void)
     fputs("usage: esp_fake_device --flash FILE --init FW.bin\n"
           "       esp_fake_device --flash FILE --port N [--password P]\n"
           "         [--espota-password P] [--verifier V] [--signing-keys TEXT] [--pbkdf2]\n"
-          "         [--no-native] [--no-espota] [--open] [--flash-timing esp32]\n"
+          "         [--no-native] [--no-espota] [--no-delta] [--open] [--flash-timing esp32]\n"
           "         [--no-task] [--never-confirm | --reject] [--stop-at BYTES]\n"
           "         [--idle-timeout MS] [--pull URL --pull-size N --pull-sha256 HEX]\n",
           stderr);
@@ -96,7 +96,7 @@ static void parse(int argc, char **argv)
         {"stop-at", required_argument, 0, 's'}, {"idle-timeout", required_argument, 0, 'I'},
         {"reject", no_argument, 0, 'R'}, {"pull", required_argument, 0, 'u'},
         {"pull-size", required_argument, 0, 'z'}, {"pull-sha256", required_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"no-delta", no_argument, 0, 'D'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
@@ -110,6 +110,7 @@ static void parse(int argc, char **argv)
         case 'b': opt.pbkdf2 = true; break;
         case 'N': opt.no_native = true; break;
         case 'O': opt.no_espota = true; break;
+        case 'D': opt.no_delta = true; break;
         case 'o': opt.allow_open = true; break;
         case 't': opt.timing = strcmp(optarg, "esp32") == 0; break;
         case 'T': opt.no_task = true; break;
@@ -216,6 +217,7 @@ static void fill_config(aloft_esp_config_t *cfg)
     cfg->espota_auth = opt.pbkdf2 ? ALOFT_ESPOTA_AUTH_PBKDF2 : ALOFT_ESPOTA_AUTH_MD5;
     cfg->native = !opt.no_native;
     cfg->espota = !opt.no_espota;
+    cfg->delta = !opt.no_delta;
     cfg->allow_open = opt.allow_open;
     cfg->task = !opt.no_task;
     if (opt.idle_ms)
