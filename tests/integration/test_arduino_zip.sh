@@ -117,7 +117,9 @@ c++ -std=gnu++2b -Wall -Wextra -Werror -I "$lib/src" -I "$lib/src/aloft_port" "$
 # AloftOTA too: -t -t shows which of their members were linked; from the
 # ones the zip replaces, none may be; the simulator's own libraries, which
 # the flash fake stands on, may bring their files)
-mapfile -t archives < <(find "$build_root" -name 'libaloft*.a' -not -path '*/CMakeFiles/*')
+# (not the cross-compiled aloft.exe's, in build/windows)
+mapfile -t archives < <(find "$build_root" -name 'libaloft*.a' -not -path '*/CMakeFiles/*' \
+    -not -path "$build_root/windows/*")
 c++ "${san[@]}" -o "$tmp/arduino_zip_BasicAloft" "$tmp/obj/"*.o -Wl,--wrap=aloft_start -Wl,-t,-t \
     -Wl,--start-group "${archives[@]}" -Wl,--end-group -lmbedcrypto -lz -lm -lpthread \
     >"$tmp/link.trace" 2>"$tmp/link.err" || { cat "$tmp/link.err" >&2; fail "the zip's objects do not link"; }
