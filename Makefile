@@ -20,6 +20,10 @@ DEBS += bsdiff xdelta3 bc
 # make deb, and the test that builds the package (dpkg-buildpackage wants
 # build-essential).
 DEBS += debhelper dpkg-dev build-essential
+# mDNS discovery: aloft discover and NAME.local go through the Avahi daemon
+# (libavahi-client); its test runs avahi-daemon and dbus-daemon in a network
+# namespace of its own (unshare, ip).
+DEBS += libavahi-client-dev avahi-daemon avahi-utils dbus iproute2 util-linux
 
 # make idf-check (not part of make test): IDF's Linux target needs libbsd;
 # without Espressif's toolchains, tools/idf/mkenv.sh and the Debian cross

@@ -18,6 +18,7 @@
 #include "app.h"
 #include "device.h"
 #include "inflate_zlib.h"
+#include "mdns.h"
 #include "serve.h"
 
 enum { EXIT_USAGE = 2, EXIT_POWER_CUT = 3 };
@@ -70,6 +71,10 @@ static void usage(FILE *out)
           "  --espota-auth MODE     pbkdf2 (ESP32 core >= 3.3.1, default) or md5 (older, ESP8266)\n"
           "  --espota-idle-timeout MS  give up on a silent upload after MS (default 10000;\n"
           "                         ArduinoOTA uses 1000)\n"
+          "  --mdns                 announce the device by mDNS through the Avahi daemon:\n"
+          "                         _aloft._tcp, _arduino._tcp (as ArduinoOTA) and\n"
+          "                         NAME.local for the --bind address\n"
+          "  --name NAME            its name (default aloft-sim), also in the native HELLO\n"
           "\n"
           "Simulated application load (paused during updates unless --no-quiesce):\n"
           "  --ble-every MS --ble-stall MS    a BLE scan stalls the radio for STALL every EVERY\n"
@@ -91,6 +96,8 @@ typedef struct options {
     const char *password, *espota_password;
     uint32_t ble_every, ble_stall, mqtt_every, mqtt_block;
     bool no_quiesce;
+    bool mdns;
+    const char *name;
 } options_t;
 
 static int parse_args(int argc, char **argv, options_t *o)
@@ -98,7 +105,7 @@ static int parse_args(int argc, char **argv, options_t *o)
     enum { O_INIT = 256, O_SCHEME, O_FIRMWARE, O_TIMING, O_CONFIRM, O_NEVER, O_NOROLL,
            O_UPDATE, O_FS, O_RUNFOR, O_CUT, O_SEED, O_QUIET, O_BIND, O_PORT, O_PASSWORD,
            O_AUTH, O_IDLE, O_BLE_EVERY, O_BLE_STALL, O_MQTT_EVERY, O_MQTT_BLOCK, O_NO_QUIESCE,
-           O_REACHABLE, O_PUBKEY, O_ESPOTA_PASSWORD, O_NO_ESPOTA };
+           O_REACHABLE, O_PUBKEY, O_ESPOTA_PASSWORD, O_NO_ESPOTA, O_MDNS, O_NAME };
     static const struct option longopts[] = {
         {"flash", required_argument, 0, 'f'},
         {"init", no_argument, 0, O_INIT},
@@ -128,6 +135,8 @@ static int parse_args(int argc, char **argv, options_t *o)
         {"no-quiesce", no_argument, 0, O_NO_QUIESCE},
         {"confirm-when-reachable", required_argument, 0, O_REACHABLE},
         {"public-key", required_argument, 0, O_PUBKEY},
+        {"mdns", no_argument, 0, O_MDNS},
+        {"name", required_argument, 0, O_NAME},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
@@ -195,6 +204,18 @@ static int parse_args(int argc, char **argv, options_t *o)
             if (pubkey_load(optarg, &o->cfg.keys[o->cfg.nkeys]) != 0)
                 return -1;
             o->cfg.nkeys++;
+            break;
+        case O_MDNS: o->mdns = true; break;
+        case O_NAME:
+            /* one DNS label: NAME.local must resolve as typed */
+            if (optarg[0] == '\0' || strlen(optarg) > 63 || strspn(optarg,
+                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") !=
+                strlen(optarg)) {
+                fprintf(stderr, "aloft-sim: --name '%s' must be 1-63 letters, digits or '-'\n",
+                        optarg);
+                return -1;
+            }
+            o->name = optarg;
             break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("aloft-sim %s\n", ALOFT_VERSION_STRING); exit(0);
@@ -326,10 +347,23 @@ static int run(sim_device_t *sim, options_t *o)
     o->net.ctx = sim;
     o->net.inflate = &inflate;
     o->net.delta = &delta;
-    o->net.name = "aloft-sim";
+    o->net.name = o->name ? o->name : "aloft-sim";
     o->net.bind_hint = "another simulator running? use --port";
     if (serve_open(&net, &o->net) != 0)
         return 1;
+    sim_mdns_t *mdns = NULL;
+    sim_mdns_config_t mc = {
+        .name = o->net.name,
+        .bind = o->net.bind ? o->net.bind : "127.0.0.1",
+        .port = o->net.port ? o->net.port : ALOFT_NATIVE_PORT,
+        .espota = !o->net.no_espota,
+        .state = {.dev = &sim->dev, .native_password = o->net.verifier != NULL,
+                  .espota_password = o->net.auth != ALOFT_ESPOTA_AUTH_NONE},
+    };
+    if (o->mdns && (mdns = sim_mdns_open(&mc)) == NULL) {
+        serve_close(&net);
+        return 1;
+    }
     sim_app_init(&app, o->ble_every, o->ble_stall, o->mqtt_every, o->mqtt_block,
                  o->no_quiesce ? NULL : &sim->quiesce, posix_now_ms());
     if (!o->quiet && o->net.no_espota)
@@ -348,6 +382,10 @@ static int run(sim_device_t *sim, options_t *o)
     if (!o->quiet && o->password == NULL)
         printf("aloft-sim: WARNING: no --password: anyone who can reach %s may update this device\n",
                o->net.bind ? o->net.bind : "127.0.0.1");
+    if (!o->quiet && mdns)
+        printf("aloft-sim: mDNS: %s%s (%s%s)\n", mc.name,
+               strcmp(mc.bind, "0.0.0.0") ? ".local" : " on this machine's host name",
+               ALOFT_MDNS_SERVICE, mc.espota ? ", " ALOFT_MDNS_ARDUINO_SERVICE : "");
     fflush(stdout);
     uint64_t start = posix_now_ms();
     while (status == 0 && !stop_requested &&
@@ -356,9 +394,11 @@ static int run(sim_device_t *sim, options_t *o)
         uint32_t held = sim_app_step(&app, posix_now_ms());
         if (held)
             sim_log(sim, "aloft-sim: app tasks held the loop for %u ms", (unsigned)held);
-        if (sim_tick(sim, posix_now_ms()) < 0 || serve_step(&net, 20) < 0)
+        if (sim_tick(sim, posix_now_ms()) < 0 || serve_step(&net, 20) < 0 ||
+            (mdns && sim_mdns_step(mdns) < 0))
             status = 1;
     }
+    sim_mdns_close(mdns);
     serve_close(&net);
     return status;
 }

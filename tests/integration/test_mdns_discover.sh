@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# tests/integration/test_mdns_discover.sh — discovery by mDNS, end to end,
+# in a network namespace of its own (nothing reaches the real network or
+# the machine's own Avahi): a private dbus-daemon and avahi-daemon on lo,
+# two aloft-sim --mdns devices on 127.0.0.2 and 127.0.0.3 (port 3232, as
+# real devices). Checked: `aloft discover --json` lists both with the TXT
+# records of docs/PROTOCOL.md; `avahi-browse -rtp _arduino._tcp` shows the
+# keys the Arduino IDE and PlatformIO read, as arduino-esp32's ArduinoOTA
+# announces them; `aloft upload dev-a.local` updates the device found by
+# name, it reboots into the new image and re-announces its version; an
+# unknown NAME.local fails with a clear error; the table lists both.
+set -euo pipefail
+[ -z "${ALOFT_TRACE:-}" ] || { PS4='+ $EPOCHREALTIME '; set -x; }
+source "$(dirname "$0")/espota_sim_lib.sh"
+
+if [ "${ALOFT_IN_NETNS:-}" != 1 ]; then
+    for t in unshare ip dbus-daemon avahi-daemon avahi-browse; do
+        command -v "$t" >/dev/null || skip_missing "$t not installed (Debian: iproute2, dbus, avahi-daemon, avahi-utils)"
+    done
+    # root (CI): net + mount + pid namespaces; else as a mapped root user.
+    # The pid namespace ends every daemon with this script.
+    ns=(unshare --net --mount --pid --fork --mount-proc)
+    [ "$(id -u)" = 0 ] || ns+=(--map-root-user)
+    "${ns[@]}" true 2>/dev/null || skip_missing "cannot create a network namespace (${ns[*]})"
+    ALOFT_IN_NETNS=1 "${ns[@]}" bash "$0"
+    exit $?
+fi
+
+start=$SECONDS
+# ---- the namespace: lo with multicast, a private /run, dbus, avahi
+ip link set lo up multicast on
+ip route add 224.0.0.0/4 dev lo
+mount -t tmpfs tmpfs /run   # this mount namespace's own: avahi's pid file and socket
+mkdir -p /run/avahi-daemon
+cat >"$tmp/dbus.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$tmp/bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/> <allow own="*"/>
+    <allow send_destination="*"/> <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+EOF
+spawn dbus-daemon --config-file="$tmp/dbus.conf" --nofork --nopidfile >"$tmp/dbus.log" 2>&1
+export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$tmp/bus"
+wait_until 20 test -S "$tmp/bus" || { cat "$tmp/dbus.log" >&2; fail "dbus-daemon did not start"; }
+cat >"$tmp/avahi.conf" <<EOF
+[server]
+host-name=aloft-test-host
+use-ipv4=yes
+use-ipv6=no
+allow-interfaces=lo
+enable-dbus=yes
+ratelimit-interval-usec=0
+[wide-area]
+enable-wide-area=no
+[publish]
+publish-workstation=no
+publish-hinfo=no
+EOF
+spawn avahi-daemon -f "$tmp/avahi.conf" --no-drop-root --no-chroot --no-rlimits >"$tmp/avahi.log" 2>&1
+avahi_pid=$spawned
+wait_until 20 has_lines "$tmp/avahi.log" "Server startup complete" ||
+    { cat "$tmp/avahi.log" >&2; fail "avahi-daemon did not start"; }
+
+# ---- two devices: dev-a (ESP32, password), dev-b (ESP32-C3, signed images only)
+make_image a1 1.0.0 300000 1
+make_image a2 2.0.0 310000 2
+"$aloft" image make --chip esp32c3 --project sensor --version 4.1.0 --size 300000 --seed 3 \
+    -o "$tmp/b1.bin" >/dev/null || fail "image make b1"
+"$aloft" keygen "$tmp/rel" >/dev/null || fail "keygen"
+new_device "$tmp/a.flash" "$tmp/a1.bin"
+new_device "$tmp/b.flash" "$tmp/b1.bin"
+spawn "$sim_bin" --flash "$tmp/a.flash" --bind 127.0.0.2 --port 3232 --mdns --name dev-a \
+    --password s3cret --confirm-after 0.5 --run-for 600 >"$tmp/a.log" 2>&1
+a_pid=$spawned
+spawn "$sim_bin" --flash "$tmp/b.flash" --bind 127.0.0.3 --port 3232 --mdns --name dev-b \
+    --public-key "$tmp/rel.pub" --no-espota --run-for 600 >"$tmp/b.log" 2>&1
+b_pid=$spawned
+for d in a b; do
+    wait_for "$tmp/$d.log" "aloft-sim: mDNS: dev-$d.local" 20 || { cat "$tmp/$d.log" >&2; fail "dev-$d did not announce"; }
+done
+
+# check_discovery: discover --json lists dev-a (at version $want_a) and dev-b
+check_discovery() {
+    "$aloft" discover --json --timeout 3 >"$tmp/disc.json" 2>"$tmp/disc.err" || return 1
+    python3 - "$tmp/disc.json" "$want_a" <<'PY'
+import json, sys
+devs = {d["name"]: d for d in json.load(open(sys.argv[1]))}
+a, b = devs["dev-a"], devs["dev-b"]
+assert a["host"] == "dev-a.local" and a["address"] == "127.0.0.2" and a["port"] == 3232, a
+assert a["protocols"] == ["aloft", "espota"], a
+assert (a["proto"], a["chip"], a["project"]) == (1, "esp32", "espota-sim"), a
+assert a["version"] == sys.argv[2], a
+assert a["auth"] is True and a["signed"] is False, a
+assert a["board"] == "esp32" and a["auth_upload"] is True, a
+assert b["host"] == "dev-b.local" and b["address"] == "127.0.0.3" and b["port"] == 3232, b
+assert b["protocols"] == ["aloft"] and "board" not in b, b      # --no-espota: no _arduino
+assert (b["chip"], b["project"], b["version"]) == ("esp32c3", "sensor", "4.1.0"), b
+assert b["auth"] is False and b["signed"] is True, b
+PY
+}
+want_a=1.0.0
+wait_until 20 check_discovery 2>"$tmp/check.err" ||
+    { cat "$tmp/disc.json" "$tmp/disc.err" "$tmp/check.err" >&2; fail "aloft discover --json"; }
+echo "discovered both devices after $((SECONDS - start)) s"
+
+# ---- as the Arduino IDE sees it: _arduino._tcp with ArduinoOTA's four keys
+avahi-browse -rtp _arduino._tcp >"$tmp/browse.txt" 2>&1 || { cat "$tmp/browse.txt" >&2; fail "avahi-browse"; }
+grep '^=' "$tmp/browse.txt" >"$tmp/resolved.txt" || { cat "$tmp/browse.txt" >&2; fail "nothing resolved"; }
+contains "$tmp/resolved.txt" ';dev-a;_arduino._tcp;local;dev-a.local;127.0.0.2;3232;'
+for kv in board=esp32 tcp_check=no ssh_upload=no auth_upload=yes; do
+    contains "$tmp/resolved.txt" "\"$kv\""
+done
+lacks "$tmp/resolved.txt" "dev-b"
+
+# ---- the table
+expect_rc 0 "$aloft" discover --timeout 3
+contains "$tmp/out" "NAME"
+grep -E '^dev-a\.local +127\.0\.0\.2:3232 +esp32 +espota-sim +1\.0\.0 +aloft,espota password$' "$tmp/out" >/dev/null ||
+    { cat "$tmp/out" >&2; fail "table row of dev-a"; }
+grep -E '^dev-b\.local +127\.0\.0\.3:3232 +esp32c3 +sensor +4\.1\.0 +aloft signed$' "$tmp/out" >/dev/null ||
+    { cat "$tmp/out" >&2; fail "table row of dev-b"; }
+
+# ---- found by name and updated: reboots into 2.0.0 and re-announces it
+expect_rc 0 "$aloft" upload --auth s3cret dev-a.local "$tmp/a2.bin"
+contains "$tmp/out" "running 2.0.0 in app1"
+wait_reboot "$tmp/a.log" 2 2.0.0
+want_a=2.0.0
+wait_until 20 check_discovery 2>"$tmp/check.err" ||
+    { cat "$tmp/disc.json" "$tmp/check.err" >&2; fail "dev-a's new version not announced"; }
+expect_rc 0 "$aloft" info dev-b.local
+contains "$tmp/out" "device      dev-b at 127.0.0.3:3232"
+
+# ---- a name nobody answers for
+expect_rc 1 "$aloft" info nosuch.local
+contains "$tmp/err" "no device answered for nosuch.local within 5 s"
+
+# ---- without a daemon: aloft says what is missing
+stop_pid "$avahi_pid"
+expect_rc 1 "$aloft" discover
+contains "$tmp/err" "the Avahi daemon does not answer"
+echo "PASS test_mdns_discover ($((SECONDS - start)) s)"
