@@ -139,6 +139,7 @@ contains "$tmp/out" "device      dev-b at 127.0.0.3:3232"
 # ---- a name nobody answers for
 expect_rc 1 "$aloft" info nosuch.local
 contains "$tmp/err" "no device answered for nosuch.local within 5 s"
+echo "unknown name: $(cat "$tmp/err")"
 
 # ---- without a daemon: aloft says what is missing
 stop_pid "$avahi_pid"
