@@ -73,14 +73,15 @@ typedef struct browse {
     loop_t loop;
     mdns_device_t *out;
     size_t max, n;
-    int all_for_now;   /* browsers that have listed what the daemon knows */
+    AvahiServiceBrowser *browsers[2];
+    unsigned listed;   /* bit i: browsers[i] has listed what the daemon knows */
     int resolving;     /* resolvers not answered yet */
     bool done;
 } browse_t;
 
 static void check_done(browse_t *b)
 {
-    b->done = b->all_for_now == 2 && b->resolving == 0;
+    b->done = b->listed == 3 && b->resolving == 0;
 }
 
 static void txt_copy(AvahiStringList *txt, const char *key, char *out, size_t n)
@@ -158,7 +159,7 @@ static void on_browse(AvahiServiceBrowser *sb, AvahiIfIndex iface, AvahiProtocol
                       const char *domain, AvahiLookupResultFlags flags, void *ctx)
 {
     browse_t *b = ctx;
-    (void)sb, (void)flags;
+    (void)flags;
     switch (event) {
     case AVAHI_BROWSER_NEW:
         if (avahi_service_resolver_new(b->loop.client, iface, proto, name, type, domain,
@@ -166,10 +167,8 @@ static void on_browse(AvahiServiceBrowser *sb, AvahiIfIndex iface, AvahiProtocol
             b->resolving++;
         break;
     case AVAHI_BROWSER_ALL_FOR_NOW:
-        b->all_for_now++;
-        break;
-    case AVAHI_BROWSER_FAILURE:
-        b->all_for_now++;   /* nothing more will come from this one */
+    case AVAHI_BROWSER_FAILURE:   /* nothing more will come from this one */
+        b->listed |= sb == b->browsers[1] ? 2u : 1u;
         break;
     default:
         break;
@@ -197,8 +196,10 @@ int mdns_browse(uint32_t timeout_ms, mdns_device_t *out, size_t max, size_t *n,
     if (err)
         return err;
     for (int i = 0; i < 2; i++) {
-        if (avahi_service_browser_new(b.loop.client, AVAHI_IF_UNSPEC, AVAHI_PROTO_INET,
-                                      types[i], NULL, 0, on_browse, &b) == NULL) {
+        b.browsers[i] = avahi_service_browser_new(b.loop.client, AVAHI_IF_UNSPEC,
+                                                  AVAHI_PROTO_INET, types[i], NULL, 0,
+                                                  on_browse, &b);
+        if (b.browsers[i] == NULL) {
             err = host_error_set(e, ALOFT_ERR_CONNECT, "cannot browse for devices",
                                  "the Avahi daemon refused to browse %s: %s", types[i],
                                  avahi_strerror(avahi_client_errno(b.loop.client)));

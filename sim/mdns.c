@@ -22,6 +22,8 @@ struct sim_mdns {
     AvahiEntryGroup *group;
     AvahiStringList *txt[2];   /* what is announced: _aloft, _arduino */
     char host[80];             /* NAME.local, or "" for this machine's */
+    bool published_once;       /* from then on a lost daemon is waited for */
+    bool lost;                 /* the daemon went away: reconnect at the next step */
     bool failed;
 };
 
@@ -82,19 +84,30 @@ static int publish(sim_mdns_t *m)
 }
 
 /* Publish once the daemon runs (it may still be probing its own name when
- * the client connects); its name collided or it re-registers: again. */
+ * the client connects); its name collided or it re-registers: again. A
+ * daemon that goes away (restarted, upgraded) is waited for, as a device
+ * keeps announcing across a restart of the network's other hosts. */
 static void on_client(AvahiClient *c, AvahiClientState state, void *ctx)
 {
     sim_mdns_t *m = ctx;
     int err = 0;
     m->client = c;   /* also called from inside avahi_client_new */
-    if (state == AVAHI_CLIENT_S_RUNNING && m->group == NULL)
+    if (state == AVAHI_CLIENT_S_RUNNING && m->group == NULL) {
         err = publish(m);
-    else if ((state == AVAHI_CLIENT_S_COLLISION || state == AVAHI_CLIENT_S_REGISTERING) &&
-             m->group)
-        avahi_entry_group_free(m->group), m->group = NULL;
-    else if (state == AVAHI_CLIENT_FAILURE)
+        m->published_once = err == 0;
+    } else if ((state == AVAHI_CLIENT_S_COLLISION || state == AVAHI_CLIENT_S_REGISTERING) &&
+               m->group) {
+        avahi_entry_group_free(m->group);
+        m->group = NULL;
+    } else if (state == AVAHI_CLIENT_FAILURE) {
         err = avahi_client_errno(c);
+        if (err == AVAHI_ERR_DISCONNECTED && m->published_once) {
+            fprintf(stderr, "aloft-sim: the Avahi daemon went away; announcing again once "
+                            "it is back\n");
+            m->lost = true;
+            err = 0;
+        }
+    }
     if (err) {
         fprintf(stderr, "aloft-sim: cannot publish '%s' by mDNS: %s\n", m->cfg->name,
                 avahi_strerror(err));
@@ -135,10 +148,23 @@ int sim_mdns_step(sim_mdns_t *m)
     for (int i = 0; i < 8 && !m->failed; i++)
         if (avahi_simple_poll_iterate(m->poll, 0) != 0)
             m->failed = true;
+    if (m->lost) {   /* not from inside its own callback: now */
+        int error = 0;
+        avahi_client_free(m->client);   /* and the group with it */
+        m->client = NULL;
+        m->group = NULL;
+        m->lost = false;
+        m->client = avahi_client_new(avahi_simple_poll_get(m->poll), AVAHI_CLIENT_NO_FAIL,
+                                     on_client, m, &error);   /* waits for the daemon */
+        if (m->client == NULL) {
+            fprintf(stderr, "aloft-sim: mDNS: %s\n", avahi_strerror(error));
+            m->failed = true;
+        }
+    }
     if (m->failed)
         return -1;
     if (m->group == NULL)
-        return 0;   /* not published yet: the daemon is still starting */
+        return 0;   /* not published (yet): the daemon is starting or away */
     build(m, now);
     for (int i = 0; i < (m->cfg->espota ? 2 : 1); i++) {
         if (avahi_string_list_equal(now[i], m->txt[i]))

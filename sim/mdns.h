@@ -31,8 +31,9 @@ typedef struct sim_mdns_config {
 sim_mdns_t *sim_mdns_open(const sim_mdns_config_t *cfg);
 
 /* Handle the daemon's events without blocking and re-announce records
- * that changed. Returns 0, or -1 after a line on stderr (the name is
- * taken on the network, the daemon went away). */
+ * that changed; a daemon that went away (restarted) is reconnected to and
+ * everything published again once it is back. Returns 0, or -1 after a
+ * line on stderr (the name is taken on the network). */
 int sim_mdns_step(sim_mdns_t *m);
 
 /* Withdraw everything (goodbye packets) and disconnect. NULL is ignored. */

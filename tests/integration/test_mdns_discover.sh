@@ -8,7 +8,9 @@
 # keys the Arduino IDE and PlatformIO read, as arduino-esp32's ArduinoOTA
 # announces them; `aloft upload dev-a.local` updates the device found by
 # name, it reboots into the new image and re-announces its version; an
-# unknown NAME.local fails with a clear error; the table lists both.
+# unknown NAME.local fails with a clear error; the table lists both;
+# without a daemon discover says so, and the devices announce again once
+# it is back.
 set -euo pipefail
 [ -z "${ALOFT_TRACE:-}" ] || { PS4='+ $EPOCHREALTIME '; set -x; }
 source "$(dirname "$0")/espota_sim_lib.sh"
@@ -141,8 +143,14 @@ expect_rc 1 "$aloft" info nosuch.local
 contains "$tmp/err" "no device answered for nosuch.local within 5 s"
 echo "unknown name: $(cat "$tmp/err")"
 
-# ---- without a daemon: aloft says what is missing
+# ---- without a daemon: aloft says what is missing; the devices wait for
+# it and announce again once it is back (an avahi restart, an upgrade)
 stop_pid "$avahi_pid"
 expect_rc 1 "$aloft" discover
 contains "$tmp/err" "the Avahi daemon does not answer"
+wait_for "$tmp/a.log" "the Avahi daemon went away" 20 || { cat "$tmp/a.log" >&2; fail "dev-a did not notice"; }
+spawn avahi-daemon -f "$tmp/avahi.conf" --no-drop-root --no-chroot --no-rlimits >"$tmp/avahi2.log" 2>&1
+wait_until 20 check_discovery 2>"$tmp/check.err" ||
+    { cat "$tmp/disc.json" "$tmp/check.err" "$tmp/a.log" >&2; fail "not announced again after avahi's restart"; }
+alive "$a_pid" && alive "$b_pid" || fail "a device ended with the daemon"
 echo "PASS test_mdns_discover ($((SECONDS - start)) s)"
