@@ -19,10 +19,11 @@ if [ "${ALOFT_IN_NETNS:-}" != 1 ]; then
     for t in unshare ip dbus-daemon avahi-daemon avahi-browse; do
         command -v "$t" >/dev/null || skip_missing "$t not installed (Debian: iproute2, dbus, avahi-daemon, avahi-utils)"
     done
-    # root (CI): net + mount + pid namespaces; else as a mapped root user.
-    # The pid namespace ends every daemon with this script.
+    # Root (CI): avahi-daemon insists that its runtime directory belongs to
+    # user avahi, which a user namespace (unshare --map-root-user) cannot map.
+    [ "$(id -u)" = 0 ] || skip_missing "needs root (avahi-daemon in a namespace of its own)"
+    # net + mount + pid: the pid namespace ends every daemon with this script
     ns=(unshare --net --mount --pid --fork --mount-proc)
-    [ "$(id -u)" = 0 ] || ns+=(--map-root-user)
     "${ns[@]}" true 2>/dev/null || skip_missing "cannot create a network namespace (${ns[*]})"
     ALOFT_IN_NETNS=1 "${ns[@]}" bash "$0"
     exit $?
