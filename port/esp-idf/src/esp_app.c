@@ -87,6 +87,9 @@ void aloft_esp_config_default(aloft_esp_config_t *cfg)
     cfg->task_stack = CONFIG_ALOFT_TASK_STACK;
     cfg->task_priority = CONFIG_ALOFT_TASK_PRIORITY;
     cfg->task_core = CONFIG_ALOFT_TASK_CORE;
+#ifdef CONFIG_ALOFT_MDNS
+    cfg->mdns = true;
+#endif
 }
 
 /* ---- events ------------------------------------------------------------- */
@@ -338,7 +341,8 @@ int aloft_start(const aloft_esp_config_t *cfg)
         .state = {.dev = &A.d.dev, .native_password = tc.serve.verifier != NULL,
                   .espota_password = tc.serve.auth != ALOFT_ESPOTA_AUTH_NONE},
     };
-    esp_mdns_start(&mc);   /* logged; the device serves by its address without it */
+    if (cfg->mdns)
+        esp_mdns_start(&mc);   /* logged; the device serves by its address without it */
     ESP_LOGI(TAG, "serving on port %u: espota %s, native %s", (unsigned)A.port,
              !cfg->espota ? "off" : tc.serve.auth == ALOFT_ESPOTA_AUTH_NONE ? "open" : "password",
              !cfg->native ? "off" : tc.serve.verifier ? "password" : "open");

@@ -78,6 +78,7 @@ static void test_defaults(void **state)
     aloft_esp_config_default(&cfg);
     assert_int_equal(cfg.port, 3232);
     assert_null(cfg.hostname);
+    assert_true(cfg.mdns);
     assert_null(cfg.password);
     assert_null(cfg.native_verifier);
     assert_null(cfg.espota_password);
@@ -265,6 +266,11 @@ static void test_mdns(void **state)
     assert_true(fake_mdns.running);    /* the app's: left running */
     assert_null(announced("_aloft._tcp"));
     memset(&fake_mdns, 0, sizeof fake_mdns);
+
+    cfg.mdns = false;   /* off: nothing announced */
+    assert_int_equal(start_on_free_port(&cfg), 0);
+    assert_false(fake_mdns.running);
+    aloft_stop();
 }
 
 static void nop(void *ctx)
