@@ -47,19 +47,26 @@ static void build(const sim_mdns_t *m, AvahiStringList *out[2])
     out[1] = to_list(&t);
 }
 
+/* One line saying why publishing failed; mDNS is over for this run. */
+static void failed(sim_mdns_t *m, int err)
+{
+    if (err == AVAHI_ERR_COLLISION)
+        fprintf(stderr, "aloft-sim: the mDNS name '%s' is taken on this network; "
+                        "choose another --name\n", m->cfg->name);
+    else
+        fprintf(stderr, "aloft-sim: cannot publish '%s' by mDNS: %s\n", m->cfg->name,
+                avahi_strerror(err));
+    m->failed = true;
+}
+
 static void on_group(AvahiEntryGroup *g, AvahiEntryGroupState state, void *ctx)
 {
     sim_mdns_t *m = ctx;
     (void)g;
-    if (state == AVAHI_ENTRY_GROUP_COLLISION) {
-        fprintf(stderr, "aloft-sim: the mDNS name '%s' is taken on this network; "
-                        "choose another --name\n", m->cfg->name);
-        m->failed = true;
-    } else if (state == AVAHI_ENTRY_GROUP_FAILURE) {
-        fprintf(stderr, "aloft-sim: mDNS publishing failed: %s\n",
-                avahi_strerror(avahi_client_errno(m->client)));
-        m->failed = true;
-    }
+    if (state == AVAHI_ENTRY_GROUP_COLLISION)   /* another host has it */
+        failed(m, AVAHI_ERR_COLLISION);
+    else if (state == AVAHI_ENTRY_GROUP_FAILURE)
+        failed(m, avahi_client_errno(m->client));
 }
 
 static int publish(sim_mdns_t *m)
@@ -108,11 +115,8 @@ static void on_client(AvahiClient *c, AvahiClientState state, void *ctx)
             err = 0;
         }
     }
-    if (err) {
-        fprintf(stderr, "aloft-sim: cannot publish '%s' by mDNS: %s\n", m->cfg->name,
-                avahi_strerror(err));
-        m->failed = true;
-    }
+    if (err)
+        failed(m, err);
 }
 
 sim_mdns_t *sim_mdns_open(const sim_mdns_config_t *cfg)

@@ -8,7 +8,8 @@
 # keys the Arduino IDE and PlatformIO read, as arduino-esp32's ArduinoOTA
 # announces them; `aloft upload dev-a.local` updates the device found by
 # name, it reboots into the new image and re-announces its version; an
-# unknown NAME.local fails with a clear error; the table lists both;
+# unknown NAME.local fails with a clear error, and so does a second
+# device with a name already taken; the table lists both;
 # without a daemon discover says so, and the devices announce again once
 # it is back.
 set -euo pipefail
@@ -112,6 +113,12 @@ wait_until 20 check_discovery 2>"$tmp/check.err" ||
     { cat "$tmp/disc.json" "$tmp/disc.err" "$tmp/check.err" >&2; fail "aloft discover --json"; }
 echo "discovered both devices after $((SECONDS - start)) s"
 
+# ---- a name that is taken: a clear error, the first device unharmed
+new_device "$tmp/c.flash" "$tmp/a1.bin"
+expect_rc 1 "$sim_bin" --flash "$tmp/c.flash" --bind 127.0.0.4 --port 3232 --mdns --name dev-a --run-for 20
+contains "$tmp/err" "aloft-sim: the mDNS name 'dev-a' is taken on this network; choose another --name"
+alive "$a_pid" || fail "dev-a ended"
+
 # ---- as the Arduino IDE sees it: _arduino._tcp with ArduinoOTA's four keys
 avahi-browse -rtp _arduino._tcp >"$tmp/browse.txt" 2>&1 || { cat "$tmp/browse.txt" >&2; fail "avahi-browse"; }
 grep '^=' "$tmp/browse.txt" >"$tmp/resolved.txt" || { cat "$tmp/browse.txt" >&2; fail "nothing resolved"; }
@@ -121,7 +128,11 @@ for kv in board=esp32 tcp_check=no ssh_upload=no auth_upload=yes; do
 done
 lacks "$tmp/resolved.txt" "dev-b"
 
-# ---- the table
+# ---- the table; bad options are usage errors
+expect_rc 2 "$aloft" discover --timeout 0
+contains "$tmp/err" "aloft discover: --timeout needs a number of seconds from 1 to 3600"
+expect_rc 2 "$aloft" discover dev-a
+contains "$tmp/err" "aloft discover: unexpected argument 'dev-a'"
 expect_rc 0 "$aloft" discover --timeout 3
 contains "$tmp/out" "NAME"
 grep -E '^dev-a\.local +127\.0\.0\.2:3232 +esp32 +espota-sim +1\.0\.0 +aloft,espota password$' "$tmp/out" >/dev/null ||
