@@ -6,7 +6,8 @@
 # real devices). Checked: `aloft discover --json` lists both with the TXT
 # records of docs/PROTOCOL.md; `avahi-browse -rtp _arduino._tcp` shows the
 # keys the Arduino IDE and PlatformIO read, as arduino-esp32's ArduinoOTA
-# announces them; `aloft upload dev-a.local` updates the device found by
+# announces them; a plain ArduinoOTA device (avahi-publish) is listed as
+# espota only; `aloft upload dev-a.local` updates the device found by
 # name, it reboots into the new image and re-announces its version; an
 # unknown NAME.local fails with a clear error, and so does a second
 # device with a name already taken; the table lists both;
@@ -128,6 +129,22 @@ for kv in board=esp32 tcp_check=no ssh_upload=no auth_upload=yes; do
 done
 lacks "$tmp/resolved.txt" "dev-b"
 
+# ---- a plain ArduinoOTA device (what ESPmDNS announces, by avahi-publish)
+spawn avahi-publish -a -R legacy.local 127.0.0.5 >"$tmp/pub_a.log" 2>&1
+spawn avahi-publish -s -H legacy.local legacy _arduino._tcp 3232 board=esp32s3 tcp_check=no \
+    ssh_upload=no auth_upload=no >"$tmp/pub_s.log" 2>&1
+legacy_listed() {
+    "$aloft" discover --json --timeout 3 >"$tmp/disc.json" 2>"$tmp/disc.err" || return 1
+    python3 - "$tmp/disc.json" <<'PY'
+import json, sys
+d = {d["name"]: d for d in json.load(open(sys.argv[1]))}["legacy"]
+assert d == {"name": "legacy", "host": "legacy.local", "address": "127.0.0.5", "port": 3232,
+             "protocols": ["espota"], "board": "esp32s3", "auth_upload": False}, d
+PY
+}
+wait_until 20 legacy_listed 2>"$tmp/check.err" ||
+    { cat "$tmp/disc.json" "$tmp/check.err" >&2; fail "the ArduinoOTA device is not listed"; }
+
 # ---- the table; bad options are usage errors
 expect_rc 2 "$aloft" discover --timeout 0
 contains "$tmp/err" "aloft discover: --timeout needs a number of seconds from 1 to 3600"
@@ -139,6 +156,8 @@ grep -E '^dev-a\.local +127\.0\.0\.2:3232 +esp32 +espota-sim +1\.0\.0 +aloft,esp
     { cat "$tmp/out" >&2; fail "table row of dev-a"; }
 grep -E '^dev-b\.local +127\.0\.0\.3:3232 +esp32c3 +sensor +4\.1\.0 +aloft signed$' "$tmp/out" >/dev/null ||
     { cat "$tmp/out" >&2; fail "table row of dev-b"; }
+grep -E '^legacy\.local +127\.0\.0\.5:3232 +esp32s3 +- +- +espota$' "$tmp/out" >/dev/null ||
+    { cat "$tmp/out" >&2; fail "table row of the ArduinoOTA device"; }
 
 # ---- found by name and updated: reboots into 2.0.0 and re-announces it
 expect_rc 0 "$aloft" upload --auth s3cret dev-a.local "$tmp/a2.bin"
