@@ -8,7 +8,8 @@
 # keys the Arduino IDE and PlatformIO read, as arduino-esp32's ArduinoOTA
 # announces them; a plain ArduinoOTA device (avahi-publish) is listed as
 # espota only; `aloft upload dev-a.local` updates the device found by
-# name, it reboots into the new image and re-announces its version; an
+# name, it reboots into the new image and re-announces its version, and
+# `aloft espota -i dev-a.local` does the same over espota; an
 # unknown NAME.local fails with a clear error, and so does a second
 # device with a name already taken; the table lists both;
 # without a daemon discover says so, and the devices announce again once
@@ -75,6 +76,7 @@ wait_until 20 has_lines "$tmp/avahi.log" "Server startup complete" ||
 # ---- two devices: dev-a (ESP32, password), dev-b (ESP32-C3, signed images only)
 make_image a1 1.0.0 300000 1
 make_image a2 2.0.0 310000 2
+make_image a3 3.0.0 305000 4
 "$aloft" image make --chip esp32c3 --project sensor --version 4.1.0 --size 300000 --seed 3 \
     -o "$tmp/b1.bin" >/dev/null || fail "image make b1"
 "$aloft" keygen "$tmp/rel" >/dev/null || fail "keygen"
@@ -168,6 +170,11 @@ wait_until 20 check_discovery 2>"$tmp/check.err" ||
     { cat "$tmp/disc.json" "$tmp/check.err" >&2; fail "dev-a's new version not announced"; }
 expect_rc 0 "$aloft" info dev-b.local
 contains "$tmp/out" "device      dev-b at 127.0.0.3:3232"
+# and espota (espota.py's flags) by name too, once 2.0.0 confirmed itself
+wait_for "$tmp/a.log" "confirmed (VALID)" 30 || { tail -5 "$tmp/a.log" >&2; fail "2.0.0 not confirmed"; }
+expect_rc 0 "$aloft" espota -i dev-a.local -p 3232 -a s3cret -f "$tmp/a3.bin"
+wait_reboot "$tmp/a.log" 3 3.0.0
+want_a=3.0.0
 
 # ---- a name nobody answers for
 expect_rc 1 "$aloft" info nosuch.local
