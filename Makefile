@@ -28,6 +28,10 @@ DEBS += libcurl4-openssl-dev libcjson-dev lighttpd lighttpd-mod-openssl
 # aloft.exe: the mingw-w64 cross compiler and zlib for it (make windows, make
 # dist, and the normal build makes it for test_windows), run under wine.
 DEBS += gcc-mingw-w64-x86-64 libz-mingw-w64-dev wine wine64
+# mDNS discovery: aloft discover and NAME.local go through the Avahi daemon
+# (libavahi-client); its test runs avahi-daemon and dbus-daemon in a network
+# namespace of its own (unshare, ip).
+DEBS += libavahi-client-dev avahi-daemon avahi-utils dbus iproute2 util-linux
 
 # make idf-check (not part of make test): IDF's Linux target needs libbsd;
 # without Espressif's toolchains, tools/idf/mkenv.sh and the Debian cross

@@ -26,7 +26,7 @@ static const char espota_help[] =
     "                    [-a AUTH] [-m] [-s] [-d] [-r] [-t TIMEOUT] [--tries N]\n\n"
     "Drop-in replacement for espota.py (ArduinoOTA uploads), same flags and exit\n"
     "codes; a device answer other than OK is always a failure.\n\n"
-    "  -i, --ip IP               device address or name\n"
+    "  -i, --ip IP               device address or name (NAME.local too)\n"
     "  -I, --host_ip HOST_IP     address of this computer to listen on (default 0.0.0.0)\n"
     "  -p, --port PORT           device UDP port (default 3232; ESP8266: 8266)\n"
     "  -P, --host_port HOST_PORT TCP port the device connects back to (default random)\n"

@@ -19,6 +19,7 @@ typedef struct {
 static const command_t commands[] = {
     {"image", cmd_image, "inspect or build ESP32 app images (image info, image make)"},
     {"upload", cmd_upload, "send firmware to a device over the network (aloft native or espota)"},
+    {"discover", cmd_discover, "list the devices that announce themselves by mDNS (NAME.local)"},
     {"info", cmd_info, "ask an aloft device what it is and what its slots hold"},
     {"rollback", cmd_rollback, "make an aloft device boot its previous firmware again"},
     {"espota", cmd_espota, "drop-in replacement for espota.py (same flags and exit codes)"},

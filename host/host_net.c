@@ -1,6 +1,8 @@
 /* host/host_net.c — see host_net.h. */
 #include "host_net.h"
 
+#include "mdns_host.h"
+
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,6 +47,20 @@ int host_parse_device(const char *device, uint16_t default_port, char *host, siz
 int host_resolve(const char *host, uint16_t port, struct sockaddr_in *addr, host_error_t *e)
 {
     struct addrinfo hints, *res = NULL;
+    /* NAME.local: ask the Avahi daemon (no nss-mdns needed); only without a
+     * daemon fall through to the system's resolver (Bonjour, nss-mdns). */
+    if (mdns_is_local_name(host)) {
+        bool no_daemon = false;
+        memset(addr, 0, sizeof *addr);
+        int err = mdns_resolve_host(host, MDNS_RESOLVE_MS, &addr->sin_addr, &no_daemon, e);
+        if (err == ALOFT_OK) {
+            addr->sin_family = AF_INET;
+            addr->sin_port = htons(port);
+            return ALOFT_OK;
+        }
+        if (!no_daemon)
+            return err;
+    }
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_INET;   /* ArduinoOTA speaks IPv4 only */
     int rc = getaddrinfo(host, NULL, &hints, &res);

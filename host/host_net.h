@@ -22,8 +22,9 @@ int host_remaining_ms(uint64_t deadline);
 int host_parse_device(const char *device, uint16_t default_port, char *host, size_t n,
                       uint16_t *port);
 
-/* Resolve host (name or IPv4 address) to an IPv4 address with port.
- * Returns 0, or ALOFT_ERR_CONNECT with e explaining why. */
+/* Resolve host (name or IPv4 address) to an IPv4 address with port; a
+ * NAME.local name through the Avahi daemon (mdns_host.h), or the system's
+ * resolver when no daemon runs. Returns 0, or ALOFT_ERR_CONNECT with e explaining why. */
 int host_resolve(const char *host, uint16_t port, struct sockaddr_in *addr, host_error_t *e);
 
 /* "a.b.c.d:port" of addr into out (at least 22 bytes). */

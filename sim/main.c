@@ -21,6 +21,7 @@
 #include "device.h"
 #include "inflate_zlib.h"
 #include "pull.h"
+#include "mdns.h"
 #include "serve.h"
 
 enum { EXIT_USAGE = 2, EXIT_POWER_CUT = 3 };
@@ -82,6 +83,10 @@ static void usage(FILE *out)
           "  --espota-auth MODE     pbkdf2 (ESP32 core >= 3.3.1, default) or md5 (older, ESP8266)\n"
           "  --espota-idle-timeout MS  give up on a silent upload after MS (default 10000;\n"
           "                         ArduinoOTA uses 1000)\n"
+          "  --mdns                 announce the device by mDNS through the Avahi daemon:\n"
+          "                         _aloft._tcp, _arduino._tcp (as ArduinoOTA) and\n"
+          "                         NAME.local for the --bind address\n"
+          "  --name NAME            its name (default aloft-sim), also in the native HELLO\n"
           "\n"
           "Simulated application load (paused during updates unless --no-quiesce):\n"
           "  --ble-every MS --ble-stall MS    a BLE scan stalls the radio for STALL every EVERY\n"
@@ -107,6 +112,8 @@ typedef struct options {
     bool pull_signed;
     unsigned long pull_size;
     sim_pull_options_t pull;
+    bool mdns;
+    const char *name;
 } options_t;
 
 static int parse_args(int argc, char **argv, options_t *o)
@@ -116,7 +123,7 @@ static int parse_args(int argc, char **argv, options_t *o)
            O_AUTH, O_IDLE, O_BLE_EVERY, O_BLE_STALL, O_MQTT_EVERY, O_MQTT_BLOCK, O_NO_QUIESCE,
            O_REACHABLE, O_PUBKEY, O_ESPOTA_PASSWORD, O_NO_ESPOTA,
            O_PULL_RELEASE, O_PULL, O_PULL_SIZE, O_PULL_SHA256, O_PULL_SIGNED, O_CA_FILE,
-           O_PULL_TRIES, O_PULL_BACKOFF, O_PULL_RATE };
+           O_PULL_TRIES, O_PULL_BACKOFF, O_PULL_RATE, O_MDNS, O_NAME };
     static const struct option longopts[] = {
         {"flash", required_argument, 0, 'f'},
         {"init", no_argument, 0, O_INIT},
@@ -155,6 +162,8 @@ static int parse_args(int argc, char **argv, options_t *o)
         {"pull-tries", required_argument, 0, O_PULL_TRIES},
         {"pull-backoff", required_argument, 0, O_PULL_BACKOFF},
         {"pull-rate", required_argument, 0, O_PULL_RATE},
+        {"mdns", no_argument, 0, O_MDNS},
+        {"name", required_argument, 0, O_NAME},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
@@ -232,6 +241,18 @@ static int parse_args(int argc, char **argv, options_t *o)
         case O_PULL_TRIES: o->pull.policy.tries = (uint8_t)strtoul(optarg, NULL, 10); break;
         case O_PULL_BACKOFF: o->pull.policy.backoff_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
         case O_PULL_RATE: o->pull.max_bytes_per_s = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case O_MDNS: o->mdns = true; break;
+        case O_NAME:
+            /* one DNS label: NAME.local must resolve as typed */
+            if (optarg[0] == '\0' || strlen(optarg) > 63 || strspn(optarg,
+                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") !=
+                strlen(optarg)) {
+                fprintf(stderr, "aloft-sim: --name '%s' must be 1-63 letters, digits or '-'\n",
+                        optarg);
+                return -1;
+            }
+            o->name = optarg;
+            break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("aloft-sim %s\n", ALOFT_VERSION_STRING); exit(0);
         default: return -1;
@@ -415,10 +436,23 @@ static int run(sim_device_t *sim, options_t *o)
     o->net.ctx = sim;
     o->net.inflate = &inflate;
     o->net.delta = &delta;
-    o->net.name = "aloft-sim";
+    o->net.name = o->name ? o->name : "aloft-sim";
     o->net.bind_hint = "another simulator running? use --port";
     if (serve_open(&net, &o->net) != 0)
         return 1;
+    sim_mdns_t *mdns = NULL;
+    sim_mdns_config_t mc = {
+        .name = o->net.name,
+        .bind = o->net.bind ? o->net.bind : "127.0.0.1",
+        .port = o->net.port ? o->net.port : ALOFT_NATIVE_PORT,
+        .espota = !o->net.no_espota,
+        .state = {.dev = &sim->dev, .native_password = o->net.verifier != NULL,
+                  .espota_password = o->net.auth != ALOFT_ESPOTA_AUTH_NONE},
+    };
+    if (o->mdns && (mdns = sim_mdns_open(&mc)) == NULL) {
+        serve_close(&net);
+        return 1;
+    }
     sim_app_init(&app, o->ble_every, o->ble_stall, o->mqtt_every, o->mqtt_block,
                  o->no_quiesce ? NULL : &sim->quiesce, posix_now_ms());
     if (!o->quiet && o->net.no_espota)
@@ -437,6 +471,10 @@ static int run(sim_device_t *sim, options_t *o)
     if (!o->quiet && o->password == NULL)
         printf("aloft-sim: WARNING: no --password: anyone who can reach %s may update this device\n",
                o->net.bind ? o->net.bind : "127.0.0.1");
+    if (!o->quiet && mdns)
+        printf("aloft-sim: mDNS: %s%s (%s%s)\n", mc.name,
+               strcmp(mc.bind, "0.0.0.0") ? ".local" : " on this machine's host name",
+               ALOFT_MDNS_SERVICE, mc.espota ? ", " ALOFT_MDNS_ARDUINO_SERVICE : "");
     fflush(stdout);
     uint64_t start = posix_now_ms();
     while (status == 0 && !stop_requested &&
@@ -445,9 +483,11 @@ static int run(sim_device_t *sim, options_t *o)
         uint32_t held = sim_app_step(&app, posix_now_ms());
         if (held)
             sim_log(sim, "aloft-sim: app tasks held the loop for %u ms", (unsigned)held);
-        if (sim_tick(sim, posix_now_ms()) < 0 || serve_step(&net, 20) < 0)
+        if (sim_tick(sim, posix_now_ms()) < 0 || serve_step(&net, 20) < 0 ||
+            (mdns && sim_mdns_step(mdns) < 0))
             status = 1;
     }
+    sim_mdns_close(mdns);
     serve_close(&net);
     return status;
 }

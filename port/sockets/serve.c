@@ -162,6 +162,16 @@ static void start_connect(serve_t *n, uint32_t ip, uint16_t port)
         return;
     }
     set_nonblocking(n->tcp);
+    /* From the address we serve on, as a device's connection comes from its
+     * only address: the host takes the connect-back from the device's
+     * address alone (a simulator on 127.0.0.2 would otherwise connect from
+     * 127.0.0.1). Bound to any address: the system picks, as before. */
+    struct in_addr self;
+    if (n->cfg.bind && inet_pton(AF_INET, n->cfg.bind, &self) == 1 &&
+        self.s_addr != htonl(INADDR_ANY)) {
+        struct sockaddr_in from = ipv4(ntohl(self.s_addr), 0);
+        bind(n->tcp, (struct sockaddr *)&from, sizeof from);   /* failing: connect says */
+    }
     /* Acks are a few bytes each; do not let Nagle hold them (ESP8266
      * ArduinoOTA sets setNoDelay(true) for the same reason). */
     int one = 1;

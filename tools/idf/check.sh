@@ -19,7 +19,10 @@
 # ALOFT_IDF_STEPS (default "linux cross idf5"), ALOFT_IDF5_LIBS (a directory
 # with esp32/ and esp32c3/ of esp32-arduino-libs; without it step (c) is
 # skipped), ALOFT_IDF_ENV (a tree made by tools/idf/mkenv.sh: its wrappers,
-# kconfgen and esp-pylib stand-in; not needed after IDF's export.sh).
+# kconfgen and esp-pylib stand-in; not needed after IDF's export.sh),
+# ALOFT_IDF_MDNS (the espressif/mdns component, which the component requires
+# on the chips; default ALOFT_IDF_ENV/mdns, which mkenv.sh extracts from
+# espressif/esp-protocols; the component manager is off here).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 
@@ -43,6 +46,7 @@ if [ -n "${ALOFT_IDF_ENV:-}" ]; then
     python=/usr/bin/python3
     cmake_py=(-DPYTHON=$python -DPYTHON_DEPS_CHECKED=1)   # idf.py's package check needs pip
     : "${ALOFT_IDF5_LIBS:=$ALOFT_IDF_ENV/arduino-libs}"
+    : "${ALOFT_IDF_MDNS:=$ALOFT_IDF_ENV/mdns}"
 fi
 mkdir -p "$out"
 t_all=$SECONDS
@@ -94,6 +98,8 @@ step_cross() {
     local target b n0=${#failed[@]}
     # Sizes as a release build has them (IDF's default is -Og for debugging).
     echo "CONFIG_COMPILER_OPTIMIZATION_SIZE=y" >"$out/size.defaults"
+    [ -f "${ALOFT_IDF_MDNS:-}/include/mdns.h" ] ||
+        { failure "(b) needs the mdns component: set ALOFT_IDF_MDNS to espressif/esp-protocols' components/mdns (tools/idf/mkenv.sh puts it in OUT/mdns)"; return 0; }
     for target in esp32 esp32c3; do
         b=$out/$target
         echo "idf-check (b): examples/esp-idf + component for $target"
@@ -102,7 +108,8 @@ step_cross() {
         IDF_MAINTAINER=1 configure "$b" "$top/examples/esp-idf" "$target" \
             -DSDKCONFIG_DEFAULTS="$top/examples/esp-idf/sdkconfig.defaults;$out/size.defaults" \
             -DCMAKE_TRY_COMPILE_TARGET_TYPE=STATIC_LIBRARY \
-            -DCOMPONENTS="main;$cname;esp_wifi;esp_netif;esp_event;nvs_flash"
+            -DEXTRA_COMPONENT_DIRS="$ALOFT_IDF_MDNS" \
+            -DCOMPONENTS="main;$cname;esp_wifi;esp_netif;esp_event;nvs_flash;mdns"
         python3 "$top/tools/idf/entries.py" compile "$b/compile_commands.json" "$top" "$b.compile.log" ||
             { cat "$b.compile.log" >&2; failure "(b) $target: aloft's files do not compile cleanly"; continue; }
         cat "$b.compile.log"

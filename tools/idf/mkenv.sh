@@ -7,14 +7,16 @@
 #
 # GITDIRS holds <owner>+<name>/repo git directories of espressif/esp-idf,
 # espressif/esp-idf-kconfig, espressif/esp-lwip, espressif/tlsf,
-# espressif/esp32-arduino-libs, Mbed-TLS/mbedtls, Mbed-TLS/TF-PSA-Crypto and
-# Mbed-TLS/mbedtls-framework. OUT gets:
+# espressif/esp32-arduino-libs, espressif/esp-protocols, Mbed-TLS/mbedtls,
+# Mbed-TLS/TF-PSA-Crypto and Mbed-TLS/mbedtls-framework. OUT gets:
 #   esp-idf/        IDF's HEAD without examples/ and docs/; its lwip, tlsf and
 #                   mbedtls submodules from esp-lwip 2.1.3-esp, tlsf idf and
 #                   mbedTLS 4.0 + TF-PSA-Crypto 1.0 headers (see below)
 #   kconfig/        esp-idf-kconfig (kconfgen) and pylib/esp_pylib, a stand-in
 #                   for the esp-pylib logging it imports (not packaged in Debian)
 #   arduino-libs/   esp32 and esp32c3 of esp32-arduino-libs idf-release/v5.1
+#   mdns/           esp-protocols' components/mdns (espressif/mdns, which the
+#                   component requires on the chips)
 #   bin/            esp-cc.sh under the ESP toolchain names
 # Then: IDF_PATH=OUT/esp-idf ALOFT_IDF_ENV=OUT make idf-check
 set -eu
@@ -223,6 +225,9 @@ PY
 extract espressif+esp32-arduino-libs idf-release/v5.1 "$out/arduino-libs" versions.txt \
     esp32/include esp32/flags esp32/qio_qspi/include esp32/sdkconfig \
     esp32c3/include esp32c3/flags esp32c3/qio_qspi/include esp32c3/sdkconfig
+
+extract espressif+esp-protocols HEAD "$out/mdns.tmp" components/mdns
+rm -rf "$out/mdns" && mv "$out/mdns.tmp/components/mdns" "$out/mdns" && rm -rf "$out/mdns.tmp"
 
 mkdir -p "$out/bin"
 cp "$here/esp-cc.sh" "$out/bin/esp-cc.sh"

@@ -215,6 +215,7 @@ bool AloftOTAClass::begin()
         cfg.task_core = _taskCore;
     cfg.on_event = onEvent;
     cfg.ctx = this;
+    cfg.mdns = false;   /* ESPmDNS below, as ArduinoOTA (the sketch's own MDNS) */
 
     int err;
     if (!_hooksAdded) {   /* the component keeps hooks across stop/start */

@@ -32,6 +32,8 @@
 /* bool ALOFT_ALLOW_OPEN: n (AloftOTA.setOpen(true) at run time) */
 #define CONFIG_ALOFT_NATIVE 1
 #define CONFIG_ALOFT_ESPOTA 1
+/* bool ALOFT_MDNS: y; AloftOTA announces through ESPmDNS itself (cfg.mdns off) */
+#define CONFIG_ALOFT_MDNS 1
 #ifndef CONFIG_ALOFT_WINDOW
 #define CONFIG_ALOFT_WINDOW 32768
 #endif

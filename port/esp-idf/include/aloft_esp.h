@@ -95,6 +95,10 @@ typedef struct aloft_esp_config {
     int8_t task_core;           /* -1 = no affinity */
     void (*on_event)(void *ctx, const aloft_esp_event_t *ev);
     void *ctx;
+    /* Announce the device by mDNS through the mdns component: NAME.local,
+     * _aloft._tcp and _arduino._tcp (docs/PROTOCOL.md "Discovery (mDNS)");
+     * needs CONFIG_ALOFT_MDNS, which also gives the default. */
+    bool mdns;
 } aloft_esp_config_t;
 
 /* Defaults from Kconfig (CONFIG_ALOFT_*): port, passwords, auth scheme,

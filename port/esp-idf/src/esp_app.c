@@ -14,6 +14,7 @@
 #include "esp_device.h"
 #include "esp_keys.h"
 #include "esp_log.h"
+#include "esp_mdns.h"
 #include "esp_task.h"
 #include "freertos/FreeRTOS.h"
 #include "freertos/semphr.h"
@@ -99,6 +100,9 @@ void aloft_esp_config_default(aloft_esp_config_t *cfg)
     cfg->task_stack = CONFIG_ALOFT_TASK_STACK;
     cfg->task_priority = CONFIG_ALOFT_TASK_PRIORITY;
     cfg->task_core = CONFIG_ALOFT_TASK_CORE;
+#ifdef CONFIG_ALOFT_MDNS
+    cfg->mdns = true;
+#endif
 }
 
 /* ---- events ------------------------------------------------------------- */
@@ -368,6 +372,13 @@ int aloft_start(const aloft_esp_config_t *cfg)
         A.last_error = err;
         return err;
     }
+    esp_mdns_config_t mc = {
+        .name = tc.serve.name, .port = A.port, .native = cfg->native, .espota = cfg->espota,
+        .state = {.dev = &A.d.dev, .native_password = tc.serve.verifier != NULL,
+                  .espota_password = tc.serve.auth != ALOFT_ESPOTA_AUTH_NONE},
+    };
+    if (cfg->mdns)
+        esp_mdns_start(&mc);   /* logged; the device serves by its address without it */
     ESP_LOGI(TAG, "serving on port %u: espota %s, native %s%s", (unsigned)A.port,
              !cfg->espota ? "off" : tc.serve.auth == ALOFT_ESPOTA_AUTH_NONE ? "open" : "password",
              !cfg->native ? "off" : tc.serve.verifier ? "password" : "open",
@@ -377,6 +388,7 @@ int aloft_start(const aloft_esp_config_t *cfg)
 
 void aloft_stop(void)
 {
+    esp_mdns_stop();
     esp_task_stop();
     if (!esp_task_running())   /* END/ERROR of an update the stop abandoned */
         after_turn(NULL);

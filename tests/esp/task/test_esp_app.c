@@ -3,9 +3,9 @@
  * process, over the IDF fakes on a simulated ESP32: the Kconfig defaults,
  * the status before aloft_start, what aloft_start refuses (with the reason
  * in the status), the task's life (created as configured, subscribed to
- * the watchdog, stop waits for it, start works again), no-task mode, and
- * the hook registry's limit. Uploads are the integration scripts' part
- * (tests/integration/test_esp_*.sh).
+ * the watchdog, stop waits for it, start works again), no-task mode,
+ * the hook registry's limit and the mDNS announcements (over a fake mdns).
+ * Uploads are the integration scripts' part (tests/integration/test_esp_*.sh).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +21,7 @@
 
 #include "aloft_esp.h"
 #include "esp_fixture.h"
+#include "fake_esp.h"
 #include "fake_task.h"
 #include "freertos/task.h"
 
@@ -77,6 +78,7 @@ static void test_defaults(void **state)
     aloft_esp_config_default(&cfg);
     assert_int_equal(cfg.port, 3232);
     assert_null(cfg.hostname);
+    assert_true(cfg.mdns);
     assert_null(cfg.password);
     assert_null(cfg.native_verifier);
     assert_null(cfg.espota_password);
@@ -209,6 +211,68 @@ static void test_no_task(void **state)
     assert_int_equal(aloft_handle(0), ALOFT_ERR_STATE);
 }
 
+static const fake_mdns_service_t *announced(const char *type)
+{
+    for (size_t i = 0; i < FAKE_MDNS_SERVICES; i++)
+        if (strcmp(fake_mdns.services[i].type, type) == 0)
+            return &fake_mdns.services[i];
+    return NULL;
+}
+
+static void assert_txt(const fake_mdns_service_t *s, const char *const *want, size_t n)
+{
+    assert_int_equal(s->ntxt, n);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(s->txt[i], want[i]);
+}
+
+/* aloft_start announces the device through the mdns component: its name,
+ * _aloft._tcp and _arduino._tcp with the core's records; aloft_stop takes
+ * them back; an application's own responder keeps its host name. */
+static void test_mdns(void **state)
+{
+    aloft_esp_config_t cfg;
+    (void)state;
+    config(&cfg);
+    cfg.hostname = "gateway";
+    memset(&fake_mdns, 0, sizeof fake_mdns);
+    assert_int_equal(start_on_free_port(&cfg), 0);
+    assert_true(fake_mdns.running);
+    assert_string_equal(fake_mdns.hostname, "gateway");
+    const fake_mdns_service_t *a = announced("_aloft._tcp"), *r = announced("_arduino._tcp");
+    assert_non_null(a);
+    assert_non_null(r);
+    assert_string_equal(a->instance, "gateway");
+    assert_int_equal(a->port, cfg.port);
+    assert_int_equal(r->port, cfg.port);
+    static const char *const aloft_txt[] = {"txtvers=1", "proto=1", "chip=esp32",
+        "project=demo", "version=1.0.0", "auth=yes", "signed=no"};
+    static const char *const arduino_txt[] = {"board=esp32", "tcp_check=no", "ssh_upload=no",
+        "auth_upload=yes"};
+    assert_txt(a, aloft_txt, 7);
+    assert_txt(r, arduino_txt, 4);
+    aloft_stop();
+    assert_false(fake_mdns.running);   /* ours: mdns_free */
+
+    /* the app runs mdns as "my-app" already; espota off: no _arduino._tcp */
+    fake_mdns.running = true;
+    strcpy(fake_mdns.hostname, "my-app");
+    cfg.espota = false;
+    assert_int_equal(start_on_free_port(&cfg), 0);
+    assert_string_equal(fake_mdns.hostname, "my-app");
+    assert_non_null(announced("_aloft._tcp"));
+    assert_null(announced("_arduino._tcp"));
+    aloft_stop();
+    assert_true(fake_mdns.running);    /* the app's: left running */
+    assert_null(announced("_aloft._tcp"));
+    memset(&fake_mdns, 0, sizeof fake_mdns);
+
+    cfg.mdns = false;   /* off: nothing announced */
+    assert_int_equal(start_on_free_port(&cfg), 0);
+    assert_false(fake_mdns.running);
+    aloft_stop();
+}
+
 static void nop(void *ctx)
 {
     (void)ctx;
@@ -232,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_start_refused),
         cmocka_unit_test(test_task_life),
         cmocka_unit_test(test_no_task),
+        cmocka_unit_test(test_mdns),
         cmocka_unit_test(test_hooks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -14,4 +14,6 @@ typedef int esp_err_t;
 #define ESP_ERR_NOT_SUPPORTED 0x106
 #define ESP_ERR_TIMEOUT 0x107
 
+const char *esp_err_to_name(esp_err_t code);   /* fakes/mdns.c */
+
 #endif

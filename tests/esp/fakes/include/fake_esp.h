@@ -53,4 +53,21 @@ typedef struct fake_chip {
 int fake_chip_power_on(fake_chip_t *c, const char *path);
 void fake_chip_power_off(fake_chip_t *c);
 
+/* mdns.c: what the port announced (zeroed by mdns_free). Set running
+ * before aloft_start to play an application that runs mdns itself. */
+#define FAKE_MDNS_SERVICES 4
+#define FAKE_MDNS_TXT 8
+typedef struct fake_mdns_service {
+    char instance[64], type[32];   /* type: "_aloft._tcp"; "" = free entry */
+    uint16_t port;
+    size_t ntxt;
+    char txt[FAKE_MDNS_TXT][80];   /* "key=value" */
+} fake_mdns_service_t;
+typedef struct fake_mdns {
+    bool running;
+    char hostname[64];
+    fake_mdns_service_t services[FAKE_MDNS_SERVICES];
+} fake_mdns_t;
+extern fake_mdns_t fake_mdns;
+
 #endif

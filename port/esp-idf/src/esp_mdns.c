@@ -1,0 +1,68 @@
+/*
+ * port/esp-idf/src/esp_mdns.c — see esp_mdns.h. The mdns component does
+ * the protocol (probing, announcing, answering, goodbyes); this file hands
+ * it the core's TXT pairs.
+ */
+#include "esp_mdns.h"
+
+#ifdef CONFIG_ALOFT_MDNS
+#include <string.h>
+
+#include "esp_log.h"
+#include "mdns.h"
+
+static const char *TAG = "aloft";
+
+static bool owns_responder;   /* we ran mdns_init: mdns_free at stop */
+static bool arduino_added, aloft_added;
+
+/* mdns_service_add copies keys and values. */
+static esp_err_t add(const char *instance, const char *service, uint16_t port,
+                     const aloft_txt_t *t)
+{
+    mdns_txt_item_t items[ALOFT_TXT_MAX];
+    for (size_t i = 0; i < t->count; i++) {
+        items[i].key = t->items[i].key;
+        items[i].value = t->items[i].value;
+    }
+    return mdns_service_add(instance, service, "_tcp", port, items, t->count);
+}
+
+int esp_mdns_start(const esp_mdns_config_t *cfg)
+{
+    aloft_txt_t txt;
+    esp_err_t e = mdns_init();
+    owns_responder = e == ESP_OK;
+    if (e == ESP_OK)
+        e = mdns_hostname_set(cfg->name);
+    else if (e == ESP_ERR_INVALID_STATE)   /* the app runs it: keep its host name */
+        e = ESP_OK;
+    if (e == ESP_OK && cfg->native && aloft_discovery_txt(&cfg->state, &txt) == 0 &&
+        (e = add(cfg->name, "_aloft", cfg->port, &txt)) == ESP_OK)
+        aloft_added = true;
+    if (e == ESP_OK && cfg->espota && aloft_discovery_txt_arduino(&cfg->state, &txt) == 0 &&
+        (e = add(cfg->name, "_arduino", cfg->port, &txt)) == ESP_OK)
+        arduino_added = true;
+    if (e != ESP_OK) {
+        ESP_LOGW(TAG, "mDNS: cannot announce %s.local: %s (the device serves anyway; "
+                      "use its IP address)", cfg->name, esp_err_to_name(e));
+        esp_mdns_stop();
+        return ALOFT_ERR_CONNECT;
+    }
+    ESP_LOGI(TAG, "mDNS: %s.local (%s%s%s)", cfg->name, aloft_added ? ALOFT_MDNS_SERVICE : "",
+             aloft_added && arduino_added ? ", " : "",
+             arduino_added ? ALOFT_MDNS_ARDUINO_SERVICE : "");
+    return 0;
+}
+
+void esp_mdns_stop(void)
+{
+    if (aloft_added)
+        mdns_service_remove("_aloft", "_tcp");
+    if (arduino_added)
+        mdns_service_remove("_arduino", "_tcp");
+    if (owns_responder)
+        mdns_free();
+    aloft_added = arduino_added = owns_responder = false;
+}
+#endif

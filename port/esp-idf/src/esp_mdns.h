@@ -1,0 +1,52 @@
+/*
+ * port/esp-idf/src/esp_mdns.h — the device announces itself by mDNS
+ * through ESP-IDF's mdns component (espressif/mdns from the component
+ * registry): _aloft._tcp and, with espota on, _arduino._tcp as
+ * arduino-esp32's ArduinoOTA does, with the TXT records the core builds
+ * (aloft/discovery.h), under the device's name (NAME.local). The mdns
+ * component announces again by itself when an interface gets a new
+ * address (its predefined STA/ETH interfaces, on by default).
+ *
+ * CONFIG_ALOFT_MDNS off (and under the Arduino library, whose sketches
+ * often run ESPmDNS themselves): both calls do nothing.
+ *
+ * Internal to the component: esp_app.c calls it from aloft_start/stop.
+ */
+#ifndef ALOFT_ESP_MDNS_H
+#define ALOFT_ESP_MDNS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "aloft/discovery.h"
+#include "esp_kconfig.h"
+
+typedef struct esp_mdns_config {
+    const char *name;                /* host and instance name */
+    uint16_t port;                   /* native TCP and espota UDP port */
+    bool native;                     /* announce _aloft._tcp */
+    bool espota;                     /* announce _arduino._tcp */
+    aloft_discovery_state_t state;   /* what the records say (read once) */
+} esp_mdns_config_t;
+
+#ifdef CONFIG_ALOFT_MDNS
+/* Start the mdns responder (or share the application's, keeping its host
+ * name) and add the services. Returns 0 or ALOFT_ERR_CONNECT, logged; the
+ * device serves either way (aloft_start does not fail for it). */
+int esp_mdns_start(const esp_mdns_config_t *cfg);
+
+/* Remove the services (goodbyes); stop the responder if we started it. */
+void esp_mdns_stop(void);
+#else
+static inline int esp_mdns_start(const esp_mdns_config_t *cfg)
+{
+    (void)cfg;
+    return 0;
+}
+
+static inline void esp_mdns_stop(void)
+{
+}
+#endif
+
+#endif /* ALOFT_ESP_MDNS_H */
