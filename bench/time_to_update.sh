@@ -122,6 +122,7 @@ t0 = time.monotonic()
 p = subprocess.Popen(cmd, stdout=open(out, "wb"), stderr=open(err, "wb"))
 buf, boot, want = b"", None, ("sha256 %s..." % sha).encode()
 p_end = 0.0   # the command's seconds, once it ended
+first = written = None   # the device's first and its 100 % status line
 while True:
     buf += f.read()
     lines = buf.split(b"\n")
@@ -131,6 +132,10 @@ while True:
             trace.write("%8.3f %s\n" % (time.monotonic() - t0, line.decode(errors="replace")))
         if boot is None and line.startswith(b"aloft-sim: running") and want in line:
             boot = time.monotonic() - t0
+        if first is None and b"| updating " in line:
+            first = time.monotonic() - t0
+        if b"| updating " in line and b" 100% (" in line:
+            written = time.monotonic() - t0
     now = time.monotonic() - t0
     if p.poll() is None:
         p_end = now
@@ -139,7 +144,8 @@ while True:
     elif boot is not None or now > p_end + 20:
         break   # (espota returns before the restart: wait up to 20 s for it)
     time.sleep(0.002)
-print(json.dumps({"boot": boot, "rc": p.returncode, "command": p_end}))
+print(json.dumps({"boot": boot, "rc": p.returncode, "command": p_end, "first": first,
+                  "written": written}))
 PY
 
 # closed_up LOG: host->device bytes of every connection LOG saw closed, one a line
@@ -212,11 +218,12 @@ if o["protocol"] == "native":
     assert o["resumed_from"] == 0 and o["reconnects"] == 0, "resumed or reconnected"
     assert o["patched"] == (scheme == "delta"), "patch not as asked"
     assert o["compressed"] or o["patched"], "not compressed"
-print("%.3f" % t["boot"])
+first, written = t["first"] or 0, t["written"] or t["boot"]
+print("%.3f %.3f %.3f %.3f" % (t["boot"], first, written - first, t["boot"] - written))
 PY
         { cat "$tmp/tto.json" "$tmp/run.json" "$tmp/run.err" >&2; tail -5 "$log" >&2;
           fail "${scheme_name[$scheme]} upload of $(basename "$new") failed"; }
-    up_secs=$(cat "$tmp/secs")
+    read -r up_secs up_start up_data up_end <"$tmp/secs"
     wait_for "$log" "confirmed (VALID)" 30 $((nc + 1)) || fail "$(basename "$new") not confirmed"
     local i
     for ((i = 0; i < 500; i++)); do
@@ -235,7 +242,7 @@ echo "aloft-sim --flash-timing esp32; $reps rounds of the schemes, alternating (
 echo "host: $("$aloft" --version 2>/dev/null | head -1), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 
-declare -A med wire runs newsize
+declare -A med wire runs newsize phases
 for p in $pairs; do
     file_a=$fixture_dir/${pair_old[$p]}.bin file_b=$fixture_dir/${pair_new[$p]}.bin
     [ -f "$file_a" ] && [ -f "$file_b" ] || fail "$p: $file_a or $file_b not found"
@@ -249,12 +256,13 @@ for p in $pairs; do
     start_device e "$tmp/e.flash" --native-window 16384
     for pr in $profiles; do
         start_links "$pr"
-        declare -A secs=() wires=()
+        declare -A secs=() wires=() t_start=() t_data=() t_end=()
         for ((r = 1; r <= reps; r++)); do
             for s in "${schemes[@]}"; do
                 [ "$s" = saw ] && [ "$r" -gt "$saw_reps" ] && continue
                 one_upload "$s"
                 secs[$s]+=" $up_secs"
+                t_start[$s]+=" $up_start" t_data[$s]+=" $up_data" t_end[$s]+=" $up_end"
                 wires[$s]+=" $up_wire"
                 printf '  measured: %-4s %-11s %-24s %8.2f s %9d B (%s)\n' "$p" "$pr" \
                     "${scheme_name[$s]}" "$up_secs" "$up_wire" "$(basename "$up_new" .bin)" >&2
@@ -264,8 +272,9 @@ for p in $pairs; do
             med[$p,$pr,$s]=$(echo "${secs[$s]}" | median)
             wire[$p,$pr,$s]=$(echo "${wires[$s]}" | median)
             runs[$p,$pr,$s]=$(echo "${secs[$s]}" | wc -w)
+            phases[$p,$pr,$s]="$(echo "${t_start[$s]}" | median) $(echo "${t_data[$s]}" | median) $(echo "${t_end[$s]}" | median)"
         done
-        unset secs wires
+        unset secs wires t_start t_data t_end
         stop_links
     done
     stop_pid "$d_pid"
@@ -278,19 +287,21 @@ done
 # ---- the table ------------------------------------------------------------
 
 targets=()
-printf '%-4s %-11s %-24s %10s %8s %8s %8s %8s %4s\n' pair profile scheme "wire B" seconds \
-    "vs s&w" "limit s" "of limit" runs
+printf '%-4s %-11s %-24s %10s %8s %8s %8s %8s %4s  %s\n' pair profile scheme "wire B" seconds \
+    "vs s&w" "limit s" "of limit" runs "phases: start + data + end"
 for p in $pairs; do
     flash_s=$(awk -v m="$(flash_limit_ms "${newsize[$p]}")" 'BEGIN {printf "%.3f", m / 1000}')
     for pr in $profiles; do
         for s in "${schemes[@]}"; do
             awk -v p="$p" -v pr="$pr" -v name="${scheme_name[$s]}" -v w="${wire[$p,$pr,$s]}" \
                 -v t="${med[$p,$pr,$s]}" -v saw="${med[$p,$pr,saw]:-0}" -v f="$flash_s" \
-                -v wnd="$wnd" -v rtt="${rtt_ms[$pr]}" -v n="${runs[$p,$pr,$s]}" 'BEGIN {
+                -v wnd="$wnd" -v rtt="${rtt_ms[$pr]}" -v n="${runs[$p,$pr,$s]}" \
+                -v ph="${phases[$p,$pr,$s]}" 'BEGIN {
+                split(ph, q, " ")
                 lim = w / (wnd / (rtt / 1000)); if (f > lim) lim = f
                 vs = saw > 0 ? sprintf("%7.1fx", saw / t) : sprintf("%8s", "-")
-                printf "%-4s %-11s %-24s %10d %8.2f %s %8.2f %7.2fx %4d\n", p, pr, name, w, t,
-                    vs, lim, t / lim, n }'
+                printf "%-4s %-11s %-24s %10d %8.2f %s %8.2f %7.2fx %4d  %.2f + %.2f + %.2f\n", p, pr,
+                    name, w, t, vs, lim, t / lim, n, q[1], q[2], q[3] }'
         done
         if [ "$pr" = modem-sleep ] && [[ "$p" =~ ^P[123]$ ]] && [ -n "${med[$p,$pr,saw]:-}" ] &&
             [ -n "${med[$p,$pr,delta]:-}" ]; then
@@ -310,4 +321,8 @@ for t in "${targets[@]}"; do echo "$t" | sed 's/^/  /'; done
 echo
 echo "seconds: median time to update (command start -> the device runs the new image); limit ="
 echo "max(flash-bound time of the larger image of the pair, wire bytes / ($wnd B / mean RTT));"
-echo "runs: uploads in the median. Bench time: $(( ($(now_ms) - bench_start) / 1000 )) s."
+echo "runs: uploads in the median. Phases (medians, from the device's log): start = command start"
+echo "-> the device's first 'updating' line (the command's own work, connect, HELLO, OFFER/ACCEPT;"
+echo "espota: the invitation and the connect-back), data = -> its 100 % line (the transfer and"
+echo "the flash), end = -> the new image runs (verification, activation, restart, boot)."
+echo "Bench time: $(( ($(now_ms) - bench_start) / 1000 )) s."
