@@ -58,9 +58,9 @@
  *                          the host hears of it one-way delay (+ jitter)
  *                          later, so at the earliest one RTT after it left.
  *                          "What the device has read" is measured, not
- *                          guessed: delivered bytes minus our unacknowledged
- *                          send queue (SIOCOUTQ) minus the device socket's
- *                          unread bytes (sock_diag; Linux). The exit line
+ *                          guessed: delivered bytes minus what our socket
+ *                          has not sent yet (SIOCOUTQNSD) minus the device
+ *                          socket's unread bytes (sock_diag; Linux). The exit line
  *                          reports the most bytes ever in flight.
  *   --rate-kbps KBPS       bandwidth limit in kbit/s (1000 bit), per TCP
  *                          direction (UDP datagrams are not rate limited):
@@ -649,10 +649,12 @@ static void window_update(pipe_t *p, uint64_t now, uint64_t *wake)
     if (!cfg.window || !p->upload)
         return;
     if (*p->to >= 0 && p->read_seen < p->forwarded) {
-        int outq = 0;
-        if (ioctl(*p->to, SIOCOUTQ, &outq) != 0)
-            outq = 0;
-        uint64_t unread = (uint64_t)outq + peer_unread(*p->to);
+        /* not sent yet, plus received and not read; sent and not yet ACKed
+         * is no measure: loopback TCP delays its ACKs by up to 40 ms */
+        int unsent = 0;
+        if (ioctl(*p->to, SIOCOUTQNSD, &unsent) != 0)
+            unsent = 0;
+        uint64_t unread = (uint64_t)unsent + peer_unread(*p->to);
         uint64_t read = p->forwarded > unread ? p->forwarded - unread : 0;
         if (read > p->read_seen && p->ack_n < ACK_RING) {
             struct ack *a = &p->acks[(p->ack_head + p->ack_n++) % ACK_RING];
