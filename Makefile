@@ -106,7 +106,7 @@ demo: build
 
 # Upload speed on the simulator (about 12 minutes; bench/*.sh say what and how),
 # then delta patch sizes on the fixture pairs against bsdiff, xdelta3, gzip,
-# then time to update on an ESP32-like Wi-Fi link (bench/time_to_update.sh, ~10 min).
+# then time to update on an ESP32-like Wi-Fi link (bench/time_to_update.sh, ~11 min).
 bench: build
 	bash bench/native_bench.sh $(BUILD)/bin
 	@echo; bash bench/delta_sizes.sh $(BUILD)/bin
