@@ -1,9 +1,10 @@
 /*
  * tests/tools/linkemu.c — a link emulator for loopback tests and benches:
- * a relay that adds one-way delay, a bandwidth limit, periodic stalls and
- * cuts between an uploader and a (simulated) device on 127.0.0.0/8.
+ * a relay that adds one-way delay and jitter, the device's TCP receive
+ * window, a bandwidth limit, periodic stalls and cuts between an uploader
+ * and a (simulated) device on 127.0.0.0/8.
  *
- * Build (one line, no dependencies beyond libc):
+ * Build (one line, Linux, no dependencies beyond libc and its kernel headers):
  *     cc -O2 -Wall -o linkemu tests/tools/linkemu.c
  *
  * Two modes.
