@@ -118,11 +118,13 @@ demo: build
 	@bash tools/demo.sh $(BUILD)/bin
 
 # Upload speed on the simulator (about 12 minutes; bench/*.sh say what and how),
-# then delta patch sizes on the fixture pairs against bsdiff, xdelta3, gzip.
+# then delta patch sizes on the fixture pairs against bsdiff, xdelta3, gzip,
+# then time to update on an ESP32-like Wi-Fi link (bench/time_to_update.sh, ~11 min).
 bench: build
 	bash bench/native_bench.sh $(BUILD)/bin
 	@echo; bash bench/delta_sizes.sh $(BUILD)/bin
 	@if [ -f bench/espota_bench.sh ]; then echo; bash bench/espota_bench.sh $(BUILD)/bin; fi
+	@echo; bash bench/time_to_update.sh $(BUILD)/bin
 
 soak: build
 	bash tests/soak/soak.sh $(BUILD)/bin

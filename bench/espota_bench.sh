@@ -67,7 +67,8 @@ one_upload() {
         "$tmp/run.json" "$bytes"
 }
 
-median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else printf "%.3f\n", (v[NR/2]+v[NR/2+1])/2}'; }
+# median
+source "$root/bench/bench_lib.sh"
 
 rows=()
 for timing in $timings; do

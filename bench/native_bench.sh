@@ -69,6 +69,8 @@ export ALOFT_BIN=$bin_dir
 # The test helpers: temp dir ($tmp), background processes started with spawn
 # and stopped by the EXIT trap, random free ports with retry, linkemu.
 source "$root/tests/integration/native_sim_lib.sh"
+# flash_limit_ms, median
+source "$root/bench/bench_lib.sh"
 
 # Stop what this script started by its pids too (still our children, so the
 # pids are ours), not only by the job list the helpers' trap walks.
@@ -153,15 +155,6 @@ done
 kinds=()
 for kind in $images; do [ -n "${files[$kind]:-}" ] && kinds+=("$kind"); done
 [ "${#kinds[@]}" -gt 0 ] || fail "no image to upload"
-
-# flash_limit_ms BYTES: the flash-bound time of an image, in ms (see the header)
-flash_limit_ms() {
-    awk -v s="$1" 'BEGIN {
-        end = int((s + 4095) / 4096) * 4096
-        blocks = int(end / 65536); sectors = (end - blocks * 65536) / 4096
-        pages = int((s + 255) / 256)
-        printf "%.1f\n", blocks * 150 + sectors * 45 + pages * 0.4 + s * 0.0001 }'
-}
 
 # ---- device and links -----------------------------------------------------
 
@@ -248,8 +241,6 @@ print("%.3f" % o["seconds"])' "$tmp/run.json" "$bytes" "$mode" "$up_wire") ||
     uploads=$((uploads + 1))
     uploaded_bytes=$((uploaded_bytes + bytes))
 }
-
-median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else printf "%.3f\n", (v[NR/2]+v[NR/2+1])/2}'; }
 
 echo "native bench: aloft native vs espota on one simulated ESP32 (aloft-sim --flash-timing esp32,"
 echo "W25Q32 typical times), through linkemu; $reps rounds of the 4 modes, alternating; median shown"

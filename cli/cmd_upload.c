@@ -53,6 +53,10 @@ static const char upload_help[] =
     "                      reports); the full image when it does not apply (says why)\n"
     "  --retries N         reconnects in a row without progress before giving up\n"
     "                      (default 6; waits 1, 2, 4 ... 30 s between them)\n"
+    "  --window N          at most N bytes unacknowledged (default: the device's\n"
+    "                      window); half the device's window sends N-byte chunks,\n"
+    "                      each acknowledged before the next (ESPHome's pace; for\n"
+    "                      comparisons)\n"
     BOOT_CHECK_HELP "\n"
     "espota only:\n"
     "  --md5-target        the device keeps an MD5 password hash (ESP32 3.3.1+ built\n"
@@ -407,7 +411,8 @@ static int upload_option(upload_args_t *a, int argc, char **argv, int *i)
         {"--protocol", &a->protocol, NULL, 0}, {"--auth", &a->auth, NULL, 0},
         {"--host-ip", &a->host_ip, NULL, 0}, {"--host-port", NULL, &a->host_port, 65535},
         {"--timeout", NULL, &a->timeout_s, 3600}, {"--tries", NULL, &a->tries, 1000},
-        {"--retries", NULL, &a->retries, 100}, {"--base", &a->base, NULL, 0}};
+        {"--retries", NULL, &a->retries, 100}, {"--base", &a->base, NULL, 0},
+        {"--window", NULL, &a->window, 1u << 30}};
     int b = boot_opt("upload", argc, argv, i, &a->boot);
     if (b != 0)
         return b;
@@ -468,6 +473,9 @@ static int parse_upload_args(upload_args_t *a, int argc, char **argv)
                          "ArduinoOTA device restarts once the upload is done and espota has no "
                          "way to ask it not to; leave out --no-reboot, or use --protocol native "
                          "(an aloft device)");
+    if (a->window && strcmp(a->protocol, "espota") == 0)
+        return cli_usage("upload", "--window cannot be used with --protocol espota (its pace "
+                         "is --stop-and-wait's or aloft's own)");
     if (a->base && (a->fs || strcmp(a->protocol, "espota") == 0))
         return cli_usage("upload", "--base cannot be used with %s: patches are for app images "
                          "over the native protocol (espota sends full images)",

@@ -18,7 +18,7 @@ typedef struct upload_args {
     const char *protocol;       /* "auto", "native" or "espota" */
     const char *auth, *host_ip, *device, *file;
     const char *base;           /* --base: the running image's file, or a directory of them */
-    uint32_t host_port, timeout_s, tries, retries;
+    uint32_t host_port, timeout_s, tries, retries, window;
     bool timeout_given;
     bool fs, md5_target, json, stop_and_wait;
     bool no_reboot, no_compress;

@@ -156,6 +156,7 @@ void upload_native(const upload_args_t *a, const uint8_t *data, size_t len, uplo
     u.fs = a->fs;
     u.no_reboot = a->no_reboot;
     u.no_compress = a->no_compress;
+    u.window = a->window;
     u.retries = a->retries;
     /* DATA is the image alone; its size and SHA-256 are the OFFER's. */
     u.data = data;

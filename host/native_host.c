@@ -153,6 +153,7 @@ int native_upload(const native_upload_t *u, native_result_t *r)
         run.cfg.target = u->fs ? ALOFT_TARGET_FS : ALOFT_TARGET_APP;
         run.cfg.no_reboot = u->no_reboot;
         run.cfg.compress = !u->no_compress;
+        run.cfg.window = u->window;
         run.cfg.project = u->project;
         run.cfg.version = u->version;
         run.cfg.secure_version = u->secure_version;

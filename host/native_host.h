@@ -99,6 +99,8 @@ typedef struct native_upload {
     bool fs;                     /* filesystem image (target 1) */
     bool no_reboot;              /* OFFER flag NO_REBOOT */
     bool no_compress;            /* raw even if the device inflates */
+    uint32_t window;             /* cap on the device's window; 0 = none (see
+                                    aloft_native_host_config_t.window) */
     unsigned retries;            /* 0 = NATIVE_HOST_RETRIES */
     uint32_t result_timeout_ms;  /* 0 = ALOFT_NATIVE_HOST_RESULT_MS */
     const uint8_t *data;         /* the image, size bytes (1 .. 2^32-1), without a

@@ -185,6 +185,8 @@ void aloft_nh_on_accept(aloft_native_host_t *h, const aloft_native_accept_t *a)
         return;
     }
     h->window = a->window ? a->window : h->hello.window;
+    if (h->cfg.window && h->cfg.window < h->window)
+        h->window = h->cfg.window;
     h->sent = h->consumed = 0;
     h->durable = a->offset;
     aloft_nh_wait(h, ALOFT_NATIVE_PH_DATA);

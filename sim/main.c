@@ -87,6 +87,8 @@ static void usage(FILE *out)
           "                         _aloft._tcp, _arduino._tcp (as ArduinoOTA) and\n"
           "                         NAME.local for the --bind address\n"
           "  --name NAME            its name (default aloft-sim), also in the native HELLO\n"
+          "  --native-window BYTES  native DATA bytes in flight the device offers (default\n"
+          "                         32768; it ACKs every half window)\n"
           "\n"
           "Simulated application load (paused during updates unless --no-quiesce):\n"
           "  --ble-every MS --ble-stall MS    a BLE scan stalls the radio for STALL every EVERY\n"
@@ -123,7 +125,7 @@ static int parse_args(int argc, char **argv, options_t *o)
            O_AUTH, O_IDLE, O_BLE_EVERY, O_BLE_STALL, O_MQTT_EVERY, O_MQTT_BLOCK, O_NO_QUIESCE,
            O_REACHABLE, O_PUBKEY, O_ESPOTA_PASSWORD, O_NO_ESPOTA,
            O_PULL_RELEASE, O_PULL, O_PULL_SIZE, O_PULL_SHA256, O_PULL_SIGNED, O_CA_FILE,
-           O_PULL_TRIES, O_PULL_BACKOFF, O_PULL_RATE, O_MDNS, O_NAME };
+           O_PULL_TRIES, O_PULL_BACKOFF, O_PULL_RATE, O_MDNS, O_NAME, O_WINDOW };
     static const struct option longopts[] = {
         {"flash", required_argument, 0, 'f'},
         {"init", no_argument, 0, O_INIT},
@@ -146,6 +148,7 @@ static int parse_args(int argc, char **argv, options_t *o)
         {"no-espota", no_argument, 0, O_NO_ESPOTA},
         {"espota-auth", required_argument, 0, O_AUTH},
         {"espota-idle-timeout", required_argument, 0, O_IDLE},
+        {"native-window", required_argument, 0, O_WINDOW},
         {"ble-every", required_argument, 0, O_BLE_EVERY},
         {"ble-stall", required_argument, 0, O_BLE_STALL},
         {"mqtt-every", required_argument, 0, O_MQTT_EVERY},
@@ -217,6 +220,14 @@ static int parse_args(int argc, char **argv, options_t *o)
             }
             break;
         case O_IDLE: o->net.idle_timeout_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case O_WINDOW:
+            o->net.window = (uint32_t)strtoul(optarg, NULL, 10);
+            if (o->net.window < 2 * ALOFT_NATIVE_MAX_PAYLOAD || o->net.window > (1u << 24)) {
+                fprintf(stderr, "aloft-sim: --native-window %s: give bytes from %u to %u\n",
+                        optarg, 2u * ALOFT_NATIVE_MAX_PAYLOAD, 1u << 24);
+                return -1;
+            }
+            break;
         case O_BLE_EVERY: o->ble_every = (uint32_t)strtoul(optarg, NULL, 10); break;
         case O_BLE_STALL: o->ble_stall = (uint32_t)strtoul(optarg, NULL, 10); break;
         case O_MQTT_EVERY: o->mqtt_every = (uint32_t)strtoul(optarg, NULL, 10); break;
@@ -464,10 +475,11 @@ static int run(sim_device_t *sim, options_t *o)
                : o->net.auth == ALOFT_ESPOTA_AUTH_MD5 ? "password, MD5 auth" : "password, PBKDF2 auth",
                o->espota_password ? ", its own" : "");
     if (!o->quiet)
-        printf("aloft-sim: native on TCP %s:%u (%s, zlib window %u bits, resume)\n",
+        printf("aloft-sim: native on TCP %s:%u (%s, zlib window %u bits, resume, window %u)\n",
                o->net.bind ? o->net.bind : "127.0.0.1",
                o->net.port ? o->net.port : ALOFT_NATIVE_PORT,
-               o->net.verifier ? "password" : "no password", SIM_WINDOW_BITS);
+               o->net.verifier ? "password" : "no password", SIM_WINDOW_BITS,
+               (unsigned)(o->net.window ? o->net.window : ALOFT_NATIVE_WINDOW_DEFAULT));
     if (!o->quiet && o->password == NULL)
         printf("aloft-sim: WARNING: no --password: anyone who can reach %s may update this device\n",
                o->net.bind ? o->net.bind : "127.0.0.1");

@@ -215,6 +215,11 @@ typedef struct aloft_native_host_config {
     uint8_t target;              /* aloft_target_t: 0 app, 1 filesystem */
     bool no_reboot;              /* OFFER flag NO_REBOOT */
     bool compress;               /* deflate when the device inflates and it pays */
+    /* At most this many stream bytes unconsumed, when below the device's
+     * window (0 = the device's). With half the device's window, the device
+     * ACKs each chunk of this size once consumed, and only then does the
+     * next one go: chunked stop-and-wait (ESPHome's pace), for comparisons. */
+    uint32_t window;
     const char *project, *version;   /* for the OFFER; may be NULL */
     uint32_t secure_version;
     const uint8_t *sig_block;    /* a signed file's block (sent in the OFFER), or NULL */

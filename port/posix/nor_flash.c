@@ -41,6 +41,11 @@ const nor_timing_t nor_timing_w25q32 = {
 /* ESP32 mode sleeps in chunks of at least this much: one nanosleep costs
  * tens of microseconds itself, which would swamp many short reads. */
 #define SLEEP_MIN_US 1000u
+/* A sleep ends late by the timer slack and, on a loaded machine, by
+ * milliseconds of scheduling: that much is taken off the next sleeps, so
+ * the wall time of a run of operations stays the modelled time. Only up to
+ * this much is owed (an idle device owes nothing from long ago). */
+#define OVERSLEPT_MAX_US 20000u
 
 /* ---- checks ------------------------------------------------------------ */
 
@@ -76,14 +81,29 @@ static int refuse(nor_flash_t *nor, int err)
 
 /* ---- timing model -------------------------------------------------------- */
 
-static void sleep_us(uint64_t us)
+static uint64_t mono_us(void)
 {
-    struct timespec req = {(time_t)(us / 1000000u),
-                           (long)(us % 1000000u) * 1000L};
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Sleep us, less what earlier sleeps overran; remember this one's overrun. */
+static void sleep_us(nor_flash_t *nor, uint64_t us)
+{
+    uint64_t paid = nor->overslept_us < us ? nor->overslept_us : us;
+    uint64_t want = us - paid, t0 = mono_us();
+    struct timespec req = {(time_t)(want / 1000000u), (long)(want % 1000000u) * 1000L};
     struct timespec rem;
 
-    while (nanosleep(&req, &rem) != 0 && errno == EINTR)
+    nor->overslept_us -= paid;
+    while (want && nanosleep(&req, &rem) != 0 && errno == EINTR)
         req = rem;
+    uint64_t slept = mono_us() - t0;
+    if (slept > want)
+        nor->overslept_us += slept - want;
+    if (nor->overslept_us > OVERSLEPT_MAX_US)
+        nor->overslept_us = OVERSLEPT_MAX_US;
 }
 
 /* Charge ns of device time; sub-microsecond rests carry over so many small
@@ -102,7 +122,7 @@ static void charge_ns(nor_flash_t *nor, uint64_t ns)
         return;
     nor->sleep_debt_us += us;
     if (nor->sleep_debt_us >= SLEEP_MIN_US) {
-        sleep_us(nor->sleep_debt_us);
+        sleep_us(nor, nor->sleep_debt_us);
         nor->sleep_debt_us = 0;
     }
 }

@@ -86,6 +86,8 @@ typedef struct nor_flash {
     void *cut_ctx;
     uint32_t ns_carry;          /* charged time below 1 us, not yet in modelled_us */
     uint64_t sleep_debt_us;     /* ESP32 mode: charged but not yet slept */
+    uint64_t overslept_us;      /* ESP32 mode: slept beyond the charge (a late
+                                   wake-up), paid back by the next sleeps */
     /* [touched_lo, touched_hi): every byte an erase or program (a torn one
      * too) may have changed since open, or since the caller made the span
      * empty (lo == hi), so that a caller can restore only that (see

@@ -3,7 +3,10 @@
 # (tests/tools/linkemu.c, plain TCP mode) does what the espota and native
 # tests and the bench rely on: one-way delay (RTT = 2 x delay), a rate
 # limit, stalls (periodic, or once after N bytes) that delay but lose
-# nothing, and a cut that resets both sides after N bytes.
+# nothing, a cut that resets both sides after N bytes, the device's TCP
+# receive window (--window: never more bytes in flight, one round trip per
+# window, and a device that stops reading stops the sender), latency
+# profiles (--profile lan / modem-sleep) and jitter that never reorders.
 # The peers are small python3 programs (standard library only).
 set -euo pipefail
 source "$(dirname "$0")/espota_sim_lib.sh"
@@ -12,9 +15,11 @@ start=$SECONDS
 build_linkemu
 
 # A TCP server on 127.0.0.1: "echo" sends back what it gets; "sink" counts
-# bytes and, at EOF, answers the count.
+# bytes and, at EOF, answers the count; "pause" is a sink that, after
+# 20 000 bytes, stops reading for 600 ms (a device busy erasing) and then
+# writes how many bytes wait unread in its socket to PORT_FILE.unread.
 cat >"$tmp/peer.py" <<'EOF'
-import socket, sys, threading
+import fcntl, socket, struct, sys, termios, threading, time
 mode, port_file = sys.argv[1], sys.argv[2]
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
@@ -24,7 +29,7 @@ with open(port_file + ".tmp", "w") as f:
     f.write(str(s.getsockname()[1]))
 import os; os.rename(port_file + ".tmp", port_file)
 def serve(c):
-    got = 0
+    got, paused = 0, False
     try:
         while True:
             d = c.recv(65536)
@@ -33,10 +38,15 @@ def serve(c):
             got += len(d)
             if mode == "echo":
                 c.sendall(d)
-        if mode == "sink":
+            if mode == "pause" and got >= 20000 and not paused:
+                paused = True
+                time.sleep(0.6)
+                unread = struct.unpack("i", fcntl.ioctl(c, termios.FIONREAD, b"\0" * 4))[0]
+                open(port_file + ".unread", "w").write(str(unread))
+        if mode in ("sink", "pause"):
             c.sendall(str(got).encode())
     except OSError:
-        if mode == "sink":
+        if mode in ("sink", "pause"):
             open(port_file + ".got", "w").write(str(got))
     c.close()
 while True:
@@ -75,14 +85,32 @@ elif what == "send":         # N bytes one way, then the sink's count and the se
     except OSError as e:
         answer = "reset"
     print(answer, "%.2f" % (time.monotonic() - t))
+elif what == "echo":         # N random bytes there and back: "same" if unchanged
+    n = int(sys.argv[3])
+    import os, threading
+    data, back = os.urandom(n), bytearray()
+    def rx():
+        while len(back) < n:
+            d = c.recv(65536)
+            if not d:
+                break
+            back.extend(d)
+    t = threading.Thread(target=rx)
+    t.start()
+    c.sendall(data)
+    t.join()
+    print("same" if bytes(back) == data else "changed")
 EOF
 
 spawn python3 "$tmp/peer.py" echo "$tmp/echo.port"
 wait_port "$tmp/echo.port" "$spawned" /dev/null "the python echo peer"
 spawn python3 "$tmp/peer.py" sink "$tmp/sink.port"
 wait_port "$tmp/sink.port" "$spawned" /dev/null "the python sink peer"
+spawn python3 "$tmp/peer.py" pause "$tmp/pause.port"
+wait_port "$tmp/pause.port" "$spawned" /dev/null "the python pausing peer"
 echo_to="127.0.0.1:$(cat "$tmp/echo.port")"
 sink_to="127.0.0.1:$(cat "$tmp/sink.port")"
+pause_to="127.0.0.1:$(cat "$tmp/pause.port")"
 
 # relay TO LOG ARGS...: a TCP relay in front of TO; sets $relay
 relay() {
@@ -145,6 +173,48 @@ wait_until 60 test -s "$tmp/sink.port.got" || fail "--cut-after-bytes: the recei
 stop_relay
 contains "$tmp/l4.log" "cut after 100000 bytes"
 contains "$tmp/l4.log" "1 cut"
+
+# --- receive window 5760 at 20 ms each way: 115 200 bytes are 20 windows,
+# so at least 19 round trips of 40 ms (0.76 s; 0.04 s without the window),
+# and never more than 5760 bytes in flight (the relay's own count)
+relay "$sink_to" "$tmp/l6.log" --delay-ms 20 --window 5760
+read -r got secs < <(python3 "$tmp/client.py" "$relay" send 115200)
+[ "$got" = 115200 ] || fail "--window: the sink got $got bytes"
+ge "$secs" 0.74 && ge 4 "$secs" || fail "--window 5760, RTT 40 ms: 115 200 bytes in $secs s (want ~0.8)"
+stop_relay
+inflight=$(sed -n 's/.*at most \([0-9]*\) bytes were in flight.*/\1/p' "$tmp/l6.log")
+[ -n "$inflight" ] && [ "$inflight" -le 5760 ] && [ "$inflight" -ge 2880 ] ||
+    fail "--window 5760: at most '${inflight}' bytes in flight (want 2880..5760)"
+echo "linkemu: --window 5760 at RTT 40 ms carries 115 200 bytes in $secs s, at most $inflight in flight"
+
+# --- a device that stops reading closes the window: after 600 ms without
+# a read, no more than the window waits unread in its socket (without the
+# model the relay would have delivered the whole 200 000 bytes)
+relay "$pause_to" "$tmp/l7.log" --delay-ms 5 --window 5760
+read -r got secs < <(python3 "$tmp/client.py" "$relay" send 200000)
+[ "$got" = 200000 ] || fail "--window, pausing reader: the sink got $got bytes"
+stop_relay
+unread=$(cat "$tmp/pause.port.unread" 2>/dev/null || echo missing)
+[ "$unread" != missing ] && [ "$unread" -le 5760 ] ||
+    fail "--window 5760: $unread bytes were delivered to a reader that had stopped"
+echo "linkemu: a reader stopped for 600 ms holds $unread unread bytes (window 5760)"
+
+# --- profiles: lan RTT 6-8 ms, modem sleep 90-110 ms (jitter from a seed)
+relay "$echo_to" "$tmp/l8.log" --profile lan
+read -r lo med hi < <(python3 "$tmp/client.py" "$relay" rtt 20 0)
+ge "$lo" 5.9 && ge 20 "$lo" || fail "--profile lan: RTT min $lo, median $med ms (want 6-8)"
+stop_relay
+echo "linkemu: --profile lan gives RTT min $lo / median $med ms"
+relay "$echo_to" "$tmp/l9.log" --profile modem-sleep
+read -r lo med hi < <(python3 "$tmp/client.py" "$relay" rtt 6 0)
+ge "$lo" 89.5 && ge 150 "$lo" && ge "$hi" "$lo" || fail "--profile modem-sleep: RTT min $lo, median $med ms (want 90-110)"
+stop_relay
+echo "linkemu: --profile modem-sleep gives RTT min $lo / median $med / max $hi ms"
+
+# --- jitter never reorders: 300 000 random bytes come back unchanged
+relay "$echo_to" "$tmp/l10.log" --delay-ms 1 --jitter-ms 8 --seed 7
+[ "$(python3 "$tmp/client.py" "$relay" echo 300000)" = same ] || fail "--jitter-ms reordered or changed bytes"
+stop_relay
 
 # --- only loopback addresses
 expect_rc 2 "$linkemu" --tcp 10.1.2.3:5000 --to 127.0.0.1:1

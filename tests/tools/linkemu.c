@@ -1,9 +1,10 @@
 /*
  * tests/tools/linkemu.c — a link emulator for loopback tests and benches:
- * a relay that adds one-way delay, a bandwidth limit, periodic stalls and
- * cuts between an uploader and a (simulated) device on 127.0.0.0/8.
+ * a relay that adds one-way delay and jitter, the device's TCP receive
+ * window, a bandwidth limit, periodic stalls and cuts between an uploader
+ * and a (simulated) device on 127.0.0.0/8.
  *
- * Build (one line, no dependencies beyond libc):
+ * Build (one line, Linux, no dependencies beyond libc and its kernel headers):
  *     cc -O2 -Wall -o linkemu tests/tools/linkemu.c
  *
  * Two modes.
@@ -37,6 +38,31 @@
  *   --delay-ms MS          one-way delay (fractions allowed); the round trip
  *                          through the relay is 2 x MS. The TCP connect to
  *                          the far side is delayed by MS too.
+ *   --jitter-ms MS         add to each piece of data (each read, datagram or
+ *                          window acknowledgement) a uniform random delay in
+ *                          [0, MS]; never reorders: a piece is never due
+ *                          before the one ahead of it in its direction.
+ *                          Mean round trip: 2 x DELAY + JITTER. --seed S
+ *                          (default 1) seeds the generator: a run replays.
+ *   --profile NAME         a Wi-Fi latency profile (docs/SIMULATOR.md, "Link
+ *                          model"): lan = --delay-ms 3 --jitter-ms 1 (RTT
+ *                          6-8 ms, mean 7), modem-sleep = --delay-ms 45
+ *                          --jitter-ms 10 (RTT 90-110 ms, mean 100: an ESP32
+ *                          in modem sleep, DTIM 1). Later options override.
+ *   --window BYTES         the device's TCP receive window (lwIP TCP_WND;
+ *                          ESP-IDF's default is 5760), TCP upload direction
+ *                          (host -> device) only: the relay takes bytes from
+ *                          the host only while bytes taken minus bytes the
+ *                          host has heard acknowledged stay within BYTES.
+ *                          A byte is acknowledged once the device program
+ *                          has read it (what lwIP's window reopens on), and
+ *                          the host hears of it one-way delay (+ jitter)
+ *                          later, so at the earliest one RTT after it left.
+ *                          "What the device has read" is measured, not
+ *                          guessed: delivered bytes minus what our socket
+ *                          has not sent yet (SIOCOUTQNSD) minus the device
+ *                          socket's unread bytes (sock_diag; Linux). The exit line
+ *                          reports the most bytes ever in flight.
  *   --rate-kbps KBPS       bandwidth limit in kbit/s (1000 bit), per TCP
  *                          direction (UDP datagrams are not rate limited):
  *                          the relay reads no faster than the link carries,
@@ -82,6 +108,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -92,6 +122,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -105,6 +136,7 @@
 #define READ_SLICE 1460u               /* read granularity on a rate-limited link */
 #define RATE_SLACK_US 50000u           /* a late read still continues a busy link */
 #define SESSION_IDLE_US (120ull * 1000000ull)
+#define ACK_RING 256u                  /* --window: acks on their way to the host */
 
 /* ------------------------------------------------------------------ */
 /* Configuration and global state. */
@@ -117,6 +149,9 @@ static struct {
     bool have_host_ip;
     struct in_addr host_ip;
     uint64_t delay_us;
+    uint64_t jitter_us;
+    uint64_t seed;
+    uint64_t window;                  /* 0: no receive-window model */
     uint64_t rate_bps;                /* 0: unlimited */
     uint64_t stall_every_us, stall_us, stall_first_us;
     uint64_t stall_after;             /* 0: no per-connection stall */
@@ -134,7 +169,36 @@ static uint64_t t0_us;
 
 static struct {
     uint64_t up_bytes, down_bytes, dgrams_up, dgrams_down, conns, cuts, refused, flips;
+    uint64_t max_in_flight;           /* --window: most upload bytes unacknowledged */
 } stats;
+
+/* splitmix64's finaliser: a well-mixed 64-bit value for any input. */
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* One-way delay of the next piece of data: DELAY + U[0, JITTER]. */
+static uint64_t link_delay_us(void)
+{
+    static uint64_t n;
+    if (cfg.jitter_us == 0)
+        return cfg.delay_us;
+    uint64_t r = mix64(cfg.seed + ++n * 0x9E3779B97F4A7C15ull);
+    return cfg.delay_us + r % (cfg.jitter_us + 1);
+}
+
+/* When a piece sent now is due, not before the one ahead (*last). */
+static uint64_t due_after(uint64_t now, uint64_t *last)
+{
+    uint64_t due = now + link_delay_us();
+    if (due < *last)
+        due = *last;
+    *last = due;
+    return due;
+}
 
 static uint64_t now_us(void)
 {
@@ -258,6 +322,13 @@ typedef struct pipe_s {
     bool eof, shut;
     bool upload;             /* host -> device: counted for --cut-after-bytes */
     bool flipped;            /* --flip-after-bytes done on this pipe */
+    uint64_t last_due_us;    /* jitter never reorders */
+    /* --window (upload pipe): bytes taken from the host, and what the host
+     * has heard the device read; acks on their way back to the host. */
+    uint64_t taken, acked, read_seen;
+    struct ack { uint64_t due_us, read; } acks[ACK_RING];
+    unsigned ack_head, ack_n;
+    uint64_t ack_last_due_us;
 } pipe_t;
 
 typedef struct conn {
@@ -392,6 +463,8 @@ static bool pipe_can_read(const pipe_t *p, uint64_t now)
 {
     if (p->eof || *p->from < 0)
         return false;
+    if (cfg.window && p->upload && p->taken - p->acked >= cfg.window)
+        return false;
     if (cfg.rate_bps)
         return p->free_us <= now;
     return p->queued < QUEUE_CAP;
@@ -403,6 +476,8 @@ static bool pipe_read(conn_t *c, pipe_t *p, uint64_t now)
     size_t want = cfg.rate_bps ? READ_SLICE : READ_BIG;
     if (!cfg.rate_bps && want > QUEUE_CAP - p->queued)
         want = QUEUE_CAP - p->queued;
+    if (cfg.window && p->upload && want > cfg.window - (p->taken - p->acked))
+        want = (size_t)(cfg.window - (p->taken - p->acked));
     chunk_t *ch = malloc(sizeof *ch + want);
     if (ch == NULL)
         die("out of memory");
@@ -433,7 +508,12 @@ static bool pipe_read(conn_t *c, pipe_t *p, uint64_t now)
     ch->next = NULL;
     ch->len = (size_t)n;
     ch->off = 0;
-    ch->due_us = ready + cfg.delay_us;
+    ch->due_us = due_after(ready, &p->last_due_us);
+    if (cfg.window && p->upload) {
+        p->taken += (uint64_t)n;
+        if (p->taken - p->acked > stats.max_in_flight)
+            stats.max_in_flight = p->taken - p->acked;
+    }
     if (p->tail)
         p->tail->next = ch;
     else
@@ -461,11 +541,9 @@ static bool pipe_write(conn_t *c, pipe_t *p, uint64_t now, bool *want_out)
             n = (size_t)(cfg.stall_after - p->forwarded);
         if (cfg.flip && p->upload && !p->flipped && cfg.flip_after >= p->forwarded &&
             cfg.flip_after < p->forwarded + n) {
-            /* splitmix64's finaliser: any seed picks a bit per connection */
-            uint64_t z = cfg.flip_seed + (uint64_t)c->id * 0x9E3779B97F4A7C15ull;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-            unsigned bit = (unsigned)((z ^ (z >> 31)) & 7u);
+            /* any seed picks a bit per connection */
+            unsigned bit = (unsigned)(mix64(cfg.flip_seed + (uint64_t)c->id *
+                                            0x9E3779B97F4A7C15ull) & 7u);
             ch->data[ch->off + (cfg.flip_after - p->forwarded)] ^= (uint8_t)(1u << bit);
             p->flipped = true;
             stats.flips++;
@@ -517,6 +595,84 @@ static bool pipe_write(conn_t *c, pipe_t *p, uint64_t now, bool *want_out)
         p->shut = true;
     }
     return true;
+}
+
+/* --window: bytes of fd's connection its peer (the device, a process on
+ * this machine) has received but not read yet, from sock_diag. Exits when
+ * the kernel cannot tell: a window model that guesses would not be one. */
+static uint64_t peer_unread(int fd)
+{
+    static int diag = -1;
+    struct sockaddr_in me, peer;
+    socklen_t ml = sizeof me, pl = sizeof peer;
+    struct {
+        struct nlmsghdr nlh;
+        struct inet_diag_req_v2 r;
+    } req;
+    union {
+        struct nlmsghdr nlh;
+        uint8_t bytes[1024];
+    } ans;
+    if (getsockname(fd, (struct sockaddr *)&me, &ml) != 0 ||
+        getpeername(fd, (struct sockaddr *)&peer, &pl) != 0)
+        return 0;   /* not connected (yet, or any more): nothing to read */
+    if (diag < 0 && (diag = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG)) < 0)
+        die("--window: no sock_diag netlink socket: %s", strerror(errno));
+    memset(&req, 0, sizeof req);
+    req.nlh.nlmsg_len = sizeof req;
+    req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    req.nlh.nlmsg_flags = NLM_F_REQUEST;
+    req.r.sdiag_family = AF_INET;
+    req.r.sdiag_protocol = IPPROTO_TCP;
+    req.r.idiag_states = ~0u;
+    /* the peer's socket: its source is our destination */
+    req.r.id.idiag_sport = peer.sin_port;
+    req.r.id.idiag_dport = me.sin_port;
+    req.r.id.idiag_src[0] = peer.sin_addr.s_addr;
+    req.r.id.idiag_dst[0] = me.sin_addr.s_addr;
+    req.r.id.idiag_cookie[0] = req.r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+    if (send(diag, &req, sizeof req, 0) != (ssize_t)sizeof req)
+        die("--window: sock_diag request: %s", strerror(errno));
+    ssize_t n = recv(diag, &ans, sizeof ans, 0);
+    if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct inet_diag_msg)) ||
+        ans.nlh.nlmsg_type != SOCK_DIAG_BY_FAMILY)
+        return 0;   /* the peer closed meanwhile */
+    const struct inet_diag_msg *m = NLMSG_DATA(&ans.nlh);
+    return m->idiag_rqueue;
+}
+
+/* --window, upload pipe: see what the device has read since the last look
+ * (an ack leaves it then, due at the host one-way delay later), and let
+ * the acks that have arrived open the window. Sets *wake for the next ack
+ * or the next look while bytes are unread. */
+static void window_update(pipe_t *p, uint64_t now, uint64_t *wake)
+{
+    if (!cfg.window || !p->upload)
+        return;
+    if (*p->to >= 0 && p->read_seen < p->forwarded) {
+        /* not sent yet, plus received and not read; sent and not yet ACKed
+         * is no measure: loopback TCP delays its ACKs by up to 40 ms */
+        int unsent = 0;
+        if (ioctl(*p->to, SIOCOUTQNSD, &unsent) != 0)
+            unsent = 0;
+        uint64_t unread = (uint64_t)unsent + peer_unread(*p->to);
+        uint64_t read = p->forwarded > unread ? p->forwarded - unread : 0;
+        if (read > p->read_seen && p->ack_n < ACK_RING) {
+            struct ack *a = &p->acks[(p->ack_head + p->ack_n++) % ACK_RING];
+            a->due_us = due_after(now, &p->ack_last_due_us);
+            a->read = read;
+            p->read_seen = read;
+        }
+        if (p->read_seen < p->forwarded && *wake > now + 1000u)
+            *wake = now + 1000u;   /* look again soon: the device reads in bursts */
+    }
+    while (p->ack_n && p->acks[p->ack_head].due_us <= now) {
+        p->acked = p->acks[p->ack_head].read;
+        p->ack_head = (p->ack_head + 1) % ACK_RING;
+        p->ack_n--;
+    }
+    if (p->ack_n && p->acks[p->ack_head].due_us < *wake)
+        *wake = p->acks[p->ack_head].due_us;
 }
 
 /* ------------------------------------------------------------------ */
@@ -622,7 +778,8 @@ static void dq_push(int fd, const struct sockaddr_in *to, const uint8_t *data, s
     if (d == NULL)
         die("out of memory");
     d->next = NULL;
-    d->due_us = now + cfg.delay_us;
+    static uint64_t last_due;
+    d->due_us = due_after(now, &last_due);
     d->fd = fd;
     d->to = *to;
     d->len = len;
@@ -748,7 +905,8 @@ static void usage(FILE *out)
 {
     fputs("usage: linkemu --tcp LISTEN_IP:PORT --to IP:PORT [impairments] [options]\n"
           "       linkemu --espota LISTEN_IP:PORT --device IP:PORT [impairments] [options]\n"
-          "impairments: --delay-ms MS --rate-kbps KBPS --stall-every-ms MS --stall-ms MS\n"
+          "impairments: --delay-ms MS [--jitter-ms MS --seed S] --profile lan|modem-sleep\n"
+          "             --window BYTES --rate-kbps KBPS --stall-every-ms MS --stall-ms MS\n"
           "             [--stall-first-ms MS] --stall-after-bytes N --cut-after-bytes N\n"
           "             --flip-after-bytes N [--flip-seed S] --no-connect-back\n"
           "options:     --host-ip IP --port-file FILE --run-for SEC -v\n"
@@ -764,13 +922,18 @@ static void on_signal(int sig)
 static void parse_args(int argc, char **argv)
 {
     enum { O_TCP = 256, O_ESPOTA, O_TO, O_DEVICE, O_DELAY, O_RATE, O_EVERY, O_STALL, O_FIRST,
-           O_AFTER, O_CUT, O_NOCB, O_HOSTIP, O_PORTFILE, O_RUNFOR, O_FLIP, O_FLIPSEED };
+           O_AFTER, O_CUT, O_NOCB, O_HOSTIP, O_PORTFILE, O_RUNFOR, O_FLIP, O_FLIPSEED,
+           O_JITTER, O_SEED, O_PROFILE, O_WINDOW };
     static const struct option opts[] = {
         {"tcp", required_argument, 0, O_TCP},
         {"espota", required_argument, 0, O_ESPOTA},
         {"to", required_argument, 0, O_TO},
         {"device", required_argument, 0, O_DEVICE},
         {"delay-ms", required_argument, 0, O_DELAY},
+        {"jitter-ms", required_argument, 0, O_JITTER},
+        {"seed", required_argument, 0, O_SEED},
+        {"profile", required_argument, 0, O_PROFILE},
+        {"window", required_argument, 0, O_WINDOW},
         {"rate-kbps", required_argument, 0, O_RATE},
         {"stall-every-ms", required_argument, 0, O_EVERY},
         {"stall-ms", required_argument, 0, O_STALL},
@@ -788,6 +951,7 @@ static void parse_args(int argc, char **argv)
         {0, 0, 0, 0},
     };
     bool have_to = false, first_set = false;
+    cfg.seed = 1;
     int c;
     while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
         switch (c) {
@@ -802,6 +966,24 @@ static void parse_args(int argc, char **argv)
             have_to = true;
             break;
         case O_DELAY: cfg.delay_us = (uint64_t)(atof(optarg) * 1000.0); break;
+        case O_JITTER: cfg.jitter_us = (uint64_t)(atof(optarg) * 1000.0); break;
+        case O_SEED: cfg.seed = strtoull(optarg, NULL, 10); break;
+        case O_PROFILE:
+            if (strcmp(optarg, "lan") == 0) {
+                cfg.delay_us = 3000;
+                cfg.jitter_us = 1000;
+            } else if (strcmp(optarg, "modem-sleep") == 0) {
+                cfg.delay_us = 45000;
+                cfg.jitter_us = 10000;
+            } else {
+                die("--profile: '%s' is not lan or modem-sleep", optarg);
+            }
+            break;
+        case O_WINDOW:
+            cfg.window = strtoull(optarg, NULL, 10);
+            if (cfg.window < 536 || cfg.window > (1u << 30))
+                die("--window %s: give the receive window in bytes (536 or more)", optarg);
+            break;
         case O_RATE: cfg.rate_bps = (uint64_t)(atof(optarg) * 1000.0); break;
         case O_EVERY: cfg.stall_every_us = strtoull(optarg, NULL, 10) * 1000u; break;
         case O_STALL: cfg.stall_us = strtoull(optarg, NULL, 10) * 1000u; break;
@@ -897,7 +1079,8 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
     open_front();
-    char rate[32], stall[64], cut[32];
+    char rate[32], stall[64], cut[32], wnd[32];
+    snprintf(wnd, sizeof wnd, cfg.window ? "%llu bytes" : "none", (unsigned long long)cfg.window);
     snprintf(rate, sizeof rate, cfg.rate_bps ? "%llu kbit/s" : "unlimited",
              (unsigned long long)(cfg.rate_bps / 1000));
     snprintf(stall, sizeof stall, cfg.stall_us && cfg.stall_every_us ? "%llu ms every %llu ms"
@@ -905,8 +1088,9 @@ int main(int argc, char **argv)
              (unsigned long long)(cfg.stall_every_us / 1000));
     snprintf(cut, sizeof cut, cfg.cut_after ? "after %llu bytes" : "none",
              (unsigned long long)cfg.cut_after);
-    fprintf(stderr, "linkemu: delay %.1f ms each way, rate %s, stalls %s, cut %s\n",
-            (double)cfg.delay_us / 1000.0, rate, stall, cut);
+    fprintf(stderr, "linkemu: delay %.1f ms each way + jitter 0-%.1f ms, rate %s, stalls %s, "
+            "cut %s, receive window %s\n", (double)cfg.delay_us / 1000.0,
+            (double)cfg.jitter_us / 1000.0, rate, stall, cut, wnd);
 
     uint64_t end = cfg.run_for > 0 ? t0_us + (uint64_t)(cfg.run_for * 1e6) : UINT64_MAX;
     while (!quit) {
@@ -965,6 +1149,8 @@ int main(int argc, char **argv)
                 continue;   /* closed */
             if (!c->used)
                 continue;   /* (a stall may have started in the first write) */
+            window_update(&c->ab, now, &wake);
+            window_update(&c->ba, now, &wake);
             if (c->ab.eof && c->ba.eof && c->ab.head == NULL && c->ba.head == NULL) {
                 conn_close(c, false, "both sides done");
                 continue;
@@ -1051,5 +1237,8 @@ int main(int argc, char **argv)
             (unsigned long long)stats.refused);
     if (cfg.flip)
         fprintf(stderr, "linkemu: flipped %llu bits\n", (unsigned long long)stats.flips);
+    if (cfg.window)
+        fprintf(stderr, "linkemu: receive window %llu bytes: at most %llu bytes were in flight\n",
+                (unsigned long long)cfg.window, (unsigned long long)stats.max_in_flight);
     return 0;
 }

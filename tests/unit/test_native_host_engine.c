@@ -520,6 +520,30 @@ static void test_window_respected(void **state)
     assert_true(c->up.data > c->fx.v2_len / DATA_BYTES);   /* short frames where it ran out */
 }
 
+/* A host window below the device's (aloft upload --window: the ESPHome-like
+ * pace with half the device's window) caps what is in flight, and the
+ * device's ACK every half window keeps it going. */
+static void test_host_window_cap(void **state)
+{
+    ctx_t *c = *state;
+    c->window = 16384;
+    aloft_native_host_config_t hc = host_cfg(c, ALOFT_NATIVE_OP_UPLOAD, NULL);
+    hc.window = 8192;
+    connect_real(c, &hc, false);
+    c->l.chunk = 700;
+    for (int i = 0; i < 10000 && !(aloft_native_host_state(&c->h) & ALOFT_NATIVE_CLOSED); i++) {
+        c->l.hold_down = true;
+        native_link_run(&c->l);
+        c->l.hold_down = false;
+        native_link_pump(&c->l);
+    }
+    native_link_run(&c->l);
+    assert_int_equal(aloft_native_host_last_error(&c->h), 0);
+    assert_non_null(aloft_native_host_result(&c->h));
+    assert_true(c->max_flight <= 8192);
+    assert_true(c->max_flight > 8192 - 4092);   /* it did fill its window */
+}
+
 static void test_end_without_final_ack(void **state)
 {
     ctx_t *c = *state;
@@ -1112,6 +1136,7 @@ int main(void)
         T(test_keys_derived_once),
         T(test_resume_offset_and_source),
         T(test_window_respected),
+        T(test_host_window_cap),
         T(test_end_without_final_ack),
         T(test_rollback_real),
         T(test_flipped_header_on_resumed_connection_resumes),
