@@ -20,6 +20,10 @@ DEBS += bsdiff xdelta3 bc
 # make deb, and the test that builds the package (dpkg-buildpackage wants
 # build-essential).
 DEBS += debhelper dpkg-dev build-essential
+# aloft fleet: the controller (SQLite, libmosquitto, cJSON) and its tests (a real
+# mosquitto, lighttpd, the scripted device double on paho-mqtt).
+DEBS += libsqlite3-dev libmosquitto-dev libcjson-dev mosquitto mosquitto-clients lighttpd \
+        python3-paho-mqtt
 
 # make idf-check (not part of make test): IDF's Linux target needs libbsd;
 # without Espressif's toolchains, tools/idf/mkenv.sh and the Debian cross
