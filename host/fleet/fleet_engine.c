@@ -204,25 +204,30 @@ long fleet_step(fleet_rollout_t *r, int64_t now_ms)
     if (finished(r))
         return -1;
     time_out(r, now_ms);
-    gate_wave(r);
-    if (r->state != FLEET_RUNNING)
-        return -1;
-    for (size_t i = 0; i < r->ndevs; i++) {
-        fleet_dev_t *d = &r->devs[i];
-        if (d->wave != r->wave || d->state != FLEET_DEV_QUEUED)
-            continue;
-        if (!d->online) {
-            if (!r->plan.queue_offline)
-                dev_set(d, FLEET_DEV_SKIPPED, "offline when its wave came");
-            continue;
+    for (;;) {
+        bool skipped = false;
+        gate_wave(r);
+        if (r->state != FLEET_RUNNING)
+            return -1;
+        for (size_t i = 0; i < r->ndevs; i++) {
+            fleet_dev_t *d = &r->devs[i];
+            if (d->wave != r->wave || d->state != FLEET_DEV_QUEUED)
+                continue;
+            if (!d->online) {
+                if (!r->plan.queue_offline) {
+                    dev_set(d, FLEET_DEV_SKIPPED, "offline when its wave came");
+                    skipped = true;
+                }
+                continue;
+            }
+            d->attempts++;
+            d->sent_ms = now_ms;
+            dev_set(d, FLEET_DEV_SENT, d->error);   /* keeps the retry's reason */
+            return (long)i;
         }
-        d->attempts++;
-        d->sent_ms = now_ms;
-        dev_set(d, FLEET_DEV_SENT, d->error);   /* keeps the retry's reason */
-        return (long)i;
+        if (!skipped)
+            return -1;   /* else the skips may have ended the wave: gate again */
     }
-    gate_wave(r);   /* a wave of skipped devices ends here */
-    return -1;
 }
 
 int fleet_pause(fleet_rollout_t *r)
