@@ -68,14 +68,16 @@ static const char request_help[] =
 /* ---- the controller's lock --------------------------------------------- */
 
 /* flock DB.lock: 0 held (fd kept open until exit), 1 another controller
- * holds it, CLI_FAIL when it cannot be made. */
+ * holds it, -1 (after printing why) when it cannot be made. */
 static int lock_db(const char *db, int *fd)
 {
     char path[1100];
     snprintf(path, sizeof path, "%s.lock", db);
     *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (*fd < 0)
-        return cli_fail("cannot open %s: %s (is the directory writable?)", path, strerror(errno));
+    if (*fd < 0) {
+        cli_fail("cannot open %s: %s (is the directory writable?)", path, strerror(errno));
+        return -1;
+    }
     if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
         return 0;
     close(*fd);
@@ -362,7 +364,7 @@ static int open_store(runner_t *u, int *lock_fd)
         return cli_fail("another 'aloft fleet' controller runs %s's rollout; watch it with "
                         "'aloft fleet status --db %s'", u->o.db, u->o.db);
     if (rc != 0)
-        return rc;
+        return CLI_FAIL;
     return fleet_store_open(u->o.db, &u->st, &e) == 0 ? 0 : fleet_fail(&e);
 }
 
@@ -691,7 +693,7 @@ int fleet_request_cmd(int argc, char **argv)
         return cli_fail("no rollout database %s: give --db FILE, the one 'aloft fleet rollout' "
                         "used", u.o.db);
     int locked = lock_db(u.o.db, &lock_fd);
-    if (locked == CLI_FAIL)
+    if (locked < 0)
         return CLI_FAIL;
     if (fleet_store_open(u.o.db, &u.st, &e) != 0) {
         rc = fleet_fail(&e);

@@ -78,7 +78,9 @@ names() { local i s=""; for i in $(seq 1 "$2"); do s+="${s:+,}$(printf "%s%0${3:
 # fleet ARGS...: the controller on the test's broker and database.
 fleet_db=$tmp/fleet.db
 # (timeout: a controller that waits for good is a failure, not a hang)
+# spawn_fleet ARGS...: the same in the background, $spawned its own pid.
 fleet() { timeout 120 "$aloft" fleet "$@" --broker "127.0.0.1:$mqtt_port" --db "$fleet_db" ${fleet_opts:-}; }
+spawn_fleet() { spawn "$aloft" fleet "$@" --broker "127.0.0.1:$mqtt_port" --db "$fleet_db" ${fleet_opts:-}; }
 
 # commands NAME: how many install commands NAME received.
 commands() { grep -c "^$1 " "$tmp/record" 2>/dev/null || true; }
