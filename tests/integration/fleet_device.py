@@ -8,7 +8,8 @@ scripts it:
   confirm   downloading (the file fetched over HTTP and its size and SHA-256
             checked), rebooting, then confirmed with the new version (default)
   fail      downloading, rebooting, then failed: rolled back (-46)
-  silent    downloading, then nothing (never confirms: the timeout's case)
+  silent    downloading, then nothing (never confirms: the timeout's case;
+            a retry starts over)
   refuse    refused (version not newer)
 
 Every command received is appended to --record as "NAME ID" (one line, flushed),
@@ -151,6 +152,7 @@ class Device:
         self.pause()
         self.progress(cid, version, "downloading", total, total)
         if what == "silent":
+            self.busy = False   # as if it lost the update: a retry starts again
             return
         self.pause()
         self.progress(cid, version, "rebooting", total, total)
