@@ -91,7 +91,9 @@ typedef enum aloft_err {
     ALOFT_ERR_CROWDED = -87,        /* every connection taken; an unfinished login gave way */
     ALOFT_ERR_LOGIN_BUDGET = -88,   /* device-wide failed-login budget spent; wait */
     ALOFT_ERR_INTEGRITY = -89,      /* a frame failed its integrity check (MAC, header) */
-    ALOFT_ERR_COMMAND = -90,        /* a fleet command (MQTT) is malformed or incomplete */
+    ALOFT_ERR_HTTP = -90,           /* HTTP server answered with an error status */
+    ALOFT_ERR_HTTP_MISMATCH = -91,  /* HTTP response does not describe the release's file */
+    ALOFT_ERR_COMMAND = -92,        /* a fleet command (MQTT) is malformed or incomplete */
 } aloft_err_t;
 
 /* Plain-words message for a code ("image is larger than the slot"). Never
