@@ -242,7 +242,7 @@ static bool http_url(const char *u)
 
 /* The release object (FLEET.md §3) into r; *bad names the first member
  * that is missing or invalid. The OpenMQTTGateway form (omg) takes chip
- * and project from the running image and has no size. */
+ * and project from the running image. */
 static int parse_release(const aloft_agent_t *a, const aloft_json_t *obj, bool omg,
                          aloft_agent_release_t *r, const char **bad)
 {
@@ -258,10 +258,9 @@ static int parse_release(const aloft_agent_t *a, const aloft_json_t *obj, bool o
         if (get_str(obj, "chip", chip, sizeof chip, false) != 0 ||
             aloft_chip_parse(chip, &r->chip_id) != 0)
             return *bad = "chip", ALOFT_ERR_COMMAND;
-        if (!aloft_json_member(obj, "size", &v) || aloft_json_u32(&v, &r->size) != 0 ||
-            r->size == 0)
-            return *bad = "size", ALOFT_ERR_COMMAND;
     }
+    if (!aloft_json_member(obj, "size", &v) || aloft_json_u32(&v, &r->size) != 0 || r->size == 0)
+        return *bad = "size", ALOFT_ERR_COMMAND;
     if (get_str(obj, "version", r->version, sizeof r->version, false) != 0 || !r->version[0])
         return *bad = "version", ALOFT_ERR_COMMAND;
     if (get_str(obj, "url", r->url, sizeof r->url, false) != 0 || !http_url(r->url))

@@ -81,7 +81,7 @@ typedef struct aloft_agent_release {
     char version[ALOFT_AGENT_TEXT_MAX];
     uint16_t chip_id;
     char url[ALOFT_AGENT_URL_MAX];
-    uint32_t size;                  /* 0: not given (OpenMQTTGateway) */
+    uint32_t size;                  /* exact bytes of the file */
     uint8_t sha256[32];
     bool is_signed;                 /* the file ends in a signature block */
     char summary[ALOFT_AGENT_SUMMARY_MAX];

@@ -373,8 +373,10 @@ static void test_omg(void **state)
 {
     (void)state;
     const char *topic = "home/gw1/commands/MQTTtoSYS/firmware_update";
-    const char *ok = "{\"version\":\"2.1.0\",\"url\":\"http://x/gw.bin\",\"password\":\"pw\"," SHA "}";
-    const char *no_sha = "{\"version\":\"2.1.0\",\"url\":\"http://x/gw.bin\",\"password\":\"pw\"}";
+    const char *ok = "{\"version\":\"2.1.0\",\"url\":\"http://x/gw.bin\",\"password\":\"pw\","
+                     "\"size\":4096," SHA "}";
+    const char *no_sha = "{\"version\":\"2.1.0\",\"url\":\"http://x/gw.bin\",\"password\":\"pw\","
+                         "\"size\":4096}";
     password = "pw";
     start(NULL, NULL);
     connected();
@@ -394,10 +396,10 @@ static void test_omg(void **state)
     connected();
     aloft_agent_message(&agent, 0, topic, ok, strlen(ok));
     drain();
-    has(published("aloft/gw1/update"), "\"phase\":\"downloading\",\"done\":0,\"total\":0");
+    has(published("aloft/gw1/update"), "\"phase\":\"downloading\",\"done\":0,\"total\":4096");
     assert_non_null(find(ALOFT_AGENT_PULL, NULL));
     assert_string_equal(agent.release.project, "gateway");
-    assert_int_equal(agent.release.size, 0);
+    assert_int_equal(agent.release.size, 4096);
     /* a device with keys needs a signed file */
     dev.signed_only = true;
     start(NULL, NULL);
