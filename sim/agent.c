@@ -119,7 +119,6 @@ static void save_record(sim_agent_t *sa, const char *p, size_t n)
 
 static void start_pull(sim_agent_t *sa, const aloft_agent_release_t *r)
 {
-    sim_pull_options_t opt = {.ca_file = sa->cfg.pull_cafile};
     memset(&sa->rel, 0, sizeof sa->rel);
     copy_str(sa->rel.project, sizeof sa->rel.project, r->project);
     copy_str(sa->rel.version, sizeof sa->rel.version, r->version);
@@ -130,7 +129,7 @@ static void start_pull(sim_agent_t *sa, const aloft_agent_release_t *r)
     sa->rel.file.is_signed = r->is_signed;
     sim_log(sa->sim, "aloft-sim: %s: pulling %s %s from %s", sa->name, r->project, r->version,
             r->url);
-    if (sim_pull_start(&sa->pull, sa->sim, &sa->rel, &opt) != 0) {
+    if (sim_pull_start(&sa->pull, sa->sim, &sa->rel, &sa->cfg.pull) != 0) {
         aloft_pull_status_t st;
         sim_pull_status(&sa->pull, &st);
         aloft_agent_pull_done(&sa->agent, &st.diag);

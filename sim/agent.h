@@ -29,7 +29,7 @@ typedef struct sim_agent_config {
     const char *prefix;          /* NULL: aloft */
     const char *omg_prefix;      /* OpenMQTTGateway prefix, NULL: none */
     const char *ota_password;    /* for OMG's password; NULL: none (only its hash is kept) */
-    const char *pull_cafile;     /* HTTPS pulls trust this CA; NULL: the system's */
+    sim_pull_options_t pull;     /* HTTPS CA, retries, rate of the pulls */
 } sim_agent_config_t;
 
 typedef struct sim_agent {

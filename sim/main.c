@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "aloft/version.h"
 #include "crypto_mbedtls.h"
 #include "fileio.h"
@@ -21,6 +23,7 @@
 #include "agent.h"
 #include "device.h"
 #include "inflate_zlib.h"
+#include "pull.h"
 #include "serve.h"
 
 enum { EXIT_USAGE = 2, EXIT_POWER_CUT = 3 };
@@ -57,6 +60,15 @@ static void usage(FILE *out)
           "  --update FILE          feed FILE through the update pipeline, then reboot\n"
           "  --fs                   --update FILE is a filesystem image for the data partition\n"
           "  --run-for SEC          exit after SEC seconds (0: boot, update, exit)\n"
+          "\n"
+          "HTTP pull (docs/FLEET.md §8): download a release, verify, activate, reboot:\n"
+          "  --pull-release FILE.json  a release object (url, size, sha256, signed)\n"
+          "  --pull URL --pull-size N --pull-sha256 HEX [--pull-signed]  the same, inline\n"
+          "  --ca-file PEM          trust this CA for https:// (default: the system's)\n"
+          "  --pull-tries N         attempts in all (default 5)\n"
+          "  --pull-backoff MS      wait before the first retry, doubling (default 1000)\n"
+          "  --pull-rate BYTES      download at most BYTES per second (tests)\n"
+          "\n"
           "  --power-cut N          cut power at the Nth flash erase/program (exit status 3)\n"
           "  --power-cut-seed S     how much of the torn operation lands (default 1)\n"
           "  --quiet                no output\n"
@@ -86,7 +98,6 @@ static void usage(FILE *out)
           "  --mqtt-cafile CA.pem   TLS to the broker, trusting this CA\n"
           "  --prefix P             topic prefix (default aloft)\n"
           "  --omg-prefix P         also take OpenMQTTGateway's P/commands/MQTTtoSYS/firmware_update\n"
-          "  --pull-cafile CA.pem   HTTPS downloads trust this CA\n"
           "  --fleet N              N devices in this process: flash FILE.1 .. FILE.N (made\n"
           "                         from --firmware when missing), names DEV-1 .. DEV-N, one\n"
           "                         MQTT session each (user DEV-i, the same password)\n",
@@ -109,6 +120,10 @@ typedef struct options {
     const char *mqtt, *name;
     sim_agent_config_t agent;
     unsigned fleet;
+    const char *pull_release, *pull_url, *pull_sha256;
+    bool pull_signed;
+    unsigned long pull_size;
+    sim_pull_options_t pull;
 } options_t;
 
 #define SIM_FLEET_MAX 1000
@@ -138,7 +153,9 @@ static int parse_args(int argc, char **argv, options_t *o)
            O_UPDATE, O_FS, O_RUNFOR, O_CUT, O_SEED, O_QUIET, O_BIND, O_PORT, O_PASSWORD,
            O_AUTH, O_IDLE, O_BLE_EVERY, O_BLE_STALL, O_MQTT_EVERY, O_MQTT_BLOCK, O_NO_QUIESCE,
            O_REACHABLE, O_PUBKEY, O_ESPOTA_PASSWORD, O_NO_ESPOTA, O_MQTT, O_NAME, O_MQTT_USER,
-           O_MQTT_PASSWORD, O_MQTT_CAFILE, O_PREFIX, O_OMG, O_PULL_CAFILE, O_FLEET };
+           O_MQTT_PASSWORD, O_MQTT_CAFILE, O_PREFIX, O_OMG, O_FLEET,
+           O_PULL_RELEASE, O_PULL, O_PULL_SIZE, O_PULL_SHA256, O_PULL_SIGNED, O_CA_FILE,
+           O_PULL_TRIES, O_PULL_BACKOFF, O_PULL_RATE };
     static const struct option longopts[] = {
         {"flash", required_argument, 0, 'f'},
         {"init", no_argument, 0, O_INIT},
@@ -175,8 +192,16 @@ static int parse_args(int argc, char **argv, options_t *o)
         {"mqtt-cafile", required_argument, 0, O_MQTT_CAFILE},
         {"prefix", required_argument, 0, O_PREFIX},
         {"omg-prefix", required_argument, 0, O_OMG},
-        {"pull-cafile", required_argument, 0, O_PULL_CAFILE},
         {"fleet", required_argument, 0, O_FLEET},
+        {"pull-release", required_argument, 0, O_PULL_RELEASE},
+        {"pull", required_argument, 0, O_PULL},
+        {"pull-size", required_argument, 0, O_PULL_SIZE},
+        {"pull-sha256", required_argument, 0, O_PULL_SHA256},
+        {"pull-signed", no_argument, 0, O_PULL_SIGNED},
+        {"ca-file", required_argument, 0, O_CA_FILE},
+        {"pull-tries", required_argument, 0, O_PULL_TRIES},
+        {"pull-backoff", required_argument, 0, O_PULL_BACKOFF},
+        {"pull-rate", required_argument, 0, O_PULL_RATE},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
@@ -252,8 +277,16 @@ static int parse_args(int argc, char **argv, options_t *o)
         case O_MQTT_CAFILE: o->agent.cafile = optarg; break;
         case O_PREFIX: o->agent.prefix = optarg; break;
         case O_OMG: o->agent.omg_prefix = optarg; break;
-        case O_PULL_CAFILE: o->agent.pull_cafile = optarg; break;
         case O_FLEET: o->fleet = (unsigned)strtoul(optarg, NULL, 10); break;
+        case O_PULL_RELEASE: o->pull_release = optarg; break;
+        case O_PULL: o->pull_url = optarg; break;
+        case O_PULL_SIZE: o->pull_size = strtoul(optarg, NULL, 10); break;
+        case O_PULL_SHA256: o->pull_sha256 = optarg; break;
+        case O_PULL_SIGNED: o->pull_signed = true; break;
+        case O_CA_FILE: o->pull.ca_file = optarg; break;
+        case O_PULL_TRIES: o->pull.policy.tries = (uint8_t)strtoul(optarg, NULL, 10); break;
+        case O_PULL_BACKOFF: o->pull.policy.backoff_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case O_PULL_RATE: o->pull.max_bytes_per_s = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("aloft-sim %s\n", ALOFT_VERSION_STRING); exit(0);
         default: return -1;
@@ -306,6 +339,59 @@ static void on_power_cut(void *ctx)
         printf("\naloft-sim: POWER CUT at flash operation %llu\n", o->cut_at);
     fflush(stdout);
     _exit(EXIT_POWER_CUT);
+}
+
+/* The release to pull: --pull-release's JSON, or the inline options as
+ * the same object. */
+static int pull_release(const options_t *o, sim_release_t *r)
+{
+    char err[128], *json;
+    size_t len;
+    int rc;
+    if (o->pull_release) {
+        uint8_t *text = read_file(o->pull_release, &len);
+        if (text == NULL)
+            return -1;
+        json = strndup((const char *)text, len);
+        free(text);
+    } else {
+        cJSON *obj = cJSON_CreateObject();
+        cJSON_AddStringToObject(obj, "url", o->pull_url);
+        cJSON_AddNumberToObject(obj, "size", (double)o->pull_size);
+        cJSON_AddStringToObject(obj, "sha256", o->pull_sha256 ? o->pull_sha256 : "");
+        cJSON_AddBoolToObject(obj, "signed", o->pull_signed);
+        json = cJSON_PrintUnformatted(obj);
+        cJSON_Delete(obj);
+    }
+    if ((rc = sim_release_parse(json ? json : "", r, err, sizeof err)) != 0)
+        fprintf(stderr, "aloft-sim: %s: %s\n",
+                o->pull_release ? o->pull_release : "--pull", err);
+    free(json);
+    return rc;
+}
+
+/* Pull, then reboot into the new image (stepped until over; Ctrl-C
+ * cancels, the journal keeps what is in flash). */
+static int run_pull(sim_device_t *sim, const options_t *o)
+{
+    static sim_pull_t pull;
+    static sim_release_t rel;
+    aloft_pull_status_t st;
+    if (pull_release(o, &rel) != 0)
+        return 1;
+    sim_log(sim, "aloft-sim: pull %s%s%s (%u bytes%s)", rel.url, rel.version[0] ? ", version " : "",
+            rel.version, (unsigned)rel.file.size, rel.file.is_signed ? ", signed" : "");
+    if (sim_pull_start(&pull, sim, &rel, &o->pull) != 0)
+        return 1;
+    while (sim_pull_step(&pull, 20) == SIM_PULL_BUSY)
+        if (stop_requested)
+            sim_pull_cancel(&pull);
+    sim_pull_status(&pull, &st);
+    if (st.phase != ALOFT_PULL_DONE)
+        return 1;
+    if (!o->quiet)
+        printf("\naloft-sim: rebooting into the new firmware\n");
+    return sim_boot(sim, posix_now_ms()) ? 1 : 0;
 }
 
 static int run_update(sim_device_t *sim, const options_t *o)
@@ -444,6 +530,7 @@ static int run_mqtt(options_t *o)
         status = 1;
     }
     o->agent.ota_password = o->password;
+    o->agent.pull = o->pull;   /* --ca-file, --pull-tries, --pull-backoff, --pull-rate */
     sim_agent_lib_init();
     for (unsigned i = 0; status == 0 && i < n; i++) {
         sim_device_t *sim = &sims[i];
@@ -536,6 +623,8 @@ int main(int argc, char **argv)
     int status = sim_boot(&sim, posix_now_ms()) ? 1 : 0;
     if (status == 0 && o.update)
         status = run_update(&sim, &o);
+    if (status == 0 && (o.pull_release || o.pull_url))
+        status = run_pull(&sim, &o);
     if (status == 0 && o.run_for != 0)
         status = run(&sim, &o);
     sim_close(&sim);

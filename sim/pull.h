@@ -59,6 +59,7 @@ typedef struct sim_pull {
     int status;
     bool answered;                /* the response headers went to the engine */
     int body_err;                 /* the engine refused body bytes */
+    char curl_error[256];         /* CURL_ERROR_SIZE */
 } sim_pull_t;
 
 typedef enum sim_pull_result {
