@@ -395,6 +395,7 @@ static void command(aloft_agent_t *a, const char *p, size_t n)
         return;
     }
     if (parse_release(a, &v, false, &r, &bad) != 0) {
+        copy_str(a->version, sizeof a->version, r.version);
         refuse(a, ALOFT_ERR_COMMAND, 0, 0, bad);
         return;
     }
@@ -418,6 +419,7 @@ static void omg_command(aloft_agent_t *a, const char *p, size_t n)
         return;
     }
     if (parse_release(a, &root, true, &r, &bad) != 0) {
+        copy_str(a->version, sizeof a->version, r.version);
         refuse(a, ALOFT_ERR_COMMAND, 0, 0, bad);
         return;
     }

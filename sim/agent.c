@@ -42,6 +42,7 @@ static void describe(sim_agent_t *sa)
         copy_str(d->version, sizeof d->version, b->info.desc.version);
     }
     d->slot_size = b->od.slots[((size_t)b->slot + 1) % (size_t)b->od.nslots]->size;
+    sa->scratch.od = b->od;   /* the slots to verify */
     for (size_t i = 0; i < d->nslots; i++) {
         aloft_agent_slot_t *s = &d->slots[i];
         aloft_image_info_t info;
