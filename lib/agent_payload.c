@@ -182,15 +182,18 @@ void agent_put_ha(const aloft_agent_t *a, aloft_sbuf_t *b)
     const aloft_agent_device_t *d = a->dev;
     bool running = a->phase == ALOFT_AGENT_PHASE_DOWNLOADING ||
                    a->phase == ALOFT_AGENT_PHASE_REBOOTING;
-    /* while an update runs, the version it installs is the latest */
+    /* while an update runs, the version it installs is the latest (after
+     * the reboot only the record's version is known) */
     const aloft_agent_release_t *r = running ? &a->release : a->has_latest ? &a->latest : NULL;
     aloft_sbuf_char(b, '{');
     put_str_member(b, "installed_version", d->version, true);
-    put_str_member(b, "latest_version", r ? r->version : d->version, false);
+    put_str_member(b, "latest_version", running ? a->version : r ? r->version : d->version, false);
     aloft_json_put_key(b, "in_progress", false);
     aloft_sbuf_str(b, running ? "true" : "false");
     aloft_json_put_key(b, "update_percentage", false);
-    if (running && a->total)
+    if (a->phase == ALOFT_AGENT_PHASE_REBOOTING)
+        aloft_sbuf_str(b, "100");
+    else if (running && a->total)
         aloft_sbuf_u32(b, (uint32_t)((uint64_t)a->done * 100 / a->total));
     else if (running)
         aloft_sbuf_char(b, '0');

@@ -169,7 +169,9 @@ static void drain(sim_agent_t *sa)
             mosquitto_subscribe(sa->m, NULL, act.topic, 1);
             break;
         case ALOFT_AGENT_PUBLISH:
-            mosquitto_publish(sa->m, NULL, act.topic, (int)act.len, act.payload, 1, act.retain);
+            if (mosquitto_publish(sa->m, NULL, act.topic, (int)act.len, act.payload, 1,
+                                  act.retain) == MOSQ_ERR_SUCCESS)
+                sa->unacked++;
             break;
         case ALOFT_AGENT_SAVE:
             save_record(sa, act.payload, act.len);
@@ -205,6 +207,15 @@ static void on_connect(struct mosquitto *m, void *ctx, int rc)
     drain(sa);
 }
 
+static void on_publish(struct mosquitto *m, void *ctx, int mid)
+{
+    sim_agent_t *sa = ctx;
+    (void)m;
+    (void)mid;
+    if (sa->unacked)
+        sa->unacked--;
+}
+
 static void on_disconnect(struct mosquitto *m, void *ctx, int rc)
 {
     sim_agent_t *sa = ctx;
@@ -238,6 +249,51 @@ static void try_connect(sim_agent_t *sa, uint64_t now_ms)
                 rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 }
 
+/* Every piece the pipeline takes (one sim_pull_step may write many):
+ * the display's callback, then the engine's progress reports. */
+static void on_piece(void *ctx, uint32_t done, uint32_t total)
+{
+    sim_agent_t *sa = ctx;
+    if (sa->display_progress)
+        sa->display_progress(sa->sim, done, total);
+    if (sa->pulling) {
+        aloft_agent_pull_progress(&sa->agent, posix_now_ms(), done, total);
+        drain(sa);
+    }
+}
+
+/* A new MQTT client: login, TLS, the will. A reboot makes a new one, as
+ * RAM (and the old session's queue) does not survive it. */
+static int new_client(sim_agent_t *sa)
+{
+    sa->m = mosquitto_new(sa->name, true, sa);
+    if (sa->m == NULL) {
+        fprintf(stderr, "aloft-sim: cannot create an MQTT client: %s\n", strerror(errno));
+        return -1;
+    }
+    mosquitto_connect_callback_set(sa->m, on_connect);
+    mosquitto_disconnect_callback_set(sa->m, on_disconnect);
+    mosquitto_message_callback_set(sa->m, on_message);
+    mosquitto_publish_callback_set(sa->m, on_publish);
+    const char *user = sa->cfg.user ? sa->cfg.user : sa->name;
+    if ((sa->cfg.user || sa->cfg.password) &&
+        mosquitto_username_pw_set(sa->m, user, sa->cfg.password) != 0)
+        return -1;
+    if (sa->cfg.cafile) {
+        int rc = mosquitto_tls_set(sa->m, sa->cfg.cafile, NULL, NULL, NULL, NULL);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            fprintf(stderr, "aloft-sim: --mqtt-cafile %s: %s\n", sa->cfg.cafile, mosquitto_strerror(rc));
+            return -1;
+        }
+    }
+    const char *will = aloft_agent_will_topic(&sa->agent);
+    if (mosquitto_will_set(sa->m, will, 7, "offline", 1, true) != MOSQ_ERR_SUCCESS)
+        return -1;
+    sa->unacked = 0;
+    sa->retry_ms = 0;
+    return 0;
+}
+
 int sim_agent_open(sim_agent_t *sa, sim_device_t *sim, const char *flash_path,
                    const char *name, const sim_agent_config_t *cfg, uint64_t now_ms)
 {
@@ -254,25 +310,10 @@ int sim_agent_open(sim_agent_t *sa, sim_device_t *sim, const char *flash_path,
     }
     if (start_engine(sa) != 0)
         return -1;
-    sa->m = mosquitto_new(name, true, sa);
-    if (sa->m == NULL) {
-        fprintf(stderr, "aloft-sim: cannot create an MQTT client: %s\n", strerror(errno));
-        return -1;
-    }
-    mosquitto_connect_callback_set(sa->m, on_connect);
-    mosquitto_disconnect_callback_set(sa->m, on_disconnect);
-    mosquitto_message_callback_set(sa->m, on_message);
-    if (cfg->user && mosquitto_username_pw_set(sa->m, cfg->user, cfg->password) != 0)
-        return -1;
-    if (cfg->cafile) {
-        int rc = mosquitto_tls_set(sa->m, cfg->cafile, NULL, NULL, NULL, NULL);
-        if (rc != MOSQ_ERR_SUCCESS) {
-            fprintf(stderr, "aloft-sim: --mqtt-cafile %s: %s\n", cfg->cafile, mosquitto_strerror(rc));
-            return -1;
-        }
-    }
-    const char *will = aloft_agent_will_topic(&sa->agent);
-    if (mosquitto_will_set(sa->m, will, 7, "offline", 1, true) != MOSQ_ERR_SUCCESS)
+    sa->display_progress = sim->dev.progress;
+    sim->dev.progress = on_piece;
+    sim->dev.progress_ctx = sa;
+    if (new_client(sa) != 0)
         return -1;
     try_connect(sa, now_ms);
     return 0;
@@ -283,27 +324,28 @@ int sim_agent_open(sim_agent_t *sa, sim_device_t *sim, const char *flash_path,
  * the record. */
 static int reboot(sim_agent_t *sa, uint64_t now_ms)
 {
-    for (int i = 0; i < 20 && sa->connected && mosquitto_want_write(sa->m); i++)
+    for (int i = 0; i < 40 && sa->connected && sa->unacked; i++)
         mosquitto_loop(sa->m, 50, 1);
     sa->reboot = false;
     sim_log(sa->sim, "aloft-sim: %s: rebooting", sa->name);
     if (sa->connected)
         mosquitto_disconnect(sa->m);
     sa->connected = false;
+    mosquitto_destroy(sa->m);
+    sa->m = NULL;
     if (sim_boot(sa->sim, now_ms) != 0)
         return -1;
-    if (start_engine(sa) != 0)
+    if (start_engine(sa) != 0 || new_client(sa) != 0)
         return -1;
     try_connect(sa, now_ms);
     return 0;
 }
 
-static void step_pull(sim_agent_t *sa, uint64_t now_ms)
+static void step_pull(sim_agent_t *sa)
 {
     aloft_pull_status_t st;
     sim_pull_result_t r = sim_pull_step(&sa->pull, 0);
     sim_pull_status(&sa->pull, &st);
-    aloft_agent_pull_progress(&sa->agent, now_ms, st.done, st.total);
     if (r == SIM_PULL_OVER) {
         sa->pulling = false;
         if (st.phase == ALOFT_PULL_DONE)
@@ -324,7 +366,7 @@ int sim_agent_step(sim_agent_t *sa, uint64_t now_ms)
     if (rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_PROTOCOL)
         on_disconnect(sa->m, sa, rc);
     if (sa->pulling)
-        step_pull(sa, now_ms);
+        step_pull(sa);
     int confirmed = sim_tick(sa->sim, now_ms);
     if (confirmed < 0)
         return -1;
@@ -360,7 +402,8 @@ void sim_agent_close(sim_agent_t *sa)
         if (sa->connected) {
             mosquitto_publish(sa->m, NULL, aloft_agent_will_topic(&sa->agent), 7, "offline", 1,
                               true);
-            for (int i = 0; i < 20 && mosquitto_want_write(sa->m); i++)
+            sa->unacked++;
+            for (int i = 0; i < 20 && sa->unacked; i++)
                 mosquitto_loop(sa->m, 50, 1);
             mosquitto_disconnect(sa->m);
             mosquitto_loop(sa->m, 0, 1);

@@ -24,7 +24,8 @@
 typedef struct sim_agent_config {
     const char *host;            /* broker */
     int port;
-    const char *user, *password; /* MQTT login; NULL: none */
+    /* MQTT login; user NULL: the device's name (FLEET.md §2), both NULL: none */
+    const char *user, *password;
     const char *cafile;          /* TLS to the broker with this CA (PEM); NULL: plain */
     const char *prefix;          /* NULL: aloft */
     const char *omg_prefix;      /* OpenMQTTGateway prefix, NULL: none */
@@ -45,10 +46,12 @@ typedef struct sim_agent {
     bool has_password;
     uint8_t password_sha256[32];
     bool connected, reboot;
+    unsigned unacked;            /* QoS 1 publishes the broker has not acknowledged */
     uint64_t retry_ms;           /* next connection attempt */
     sim_pull_t pull;
     sim_release_t rel;
     bool pulling;
+    void (*display_progress)(void *ctx, uint32_t done, uint32_t total);   /* sim's own */
 } sim_agent_t;
 
 /* Once per process, before the first sim_agent_open. */

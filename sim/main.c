@@ -94,7 +94,7 @@ static void usage(FILE *out)
           "MQTT agent (docs/FLEET.md; with --mqtt the device takes updates over MQTT only):\n"
           "  --mqtt HOST:PORT       connect to this broker: state, progress, Home Assistant\n"
           "  --name DEV             the device's name and MQTT client id (default aloft-sim)\n"
-          "  --mqtt-user U --mqtt-password P  the broker login (FLEET.md: U is DEV)\n"
+          "  --mqtt-user U --mqtt-password P  the broker login (default U: DEV, FLEET.md)\n"
           "  --mqtt-cafile CA.pem   TLS to the broker, trusting this CA\n"
           "  --prefix P             topic prefix (default aloft)\n"
           "  --omg-prefix P         also take OpenMQTTGateway's P/commands/MQTTtoSYS/firmware_update\n"
@@ -556,8 +556,8 @@ static int run_mqtt(options_t *o)
         }
         opened++;
         sim_agent_config_t cfg = o->agent;
-        if (o->fleet && cfg.user)
-            cfg.user = name;   /* the device's MQTT user is its DEV */
+        if (o->fleet)
+            cfg.user = NULL;   /* the device's MQTT user is its DEV */
         if (sim_boot(sim, posix_now_ms()) != 0 ||
             sim_agent_open(&agents[i], sim, path, name, &cfg, posix_now_ms()) != 0)
             status = 1;
