@@ -20,6 +20,9 @@ DEBS += bsdiff xdelta3 bc
 # make deb, and the test that builds the package (dpkg-buildpackage wants
 # build-essential).
 DEBS += debhelper dpkg-dev build-essential
+# The MQTT agent (aloft-sim --mqtt over libmosquitto) and its tests' broker
+# and clients.
+DEBS += mosquitto mosquitto-clients libmosquitto-dev
 
 # make idf-check (not part of make test): IDF's Linux target needs libbsd;
 # without Espressif's toolchains, tools/idf/mkenv.sh and the Debian cross
