@@ -7,6 +7,7 @@
 
 #include "agent_int.h"
 #include "aloft/wire/image.h"
+#include "aloft/util.h"
 #include "aloft/wire/otadata.h"
 #include "json.h"
 
@@ -34,7 +35,10 @@ static bool valid_prefix(const char *s)
     size_t n = strlen(s);
     if (n == 0 || n >= ALOFT_AGENT_PREFIX_MAX || s[0] == '/' || s[n - 1] == '/')
         return false;
-    return strpbrk(s, "+#") == NULL;
+    for (; *s; s++)
+        if (*s == '+' || *s == '#')
+            return false;
+    return true;
 }
 
 /* ------------------------------------------------------------- versions */
@@ -120,7 +124,7 @@ static void resume_record(aloft_agent_t *a, const char *rec, size_t len,
         a->pending |= AGENT_P_SAVE;   /* erase it */
         return;
     }
-    if (strcmp(d->slots[d->running].label, a->target) != 0) {
+    if (!aloft_str_eq(d->slots[d->running].label, a->target)) {
         /* the bootloader went back: the selected slot did not verify, or
          * the new image never confirmed itself */
         if (boot_diag && boot_diag->err)
@@ -163,7 +167,7 @@ const char *aloft_agent_will_topic(aloft_agent_t *a)
 {
     aloft_sbuf_t b;
     aloft_sbuf_init(&b, a->topic, sizeof a->topic);
-    agent_put_topic(a, &b, "online");
+    aloft_agent_put_topic(a, &b, "online");
     return a->topic;
 }
 
@@ -219,25 +223,15 @@ static bool get_true(const aloft_json_t *obj, const char *key)
 static int get_sha256(const aloft_json_t *obj, uint8_t out[32])
 {
     char hex[65];
-    if (get_str(obj, "sha256", hex, sizeof hex, false) != 0 || strlen(hex) != 64)
+    if (get_str(obj, "sha256", hex, sizeof hex, false) != 0 ||
+        !aloft_unhex(hex, strlen(hex), out, 32))
         return ALOFT_ERR_COMMAND;
-    for (int i = 0; i < 64; i++) {
-        char c = hex[i];
-        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-        if (v < 0)
-            return ALOFT_ERR_COMMAND;
-        if (i % 2 == 0)
-            out[i / 2] = (uint8_t)(v << 4);
-        else
-            out[i / 2] |= (uint8_t)v;
-    }
     return 0;
 }
 
 static bool http_url(const char *u)
 {
-    return (strncmp(u, "http://", 7) == 0 && u[7]) || (strncmp(u, "https://", 8) == 0 && u[8]);
+    return (aloft_str_starts(u, "http://") && u[7]) || (aloft_str_starts(u, "https://") && u[8]);
 }
 
 /* The release object (FLEET.md §3) into r; *bad names the first member
@@ -293,7 +287,7 @@ static void install(aloft_agent_t *a, const aloft_agent_release_t *r, bool allow
         refuse(a, ALOFT_ERR_IMG_CHIP, r->chip_id, d->chip_id, NULL);
         return;
     }
-    if (strcmp(r->project, d->project) != 0) {
+    if (!aloft_str_eq(r->project, d->project)) {
         refuse(a, ALOFT_ERR_PROJECT, 0, 0, d->project);
         return;
     }
@@ -361,7 +355,7 @@ static void command(aloft_agent_t *a, const char *p, size_t n)
     aloft_agent_release_t r;
     bool ok = aloft_json_parse(p, n, &root) == 0 && root.type == ALOFT_JSON_OBJECT &&
               get_str(&root, "op", op, sizeof op, false) == 0;
-    if (ok && strcmp(op, "state") == 0) {
+    if (ok && aloft_str_eq(op, "state")) {
         a->pending |= AGENT_P_STATE;
         return;
     }
@@ -375,13 +369,13 @@ static void command(aloft_agent_t *a, const char *p, size_t n)
     }
     copy_str(a->id, sizeof a->id, id);
     a->version[0] = '\0';
-    if (ok && strcmp(op, "rollback") == 0) {
+    if (ok && aloft_str_eq(op, "rollback")) {
         memset(&a->diag, 0, sizeof a->diag);
         a->busy = 1;
         a->pending |= AGENT_P_ROLLBACK;
         return;
     }
-    if (!ok || strcmp(op, "install") != 0) {
+    if (!ok || !aloft_str_eq(op, "install")) {
         refuse(a, ALOFT_ERR_COMMAND, 0, 0, "op");
         return;
     }
@@ -425,7 +419,8 @@ static void omg_command(aloft_agent_t *a, const char *p, size_t n)
     }
     if (a->cfg.check_password) {
         char pw[65];
-        int len = aloft_json_member(&root, "password", &v) ? aloft_json_string(&v, pw, sizeof pw) : -1;
+        int len = aloft_json_member(&root, "password", &v) ? aloft_json_string(&v, pw, sizeof pw)
+                                                           : -1;
         if (len < 0 || a->cfg.check_password(a->cfg.ctx, pw, (size_t)len) != 0) {
             copy_str(a->version, sizeof a->version, r.version); {
                 refuse(a, ALOFT_ERR_AUTH, 0, 0, NULL);
@@ -443,7 +438,7 @@ static void release_seen(aloft_agent_t *a, const char *p, size_t n)
     const char *bad;
     aloft_agent_release_t r;
     if (aloft_json_parse(p, n, &root) != 0 || parse_release(a, &root, false, &r, &bad) != 0 ||
-        strcmp(r.project, a->dev->project) != 0) {
+        !aloft_str_eq(r.project, a->dev->project)) {
         a->has_latest = false;   /* an empty retained message clears it too */
     } else {
         a->latest = r;
@@ -457,8 +452,8 @@ static bool is_topic(aloft_agent_t *a, const char *topic, const char *leaf)
 {
     aloft_sbuf_t b;
     aloft_sbuf_init(&b, a->topic, sizeof a->topic);
-    agent_put_topic(a, &b, leaf);
-    return aloft_sbuf_fits(&b) && strcmp(topic, a->topic) == 0;
+    aloft_agent_put_topic(a, &b, leaf);
+    return aloft_sbuf_fits(&b) && aloft_str_eq(topic, a->topic);
 }
 
 /* Subscription i (0..) into a->topic; false past the last. */
@@ -467,8 +462,8 @@ static bool sub_topic(aloft_agent_t *a, unsigned i)
     aloft_sbuf_t b;
     aloft_sbuf_init(&b, a->topic, sizeof a->topic);
     switch (i) {
-    case 0: agent_put_topic(a, &b, "cmd"); break;
-    case 1: agent_put_topic(a, &b, "ha/install"); break;
+    case 0: aloft_agent_put_topic(a, &b, "cmd"); break;
+    case 1: aloft_agent_put_topic(a, &b, "ha/install"); break;
     case 2:
         aloft_sbuf_str(&b, a->prefix);
         aloft_sbuf_str(&b, "/release/");
@@ -501,9 +496,9 @@ void aloft_agent_message(aloft_agent_t *a, uint64_t now_ms, const char *topic,
         }
         ha_id(a);
         install_latest(a, false);
-    } else if (sub_topic(a, 2) && strcmp(topic, a->topic) == 0) {
+    } else if (sub_topic(a, 2) && aloft_str_eq(topic, a->topic)) {
         release_seen(a, p, len);
-    } else if (sub_topic(a, 3) && strcmp(topic, a->topic) == 0) {
+    } else if (sub_topic(a, 3) && aloft_str_eq(topic, a->topic)) {
         omg_command(a, p, len);
     }
 }
@@ -577,31 +572,31 @@ static int publish(aloft_agent_t *a, aloft_agent_action_t *act, uint32_t bit)
     a->pending &= ~bit;
     switch (bit) {
     case AGENT_P_ONLINE:
-        agent_put_topic(a, &t, "online");
+        aloft_agent_put_topic(a, &t, "online");
         aloft_sbuf_str(&b, "online");
         break;
     case AGENT_P_DISCOVERY:
         aloft_sbuf_str(&t, "homeassistant/update/");
         aloft_sbuf_str(&t, a->cfg.name);
         aloft_sbuf_str(&t, "/firmware/config");
-        agent_put_discovery(a, &b);
+        aloft_agent_put_discovery(a, &b);
         break;
     case AGENT_P_STATE:
-        agent_put_topic(a, &t, "state");
-        agent_put_state(a, &b);
+        aloft_agent_put_topic(a, &t, "state");
+        aloft_agent_put_state(a, &b);
         break;
     case AGENT_P_HA:
-        agent_put_topic(a, &t, "ha");
-        agent_put_ha(a, &b);
+        aloft_agent_put_topic(a, &t, "ha");
+        aloft_agent_put_ha(a, &b);
         break;
     case AGENT_P_BUSY:
-        agent_put_topic(a, &t, "update");
-        agent_put_progress(a, &b, true);
+        aloft_agent_put_topic(a, &t, "update");
+        aloft_agent_put_progress(a, &b, true);
         a->pending |= AGENT_P_PROGRESS;
         break;
     default:
-        agent_put_topic(a, &t, "update");
-        agent_put_progress(a, &b, false);
+        aloft_agent_put_topic(a, &t, "update");
+        aloft_agent_put_progress(a, &b, false);
         break;
     }
     if (!aloft_sbuf_fits(&t))
@@ -631,7 +626,7 @@ int aloft_agent_poll(aloft_agent_t *a, aloft_agent_action_t *act)
         aloft_sbuf_init(&b, a->cfg.buf, a->cfg.buf_len);
         a->pending &= ~(uint32_t)AGENT_P_SAVE;
         if (a->record)
-            agent_put_record(a, &b);
+            aloft_agent_put_record(a, &b);
         return emit(a, act, ALOFT_AGENT_SAVE, &b, false);
     }
     if (a->pending & (AGENT_P_PULL | AGENT_P_ROLLBACK)) {

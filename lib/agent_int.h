@@ -24,14 +24,14 @@ enum {
 };
 
 /* Payloads of FLEET.md §4, §5, §7 and the record, into b. */
-void agent_put_state(const aloft_agent_t *a, aloft_sbuf_t *b);
+void aloft_agent_put_state(const aloft_agent_t *a, aloft_sbuf_t *b);
 /* busy: the BUSY refusal of busy_id instead of the running update's. */
-void agent_put_progress(const aloft_agent_t *a, aloft_sbuf_t *b, bool busy);
-void agent_put_discovery(const aloft_agent_t *a, aloft_sbuf_t *b);
-void agent_put_ha(const aloft_agent_t *a, aloft_sbuf_t *b);
-void agent_put_record(const aloft_agent_t *a, aloft_sbuf_t *b);
+void aloft_agent_put_progress(const aloft_agent_t *a, aloft_sbuf_t *b, bool busy);
+void aloft_agent_put_discovery(const aloft_agent_t *a, aloft_sbuf_t *b);
+void aloft_agent_put_ha(const aloft_agent_t *a, aloft_sbuf_t *b);
+void aloft_agent_put_record(const aloft_agent_t *a, aloft_sbuf_t *b);
 
 /* "PREFIX/DEV/" + leaf into b. */
-void agent_put_topic(const aloft_agent_t *a, aloft_sbuf_t *b, const char *leaf);
+void aloft_agent_put_topic(const aloft_agent_t *a, aloft_sbuf_t *b, const char *leaf);
 
 #endif /* ALOFT_AGENT_INT_H */

@@ -13,7 +13,7 @@ static const char *const phase_names[] = {
     "none", "refused", "downloading", "rebooting", "confirmed", "failed",
 };
 
-void agent_put_topic(const aloft_agent_t *a, aloft_sbuf_t *b, const char *leaf)
+void aloft_agent_put_topic(const aloft_agent_t *a, aloft_sbuf_t *b, const char *leaf)
 {
     aloft_sbuf_str(b, a->prefix);
     aloft_sbuf_char(b, '/');
@@ -65,7 +65,7 @@ static void put_u32_member(aloft_sbuf_t *b, const char *key, uint32_t v)
     aloft_sbuf_u32(b, v);
 }
 
-void agent_put_state(const aloft_agent_t *a, aloft_sbuf_t *b)
+void aloft_agent_put_state(const aloft_agent_t *a, aloft_sbuf_t *b)
 {
     const aloft_agent_device_t *d = a->dev;
     aloft_sbuf_char(b, '{');
@@ -113,7 +113,7 @@ static void put_error(aloft_sbuf_t *b, const aloft_diag_t *d)
     aloft_sbuf_char(b, '}');
 }
 
-void agent_put_progress(const aloft_agent_t *a, aloft_sbuf_t *b, bool busy)
+void aloft_agent_put_progress(const aloft_agent_t *a, aloft_sbuf_t *b, bool busy)
 {
     aloft_diag_t refused = {.err = ALOFT_ERR_BUSY};
     const char *id = busy ? a->busy_id : a->id;
@@ -136,7 +136,7 @@ void agent_put_progress(const aloft_agent_t *a, aloft_sbuf_t *b, bool busy)
     aloft_sbuf_char(b, '}');
 }
 
-void agent_put_discovery(const aloft_agent_t *a, aloft_sbuf_t *b)
+void aloft_agent_put_discovery(const aloft_agent_t *a, aloft_sbuf_t *b)
 {
     const char *dev = a->cfg.name;
     aloft_sbuf_char(b, '{');
@@ -152,16 +152,16 @@ void agent_put_discovery(const aloft_agent_t *a, aloft_sbuf_t *b)
     put_str_member(b, "device_class", "firmware", false);
     aloft_json_put_key(b, "state_topic", false);
     aloft_sbuf_char(b, '"');
-    agent_put_topic(a, b, "ha");
+    aloft_agent_put_topic(a, b, "ha");
     aloft_sbuf_char(b, '"');
     aloft_json_put_key(b, "command_topic", false);
     aloft_sbuf_char(b, '"');
-    agent_put_topic(a, b, "ha/install");
+    aloft_agent_put_topic(a, b, "ha/install");
     aloft_sbuf_char(b, '"');
     put_str_member(b, "payload_install", "install", false);
     aloft_json_put_key(b, "availability_topic", false);
     aloft_sbuf_char(b, '"');
-    agent_put_topic(a, b, "online");
+    aloft_agent_put_topic(a, b, "online");
     aloft_sbuf_char(b, '"');
     put_str_member(b, "payload_available", "online", false);
     put_str_member(b, "payload_not_available", "offline", false);
@@ -177,7 +177,7 @@ void agent_put_discovery(const aloft_agent_t *a, aloft_sbuf_t *b)
     aloft_sbuf_str(b, "}}");
 }
 
-void agent_put_ha(const aloft_agent_t *a, aloft_sbuf_t *b)
+void aloft_agent_put_ha(const aloft_agent_t *a, aloft_sbuf_t *b)
 {
     const aloft_agent_device_t *d = a->dev;
     bool running = a->phase == ALOFT_AGENT_PHASE_DOWNLOADING ||
@@ -205,7 +205,7 @@ void agent_put_ha(const aloft_agent_t *a, aloft_sbuf_t *b)
     aloft_sbuf_char(b, '}');
 }
 
-void agent_put_record(const aloft_agent_t *a, aloft_sbuf_t *b)
+void aloft_agent_put_record(const aloft_agent_t *a, aloft_sbuf_t *b)
 {
     aloft_sbuf_char(b, '{');
     put_str_member(b, "id", a->id, true);

@@ -33,6 +33,20 @@ static int hex_val(char c)
     return -1;
 }
 
+/* What \c stands for, 0 if it is no JSON escape (\u aside). */
+static char unescape(char c)
+{
+    switch (c) {
+    case '"': case '\\': case '/': return c;
+    case 'b': return '\b';
+    case 'f': return '\f';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    default: return 0;
+    }
+}
+
 /* s at the opening quote; leaves s after the closing one. */
 static int scan_string(scan_t *s)
 {
@@ -52,7 +66,7 @@ static int scan_string(scan_t *s)
             for (int k = 0; k < 4; k++)
                 if (s->i >= s->n || hex_val(s->p[s->i++]) < 0)
                     return ALOFT_ERR_PROTO;
-        } else if (strchr("\"\\/bfnrt", c) == NULL || c == '\0') {
+        } else if (unescape(c) == 0) {
             return ALOFT_ERR_PROTO;
         }
     }
@@ -236,7 +250,6 @@ static uint32_t hex4(const char *p)
 
 int aloft_json_string(const aloft_json_t *v, char *out, size_t n)
 {
-    static const char esc_in[] = "\"\\/bfnrt", esc_out[] = "\"\\/\b\f\n\r\t";
     aloft_sbuf_t b;
     if (v->type != ALOFT_JSON_STRING || n == 0)
         return v->type != ALOFT_JSON_STRING ? ALOFT_ERR_PROTO : ALOFT_ERR_BUFFER;
@@ -251,10 +264,10 @@ int aloft_json_string(const aloft_json_t *v, char *out, size_t n)
             return ALOFT_ERR_PROTO;
         c = v->p[i];
         if (c != 'u') {
-            const char *e = strchr(esc_in, c);
-            if (e == NULL || c == '\0')
+            char e = unescape(c);
+            if (e == 0)
                 return ALOFT_ERR_PROTO;
-            aloft_sbuf_char(&b, esc_out[e - esc_in]);
+            aloft_sbuf_char(&b, e);
             continue;
         }
         if (v->n - i < 5)

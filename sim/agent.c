@@ -235,7 +235,8 @@ static void on_message(struct mosquitto *m, void *ctx, const struct mosquitto_me
                         (size_t)msg->payloadlen);
     drain(sa);
     if (aloft_agent_phase(&sa->agent) == ALOFT_AGENT_PHASE_REFUSED)
-        sim_log(sa->sim, "aloft-sim: %s: refused: %s", sa->name, aloft_strerror(sa->agent.diag.err));
+        sim_log(sa->sim, "aloft-sim: %s: refused: %s", sa->name,
+                aloft_strerror(sa->agent.diag.err));
 }
 
 static void try_connect(sim_agent_t *sa, uint64_t now_ms)
@@ -282,7 +283,8 @@ static int new_client(sim_agent_t *sa)
     if (sa->cfg.cafile) {
         int rc = mosquitto_tls_set(sa->m, sa->cfg.cafile, NULL, NULL, NULL, NULL);
         if (rc != MOSQ_ERR_SUCCESS) {
-            fprintf(stderr, "aloft-sim: --mqtt-cafile %s: %s\n", sa->cfg.cafile, mosquitto_strerror(rc));
+            fprintf(stderr, "aloft-sim: --mqtt-cafile %s: %s\n", sa->cfg.cafile,
+                    mosquitto_strerror(rc));
             return -1;
         }
     }
@@ -351,7 +353,8 @@ static void step_pull(sim_agent_t *sa)
         if (st.phase == ALOFT_PULL_DONE)
             sim_log(sa->sim, "aloft-sim: %s: release verified and activated", sa->name);
         else
-            sim_log(sa->sim, "aloft-sim: %s: pull %s: %s", sa->name, aloft_pull_phase_name(st.phase),
+            sim_log(sa->sim, "aloft-sim: %s: pull %s: %s", sa->name,
+                    aloft_pull_phase_name(st.phase),
                     aloft_strerror(st.diag.err));
         aloft_agent_pull_done(&sa->agent, st.phase == ALOFT_PULL_DONE ? NULL : &st.diag);
     }
