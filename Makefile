@@ -24,6 +24,9 @@ DEBS += debhelper dpkg-dev build-essential
 # mosquitto, lighttpd, the scripted device double on paho-mqtt).
 DEBS += libsqlite3-dev libmosquitto-dev libcjson-dev mosquitto mosquitto-clients lighttpd \
         python3-paho-mqtt
+# The MQTT agent (aloft-sim --mqtt over libmosquitto) and its tests' broker
+# and clients.
+DEBS += mosquitto mosquitto-clients libmosquitto-dev
 
 # make idf-check (not part of make test): IDF's Linux target needs libbsd;
 # without Espressif's toolchains, tools/idf/mkenv.sh and the Debian cross

@@ -3,6 +3,8 @@
  * file-backed NOR flash. Thin: parses arguments and drives sim_device.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,13 +13,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "aloft/version.h"
 #include "crypto_mbedtls.h"
 #include "fileio.h"
 #include "sign_keys.h"
 #include "app.h"
+#include "agent.h"
 #include "device.h"
 #include "inflate_zlib.h"
+#include "pull.h"
 #include "serve.h"
 
 enum { EXIT_USAGE = 2, EXIT_POWER_CUT = 3 };
@@ -54,6 +60,15 @@ static void usage(FILE *out)
           "  --update FILE          feed FILE through the update pipeline, then reboot\n"
           "  --fs                   --update FILE is a filesystem image for the data partition\n"
           "  --run-for SEC          exit after SEC seconds (0: boot, update, exit)\n"
+          "\n"
+          "HTTP pull (docs/FLEET.md §8): download a release, verify, activate, reboot:\n"
+          "  --pull-release FILE.json  a release object (url, size, sha256, signed)\n"
+          "  --pull URL --pull-size N --pull-sha256 HEX [--pull-signed]  the same, inline\n"
+          "  --ca-file PEM          trust this CA for https:// (default: the system's)\n"
+          "  --pull-tries N         attempts in all (default 5)\n"
+          "  --pull-backoff MS      wait before the first retry, doubling (default 1000)\n"
+          "  --pull-rate BYTES      download at most BYTES per second (tests)\n"
+          "\n"
           "  --power-cut N          cut power at the Nth flash erase/program (exit status 3)\n"
           "  --power-cut-seed S     how much of the torn operation lands (default 1)\n"
           "  --quiet                no output\n"
@@ -74,7 +89,18 @@ static void usage(FILE *out)
           "Simulated application load (paused during updates unless --no-quiesce):\n"
           "  --ble-every MS --ble-stall MS    a BLE scan stalls the radio for STALL every EVERY\n"
           "  --mqtt-every MS --mqtt-block MS  an MQTT reconnect blocks the loop\n"
-          "  --no-quiesce           do not pause the app during updates (reproduces field failures)\n",
+          "  --no-quiesce           do not pause the app during updates (reproduces field failures)\n"
+          "\n"
+          "MQTT agent (docs/FLEET.md; with --mqtt the device takes updates over MQTT only):\n"
+          "  --mqtt HOST:PORT       connect to this broker: state, progress, Home Assistant\n"
+          "  --name DEV             the device's name and MQTT client id (default aloft-sim)\n"
+          "  --mqtt-user U --mqtt-password P  the broker login (default U: DEV, FLEET.md)\n"
+          "  --mqtt-cafile CA.pem   TLS to the broker, trusting this CA\n"
+          "  --prefix P             topic prefix (default aloft)\n"
+          "  --omg-prefix P         also take OpenMQTTGateway's P/commands/MQTTtoSYS/firmware_update\n"
+          "  --fleet N              N devices in this process: flash FILE.1 .. FILE.N (made\n"
+          "                         from --firmware when missing), names DEV-1 .. DEV-N, one\n"
+          "                         MQTT session each (user DEV-i, the same password)\n",
           out);
 }
 
@@ -91,14 +117,45 @@ typedef struct options {
     const char *password, *espota_password;
     uint32_t ble_every, ble_stall, mqtt_every, mqtt_block;
     bool no_quiesce;
+    const char *mqtt, *name;
+    sim_agent_config_t agent;
+    unsigned fleet;
+    const char *pull_release, *pull_url, *pull_sha256;
+    bool pull_signed;
+    unsigned long pull_size;
+    sim_pull_options_t pull;
 } options_t;
+
+#define SIM_FLEET_MAX 1000
+
+/* HOST:PORT of --mqtt. */
+static int parse_broker(const char *arg, sim_agent_config_t *a)
+{
+    static char host[256];
+    const char *colon = strrchr(arg, ':');
+    char *end;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+    if (colon == NULL || colon == arg || (size_t)(colon - arg) >= sizeof host || *end ||
+        port <= 0 || port > 65535) {
+        fprintf(stderr, "aloft-sim: --mqtt wants HOST:PORT, not '%s'\n", arg);
+        return -1;
+    }
+    memcpy(host, arg, (size_t)(colon - arg));
+    host[colon - arg] = '\0';
+    a->host = host;
+    a->port = (int)port;
+    return 0;
+}
 
 static int parse_args(int argc, char **argv, options_t *o)
 {
     enum { O_INIT = 256, O_SCHEME, O_FIRMWARE, O_TIMING, O_CONFIRM, O_NEVER, O_NOROLL,
            O_UPDATE, O_FS, O_RUNFOR, O_CUT, O_SEED, O_QUIET, O_BIND, O_PORT, O_PASSWORD,
            O_AUTH, O_IDLE, O_BLE_EVERY, O_BLE_STALL, O_MQTT_EVERY, O_MQTT_BLOCK, O_NO_QUIESCE,
-           O_REACHABLE, O_PUBKEY, O_ESPOTA_PASSWORD, O_NO_ESPOTA };
+           O_REACHABLE, O_PUBKEY, O_ESPOTA_PASSWORD, O_NO_ESPOTA, O_MQTT, O_NAME, O_MQTT_USER,
+           O_MQTT_PASSWORD, O_MQTT_CAFILE, O_PREFIX, O_OMG, O_FLEET,
+           O_PULL_RELEASE, O_PULL, O_PULL_SIZE, O_PULL_SHA256, O_PULL_SIGNED, O_CA_FILE,
+           O_PULL_TRIES, O_PULL_BACKOFF, O_PULL_RATE };
     static const struct option longopts[] = {
         {"flash", required_argument, 0, 'f'},
         {"init", no_argument, 0, O_INIT},
@@ -128,6 +185,23 @@ static int parse_args(int argc, char **argv, options_t *o)
         {"no-quiesce", no_argument, 0, O_NO_QUIESCE},
         {"confirm-when-reachable", required_argument, 0, O_REACHABLE},
         {"public-key", required_argument, 0, O_PUBKEY},
+        {"mqtt", required_argument, 0, O_MQTT},
+        {"name", required_argument, 0, O_NAME},
+        {"mqtt-user", required_argument, 0, O_MQTT_USER},
+        {"mqtt-password", required_argument, 0, O_MQTT_PASSWORD},
+        {"mqtt-cafile", required_argument, 0, O_MQTT_CAFILE},
+        {"prefix", required_argument, 0, O_PREFIX},
+        {"omg-prefix", required_argument, 0, O_OMG},
+        {"fleet", required_argument, 0, O_FLEET},
+        {"pull-release", required_argument, 0, O_PULL_RELEASE},
+        {"pull", required_argument, 0, O_PULL},
+        {"pull-size", required_argument, 0, O_PULL_SIZE},
+        {"pull-sha256", required_argument, 0, O_PULL_SHA256},
+        {"pull-signed", no_argument, 0, O_PULL_SIGNED},
+        {"ca-file", required_argument, 0, O_CA_FILE},
+        {"pull-tries", required_argument, 0, O_PULL_TRIES},
+        {"pull-backoff", required_argument, 0, O_PULL_BACKOFF},
+        {"pull-rate", required_argument, 0, O_PULL_RATE},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
@@ -196,11 +270,34 @@ static int parse_args(int argc, char **argv, options_t *o)
                 return -1;
             o->cfg.nkeys++;
             break;
+        case O_MQTT: o->mqtt = optarg; break;
+        case O_NAME: o->name = optarg; break;
+        case O_MQTT_USER: o->agent.user = optarg; break;
+        case O_MQTT_PASSWORD: o->agent.password = optarg; break;
+        case O_MQTT_CAFILE: o->agent.cafile = optarg; break;
+        case O_PREFIX: o->agent.prefix = optarg; break;
+        case O_OMG: o->agent.omg_prefix = optarg; break;
+        case O_FLEET: o->fleet = (unsigned)strtoul(optarg, NULL, 10); break;
+        case O_PULL_RELEASE: o->pull_release = optarg; break;
+        case O_PULL: o->pull_url = optarg; break;
+        case O_PULL_SIZE: o->pull_size = strtoul(optarg, NULL, 10); break;
+        case O_PULL_SHA256: o->pull_sha256 = optarg; break;
+        case O_PULL_SIGNED: o->pull_signed = true; break;
+        case O_CA_FILE: o->pull.ca_file = optarg; break;
+        case O_PULL_TRIES: o->pull.policy.tries = (uint8_t)strtoul(optarg, NULL, 10); break;
+        case O_PULL_BACKOFF: o->pull.policy.backoff_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case O_PULL_RATE: o->pull.max_bytes_per_s = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("aloft-sim %s\n", ALOFT_VERSION_STRING); exit(0);
         default: return -1;
         }
     }
+    if (o->fleet > SIM_FLEET_MAX || (o->fleet && o->mqtt == NULL)) {
+        fprintf(stderr, "aloft-sim: --fleet takes 1..%d devices and needs --mqtt\n", SIM_FLEET_MAX);
+        return -1;
+    }
+    if (o->mqtt && parse_broker(o->mqtt, &o->agent) != 0)
+        return -1;
     if (optind != argc || o->flash == NULL || (o->init && o->firmware == NULL)) {
         fprintf(stderr, "aloft-sim: %s\n", o->flash == NULL ? "--flash FILE is required"
                                           : o->init ? "--init needs --firmware FW.bin"
@@ -242,6 +339,59 @@ static void on_power_cut(void *ctx)
         printf("\naloft-sim: POWER CUT at flash operation %llu\n", o->cut_at);
     fflush(stdout);
     _exit(EXIT_POWER_CUT);
+}
+
+/* The release to pull: --pull-release's JSON, or the inline options as
+ * the same object. */
+static int pull_release(const options_t *o, sim_release_t *r)
+{
+    char err[128], *json;
+    size_t len;
+    int rc;
+    if (o->pull_release) {
+        uint8_t *text = read_file(o->pull_release, &len);
+        if (text == NULL)
+            return -1;
+        json = strndup((const char *)text, len);
+        free(text);
+    } else {
+        cJSON *obj = cJSON_CreateObject();
+        cJSON_AddStringToObject(obj, "url", o->pull_url);
+        cJSON_AddNumberToObject(obj, "size", (double)o->pull_size);
+        cJSON_AddStringToObject(obj, "sha256", o->pull_sha256 ? o->pull_sha256 : "");
+        cJSON_AddBoolToObject(obj, "signed", o->pull_signed);
+        json = cJSON_PrintUnformatted(obj);
+        cJSON_Delete(obj);
+    }
+    if ((rc = sim_release_parse(json ? json : "", r, err, sizeof err)) != 0)
+        fprintf(stderr, "aloft-sim: %s: %s\n",
+                o->pull_release ? o->pull_release : "--pull", err);
+    free(json);
+    return rc;
+}
+
+/* Pull, then reboot into the new image (stepped until over; Ctrl-C
+ * cancels, the journal keeps what is in flash). */
+static int run_pull(sim_device_t *sim, const options_t *o)
+{
+    static sim_pull_t pull;
+    static sim_release_t rel;
+    aloft_pull_status_t st;
+    if (pull_release(o, &rel) != 0)
+        return 1;
+    sim_log(sim, "aloft-sim: pull %s%s%s (%u bytes%s)", rel.url, rel.version[0] ? ", version " : "",
+            rel.version, (unsigned)rel.file.size, rel.file.is_signed ? ", signed" : "");
+    if (sim_pull_start(&pull, sim, &rel, &o->pull) != 0)
+        return 1;
+    while (sim_pull_step(&pull, 20) == SIM_PULL_BUSY)
+        if (stop_requested)
+            sim_pull_cancel(&pull);
+    sim_pull_status(&pull, &st);
+    if (st.phase != ALOFT_PULL_DONE)
+        return 1;
+    if (!o->quiet)
+        printf("\naloft-sim: rebooting into the new firmware\n");
+    return sim_boot(sim, posix_now_ms()) ? 1 : 0;
 }
 
 static int run_update(sim_device_t *sim, const options_t *o)
@@ -363,6 +513,84 @@ static int run(sim_device_t *sim, options_t *o)
     return status;
 }
 
+/* The MQTT agents: one device, or --fleet N of them, stepped in turn by
+ * this one thread, which waits on all their sockets at once. */
+static int run_mqtt(options_t *o)
+{
+    unsigned n = o->fleet ? o->fleet : 1;
+    sim_device_t *sims = calloc(n, sizeof *sims);
+    sim_agent_t *agents = calloc(n, sizeof *agents);
+    struct pollfd *fds = calloc(n, sizeof *fds);
+    char path[512], name[ALOFT_AGENT_NAME_MAX + 1];
+    const char *base = o->name ? o->name : "aloft-sim";
+    unsigned opened = 0;
+    int status = 0;
+    if (sims == NULL || agents == NULL || fds == NULL) {
+        fprintf(stderr, "aloft-sim: out of memory for %u devices\n", n);
+        status = 1;
+    }
+    o->agent.ota_password = o->password;
+    o->agent.pull = o->pull;   /* --ca-file, --pull-tries, --pull-backoff, --pull-rate */
+    sim_agent_lib_init();
+    for (unsigned i = 0; status == 0 && i < n; i++) {
+        sim_device_t *sim = &sims[i];
+        snprintf(path, sizeof path, o->fleet ? "%s.%u" : "%s", o->flash, i + 1);
+        snprintf(name, sizeof name, o->fleet ? "%s-%u" : "%s", base, i + 1);
+        if (o->fleet && o->firmware && access(path, F_OK) != 0) {
+            options_t one = *o;
+            one.flash = path;
+            one.quiet = true;
+            if (do_init(&one) != 0) {
+                status = 1;
+                break;
+            }
+        }
+        sim->display.quiet = o->quiet;
+        sim->display.tty = o->fleet == 0 && isatty(STDOUT_FILENO);
+        int err = sim_open(sim, path, &o->cfg);
+        if (err) {
+            fprintf(stderr, "aloft-sim: cannot open flash %s: %s (create it with --init)\n", path,
+                    aloft_strerror(err));
+            status = 1;
+            break;
+        }
+        opened++;
+        sim_agent_config_t cfg = o->agent;
+        if (o->fleet)
+            cfg.user = NULL;   /* the device's MQTT user is its DEV */
+        if (sim_boot(sim, posix_now_ms()) != 0 ||
+            sim_agent_open(&agents[i], sim, path, name, &cfg, posix_now_ms()) != 0)
+            status = 1;
+    }
+    if (status == 0 && !o->quiet)
+        printf("aloft-sim: %u device%s on MQTT %s:%d\n", n, n == 1 ? "" : "s", o->agent.host,
+               o->agent.port);
+    fflush(stdout);
+    uint64_t start = posix_now_ms();
+    while (status == 0 && !stop_requested &&
+           (o->run_for < 0 || (double)(posix_now_ms() - start) < o->run_for * 1000)) {
+        bool pulling = false;
+        for (unsigned i = 0; i < n && status == 0; i++) {
+            if (sim_agent_step(&agents[i], posix_now_ms()) != 0)
+                status = 1;
+            sim_agent_pollfd(&agents[i], &fds[i]);
+            pulling = pulling || sim_agent_pulling(&agents[i]);
+        }
+        fflush(stdout);
+        if (status == 0 && poll(fds, n, pulling ? 1 : 20) < 0 && errno != EINTR)
+            status = 1;
+    }
+    for (unsigned i = 0; i < opened; i++) {
+        if (agents[i].m)
+            sim_agent_close(&agents[i]);
+        sim_close(&sims[i]);
+    }
+    free(fds);
+    free(agents);
+    free(sims);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     options_t o;
@@ -373,6 +601,11 @@ int main(int argc, char **argv)
     }
     if (o.init)
         return do_init(&o);
+    if (o.mqtt) {
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        return run_mqtt(&o);
+    }
 
     sim.display.tty = isatty(STDOUT_FILENO);
     sim.display.quiet = o.quiet;
@@ -390,6 +623,8 @@ int main(int argc, char **argv)
     int status = sim_boot(&sim, posix_now_ms()) ? 1 : 0;
     if (status == 0 && o.update)
         status = run_update(&sim, &o);
+    if (status == 0 && (o.pull_release || o.pull_url))
+        status = run_pull(&sim, &o);
     if (status == 0 && o.run_for != 0)
         status = run(&sim, &o);
     sim_close(&sim);

@@ -1,0 +1,163 @@
+/*
+ * aloft/pull.h — the HTTP pull engine (sans-I/O): a device fetches a
+ * release (docs/FLEET.md §3) itself and feeds it through the update
+ * pipeline (aloft/update.h). The port owns the HTTP client (libcurl,
+ * esp_http_client) and the clock; the engine decides everything else:
+ *
+ *   aloft_pull_start(release)      begin(): size against the slot, a
+ *                                  resumable prefix from the journal;
+ *                                  refusals here erase nothing
+ *   loop:
+ *     aloft_pull_poll(now) -> REQUEST: GET next.url, with
+ *                                  "Range: bytes=FROM-" when next.from > 0
+ *                          -> WAIT: nothing to do for next.wait_ms (backoff)
+ *                          -> DONE / REFUSED / FAILED: over
+ *     aloft_pull_response(status, Content-Length, Content-Range)
+ *     aloft_pull_body(bytes)...
+ *     aloft_pull_end(transport error or 0)   once per request, always
+ *
+ * Checks, in order, each before anything is erased: the release's size
+ * against the slot (begin), the HTTP status (200, or 206 to a Range
+ * request), Content-Length and Content-Range against the release, the
+ * first bytes (magic, chip, app description) in the pipeline's first
+ * feed. SHA-256 and signature (devices with keys) are checked by finish,
+ * before activation.
+ *
+ * A cut connection is retried from the byte where it stopped (the session
+ * stays open); a power cut loses RAM, and the next start of the same
+ * release resumes from the journal's durable prefix (PROTOCOL.md §2.7).
+ * Retries are bounded: `tries` attempts in all, waiting backoff_ms before
+ * the second and doubling up to backoff_max_ms. Only transport failures
+ * (connect, cut, stall) and HTTP 408, 429 and 5xx are retried; everything
+ * else ends the pull at once.
+ *
+ * No malloc, no OS: the caller owns p, the update session and the release
+ * (which must outlive the pull).
+ */
+#ifndef ALOFT_PULL_H
+#define ALOFT_PULL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aloft/error.h"
+#include "aloft/update.h"
+
+/* One downloadable file of a release (FLEET.md §3: url, size, sha256,
+ * signed). */
+typedef struct aloft_pull_release {
+    const char *url;                  /* http:// or https:// */
+    uint32_t size;                    /* exact bytes of the file */
+    uint8_t sha256[ALOFT_SHA256_LEN]; /* of the whole file */
+    bool is_signed;                   /* the file ends with a signature block */
+} aloft_pull_release_t;
+
+/* Retry schedule; zero fields take the defaults. */
+typedef struct aloft_pull_policy {
+    uint8_t tries;            /* attempts in all (default 5) */
+    uint32_t backoff_ms;      /* wait before the second attempt (default 1000) */
+    uint32_t backoff_max_ms;  /* the doubling stops here (default 16000) */
+} aloft_pull_policy_t;
+
+#define ALOFT_PULL_TRIES 5u
+#define ALOFT_PULL_BACKOFF_MS 1000u
+#define ALOFT_PULL_BACKOFF_MAX_MS 16000u
+
+typedef enum aloft_pull_phase {
+    ALOFT_PULL_IDLE = 0,  /* never started */
+    ALOFT_PULL_REQUEST,   /* the port should send the request in next */
+    ALOFT_PULL_RECEIVING, /* a request is out: response, body, end */
+    ALOFT_PULL_WAIT,      /* backing off before the next attempt */
+    ALOFT_PULL_DONE,      /* verified and activated: reboot now */
+    ALOFT_PULL_REFUSED,   /* refused before any body byte reached the pipeline:
+                             nothing was erased */
+    ALOFT_PULL_FAILED,    /* failed later; the running firmware is untouched */
+} aloft_pull_phase_t;
+
+/* What aloft_pull_poll asks of the port. */
+typedef struct aloft_pull_next {
+    aloft_pull_phase_t phase;
+    const char *url;          /* REQUEST: the release's url */
+    uint32_t from;            /* REQUEST: first byte wanted; 0 = no Range header */
+    uint32_t wait_ms;         /* WAIT: until the next attempt */
+} aloft_pull_next_t;
+
+/* Where a pull stands, for progress reports (FLEET.md §5). */
+typedef struct aloft_pull_status {
+    aloft_pull_phase_t phase;
+    uint32_t done;            /* bytes of the file in the pipeline */
+    uint32_t total;           /* the release's size */
+    uint32_t resumed_from;    /* journal prefix the pull started from (0 = none) */
+    uint8_t attempt;          /* 1-based, of policy.tries */
+    uint8_t tries;
+    uint16_t http_status;     /* of the last response (0 = none yet) */
+    aloft_diag_t diag;        /* the failure; while retrying, the last attempt's */
+} aloft_pull_status_t;
+
+/* Internal; do not rely on the fields. */
+typedef struct aloft_pull {
+    const aloft_pull_release_t *rel;
+    aloft_update_t *update;
+    aloft_pull_policy_t policy;
+    uint8_t phase;
+    uint8_t attempt;
+    bool decided;             /* this request's outcome is settled before end */
+    bool fed_any;             /* a body byte reached the pipeline */
+    int retry_err;            /* this response is to be retried (end schedules it) */
+    uint16_t http_status;
+    uint32_t from;            /* Range start of the request out */
+    uint32_t skip;            /* bytes of a 200 to drop before from */
+    uint32_t done;            /* file bytes fed */
+    uint32_t resumed_from;
+    uint64_t wake_ms;
+    aloft_diag_t diag;
+} aloft_pull_t;
+
+/* Begin the update for rel (app target, resuming from the journal when it
+ * holds this file). Returns 0 (phase REQUEST) or begin's refusal (phase
+ * REFUSED, see aloft_update_begin; nothing erased). */
+int aloft_pull_start(aloft_pull_t *p, const aloft_device_t *dev, aloft_update_t *u,
+                     const aloft_pull_release_t *rel, const aloft_pull_policy_t *policy);
+
+/* What to do now; fills next (may be NULL) and returns its phase. A WAIT
+ * whose time has come turns into REQUEST; a REQUEST handed out turns into
+ * RECEIVING. */
+aloft_pull_phase_t aloft_pull_poll(aloft_pull_t *p, uint64_t now_ms, aloft_pull_next_t *next);
+
+/* The response's status line and headers: content_length -1 when absent,
+ * content_range the Content-Range value or NULL. Returns 0 to read the
+ * body, or the refusal (the port drops the connection, then calls end). */
+int aloft_pull_response(aloft_pull_t *p, int status, int64_t content_length,
+                        const char *content_range);
+
+/* n body bytes. Returns 0, or an error (stop the transfer, then call
+ * end). */
+int aloft_pull_body(aloft_pull_t *p, const void *data, size_t n);
+
+/* The request is over: err 0 when the response ended normally, else
+ * ALOFT_ERR_CONNECT, ALOFT_ERR_CLOSED or ALOFT_ERR_TIMEOUT (a port maps
+ * its errors to these). Once the file is complete this finishes the update
+ * (SHA-256, signature, activation). Returns the phase it leads to. */
+aloft_pull_phase_t aloft_pull_end(aloft_pull_t *p, int err, uint64_t now_ms);
+
+/* Stop a pull (ALOFT_ERR_ABORTED; the journal keeps the durable prefix
+ * for a later resume). No-op once it is over. */
+void aloft_pull_cancel(aloft_pull_t *p);
+
+void aloft_pull_status(const aloft_pull_t *p, aloft_pull_status_t *st);
+
+/* "downloading", "refused", ... (FLEET.md §5 phase words; "waiting" for a
+ * backoff). */
+const char *aloft_pull_phase_name(aloft_pull_phase_t phase);
+
+/* Parse a Content-Range value "bytes FIRST-LAST/TOTAL" (RFC 9110 §14.4;
+ * TOTAL may be "*"; total = UINT32_MAX then). Returns 0 or ALOFT_ERR_PROTO
+ * for anything else (including values beyond 32 bits). */
+int aloft_pull_parse_range(const char *v, uint32_t *first, uint32_t *last, uint32_t *total);
+
+/* The wait before attempt number `attempt` (2 = the first retry) under
+ * policy (zero fields: defaults). */
+uint32_t aloft_pull_backoff(const aloft_pull_policy_t *policy, unsigned attempt);
+
+#endif /* ALOFT_PULL_H */
