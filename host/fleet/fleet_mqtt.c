@@ -118,7 +118,7 @@ static int pump(fleet_mqtt_t *m, int timeout_ms, bool (*done)(const fleet_mqtt_t
                                   timeout_ms);
         int rc = mosquitto_loop(m->mosq, left < 100 ? (int)left : 100, 1);
         if (rc != MOSQ_ERR_SUCCESS)
-            return mq_fail(m, e, rc);
+            return m->connack > 0 ? connack_fail(m, e) : mq_fail(m, e, rc);
     }
     return 0;
 }

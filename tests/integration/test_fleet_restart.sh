@@ -10,14 +10,13 @@
 set -euo pipefail
 source "$(dirname "$0")/fleet_lib.sh"
 
-start_broker
-mkdir -p "$tmp/www"
-start_http "$tmp/www"
+start_broker $(names dev 10 | tr , " ")
+start_lighttpd
 for v in 2.0.0 3.0.0; do
     "$aloft" image make --chip esp32 --project gateway --version $v --size 32K --seed ${v%%.*} \
         -o "$tmp/v$v.bin" >/dev/null
 done
-expect_rc 0 fleet release "$tmp/v2.0.0.bin" --url "$http_url" --dir "$tmp/www" --no-patches
+expect_rc 0 fleet release "$tmp/v2.0.0.bin" --url "$base_url" --dir "$tmp/www" --no-patches
 # Each phase of a device takes 300 ms: a wave is in flight for about a second.
 start_devices "$tmp/devices.log" --names "$(names dev 10)" --delay-ms 300
 
@@ -40,11 +39,11 @@ for d in $(names dev 10 | tr , ' '); do
     grep -q "^$d r1-$d-1\$" "$tmp/record" || fail "$d did not get attempt 1's id"
 done
 # The broker saw exactly 10 commands too.
-[ "$(grep -c "Received PUBLISH from aloft-fleet-.*'aloft/dev[0-9]*/cmd'" "$mqtt_log")" = 10 ] ||
+[ "$(grep -c "Received PUBLISH from aloft-fleet-.*'aloft/dev[0-9]*/cmd'" "$tmp/mosquitto.log")" = 10 ] ||
     fail "mosquitto's log does not show 10 commands"
 
 # --- pause, resume, abort while a controller runs (rollout 2: 3.0.0)
-expect_rc 0 fleet release "$tmp/v3.0.0.bin" --url "$http_url" --dir "$tmp/www" --no-patches
+expect_rc 0 fleet release "$tmp/v3.0.0.bin" --url "$base_url" --dir "$tmp/www" --no-patches
 spawn_fleet rollout --project gateway --canary 1 --waves 50,100 --timeout 30 >>"$tmp/ctl.log" 2>&1
 ctl=$spawned
 wait_for "$tmp/record" "r2-dev01-1" 60 || fail "the canary of rollout 2 was not commanded"

@@ -10,9 +10,8 @@
 set -euo pipefail
 source "$(dirname "$0")/fleet_lib.sh"
 
-start_broker
-mkdir -p "$tmp/www"
-start_http "$tmp/www"
+start_broker $(names dev 10 | tr , " ")
+start_lighttpd
 "$aloft" image make --chip esp32 --project gateway --version 1.0.0 --size 64K -o "$tmp/v1.bin" >/dev/null
 "$aloft" image make --chip esp32 --project gateway --version 2.0.0 --size 64K --seed 1 -o "$tmp/v2.bin" >/dev/null
 
@@ -20,19 +19,19 @@ start_http "$tmp/www"
 expect_rc 2 "$aloft" fleet release "$tmp/v2.bin"
 contains "$tmp/err" "missing --url URL"
 head -c 1000 /dev/urandom >"$tmp/junk.bin"
-expect_rc 1 fleet release "$tmp/junk.bin" --url "$http_url" --dir "$tmp/www"
+expect_rc 1 fleet release "$tmp/junk.bin" --url "$base_url" --dir "$tmp/www"
 contains "$tmp/err" "is not a valid app image"
-expect_rc 1 fleet release "$tmp/v2.bin" --url "$http_url" --dir "$tmp/www" --signed
+expect_rc 1 fleet release "$tmp/v2.bin" --url "$base_url" --dir "$tmp/www" --signed
 contains "$tmp/err" "is not signed: sign it first ('aloft sign"
-expect_rc 1 "$aloft" fleet release "$tmp/v2.bin" --url "$http_url" --broker 127.0.0.1:1 --db "$fleet_db"
+expect_rc 1 "$aloft" fleet release "$tmp/v2.bin" --url "$base_url" --broker 127.0.0.1:1 --db "$fleet_db"
 contains "$tmp/err" "cannot reach the MQTT broker: 127.0.0.1:1"
 
 # --- release 1.0.0 then 2.0.0: the second carries a patch from the first
-expect_rc 0 fleet release "$tmp/v1.bin" --url "$http_url" --dir "$tmp/www"
-expect_rc 0 fleet release "$tmp/v2.bin" --url "$http_url" --dir "$tmp/www" --summary "fixes BLE" --json
+expect_rc 0 fleet release "$tmp/v1.bin" --url "$base_url" --dir "$tmp/www"
+expect_rc 0 fleet release "$tmp/v2.bin" --url "$base_url" --dir "$tmp/www" --summary "fixes BLE" --json
 rel=$tmp/www/gateway/2.0.0/release.json
 same_file "$tmp/v2.bin" "$tmp/www/gateway/2.0.0/v2.bin"
-[ "$(json_get "$rel" 'o["url"]')" = "$http_url/gateway/2.0.0/v2.bin" ] || fail "release url"
+[ "$(json_get "$rel" 'o["url"]')" = "$base_url/gateway/2.0.0/v2.bin" ] || fail "release url"
 [ "$(json_get "$rel" 'o["sha256"]')" = "$(sha256sum "$tmp/v2.bin" | cut -d' ' -f1)" ] || fail "release sha256"
 [ "$(json_get "$rel" 'o["chip"] + " " + o["project"] + " " + o["version"] + " " + str(o["signed"])')" = "ESP32 gateway 2.0.0 False" ] ||
     fail "release names"
@@ -42,7 +41,7 @@ curl_free_get() { "$fleet_py" -c 'import sys, urllib.request; sys.stdout.buffer.
 curl_free_get "$(json_get "$rel" 'o["patches"][0]["url"]')" >"$tmp/p.patch"
 expect_rc 0 "$aloft" delta apply "$tmp/v1.bin" "$tmp/p.patch" -o "$tmp/v2.rebuilt"
 same_file "$tmp/v2.bin" "$tmp/v2.rebuilt"
-mosquitto_sub -p "$mqtt_port" -t aloft/release/gateway -C 1 -W 10 >"$tmp/retained.json"
+retained aloft/release/gateway "$tmp/retained.json"
 cmp -s <(tr -d '\n' <"$tmp/retained.json") "$rel" || fail "the retained release differs from release.json"
 
 # --- no devices yet
@@ -101,8 +100,24 @@ contains "$tmp/err" "rollout 1 has ended (done); start a new one with 'aloft fle
 expect_rc 1 fleet pause
 contains "$tmp/err" "rollout 1 is done: nothing to pause"
 
-# --- a second rollout: only the device that is still on 1.0.0 and online
-expect_rc 1 fleet rollout --project gateway --name 'dev0*' --timeout 20
+# --- the broker's login and TLS: a wrong password, a CA that did not sign
+# the broker's certificate, then the test CA
+expect_rc 1 "$aloft" fleet devices --broker "127.0.0.1:$mqtt_port" --user aloft-controller --password wrong
+contains "$tmp/err" "the MQTT broker refused the login"
+contains "$tmp/err" "check --user and the password (--password, --password-file or ALOFT_MQTT_PASSWORD)"
+expect_rc 2 "$aloft" fleet devices --password x
+contains "$tmp/err" "a password needs --user NAME"
+printf '%s\n' "$ctl_pw" >"$tmp/ctl.pw"
+expect_rc 1 "$aloft" fleet devices --broker "127.0.0.1:$mqtts_port" --user aloft-controller \
+    --password-file "$tmp/ctl.pw" --cafile /etc/ssl/certs/ca-certificates.crt
+contains "$tmp/err" "TLS with the MQTT broker failed"
+expect_rc 0 "$aloft" fleet devices --broker "127.0.0.1:$mqtts_port" --user aloft-controller \
+    --password-file "$tmp/ctl.pw" --cafile "$tmp/ca.pem"
+contains "$tmp/out" "dev07"
+
+# --- a second rollout, over TLS: only the device still on 1.0.0 and online
+fleet_port=$mqtts_port fleet_opts="--cafile $tmp/ca.pem" \
+    expect_rc 1 fleet rollout --project gateway --name 'dev0*' --timeout 20
 contains "$tmp/out" "8 devices run 2.0.0 already"
 contains "$tmp/out" "rollout 2: gateway 2.0.0 to 1 devices in 4 waves"
 [ "$(commands dev07)" = 2 ] || fail "dev07 not commanded again"

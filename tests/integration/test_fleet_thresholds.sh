@@ -11,12 +11,11 @@
 set -euo pipefail
 source "$(dirname "$0")/fleet_lib.sh"
 
-start_broker
-mkdir -p "$tmp/www"
-start_http "$tmp/www"
+start_broker $(names dev 10 | tr , " ") $(names lamp 3 | tr , " ") $(names sen 3 | tr , " ")
+start_lighttpd
 for p in gateway sensor lamp; do
     "$aloft" image make --chip esp32 --project $p --version 2.0.0 --size 32K -o "$tmp/$p.bin" >/dev/null
-    expect_rc 0 fleet release "$tmp/$p.bin" --url "$http_url" --dir "$tmp/www"
+    expect_rc 0 fleet release "$tmp/$p.bin" --url "$base_url" --dir "$tmp/www"
 done
 
 # --- timeouts, retries, the failure threshold: abort after wave 2
