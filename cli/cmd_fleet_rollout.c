@@ -190,8 +190,9 @@ static void on_message(void *ctx, const char *topic, const void *p, size_t n)
     } else if (strcmp(kind, "update") == 0) {
         char id[FLEET_CMD_ID_MAX], err[400];
         fleet_phase_t ph;
-        if (fleet_json_progress(p, n, id, &ph, err, sizeof err) == 0)
-            fleet_on_progress(&u->r, (size_t)i, id, ph, err, fleet_now_ms());
+        int code;
+        if (fleet_json_progress(p, n, id, &ph, &code, err, sizeof err) == 0)
+            fleet_on_progress(&u->r, (size_t)i, id, ph, code, err, fleet_now_ms());
     }
 }
 

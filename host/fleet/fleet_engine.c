@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "aloft/error.h"
 #include "aloft/wire/image.h"
 
 const char *fleet_plan_check(const fleet_plan_t *p)
@@ -116,17 +117,33 @@ void fleet_on_online(fleet_rollout_t *r, size_t i, bool online)
     r->devs[i].online = online;
 }
 
+/* Which attempt of this rollout's commands to d the id names: 1.., or 0. */
+static unsigned attempt_of(const fleet_rollout_t *r, const fleet_dev_t *d, const char *id)
+{
+    char want[FLEET_CMD_ID_MAX];
+    for (unsigned k = d->attempts; k >= 1; k--) {
+        snprintf(want, sizeof want, "r%lld-%s-%u", (long long)r->id, d->name, k);
+        if (strcmp(id, want) == 0)
+            return k;
+    }
+    return 0;
+}
+
 void fleet_on_progress(fleet_rollout_t *r, size_t i, const char *id, fleet_phase_t phase,
-                       const char *error, int64_t now_ms)
+                       int code, const char *error, int64_t now_ms)
 {
     fleet_dev_t *d = &r->devs[i];
-    char want[FLEET_CMD_ID_MAX];
     (void)now_ms;
     if (finished(r) || !in_flight(d) || id == NULL)
         return;
-    fleet_cmd_id(r, d, want);
-    if (strcmp(id, want) != 0)
-        return;   /* a report of an earlier attempt or rollout */
+    unsigned k = attempt_of(r, d, id);
+    if (k == 0)
+        return;   /* another rollout's report */
+    if (k < d->attempts) {
+        if (phase == FLEET_PHASE_CONFIRMED)
+            dev_set(d, FLEET_DEV_CONFIRMED, NULL);
+        return;
+    }
     switch (phase) {
     case FLEET_PHASE_DOWNLOADING:
     case FLEET_PHASE_REBOOTING:
@@ -137,6 +154,8 @@ void fleet_on_progress(fleet_rollout_t *r, size_t i, const char *id, fleet_phase
         dev_set(d, FLEET_DEV_CONFIRMED, NULL);
         break;
     case FLEET_PHASE_REFUSED:
+        if (code == ALOFT_ERR_BUSY && d->attempts > 1)
+            break;   /* the earlier attempt still runs */
         dev_fail(r, d, error && *error ? error : "refused the release");
         break;
     case FLEET_PHASE_FAILED:

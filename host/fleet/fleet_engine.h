@@ -120,11 +120,15 @@ long fleet_find(const fleet_rollout_t *r, const char *name);
 /* Events. */
 void fleet_on_online(fleet_rollout_t *r, size_t i, bool online);
 
-/* A progress object from device i: ignored unless id is the id of its
- * current attempt and it is still in flight. error: the object's error in
- * words (may be NULL). */
+/* A progress object from device i, with the code of its error (0: none).
+ * Taken when id is that of the device's current attempt while it is in
+ * flight; of an earlier attempt of this rollout only a confirmation counts
+ * (a slow device that was retried). A BUSY refusal of a retry is not a
+ * failure: the earlier attempt still runs, its report or the timeout
+ * decides. Anything else (another rollout's id) is ignored. error: the
+ * object's error in words (may be NULL). */
 void fleet_on_progress(fleet_rollout_t *r, size_t i, const char *id, fleet_phase_t phase,
-                       const char *error, int64_t now_ms);
+                       int code, const char *error, int64_t now_ms);
 
 /* Advance time: time out attempts, finish waves, and return the index of
  * a device to command now (already marked SENT with its attempt counted

@@ -51,7 +51,7 @@ int fleet_json_device(const char *p, size_t n, fleet_seen_t *s)
 }
 
 int fleet_json_progress(const char *p, size_t n, char id[FLEET_CMD_ID_MAX], fleet_phase_t *phase,
-                        char *error, size_t error_cap)
+                        int *code, char *error, size_t error_cap)
 {
     cJSON *o = cJSON_ParseWithLength(p, n);
     if (!cJSON_IsObject(o)) {
@@ -63,14 +63,16 @@ int fleet_json_progress(const char *p, size_t n, char id[FLEET_CMD_ID_MAX], flee
     copy_str(o, "phase", ph, sizeof ph);
     *phase = fleet_phase_parse(ph);
     error[0] = '\0';
+    *code = 0;
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
     if (cJSON_IsObject(e)) {
         char msg[128], hint[256];
-        const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code");
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "code");
+        *code = cJSON_IsNumber(c) ? c->valueint : 0;
         copy_str(e, "message", msg, sizeof msg);
         copy_str(e, "hint", hint, sizeof hint);
-        snprintf(error, error_cap, "%s (code %d)%s%s", msg[0] ? msg : "failed",
-                 cJSON_IsNumber(code) ? code->valueint : 0, hint[0] ? ": " : "", hint);
+        snprintf(error, error_cap, "%s (code %d)%s%s", msg[0] ? msg : "failed", *code,
+                 hint[0] ? ": " : "", hint);
     }
     cJSON_Delete(o);
     return 0;

@@ -25,10 +25,11 @@ typedef struct fleet_seen {
  * Returns 0, or -1 when it is not a JSON object. */
 int fleet_json_device(const char *p, size_t n, fleet_seen_t *s);
 
-/* Parse a progress object: its id (empty if none), phase, and error as
- * "message (code N): hint" ("" when null). Returns 0 or -1. */
+/* Parse a progress object: its id (empty if none), phase, the error's
+ * code (0 when null) and the error as "message (code N): hint" ("" when
+ * null). Returns 0 or -1. */
 int fleet_json_progress(const char *p, size_t n, char id[FLEET_CMD_ID_MAX], fleet_phase_t *phase,
-                        char *error, size_t error_cap);
+                        int *code, char *error, size_t error_cap);
 
 /* A release object (§3). patches_json: a JSON array text or NULL. */
 typedef struct fleet_release {

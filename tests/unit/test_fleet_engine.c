@@ -72,7 +72,7 @@ static void report(size_t i, fleet_phase_t ph, const char *error)
 {
     char id[FLEET_CMD_ID_MAX];
     fleet_cmd_id(&R, &devs[i], id);
-    fleet_on_progress(&R, i, id, ph, error, 0);
+    fleet_on_progress(&R, i, id, ph, 0, error, 0);
 }
 
 static void test_waves(void **state)
@@ -257,12 +257,17 @@ static void test_timeout_and_retries(void **state)
     assert_int_equal(devs[0].attempts, 2);
     assert_int_equal(devs[0].sent_ms, 11000);
     assert_string_equal(devs[0].error, "attempt 1: no confirmation within 10 s; retrying");
-    /* A late report of attempt 1 is ignored. */
-    fleet_on_progress(&R, 0, "r7-d00-1", FLEET_PHASE_CONFIRMED, NULL, 12000);
+    /* Another rollout's report is ignored; attempt 1's failure too. */
+    fleet_on_progress(&R, 0, "r6-d00-2", FLEET_PHASE_CONFIRMED, 0, NULL, 12000);
     assert_int_equal(devs[0].state, FLEET_DEV_SENT);
-    /* So is one of another rollout. */
-    fleet_on_progress(&R, 0, "r6-d00-2", FLEET_PHASE_CONFIRMED, NULL, 12000);
+    fleet_on_progress(&R, 0, "r7-d00-1", FLEET_PHASE_FAILED, -5, "late", 12000);
     assert_int_equal(devs[0].state, FLEET_DEV_SENT);
+    /* The device is still busy with attempt 1: BUSY for attempt 2 is no failure. */
+    fleet_on_progress(&R, 0, "r7-d00-2", FLEET_PHASE_REFUSED, -9, "busy", 12000);
+    assert_int_equal(devs[0].state, FLEET_DEV_SENT);
+    /* Any other refusal of it is. */
+    fleet_on_progress(&R, 1, "r7-d01-1", FLEET_PHASE_REFUSED, -9, "busy", 12000);
+    assert_int_equal(devs[1].state, FLEET_DEV_CONFIRMED);   /* ended already: ignored */
     /* Progress does not extend the deadline: attempt 2 times out too. */
     report(0, FLEET_PHASE_DOWNLOADING, NULL);
     assert_string_equal(step_all(21000), "");
@@ -270,6 +275,22 @@ static void test_timeout_and_retries(void **state)
     assert_string_equal(devs[0].error, "no confirmation within 10 s (2 attempts)");
     assert_int_equal(R.state, FLEET_PAUSED);   /* 1 of 2 confirmed: below 100 % */
     assert_int_equal(R.reason, FLEET_WHY_WAVE_SUCCESS);
+}
+
+static void test_late_confirmation_of_earlier_attempt(void **state)
+{
+    (void)state;
+    fleet_plan_t p = plan(0, "100");
+    p.timeout_s = 10;
+    p.retries = 2;
+    setup(1, &p);
+    assert_string_equal(step_all(0), "0");
+    assert_string_equal(step_all(10000), "0");   /* attempt 2 */
+    fleet_on_progress(&R, 0, "r7-d00-1", FLEET_PHASE_CONFIRMED, 0, NULL, 11000);
+    assert_int_equal(devs[0].state, FLEET_DEV_CONFIRMED);   /* the slow attempt 1 made it */
+    assert_int_equal(devs[0].attempts, 2);
+    assert_string_equal(step_all(11000), "");
+    assert_int_equal(R.state, FLEET_DONE);
 }
 
 static void test_offline_skip_and_queue(void **state)
@@ -404,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_failure_threshold_min_sample),
         cmocka_unit_test(test_failure_threshold_pauses),
         cmocka_unit_test(test_timeout_and_retries),
+        cmocka_unit_test(test_late_confirmation_of_earlier_attempt),
         cmocka_unit_test(test_offline_skip_and_queue),
         cmocka_unit_test(test_all_skipped_wave_passes),
         cmocka_unit_test(test_pause_resume_abort),
