@@ -301,7 +301,8 @@ static int devices_cmd(int argc, char **argv)
     if ((rc = fleet_connect(&o, roster_msg, &ro, NULL, &mq)) != 0)
         return rc;
     fleet_mqtt_close(mq);
-    qsort(ro.devs, ro.n, sizeof *ro.devs, by_name);
+    if (ro.n > 1)
+        qsort(ro.devs, ro.n, sizeof *ro.devs, by_name);
     cJSON *arr = cJSON_CreateArray();
     size_t shown = 0;
     if (!o.json)

@@ -500,7 +500,8 @@ static int select_devices(runner_t *u, rollout_args_t *a, const char *chip)
 {
     fleet_roster_t *ro = &u->ro;
     size_t already = 0;
-    qsort(ro->devs, ro->n, sizeof *ro->devs, by_seen_name);
+    if (ro->n > 1)
+        qsort(ro->devs, ro->n, sizeof *ro->devs, by_seen_name);
     u->r.devs = xmalloc((ro->n ? ro->n : 1) * sizeof *u->r.devs);
     for (size_t i = 0; i < ro->n; i++) {
         const fleet_seen_t *s = &ro->devs[i];
