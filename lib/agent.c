@@ -310,7 +310,7 @@ static void install(aloft_agent_t *a, const aloft_agent_release_t *r, bool allow
     a->busy = 1;
     a->done = 0;
     a->total = r->size;
-    a->report_ms = 0;
+    a->report_ms = a->now_ms;   /* the first report after the accepted one: 1 s on */
     a->report_done = 0;
     set_phase(a, ALOFT_AGENT_PHASE_DOWNLOADING);
     a->pending |= AGENT_P_PULL;
@@ -484,7 +484,7 @@ void aloft_agent_message(aloft_agent_t *a, uint64_t now_ms, const char *topic,
                          const void *payload, size_t len)
 {
     const char *p = payload;
-    (void)now_ms;
+    a->now_ms = now_ms;
     if (is_topic(a, topic, "cmd")) {
         command(a, p, len);
     } else if (is_topic(a, topic, "ha/install")) {

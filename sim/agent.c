@@ -357,6 +357,9 @@ static void step_pull(sim_agent_t *sa)
                     aloft_pull_phase_name(st.phase),
                     aloft_strerror(st.diag.err));
         aloft_agent_pull_done(&sa->agent, st.phase == ALOFT_PULL_DONE ? NULL : &st.diag);
+        /* the update slot changed, whatever the outcome (FLEET.md §4) */
+        describe(sa);
+        aloft_agent_device_changed(&sa->agent);
     }
     drain(sa);
 }

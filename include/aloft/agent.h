@@ -148,6 +148,7 @@ typedef struct aloft_agent {
     uint8_t phase;
     uint32_t done, total;
     aloft_diag_t diag;
+    uint64_t now_ms;                /* of the message being handled */
     uint64_t report_ms;             /* when downloading was last reported */
     uint32_t report_done;
     char target[17];                /* slot the update goes to (the record's) */

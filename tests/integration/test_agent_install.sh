@@ -6,7 +6,8 @@
 # only once the new image confirmed itself; Home Assistant's Install
 # button installs the release retained on aloft/release/PROJECT; an image
 # that never confirms itself is rolled back at the next start and reported
-# `failed` with the reason, the record surviving the process restart.
+# `failed` with the reason, the record surviving the process restart; a
+# download with the wrong SHA-256 is `failed` with the old image running.
 source "$(dirname "$0")/mqtt_lib.sh"
 
 start_broker gw1 gw2
@@ -14,7 +15,7 @@ start_lighttpd
 device "$tmp/gw1.flash" 1.0.0
 device "$tmp/gw2.flash" 1.0.0
 for v in 2.0.0 3.0.0; do
-    demo_image "v$v" "$v"
+    demo_image "v$v" "$v" --size 400000   # about 2.8 s at ESP32 flash speed
     cp "$tmp/v$v.bin" "$tmp/www/v$v.bin"
     release "v$v" "v$v.bin" version="\"$v\"" summary='"fixes BLE reconnects"' \
         release_url='"https://example.com/notes"'
@@ -54,6 +55,18 @@ check_ha <(printf '{"device_class":"firmware","unique_id":"u","state_topic":"s",
 ctl_pub aloft/gw1/ha/install install
 wait_until 60 grep -q '^aloft/gw1/update {"id":"ha-1","version":"3.0.0","phase":"confirmed"' "$tmp/watch.log" ||
     { cat "$tmp/gw1.log"; fail "HA install not confirmed"; }
+
+# a download that does not hash to the release's sha256: `failed` -64,
+# nothing activated, 3.0.0 runs on
+demo_image v4 4.0.0
+cp "$tmp/v4.bin" "$tmp/www/v4.bin"
+release v4 v4.bin version='"4.0.0"' sha256="\"$(printf '1%.0s' $(seq 64))\""
+ctl_pub aloft/gw1/cmd "{\"op\":\"install\",\"id\":\"bad-sha\",\"release\":$(cat "$tmp/v4.json")}"
+wait_until 30 grep -q '^aloft/gw1/update {"id":"bad-sha","version":"4.0.0","phase":"failed".*"code":-64' \
+    "$tmp/watch.log" || { cat "$tmp/gw1.log"; fail "a wrong sha256 not reported failed"; }
+retained aloft/gw1/state "$tmp/state1.json"
+[ "$(json_get "$tmp/state1.json" 'o["version"]')" = 3.0.0 ] || fail "after the bad download: $(cat "$tmp/state1.json")"
+lacks "$tmp/watch.log" '"id":"bad-sha","version":"4.0.0","phase":"rebooting"'
 
 # an image that never confirms itself: the next start rolls it back
 start_agent "$tmp/gw2.flash" gw2 "$tmp/gw2.log" --never-confirm

@@ -6,7 +6,8 @@
 # without sha256 or with a wrong password) on the status topic with the
 # flash file unchanged; OpenMQTTGateway's firmware_update with sha256 runs
 # to `confirmed`; a device cannot publish another's state nor read its
-# commands; TLS with the test CA; the will says `offline`.
+# commands; TLS with the test CA; a device with a key refuses an unsigned
+# release and installs the signed one; the will says `offline`.
 source "$(dirname "$0")/mqtt_lib.sh"
 
 start_broker gw1 gw2
@@ -81,11 +82,28 @@ wait_until 20 marked_acl || fail "gw1 reads nothing of aloft/release/#"
 contains "$tmp/watch.log" 'aloft/gw2/cmd {"op":"state","id":"secret"}'
 lacks "$tmp/spy.log" secret
 
-# TLS with the test CA; the will when the session is lost
-start_agent "$tmp/gw2.flash" gw2 "$tmp/gw2.log" --mqtt "127.0.0.1:$mqtts_port" --mqtt-cafile "$tmp/ca.pem"
+# TLS with the test CA, a device with a signing key: an unsigned release
+# is refused before anything is erased, the signed file is installed
+keys k
+start_agent "$tmp/gw2.flash" gw2 "$tmp/gw2.log" --mqtt "127.0.0.1:$mqtts_port" --mqtt-cafile "$tmp/ca.pem" \
+    --public-key "$tmp/k.pub"
 gw2_pid=$agent_pid
 wait_for "$tmp/watch.log" "aloft/gw2/state {" 30 || { cat "$tmp/gw2.log"; fail "no state from gw2 over TLS"; }
 contains "$tmp/gw2.log" "(TLS)"
+retained aloft/gw2/state "$tmp/state2.json"
+[ "$(json_get "$tmp/state2.json" 'o["signed_only"]')" = True ] || fail "signed_only: $(cat "$tmp/state2.json")"
+cp "$tmp/gw2.flash" "$tmp/gw2.before"
+ctl_pub aloft/gw2/cmd "{\"op\":\"install\",\"id\":\"unsigned\",\"release\":$(cat "$tmp/v2.json")}"
+wait_until 20 grep -q '"id":"unsigned","version":"2.0.0","phase":"refused".*"code":-69' "$tmp/watch.log" ||
+    { cat "$tmp/gw2.log"; fail "unsigned release not refused"; }
+same_file "$tmp/gw2.before" "$tmp/gw2.flash"
+sign_image v2 k v2s
+cp "$tmp/v2s.bin" "$tmp/www/v2s.bin"
+release v2s v2s.bin signed=true
+ctl_pub aloft/gw2/cmd "{\"op\":\"install\",\"id\":\"signed\",\"release\":$(cat "$tmp/v2s.json")}"
+wait_until 30 phase_is "$tmp/watch.log" gw2 confirmed || { cat "$tmp/gw2.log"; fail "signed release not confirmed"; }
+
+# the will when the session is lost
 kill -9 "$gw2_pid"
 wait "$gw2_pid" 2>/dev/null || true
 wait_for "$tmp/watch.log" "aloft/gw2/online offline" 60 || fail "no will"

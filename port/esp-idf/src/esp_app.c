@@ -23,6 +23,8 @@
 
 static const char *TAG = "aloft";
 
+void (*aesp_confirm_hook)(void);
+
 /* A device serves on every interface; the tests on Linux on loopback only. */
 #ifndef ALOFT_ESP_BIND
 #define ALOFT_ESP_BIND "0.0.0.0"
@@ -384,6 +386,8 @@ int aloft_confirm(void)
         err = esp_device_confirm(&A.d);
     if (running)
         esp_task_unlock();
+    if (err == 0 && aesp_confirm_hook)
+        aesp_confirm_hook();
     return err;
 }
 
