@@ -42,7 +42,11 @@ done
 [ "$(grep -c "Received PUBLISH from aloft-fleet-.*'aloft/dev[0-9]*/cmd'" "$tmp/mosquitto.log")" = 10 ] ||
     fail "mosquitto's log does not show 10 commands"
 
-# --- pause, resume, abort while a controller runs (rollout 2: 3.0.0)
+# --- pause, resume, abort while a controller runs (rollout 2: 3.0.0);
+# slower devices (1 s a phase) leave the pause time to land before the
+# canary confirms, on a loaded machine too
+stop_pid "$devices_pid"
+start_devices "$tmp/devices2.log" --names "$(names dev 10)" --version 2.0.0 --delay-ms 1000
 expect_rc 0 fleet release "$tmp/v3.0.0.bin" --url "$base_url" --dir "$tmp/www" --no-patches
 spawn_fleet rollout --project gateway --canary 1 --waves 50,100 --timeout 30 >>"$tmp/ctl.log" 2>&1
 ctl=$spawned

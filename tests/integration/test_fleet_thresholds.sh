@@ -21,10 +21,10 @@ done
 # --- timeouts, retries, the failure threshold: abort after wave 2
 start_devices "$tmp/gw.log" --names "$(names dev 10)" --behave dev03=silent --behave dev04=silent
 t0=$(now_ms)
-expect_rc 1 fleet rollout --project gateway --canary 1 --waves 50,100 --timeout 1 --retries 1 \
+expect_rc 1 fleet rollout --project gateway --canary 1 --waves 50,100 --timeout 2 --retries 1 \
     --fail-threshold 20 --fail-min 3 --on-fail abort
-contains "$tmp/out" "dev03: sent (wave 2, attempt 2): attempt 1: no confirmation within 1 s; retrying"
-contains "$tmp/out" "dev03: failed (wave 2, attempt 2): no confirmation within 1 s (2 attempts)"
+contains "$tmp/out" "dev03: sent (wave 2, attempt 2): attempt 1: no confirmation within 2 s; retrying"
+contains "$tmp/out" "dev03: failed (wave 2, attempt 2): no confirmation within 2 s (2 attempts)"
 contains "$tmp/out" "rollout 1: gateway 2.0.0, aborted (the failure threshold was reached), wave 2 of 3"
 for d in dev03 dev04; do
     [ "$(commands $d)" = 2 ] || fail "$d commanded $(commands $d) times, want 2 (one retry)"
@@ -34,7 +34,7 @@ for d in dev01 dev02 dev05; do [ "$(commands $d)" = 1 ] || fail "$d commanded $(
 for d in $(seq -f 'dev%02g' 6 10); do
     [ "$(commands "$d")" = 0 ] || fail "$d of wave 3 was touched after the threshold"
 done
-# two timeouts of 1 s each, not more
+# two timeouts of 2 s each, not much more
 [ $(( $(now_ms) - t0 )) -lt 30000 ] || fail "the timeouts took too long"
 expect_rc 1 fleet run
 contains "$tmp/err" "rollout 1 has ended (aborted)"
