@@ -122,4 +122,21 @@ contains "$tmp/out" "8 devices run 2.0.0 already"
 contains "$tmp/out" "rollout 2: gateway 2.0.0 to 1 devices in 4 waves"
 [ "$(commands dev07)" = 2 ] || fail "dev07 not commanded again"
 contains "$tmp/record" "dev07 r2-dev07-1"
+# --- a signed release: the file with its block, "signed": true
+"$aloft" image make --chip esp32s3 --project lock --version 1.2.0 --size 32K -o "$tmp/lock.bin" >/dev/null
+"$aloft" keygen "$tmp/k" >/dev/null
+"$aloft" sign --key "$tmp/k.key" -o "$tmp/lock.signed.bin" "$tmp/lock.bin" >/dev/null
+expect_rc 0 fleet release "$tmp/lock.signed.bin" --url "$base_url/" --dir "$tmp/www" --signed
+contains "$tmp/out" "released lock 1.2.0 (ESP32-S3, $(stat -c %s "$tmp/lock.signed.bin") bytes, signed) at $base_url/lock/1.2.0/lock.signed.bin"
+rel=$tmp/www/lock/1.2.0/release.json
+[ "$(json_get "$rel" 'o["signed"], o["size"], o["chip"]')" = "(True, $(stat -c %s "$tmp/lock.signed.bin"), 'ESP32-S3')" ] ||
+    fail "signed release object: $(cat "$rel")"
+[ "$(json_get "$rel" 'o["sha256"]')" = "$(sha256sum "$tmp/lock.signed.bin" | cut -d' ' -f1)" ] ||
+    fail "the signed release's sha256 is not the signed file's"
+# --- without --dir: the file is at the URL prefix the user gives (a CDN)
+expect_rc 0 fleet release "$tmp/lock.signed.bin" --url https://cdn.example.com/fw --json
+[ "$(json_get "$tmp/out" 'o["url"], "patches" in o')" = "('https://cdn.example.com/fw/lock.signed.bin', False)" ] ||
+    fail "release without --dir: $(cat "$tmp/out")"
+retained aloft/release/lock "$tmp/lock.json"
+cmp -s <(tr -d '\n' <"$tmp/lock.json") <(tr -d '\n' <"$tmp/out") || fail "the retained release is not the one printed"
 echo "PASS"
