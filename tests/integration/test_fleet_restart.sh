@@ -28,6 +28,16 @@ kill -9 "$ctl"
 wait "$ctl" 2>/dev/null || true
 sent_before=$(grep -c "r1-" "$tmp/record")
 [ "$sent_before" -lt 10 ] || fail "the rollout had ended before the kill"
+# While no controller runs, the devices commanded finish: their outcome
+# waits in the retained progress objects.
+confirmed_retained() {
+    local d
+    for d in $(cut -d' ' -f1 "$tmp/record"); do
+        retained "aloft/$d/update" "$tmp/u.json"
+        grep -q '"phase": *"confirmed"' "$tmp/u.json" || return 1
+    done
+}
+wait_until 60 confirmed_retained || fail "the devices commanded before the kill did not confirm"
 expect_rc 0 fleet status
 contains "$tmp/out" "rollout 1: gateway 2.0.0, running"
 expect_rc 0 fleet run
@@ -38,6 +48,8 @@ for d in $(names dev 10 | tr , ' '); do
     [ "$(commands "$d")" = 1 ] || fail "$d commanded $(commands "$d") times across the restart"
     grep -q "^$d r1-$d-1\$" "$tmp/record" || fail "$d did not get attempt 1's id"
 done
+# The outcomes that came while it was down counted (no retry, no timeout).
+lacks "$tmp/out" "retrying"
 # The broker saw exactly 10 commands too.
 [ "$(grep -c "Received PUBLISH from aloft-fleet-.*'aloft/dev[0-9]*/cmd'" "$tmp/mosquitto.log")" = 10 ] ||
     fail "mosquitto's log does not show 10 commands"
