@@ -333,10 +333,8 @@ static int run_loop(runner_t *u)
     if (u->o.json) {
         print_json_line(status_json(&u->r, &u->m));
     } else {
-        u->drawn_ms = 0;
+        u->drawn_ms = 0;   /* the final table (a line per change printed the rest) */
         draw(u);
-        if (!u->tty)
-            print_head(&u->r, &u->m);
     }
     if (u->r.state == FLEET_PAUSED)
         fprintf(stderr, "aloft: rollout %lld paused: %s; see 'aloft fleet status --db %s', then "
