@@ -27,6 +27,10 @@ DEBS += libsqlite3-dev libmosquitto-dev libcjson-dev mosquitto mosquitto-clients
 # The MQTT agent (aloft-sim --mqtt over libmosquitto) and its tests' broker
 # and clients.
 DEBS += mosquitto mosquitto-clients libmosquitto-dev
+# HTTP pull: aloft-sim downloads with libcurl (OpenSSL flavour) and reads
+# release objects with cJSON; the tests serve images with lighttpd (HTTPS
+# through its OpenSSL module).
+DEBS += libcurl4-openssl-dev libcjson-dev lighttpd lighttpd-mod-openssl
 
 # make idf-check (not part of make test): IDF's Linux target needs libbsd;
 # without Espressif's toolchains, tools/idf/mkenv.sh and the Debian cross

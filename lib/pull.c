@@ -87,7 +87,7 @@ static int give_up(aloft_pull_t *p, int err, uint32_t have, uint32_t want, const
         p->diag = *ud;
     else
         aloft_diag_set(&p->diag, err, have, want, where);
-    aloft_update_abort(p->update, err);
+    aloft_update_abort_diag(p->update, &p->diag);
     p->phase = p->fed_any ? ALOFT_PULL_FAILED : ALOFT_PULL_REFUSED;
     p->decided = true;
     return err;
@@ -101,7 +101,7 @@ static int retry_or_give_up(aloft_pull_t *p, int err, uint32_t have, uint32_t wa
     aloft_diag_set(&p->diag, err, have, want, where);
     p->decided = true;
     if (p->attempt >= p->policy.tries) {
-        aloft_update_abort(p->update, err);
+        aloft_update_abort_diag(p->update, &p->diag);
         p->phase = p->fed_any ? ALOFT_PULL_FAILED : ALOFT_PULL_REFUSED;
         return err;
     }
@@ -219,8 +219,8 @@ const char *aloft_pull_phase_name(aloft_pull_phase_t phase)
 {
     switch (phase) {
     case ALOFT_PULL_REQUEST:
-    case ALOFT_PULL_RECEIVING: return "downloading";
-    case ALOFT_PULL_WAIT: return "waiting";
+    case ALOFT_PULL_RECEIVING:
+    case ALOFT_PULL_WAIT: return "downloading";
     case ALOFT_PULL_DONE: return "rebooting";
     case ALOFT_PULL_REFUSED: return "refused";
     case ALOFT_PULL_FAILED: return "failed";
@@ -248,7 +248,8 @@ int aloft_pull_parse_range(const char *v, uint32_t *first, uint32_t *last, uint3
     static const char unit[] = "bytes ";
     const char *s = v;
     for (size_t i = 0; unit[i]; i++, s++)
-        if ((*s | 0x20) != unit[i])   /* the unit is case-insensitive; ' ' | 0x20 == ' ' */
+        /* the unit is case-insensitive (' ' | 0x20 == ' ', and so is NUL's) */
+        if (*s == '\0' || (*s | 0x20) != unit[i])
             return ALOFT_ERR_PROTO;
     while (*s == ' ')
         s++;

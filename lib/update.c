@@ -594,6 +594,13 @@ void aloft_update_abort(aloft_update_t *u, int why)
     fail(u, why < 0 ? why : ALOFT_ERR_ABORTED, u->received, u->size, NULL);
 }
 
+void aloft_update_abort_diag(aloft_update_t *u, const aloft_diag_t *why)
+{
+    if (u == NULL || u->state != ALOFT_UPDATE_RECEIVING)
+        return;
+    fail(u, why->err < 0 ? why->err : ALOFT_ERR_ABORTED, why->have, why->want, why->where);
+}
+
 aloft_update_state_t aloft_update_state(const aloft_update_t *u)
 {
     return (aloft_update_state_t)u->state;

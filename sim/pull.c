@@ -228,6 +228,8 @@ int sim_pull_start(sim_pull_t *p, sim_device_t *sim, const sim_release_t *r,
                    const sim_pull_options_t *opt)
 {
     static bool curl_ready;
+    if (p->multi != NULL)   /* this struct's pull still runs */
+        return ALOFT_ERR_BUSY;
     memset(p, 0, sizeof *p);
     p->sim = sim;
     p->rel = *r;
@@ -244,9 +246,11 @@ int sim_pull_start(sim_pull_t *p, sim_device_t *sim, const sim_release_t *r,
         log_diag(p, "refused");
         return err;
     }
-    if (p->engine.resumed_from)
+    aloft_pull_status_t st;
+    aloft_pull_status(&p->engine, &st);
+    if (st.resumed_from)
         sim_log(sim, "aloft-sim: pull: %u of %u bytes already in flash (journal), resuming",
-                (unsigned)p->engine.resumed_from, (unsigned)p->rel.file.size);
+                (unsigned)st.resumed_from, (unsigned)st.total);
     if ((p->multi = curl_multi_init()) == NULL) {
         aloft_pull_cancel(&p->engine);
         return ALOFT_ERR_CONNECT;

@@ -68,7 +68,10 @@ typedef enum sim_pull_result {
 } sim_pull_result_t;
 
 /* Start pulling r into sim's inactive slot. Returns 0, or the refusal
- * (status phase REFUSED with the diag; nothing erased). */
+ * (status phase REFUSED with the diag; nothing erased): the pipeline's
+ * (ALOFT_ERR_BUSY while another update runs, TOO_LARGE, PENDING,
+ * UNSIGNED, ...); ALOFT_ERR_BUSY also, with p untouched, while p's own
+ * pull runs. p must be zeroed (or static) before its first start. */
 int sim_pull_start(sim_pull_t *p, sim_device_t *sim, const sim_release_t *r,
                    const sim_pull_options_t *opt);
 

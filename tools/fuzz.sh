@@ -124,6 +124,10 @@ printf '\001\010{"version":"2.1.0","url":"http://h/f.bin","password":"p","size":
 printf '\002\000%s' "$rel" >"$a/release"
 printf '\003\000install' >"$a/ha"
 printf '\004\001{"id":"r7","version":"2.1.0","slot":"a1"}' >"$a/record"
+# Content-Range values (tests/fuzz/fuzz_pull_range.c), as servers send them.
+mkdir -p "$work/corpus/fuzz_pull_range"
+printf 'bytes 65536-915455/915456' >"$work/corpus/fuzz_pull_range/lighttpd"
+printf 'Bytes 0-0/*\r\n' >"$work/corpus/fuzz_pull_range/star"
 # Per-target options: fuzz_image reads at most 1 KiB (header, segments and
 # app description fit; each byte more is SHA-256 time, see fuzz_image.c);
 # fuzz_delta too (a header and a few segments fit; see fuzz_delta.c).

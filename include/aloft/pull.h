@@ -147,8 +147,8 @@ void aloft_pull_cancel(aloft_pull_t *p);
 
 void aloft_pull_status(const aloft_pull_t *p, aloft_pull_status_t *st);
 
-/* "downloading", "refused", ... (FLEET.md §5 phase words; "waiting" for a
- * backoff). */
+/* The FLEET.md §5 phase word: "downloading" (a backoff too), "rebooting"
+ * (DONE), "refused", "failed"; "idle" before a start. */
 const char *aloft_pull_phase_name(aloft_pull_phase_t phase);
 
 /* Parse a Content-Range value "bytes FIRST-LAST/TOTAL" (RFC 9110 §14.4;

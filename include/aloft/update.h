@@ -184,6 +184,11 @@ int aloft_update_finish(aloft_update_t *u);
  * firmware and otadata are untouched. */
 void aloft_update_abort(aloft_update_t *u, int why);
 
+/* The same, with the transport's own numbers in the diag (the HTTP pull's
+ * status or Content-Range), so whoever reports the pipeline's diag gives
+ * them. */
+void aloft_update_abort_diag(aloft_update_t *u, const aloft_diag_t *why);
+
 /* Roll back: make the other OTA slot boot next, without any download, if
  * it holds a complete, verified image for this chip (ESP-IDF's
  * esp_ota_set_boot_partition with the previous slot; it is marked VALID,

@@ -9,6 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/safe_lib.sh"
 lighttpd_bin=$(command -v lighttpd || echo /usr/sbin/lighttpd)
 [ -x "$lighttpd_bin" ] || skip_missing "lighttpd is not installed (Debian package lighttpd)"
 mkdir -p "$tmp/www"
+access_log=$tmp/access.log
 
 # make_ca: a CA and a server certificate for 127.0.0.1 signed by it:
 # $tmp/ca.pem (what the device trusts), $tmp/server.pem (lighttpd's cert
@@ -36,8 +37,9 @@ lighttpd_up() { accepting "$1" || ! alive "$2"; }
 # start_lighttpd [tls]: lighttpd serving $tmp/www (Range requests are on
 # by default for static files) on a free port; with tls, HTTPS with
 # $tmp/server.pem (make_ca first). Sets http_pid, http_port, base_url;
-# the access log ($tmp/access.log) has "REQUEST STATUS BODY_BYTES RANGE"
-# lines. Keeps a set $http_port (a restart after a kill), else takes one.
+# the access log ($access_log, default $tmp/access.log) has "REQUEST
+# STATUS BODY_BYTES RANGE" lines. Keeps a set $http_port (a restart after a kill), else takes one.
+# $lighttpd_extra: more configuration lines (a send rate limit).
 start_lighttpd() {
     local tls=${1:-} try scheme=http
     [ -n "$tls" ] && scheme=https
@@ -49,9 +51,10 @@ start_lighttpd() {
             echo "server.port = $http_port"
             echo "server.errorlog = \"$tmp/lighttpd.err\""
             echo "server.modules = (\"mod_accesslog\"$([ -n "$tls" ] && echo ', "mod_openssl"'))"
-            echo "accesslog.filename = \"$tmp/access.log\""
+            echo "accesslog.filename = \"$access_log\""
             echo "accesslog.format = \"%r %>s %b %{Range}i\""
             echo "mimetype.assign = (\".bin\" => \"application/octet-stream\")"
+            echo "${lighttpd_extra:-}"
             if [ -n "$tls" ]; then
                 echo "ssl.engine = \"enable\""
                 echo "ssl.pemfile = \"$tmp/server.pem\""
@@ -113,9 +116,8 @@ pull() {
 
 # body_bytes STATUS: body bytes lighttpd logged for responses with STATUS
 # (one number a line)
-body_bytes() { awk -v s="$1" '$4 == s { print $5 }' "$tmp/access.log" 2>/dev/null; }
+body_bytes() { awk -v s="$1" '$4 == s { print $5 }' "$access_log" 2>/dev/null; }
 
-# logged STATUS [COUNT]: the access log has COUNT (1) responses with STATUS
-# (lighttpd writes a line once the response is over, maybe after the
-# client has its last byte: wait_until on this)
-logged() { [ "$(body_bytes "$1" | wc -l)" -ge "${2:-1}" ]; }
+# stop_lighttpd: SIGTERM and reap; lighttpd buffers its access log for
+# seconds and writes it out as it stops, so look at the log after this
+stop_lighttpd() { stop_pid "$http_pid"; }

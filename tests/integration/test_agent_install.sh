@@ -15,7 +15,7 @@ start_lighttpd
 device "$tmp/gw1.flash" 1.0.0
 device "$tmp/gw2.flash" 1.0.0
 for v in 2.0.0 3.0.0; do
-    demo_image "v$v" "$v" --size 400000   # about 2.8 s at ESP32 flash speed
+    demo_image "v$v" "$v" --size 300000   # about 2 s at ESP32 flash speed
     cp "$tmp/v$v.bin" "$tmp/www/v$v.bin"
     release "v$v" "v$v.bin" version="\"$v\"" summary='"fixes BLE reconnects"' \
         release_url='"https://example.com/notes"'

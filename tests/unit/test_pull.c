@@ -141,6 +141,7 @@ static void test_resume_after_cut(void **state)
     body(c, c->fx.v2, 0, half);
     assert_int_equal(aloft_pull_end(&c->p, ALOFT_ERR_CLOSED, c->now), ALOFT_PULL_WAIT);
     assert_int_equal(status(c).diag.err, ALOFT_ERR_CLOSED);
+    assert_string_equal(aloft_pull_phase_name(status(c).phase), "downloading");
     aloft_pull_next_t n;
     c->now += 999;
     assert_int_equal(aloft_pull_poll(&c->p, c->now, &n), ALOFT_PULL_WAIT);
@@ -214,6 +215,8 @@ static void refused_response(ctx_t *c, int status_code, int64_t len, const char 
     assert_int_equal(st.diag.have, have);
     assert_int_equal(st.diag.want, want);
     assert_int_equal(aloft_update_state(&c->fx.sim.update), ALOFT_UPDATE_FAILED);
+    /* the pipeline's diag has the same numbers, for whoever reports it */
+    assert_memory_equal(aloft_update_diag(&c->fx.sim.update), &st.diag, sizeof st.diag);
     assert_true(simfx_same(&c->fx, snap, 0, c->fx.sim.nor.size));
     free(snap);
 }

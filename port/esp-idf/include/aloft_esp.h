@@ -47,6 +47,7 @@ typedef enum aloft_esp_event_kind {
 typedef enum aloft_esp_proto {
     ALOFT_PROTO_ESPOTA = 1, /* espota.py, PlatformIO, Arduino IDE */
     ALOFT_PROTO_NATIVE = 2, /* aloft upload */
+    ALOFT_PROTO_HTTP = 3,   /* aloft_pull: the device downloads */
 } aloft_esp_proto_t;
 
 typedef struct aloft_esp_event {
@@ -150,6 +151,43 @@ typedef struct aloft_status {
 
 int aloft_status(aloft_status_t *st);
 
+/* ---- HTTP pull (docs/FLEET.md §8) ---------------------------------------- */
+
+/* One file of a release (FLEET.md §3: url, size, sha256, signed) and how
+ * to fetch it. */
+typedef struct aloft_esp_pull {
+    const char *url;            /* http:// or https:// */
+    uint32_t size;              /* exact bytes of the file */
+    uint8_t sha256[32];         /* of the whole file */
+    bool is_signed;             /* the file ends with a signature block (aloft sign) */
+    /* https: the server's CA, PEM, NUL-terminated; NULL = IDF's certificate
+     * bundle (CONFIG_MBEDTLS_CERTIFICATE_BUNDLE; without it https fails) */
+    const char *cert_pem;
+    uint8_t tries;              /* attempts in all; 0 = 5 */
+    uint32_t backoff_ms;        /* before the first retry, doubling up to 16 s; 0 = 1000 */
+    uint32_t timeout_ms;        /* a silent connection is cut after this; 0 = 10000 */
+} aloft_esp_pull_t;
+
+/* Download the file and install it, in the caller's task (it blocks for
+ * the download; the serving task keeps answering, and refuses other
+ * updates with BUSY meanwhile). The same checks as every update, in this
+ * order: size against the slot, the HTTP status (200, or 206 to a Range
+ * request), Content-Length and Content-Range against the release, the
+ * first bytes (magic, chip) — all before the first erase — then SHA-256
+ * and the signature before activation. A cut connection is retried from
+ * where it stopped with a Range request; after a power cut the same
+ * release resumes from the journal. Events (on_event) carry
+ * ALOFT_PROTO_HTTP.
+ *
+ * Returns 0 once the new image is verified and activated: restart
+ * (esp_restart) when the application is ready. Else the failure
+ * (ALOFT_ERR_HTTP with the status, ALOFT_ERR_HTTP_MISMATCH, any pipeline
+ * refusal, ALOFT_ERR_CONNECT/CLOSED/TIMEOUT after the last try),
+ * described in aloft_status().last_message; the running firmware is
+ * untouched. ALOFT_ERR_STATE before aloft_start, ALOFT_ERR_BUSY while
+ * another pull or update runs. */
+int aloft_pull(const aloft_esp_pull_t *req);
+
 /*
  * The MQTT agent (docs/FLEET.md; CONFIG_ALOFT_MQTT_AGENT, which needs the
  * mqtt component: espressif/mqtt from the registry on IDF 6, built into
@@ -159,11 +197,10 @@ int aloft_status(aloft_status_t *st);
  * update record lives in NVS across the reboot) and aloft_confirm() from
  * the health check as before: the agent reports `confirmed` then.
  *
+ *   aloft_start(NULL);                     the pipeline, espota, native
  *   aloft_agent_esp_config_t ac;
  *   aloft_agent_esp_config_default(&ac);   (Kconfig: broker URI, name, prefix)
- *   ac.pull = my_pull;                     the pull transport: download
- *   aloft_agent_start(&ac);                rel, feeding aloft's pipeline,
- *                                          reporting with the two below
+ *   aloft_agent_start(&ac);                releases pulled with aloft_pull()
  */
 typedef struct aloft_agent_esp_config {
     const char *broker_uri;      /* mqtt://host:1883 or mqtts://host:8883 */
@@ -176,8 +213,10 @@ typedef struct aloft_agent_esp_config {
     bool signed_only;            /* the firmware holds signing keys */
     /* Start downloading rel into the update slot (a task of its own);
      * report with aloft_agent_pull_report and aloft_agent_pull_result.
-     * Returns 0, or a refusal (nothing erased). NULL: installs fail. */
+     * Returns 0, or a refusal (nothing erased). NULL: aloft_pull() above,
+     * in a task of the agent's, progress read from aloft_status(). */
     int (*pull)(void *ctx, const aloft_agent_release_t *rel);
+    const char *pull_ca_pem;     /* that pull's https CA (aloft_esp_pull_t.cert_pem) */
     /* OMG's password: 0 if right, ALOFT_ERR_AUTH if not; NULL: none. */
     int (*check_password)(void *ctx, const char *pw, size_t len);
     void *ctx;

@@ -3,10 +3,12 @@
  * docs/FLEET.md) on ESP-IDF: esp-mqtt (the component registry's
  * espressif/mqtt in IDF 6, built in before) carries the engine's
  * subscriptions and publishes, NVS keeps its record across the reboot
- * (namespace "aloft", key "agent"), and the release is pulled by the
- * application's pull callback (the pull transport), which reports back with
- * aloft_agent_pull_report / aloft_agent_pull_result. Built only with
- * CONFIG_ALOFT_MQTT_AGENT (the component needs the mqtt component then).
+ * (namespace "aloft", key "agent"), and the release is pulled with the
+ * component's aloft_pull() in a task of the agent's (progress read from
+ * aloft_status() every 500 ms), or by the application's pull callback,
+ * which reports back with aloft_agent_pull_report / aloft_agent_pull_result.
+ * Built only with CONFIG_ALOFT_MQTT_AGENT (the component needs the mqtt
+ * component then).
  *
  * Threads: esp-mqtt's task delivers events, the pull reports from its own;
  * one mutex serialises the engine. A reboot the engine asks for is an
@@ -23,6 +25,7 @@
 #include "esp_timer.h"
 #include "freertos/FreeRTOS.h"
 #include "freertos/semphr.h"
+#include "freertos/task.h"
 #include "mqtt_client.h"
 #include "nvs.h"
 
@@ -30,6 +33,8 @@
 #include "esp_device.h"
 
 #define REBOOT_DELAY_US 1500000
+#define PULL_REPORT_US 500000
+#define PULL_STACK 6144
 
 static const char *TAG = "aloft-agent";
 
@@ -48,6 +53,8 @@ static struct {
     SemaphoreHandle_t lock;
     StaticSemaphore_t lock_mem;
     esp_timer_handle_t reboot_timer;
+    esp_timer_handle_t report_timer;  /* the default pull's progress */
+    aloft_esp_pull_t req;             /* the default pull's file */
     bool started;
 } G;
 
@@ -152,6 +159,43 @@ static void rollback(void)
     esp_timer_start_once(G.reboot_timer, REBOOT_DELAY_US);
 }
 
+/* The default pull: aloft_pull() blocks, so it runs in a task of its own;
+ * its progress comes from aloft_status(). */
+static void report_progress(void *arg)
+{
+    aloft_status_t st;
+    (void)arg;
+    if (aloft_status(&st) == 0 && st.updating)
+        aloft_agent_pull_report(st.done, st.total);
+}
+
+static void pull_task(void *arg)
+{
+    aloft_diag_t diag = {0};
+    (void)arg;
+    int err = aloft_pull(&G.req);
+    esp_timer_stop(G.report_timer);
+    if (err)
+        aloft_diag_set(&diag, err, 0, 0, NULL);
+    aloft_agent_pull_result(err ? &diag : NULL);
+    vTaskDelete(NULL);
+}
+
+static int default_pull(const aloft_agent_release_t *rel)
+{
+    memset(&G.req, 0, sizeof G.req);
+    G.req.url = rel->url;      /* the engine keeps rel until the pull ends */
+    G.req.size = rel->size;
+    memcpy(G.req.sha256, rel->sha256, sizeof G.req.sha256);
+    G.req.is_signed = rel->is_signed;
+    G.req.cert_pem = G.cfg.pull_ca_pem;
+    if (xTaskCreatePinnedToCore(pull_task, "aloft-pull", PULL_STACK, NULL, 5, NULL,
+                                tskNO_AFFINITY) != pdPASS)
+        return ALOFT_ERR_STATE;
+    esp_timer_start_periodic(G.report_timer, PULL_REPORT_US);
+    return 0;
+}
+
 /* Carry out every action the engine has now; under G.lock. */
 static void drain(void)
 {
@@ -176,8 +220,7 @@ static void drain(void)
             break;
         case ALOFT_AGENT_PULL: {
             aloft_diag_t diag = {0};
-            int err = G.cfg.pull ? G.cfg.pull(G.cfg.ctx, act.release)
-                                 : aloft_diag_set(&diag, ALOFT_ERR_STATE, 0, 0, "pull");
+            int err = G.cfg.pull ? G.cfg.pull(G.cfg.ctx, act.release) : default_pull(act.release);
             if (err) {
                 if (diag.err == 0)
                     aloft_diag_set(&diag, err, 0, 0, NULL);
@@ -289,7 +332,9 @@ int aloft_agent_start(const aloft_agent_esp_config_t *cfg)
     }
     G.lock = xSemaphoreCreateMutexStatic(&G.lock_mem);
     const esp_timer_create_args_t targs = {.callback = reboot_now, .name = "aloft-reboot"};
-    if (esp_timer_create(&targs, &G.reboot_timer) != ESP_OK)
+    const esp_timer_create_args_t rargs = {.callback = report_progress, .name = "aloft-pull"};
+    if (esp_timer_create(&targs, &G.reboot_timer) != ESP_OK ||
+        esp_timer_create(&rargs, &G.report_timer) != ESP_OK)
         return ALOFT_ERR_STATE;
     esp_mqtt_client_config_t mc = {0};
     mc.broker.address.uri = cfg->broker_uri;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "esp_app.h"
 #include "esp_device.h"
 #include "esp_keys.h"
 #include "esp_log.h"
@@ -43,6 +44,7 @@ static struct {
     aloft_native_verifier_t verifier;
     /* event derivation, under the loop's lock */
     bool in_update;                /* START reported, END/ERROR not yet */
+    bool pulling;                  /* aloft_pull runs: updates are ALOFT_PROTO_HTTP */
     bool start_pending, progress_pending;
     uint32_t done, total;
     aloft_diag_t reported;         /* the failure last reported (refusals repeat it) */
@@ -108,6 +110,8 @@ static void on_progress(void *ctx, uint32_t done, uint32_t total)
 
 static aloft_esp_proto_t current_proto(void)
 {
+    if (A.pulling)
+        return ALOFT_PROTO_HTTP;
     return aloft_espota_state(&esp_task_serve()->espota) >= ALOFT_ESPOTA_CONNECTING
                ? ALOFT_PROTO_ESPOTA
                : ALOFT_PROTO_NATIVE;
@@ -176,6 +180,23 @@ static void after_turn(void *ctx)
     esp_task_unlock();
     for (int i = 0; i < n && A.cfg.on_event; i++)
         A.cfg.on_event(A.cfg.ctx, &ev[i]);
+}
+
+/* ---- for the pull (esp_app.h) ------------------------------------------- */
+
+esp_device_t *esp_app_device(void)
+{
+    return esp_task_running() ? &A.d : NULL;
+}
+
+void esp_app_set_pulling(bool on)
+{
+    A.pulling = on;
+}
+
+void esp_app_events(void)
+{
+    after_turn(NULL);
 }
 
 /* ---- start and stop ----------------------------------------------------- */

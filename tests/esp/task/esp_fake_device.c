@@ -8,6 +8,8 @@
  *
  *   esp_fake_device --flash FILE --init FW.bin     a new 4 MB flash, FW in app0
  *   esp_fake_device --flash FILE --port N [options]
+ *   ... --pull URL --pull-size N --pull-sha256 HEX   on the first boot, after
+ *                                  aloft_start: aloft_pull, and a restart
  *
  * A supervisor process is the power supply: it runs the firmware in a
  * child and starts it again when the child restarts (the fake esp_restart
@@ -32,9 +34,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aloft/util.h"
 #include "aloft_esp.h"
 #include "esp_event.h"
 #include "esp_netif_types.h"
+#include "esp_system.h"
 #include "fake_esp.h"
 #include "fake_task.h"
 #include "fileio.h"
@@ -43,6 +47,8 @@ enum { STATUS_STOPPED = 5 };
 
 typedef struct options {
     const char *flash, *init_fw, *password, *espota_password, *verifier, *keys;
+    const char *pull_url, *pull_sha256;
+    uint32_t pull_size;
     uint16_t port;
     bool no_native, no_espota, pbkdf2, allow_open, timing, no_task, never_confirm, reject;
     uint32_t stop_at, idle_ms;
@@ -72,7 +78,7 @@ static void usage(void)
           "         [--espota-password P] [--verifier V] [--signing-keys TEXT] [--pbkdf2]\n"
           "         [--no-native] [--no-espota] [--open] [--flash-timing esp32]\n"
           "         [--no-task] [--never-confirm | --reject] [--stop-at BYTES]\n"
-          "         [--idle-timeout MS]\n",
+          "         [--idle-timeout MS] [--pull URL --pull-size N --pull-sha256 HEX]\n",
           stderr);
     exit(2);
 }
@@ -88,7 +94,9 @@ static void parse(int argc, char **argv)
         {"open", no_argument, 0, 'o'}, {"flash-timing", required_argument, 0, 't'},
         {"no-task", no_argument, 0, 'T'}, {"never-confirm", no_argument, 0, 'C'},
         {"stop-at", required_argument, 0, 's'}, {"idle-timeout", required_argument, 0, 'I'},
-        {"reject", no_argument, 0, 'R'}, {0, 0, 0, 0}};
+        {"reject", no_argument, 0, 'R'}, {"pull", required_argument, 0, 'u'},
+        {"pull-size", required_argument, 0, 'z'}, {"pull-sha256", required_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
@@ -109,6 +117,9 @@ static void parse(int argc, char **argv)
         case 'R': opt.reject = true; break;
         case 's': opt.stop_at = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'I': opt.idle_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'u': opt.pull_url = optarg; break;
+        case 'z': opt.pull_size = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'h': opt.pull_sha256 = optarg; break;
         default: usage();
         }
     }
@@ -135,7 +146,7 @@ static void hook_resume(void *ctx)
 
 static const char *proto_name(aloft_esp_proto_t p)
 {
-    return p == ALOFT_PROTO_ESPOTA ? "espota" : "native";
+    return p == ALOFT_PROTO_ESPOTA ? "espota" : p == ALOFT_PROTO_HTTP ? "http" : "native";
 }
 
 static void on_event(void *ctx, const aloft_esp_event_t *ev)
@@ -225,6 +236,25 @@ static int start(const aloft_esp_config_t *cfg)
     return 0;
 }
 
+/* --pull: the application's call, then the restart it asks for. */
+static void pull(void)
+{
+    aloft_esp_pull_t req = {.url = opt.pull_url, .size = opt.pull_size, .backoff_ms = 100};
+    aloft_status_t st;
+    if (opt.pull_sha256 == NULL ||
+        !aloft_unhex(opt.pull_sha256, strlen(opt.pull_sha256), req.sha256, sizeof req.sha256)) {
+        say("pull: --pull-sha256 needs 64 hex digits");
+        return;
+    }
+    int err = aloft_pull(&req);
+    if (err == 0) {
+        say("pull: verified and activated, restarting");
+        esp_restart();
+    }
+    aloft_status(&st);
+    say("pull: %s (%s)", aloft_strerror(err), st.last_message);
+}
+
 /* Stop in the middle of an update (--stop-at), check what it left, and
  * serve again. */
 static int stop_and_start_again(const aloft_esp_config_t *cfg)
@@ -281,6 +311,8 @@ static int firmware(void)
     fill_config(&cfg);
     if (start(&cfg) != 0)
         return 1;
+    if (opt.pull_url && boot_no == 1)
+        pull();
     uint32_t octet = 10;
     for (;;) {
         struct timespec wait = {0, opt.no_task ? 0 : 50 * 1000000L};

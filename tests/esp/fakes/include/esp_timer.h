@@ -18,5 +18,7 @@ typedef struct esp_timer_create_args {
 } esp_timer_create_args_t;
 esp_err_t esp_timer_create(const esp_timer_create_args_t *args, esp_timer_handle_t *out);
 esp_err_t esp_timer_start_once(esp_timer_handle_t timer, uint64_t timeout_us);
+esp_err_t esp_timer_start_periodic(esp_timer_handle_t timer, uint64_t period_us);
+esp_err_t esp_timer_stop(esp_timer_handle_t timer);
 
 #endif

@@ -1,0 +1,23 @@
+/*
+ * port/esp-idf/src/esp_app.h — what the application API (esp_app.c) lends
+ * the HTTP pull (esp_pull.c): the device it serves, and its events.
+ * Internal to the component; the first two under esp_task_lock().
+ */
+#ifndef ALOFT_ESP_APP_H
+#define ALOFT_ESP_APP_H
+
+#include <stdbool.h>
+
+#include "esp_device.h"
+
+/* The device once aloft_start served; NULL before (or after aloft_stop). */
+esp_device_t *esp_app_device(void);
+
+/* While on, updates are reported as ALOFT_PROTO_HTTP. */
+void esp_app_set_pulling(bool on);
+
+/* Derive and deliver the events of what the pipeline did (as after every
+ * turn of the serving loop). Without the lock held: on_event runs here. */
+void esp_app_events(void);
+
+#endif /* ALOFT_ESP_APP_H */
