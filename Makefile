@@ -21,6 +21,13 @@ DEBS += bsdiff xdelta3 bc
 # make deb, and the test that builds the package (dpkg-buildpackage wants
 # build-essential).
 DEBS += debhelper dpkg-dev build-essential
+# aloft fleet: the controller (SQLite, libmosquitto, cJSON) and its tests (a real
+# mosquitto, lighttpd, the scripted device double on paho-mqtt).
+DEBS += libsqlite3-dev libmosquitto-dev libcjson-dev mosquitto mosquitto-clients lighttpd \
+        python3-paho-mqtt
+# The MQTT agent (aloft-sim --mqtt over libmosquitto) and its tests' broker
+# and clients.
+DEBS += mosquitto mosquitto-clients libmosquitto-dev
 # HTTP pull: aloft-sim downloads with libcurl (OpenSSL flavour) and reads
 # release objects with cJSON; the tests serve images with lighttpd (HTTPS
 # through its OpenSSL module).

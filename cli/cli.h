@@ -37,6 +37,7 @@ int cmd_verify(int argc, char **argv);   /* cmd_keys.c */
 int cmd_verifier(int argc, char **argv);
 int cmd_delta(int argc, char **argv);
 int cmd_discover(int argc, char **argv);
+int cmd_fleet(int argc, char **argv);    /* cmd_fleet.c, cmd_fleet_rollout.c */
 
 /* `aloft image info` of a delta patch (cmd_delta.c): is p[0..n) one, and
  * describe it (base, new image, segments, ratio). */

@@ -28,6 +28,9 @@ static const command_t commands[] = {
     {"delta", cmd_delta, "make or apply a delta patch between two app images"},
     {"verify", cmd_verify, "check a signed image against public keys, as a device does"},
     {"verifier", cmd_verifier, "print a password's native login verifier for a device's config"},
+#ifndef ALOFT_NO_FLEET
+    {"fleet", cmd_fleet, "update many devices through an MQTT broker (staged rollouts)"},
+#endif
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

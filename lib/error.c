@@ -90,6 +90,8 @@ static const err_text_t texts[] = {
     {ALOFT_ERR_PATCH, "delta patch is malformed", "%s, at patch byte %h; the patch is damaged or not an aloft patch: copy it again or make it again with `aloft delta make`"},
     {ALOFT_ERR_PATCH_BASE, "delta patch is for another base image", "the patch turns a %w-byte image into the new one, and the base here (%h bytes) differs in its %s; make the patch from the image the device runs (`aloft info` shows its SHA-256)"},
     {ALOFT_ERR_PATCH_WINDOW, "delta patch needs a larger zlib window", "the patch was made with --window-bits %h but the decoder keeps at most %w; make it again with `aloft delta make --window-bits %w`"},
+    {ALOFT_ERR_UNCONFIRMED, "the new image never confirmed itself", "the device restarted before the image in %s confirmed itself, so the bootloader went back to the previous image; check the new firmware's health check (network, broker) and its log"},
+    {ALOFT_ERR_NOT_NEWER, "release is not newer than the running firmware", "the device runs version %s; publish a higher version, or send \"allow_downgrade\": true with the command"},
 
     {ALOFT_ERR_PROTO, "unexpected message from the peer", "the peer speaks another protocol version or the data was corrupted; update both sides"},
     {ALOFT_ERR_AUTH, "authentication failed", "the password is wrong; use the one the firmware was built with"},
@@ -103,6 +105,7 @@ static const err_text_t texts[] = {
     {ALOFT_ERR_INTEGRITY, "a frame failed its integrity check", "a frame was corrupted on the way (or forged, or replayed) and was not acted upon; the connection was closed: try again (an interrupted upload resumes)"},
     {ALOFT_ERR_HTTP, "the server refused the download", "it answered HTTP status %h for the release's url; check that the url is right and the file is on the server (404), that the device may read it (401, 403), or try later (5xx)"},
     {ALOFT_ERR_HTTP_MISMATCH, "the server's file is not the release's", "the response's %s is %h where the release needs %w; publish the release object of the exact file on the server (or the server or a proxy changed it)"},
+    {ALOFT_ERR_COMMAND, "malformed command", "member %s is missing or invalid; see docs/FLEET.md sections 3 and 6"},
 };
 
 static const err_text_t *lookup(int err)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "aloft/wire/ptable.h"
+#include "sbuf.h"
 #include "bytes.h"
 
 /* Frozen: these are on flash. */
@@ -54,14 +55,6 @@ static void encode_entry(uint8_t *e, const aloft_part_t *p)
     for (i = 0; i < PT_LABEL_LEN && p->label[i] != '\0'; i++)
         e[12 + i] = (uint8_t)p->label[i];
     aloft_st32(e + 28, p->flags);
-}
-
-/* Labels and names are compared here, not with strcmp: the core links
- * only memcpy/memmove/memset/memcmp/strlen (tools/size.sh checks). */
-static bool str_eq(const char *a, const char *b)
-{
-    size_t n = strlen(a);
-    return n == strlen(b) && memcmp(a, b, n) == 0;
 }
 
 /* ---- parse ----------------------------------------------------------- */
@@ -265,7 +258,7 @@ int aloft_scheme_parse(const char *name, aloft_scheme_t *scheme)
     if (name == NULL || scheme == NULL)
         return ALOFT_ERR_ARG;
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-        if (str_eq(name, aloft_scheme_name(all[i]))) {
+        if (aloft_str_eq(name, aloft_scheme_name(all[i]))) {
             *scheme = all[i];
             return ALOFT_OK;
         }
@@ -298,7 +291,7 @@ const aloft_part_t *aloft_ptable_find_label(const aloft_ptable_t *pt,
     if (pt == NULL || label == NULL)
         return NULL;
     for (uint8_t i = 0; i < pt->count && i < ALOFT_PT_MAX_ENTRIES; i++)
-        if (str_eq(pt->parts[i].label, label))
+        if (aloft_str_eq(pt->parts[i].label, label))
             return &pt->parts[i];
     return NULL;
 }

@@ -1,6 +1,8 @@
 /* lib/sbuf.c — see sbuf.h. */
 #include "sbuf.h"
 
+#include <string.h>
+
 void aloft_sbuf_init(aloft_sbuf_t *b, char *p, size_t n)
 {
     b->p = p;
@@ -70,4 +72,16 @@ bool aloft_sbuf_fits(const aloft_sbuf_t *b)
 size_t aloft_sbuf_stored(const aloft_sbuf_t *b)
 {
     return b->n == 0 ? 0 : b->len < b->n ? b->len : b->n - 1;
+}
+
+bool aloft_str_eq(const char *a, const char *b)
+{
+    size_t n = strlen(a);
+    return n == strlen(b) && memcmp(a, b, n) == 0;
+}
+
+bool aloft_str_starts(const char *s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return strlen(s) >= n && memcmp(s, prefix, n) == 0;
 }

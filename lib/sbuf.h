@@ -26,4 +26,10 @@ bool aloft_sbuf_fits(const aloft_sbuf_t *b);
 /* Characters actually stored (at most n - 1). */
 size_t aloft_sbuf_stored(const aloft_sbuf_t *b);
 
+/* a and b are the same string; the core's strcmp (it links only
+ * memcpy/memmove/memset/memcmp/strlen: tools/size.sh checks). */
+bool aloft_str_eq(const char *a, const char *b);
+/* s starts with prefix. */
+bool aloft_str_starts(const char *s, const char *prefix);
+
 #endif /* ALOFT_SBUF_H */

@@ -3,6 +3,8 @@
  * file-backed NOR flash. Thin: parses arguments and drives sim_device.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include "fileio.h"
 #include "sign_keys.h"
 #include "app.h"
+#include "agent.h"
 #include "device.h"
 #include "inflate_zlib.h"
 #include "pull.h"
@@ -86,7 +89,8 @@ static void usage(FILE *out)
           "  --mdns                 announce the device by mDNS through the Avahi daemon:\n"
           "                         _aloft._tcp, _arduino._tcp (as ArduinoOTA) and\n"
           "                         NAME.local for the --bind address\n"
-          "  --name NAME            its name (default aloft-sim), also in the native HELLO\n"
+          "  --name NAME            the device's name (default aloft-sim): NAME.local, the\n"
+          "                         native HELLO, the MQTT agent's DEV and client id\n"
           "  --native-window BYTES  native DATA bytes in flight the device offers (default\n"
           "                         32768; it ACKs every half window)\n"
           "\n"
@@ -94,6 +98,17 @@ static void usage(FILE *out)
           "  --ble-every MS --ble-stall MS    a BLE scan stalls the radio for STALL every EVERY\n"
           "  --mqtt-every MS --mqtt-block MS  an MQTT reconnect blocks the loop\n"
           "  --no-quiesce           do not pause the app during updates (reproduces field failures)\n",
+          out);
+    fputs("\n"
+          "MQTT agent (docs/FLEET.md; with --mqtt the device takes updates over MQTT only):\n"
+          "  --mqtt HOST:PORT       connect to this broker: state, progress, Home Assistant\n"
+          "  --mqtt-user U --mqtt-password P  the broker login (default U: DEV, FLEET.md)\n"
+          "  --mqtt-cafile CA.pem   TLS to the broker, trusting this CA\n"
+          "  --prefix P             topic prefix (default aloft)\n"
+          "  --omg-prefix P         also take OpenMQTTGateway's P/commands/MQTTtoSYS/firmware_update\n"
+          "  --fleet N              N devices in this process: flash FILE.1 .. FILE.N (made\n"
+          "                         from --firmware when missing), names DEV-1 .. DEV-N, one\n"
+          "                         MQTT session each (user DEV-i, the same password)\n",
           out);
 }
 
@@ -110,22 +125,46 @@ typedef struct options {
     const char *password, *espota_password;
     uint32_t ble_every, ble_stall, mqtt_every, mqtt_block;
     bool no_quiesce;
+    const char *mqtt, *name;
+    sim_agent_config_t agent;
+    unsigned fleet;
     const char *pull_release, *pull_url, *pull_sha256;
     bool pull_signed;
     unsigned long pull_size;
     sim_pull_options_t pull;
     bool mdns;
-    const char *name;
 } options_t;
+
+#define SIM_FLEET_MAX 1000
+
+/* HOST:PORT of --mqtt. */
+static int parse_broker(const char *arg, sim_agent_config_t *a)
+{
+    static char host[256];
+    const char *colon = strrchr(arg, ':');
+    char *end;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+    if (colon == NULL || colon == arg || (size_t)(colon - arg) >= sizeof host || *end ||
+        port <= 0 || port > 65535) {
+        fprintf(stderr, "aloft-sim: --mqtt wants HOST:PORT, not '%s'\n", arg);
+        return -1;
+    }
+    memcpy(host, arg, (size_t)(colon - arg));
+    host[colon - arg] = '\0';
+    a->host = host;
+    a->port = (int)port;
+    return 0;
+}
 
 static int parse_args(int argc, char **argv, options_t *o)
 {
     enum { O_INIT = 256, O_SCHEME, O_FIRMWARE, O_TIMING, O_CONFIRM, O_NEVER, O_NOROLL,
            O_UPDATE, O_FS, O_RUNFOR, O_CUT, O_SEED, O_QUIET, O_BIND, O_PORT, O_PASSWORD,
            O_AUTH, O_IDLE, O_BLE_EVERY, O_BLE_STALL, O_MQTT_EVERY, O_MQTT_BLOCK, O_NO_QUIESCE,
-           O_REACHABLE, O_PUBKEY, O_ESPOTA_PASSWORD, O_NO_ESPOTA,
+           O_REACHABLE, O_PUBKEY, O_ESPOTA_PASSWORD, O_NO_ESPOTA, O_MQTT, O_NAME, O_MQTT_USER,
+           O_MQTT_PASSWORD, O_MQTT_CAFILE, O_PREFIX, O_OMG, O_FLEET,
            O_PULL_RELEASE, O_PULL, O_PULL_SIZE, O_PULL_SHA256, O_PULL_SIGNED, O_CA_FILE,
-           O_PULL_TRIES, O_PULL_BACKOFF, O_PULL_RATE, O_MDNS, O_NAME, O_WINDOW };
+           O_PULL_TRIES, O_PULL_BACKOFF, O_PULL_RATE, O_MDNS, O_WINDOW };
     static const struct option longopts[] = {
         {"flash", required_argument, 0, 'f'},
         {"init", no_argument, 0, O_INIT},
@@ -156,6 +195,14 @@ static int parse_args(int argc, char **argv, options_t *o)
         {"no-quiesce", no_argument, 0, O_NO_QUIESCE},
         {"confirm-when-reachable", required_argument, 0, O_REACHABLE},
         {"public-key", required_argument, 0, O_PUBKEY},
+        {"mqtt", required_argument, 0, O_MQTT},
+        {"name", required_argument, 0, O_NAME},
+        {"mqtt-user", required_argument, 0, O_MQTT_USER},
+        {"mqtt-password", required_argument, 0, O_MQTT_PASSWORD},
+        {"mqtt-cafile", required_argument, 0, O_MQTT_CAFILE},
+        {"prefix", required_argument, 0, O_PREFIX},
+        {"omg-prefix", required_argument, 0, O_OMG},
+        {"fleet", required_argument, 0, O_FLEET},
         {"pull-release", required_argument, 0, O_PULL_RELEASE},
         {"pull", required_argument, 0, O_PULL},
         {"pull-size", required_argument, 0, O_PULL_SIZE},
@@ -166,7 +213,6 @@ static int parse_args(int argc, char **argv, options_t *o)
         {"pull-backoff", required_argument, 0, O_PULL_BACKOFF},
         {"pull-rate", required_argument, 0, O_PULL_RATE},
         {"mdns", no_argument, 0, O_MDNS},
-        {"name", required_argument, 0, O_NAME},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
@@ -243,6 +289,14 @@ static int parse_args(int argc, char **argv, options_t *o)
                 return -1;
             o->cfg.nkeys++;
             break;
+        case O_MQTT: o->mqtt = optarg; break;
+        case O_NAME: o->name = optarg; break;
+        case O_MQTT_USER: o->agent.user = optarg; break;
+        case O_MQTT_PASSWORD: o->agent.password = optarg; break;
+        case O_MQTT_CAFILE: o->agent.cafile = optarg; break;
+        case O_PREFIX: o->agent.prefix = optarg; break;
+        case O_OMG: o->agent.omg_prefix = optarg; break;
+        case O_FLEET: o->fleet = (unsigned)strtoul(optarg, NULL, 10); break;
         case O_PULL_RELEASE: o->pull_release = optarg; break;
         case O_PULL: o->pull_url = optarg; break;
         case O_PULL_SIZE: o->pull_size = strtoul(optarg, NULL, 10); break;
@@ -253,21 +307,25 @@ static int parse_args(int argc, char **argv, options_t *o)
         case O_PULL_BACKOFF: o->pull.policy.backoff_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
         case O_PULL_RATE: o->pull.max_bytes_per_s = (uint32_t)strtoul(optarg, NULL, 10); break;
         case O_MDNS: o->mdns = true; break;
-        case O_NAME:
-            /* one DNS label: NAME.local must resolve as typed */
-            if (optarg[0] == '\0' || strlen(optarg) > 63 || strspn(optarg,
-                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") !=
-                strlen(optarg)) {
-                fprintf(stderr, "aloft-sim: --name '%s' must be 1-63 letters, digits or '-'\n",
-                        optarg);
-                return -1;
-            }
-            o->name = optarg;
-            break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("aloft-sim %s\n", ALOFT_VERSION_STRING); exit(0);
         default: return -1;
         }
+    }
+    if (o->fleet > SIM_FLEET_MAX || (o->fleet && o->mqtt == NULL)) {
+        fprintf(stderr, "aloft-sim: --fleet takes 1..%d devices and needs --mqtt\n", SIM_FLEET_MAX);
+        return -1;
+    }
+    if (o->mqtt && parse_broker(o->mqtt, &o->agent) != 0)
+        return -1;
+    /* --mdns: one DNS label, so NAME.local resolves as typed (the agent
+     * checks its own rule, FLEET.md §1) */
+    if (o->mdns && o->name &&
+        (o->name[0] == '\0' || strlen(o->name) > 63 ||
+         strspn(o->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") !=
+             strlen(o->name))) {
+        fprintf(stderr, "aloft-sim: --name '%s' must be 1-63 letters, digits or '-'\n", o->name);
+        return -1;
     }
     if (optind != argc || o->flash == NULL || (o->init && o->firmware == NULL)) {
         fprintf(stderr, "aloft-sim: %s\n", o->flash == NULL ? "--flash FILE is required"
@@ -504,6 +562,84 @@ static int run(sim_device_t *sim, options_t *o)
     return status;
 }
 
+/* The MQTT agents: one device, or --fleet N of them, stepped in turn by
+ * this one thread, which waits on all their sockets at once. */
+static int run_mqtt(options_t *o)
+{
+    unsigned n = o->fleet ? o->fleet : 1;
+    sim_device_t *sims = calloc(n, sizeof *sims);
+    sim_agent_t *agents = calloc(n, sizeof *agents);
+    struct pollfd *fds = calloc(n, sizeof *fds);
+    char path[512], name[ALOFT_AGENT_NAME_MAX + 1];
+    const char *base = o->name ? o->name : "aloft-sim";
+    unsigned opened = 0;
+    int status = 0;
+    if (sims == NULL || agents == NULL || fds == NULL) {
+        fprintf(stderr, "aloft-sim: out of memory for %u devices\n", n);
+        status = 1;
+    }
+    o->agent.ota_password = o->password;
+    o->agent.pull = o->pull;   /* --ca-file, --pull-tries, --pull-backoff, --pull-rate */
+    sim_agent_lib_init();
+    for (unsigned i = 0; status == 0 && i < n; i++) {
+        sim_device_t *sim = &sims[i];
+        snprintf(path, sizeof path, o->fleet ? "%s.%u" : "%s", o->flash, i + 1);
+        snprintf(name, sizeof name, o->fleet ? "%s-%u" : "%s", base, i + 1);
+        if (o->fleet && o->firmware && access(path, F_OK) != 0) {
+            options_t one = *o;
+            one.flash = path;
+            one.quiet = true;
+            if (do_init(&one) != 0) {
+                status = 1;
+                break;
+            }
+        }
+        sim->display.quiet = o->quiet;
+        sim->display.tty = o->fleet == 0 && isatty(STDOUT_FILENO);
+        int err = sim_open(sim, path, &o->cfg);
+        if (err) {
+            fprintf(stderr, "aloft-sim: cannot open flash %s: %s (create it with --init)\n", path,
+                    aloft_strerror(err));
+            status = 1;
+            break;
+        }
+        opened++;
+        sim_agent_config_t cfg = o->agent;
+        if (o->fleet)
+            cfg.user = NULL;   /* the device's MQTT user is its DEV */
+        if (sim_boot(sim, posix_now_ms()) != 0 ||
+            sim_agent_open(&agents[i], sim, path, name, &cfg, posix_now_ms()) != 0)
+            status = 1;
+    }
+    if (status == 0 && !o->quiet)
+        printf("aloft-sim: %u device%s on MQTT %s:%d\n", n, n == 1 ? "" : "s", o->agent.host,
+               o->agent.port);
+    fflush(stdout);
+    uint64_t start = posix_now_ms();
+    while (status == 0 && !stop_requested &&
+           (o->run_for < 0 || (double)(posix_now_ms() - start) < o->run_for * 1000)) {
+        bool pulling = false;
+        for (unsigned i = 0; i < n && status == 0; i++) {
+            if (sim_agent_step(&agents[i], posix_now_ms()) != 0)
+                status = 1;
+            sim_agent_pollfd(&agents[i], &fds[i]);
+            pulling = pulling || sim_agent_pulling(&agents[i]);
+        }
+        fflush(stdout);
+        if (status == 0 && poll(fds, n, pulling ? 1 : 20) < 0 && errno != EINTR)
+            status = 1;
+    }
+    for (unsigned i = 0; i < opened; i++) {
+        if (agents[i].m)
+            sim_agent_close(&agents[i]);
+        sim_close(&sims[i]);
+    }
+    free(fds);
+    free(agents);
+    free(sims);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     options_t o;
@@ -514,6 +650,11 @@ int main(int argc, char **argv)
     }
     if (o.init)
         return do_init(&o);
+    if (o.mqtt) {
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        return run_mqtt(&o);
+    }
 
     sim.display.tty = isatty(STDOUT_FILENO);
     sim.display.quiet = o.quiet;

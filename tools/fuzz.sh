@@ -116,6 +116,19 @@ if [ -x "$aloft" ] && [ -s "$work/corpus/fuzz_image/esp32.bin" ]; then
     "$aloft" sign --key "$work/seedkey.key" -o "$work/signed.bin" "$work/corpus/fuzz_image/esp32.bin" >/dev/null
     tail -c 160 "$work/signed.bin" > "$work/corpus/fuzz_signature/block"
 fi
+# MQTT agent inputs (tests/fuzz/fuzz_agent.c): byte 0 picks the topic (0
+# command, 1 OpenMQTTGateway, 2 release, 3 Home Assistant, 4 the record),
+# byte 1 the device and the pull's end.
+a=$work/corpus/fuzz_agent sha=$(printf '0%.0s' $(seq 64))
+mkdir -p "$a"
+rel='{"project":"gateway","version":"2.1.0","chip":"esp32","url":"http://h/f.bin","size":915456,"sha256":"'$sha'","signed":true,"summary":"s \u00e9","release_url":"https://r"}'
+printf '\000\000{"op":"install","id":"r7-gw1-1","release":%s}' "$rel" >"$a/install"
+printf '\000\002{"op":"install","id":"x","latest":true,"allow_downgrade":true}' >"$a/latest"
+printf '\000\000{"op":"rollback","id":"rb"}' >"$a/rollback"
+printf '\001\010{"version":"2.1.0","url":"http://h/f.bin","password":"p","size":5,"sha256":"%s"}' "$sha" >"$a/omg"
+printf '\002\000%s' "$rel" >"$a/release"
+printf '\003\000install' >"$a/ha"
+printf '\004\001{"id":"r7","version":"2.1.0","slot":"a1"}' >"$a/record"
 # Content-Range values (tests/fuzz/fuzz_pull_range.c), as servers send them.
 mkdir -p "$work/corpus/fuzz_pull_range"
 printf 'bytes 65536-915455/915456' >"$work/corpus/fuzz_pull_range/lighttpd"

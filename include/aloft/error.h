@@ -77,6 +77,8 @@ typedef enum aloft_err {
     ALOFT_ERR_PATCH = -75,          /* delta patch malformed (header, segment or body) */
     ALOFT_ERR_PATCH_BASE = -76,     /* delta patch made for another base image */
     ALOFT_ERR_PATCH_WINDOW = -77,   /* delta patch needs a larger zlib window */
+    ALOFT_ERR_UNCONFIRMED = -78,    /* the new image never confirmed itself: rolled back */
+    ALOFT_ERR_NOT_NEWER = -79,      /* release version not newer than the running one */
 
     /* -80 .. -99: transports and authentication */
     ALOFT_ERR_PROTO = -80,          /* malformed or unexpected message from the peer */
@@ -91,6 +93,7 @@ typedef enum aloft_err {
     ALOFT_ERR_INTEGRITY = -89,      /* a frame failed its integrity check (MAC, header) */
     ALOFT_ERR_HTTP = -90,           /* HTTP server answered with an error status */
     ALOFT_ERR_HTTP_MISMATCH = -91,  /* HTTP response does not describe the release's file */
+    ALOFT_ERR_COMMAND = -92,        /* a fleet command (MQTT) is malformed or incomplete */
 } aloft_err_t;
 
 /* Plain-words message for a code ("image is larger than the slot"). Never

@@ -13,10 +13,14 @@
 #   (c) idf5    the same component files against IDF 5.1 as arduino-esp32 3.x
 #               builds (esp32-arduino-libs: its flags, include dirs and
 #               sdkconfig.h), for esp32 and esp32c3
+#   (d) agent   the example again for esp32 with CONFIG_ALOFT_MQTT_AGENT=y and
+#               esp-mqtt (ALOFT_ESP_MQTT: a checkout or git dir of
+#               espressif/esp-mqtt, IDF 6's registry component; without it a
+#               SKIP line): aloft's files, esp_agent.c included, with -Werror
 #
 # Environment: IDF_PATH (required), ALOFT_BIN (aloft, aloft-sim; default
 # build/bin), ALOFT_IDF_OUT (work dir; default build/idf-check),
-# ALOFT_IDF_STEPS (default "linux cross idf5"), ALOFT_IDF5_LIBS (a directory
+# ALOFT_IDF_STEPS (default "linux cross idf5 agent"), ALOFT_IDF5_LIBS (a directory
 # with esp32/ and esp32c3/ of esp32-arduino-libs; without it step (c) is
 # skipped), ALOFT_IDF_ENV (a tree made by tools/idf/mkenv.sh: its wrappers,
 # kconfgen and esp-pylib stand-in; not needed after IDF's export.sh),
@@ -34,7 +38,7 @@ fi
 
 export ALOFT_BIN=${ALOFT_BIN:-$top/build/bin}
 out=${ALOFT_IDF_OUT:-$top/build/idf-check}
-steps=${ALOFT_IDF_STEPS:-linux cross idf5}
+steps=${ALOFT_IDF_STEPS:-linux cross idf5 agent}
 component=$top/port/esp-idf
 cname=$(basename "$component")
 export IDF_COMPONENT_MANAGER=0     # nothing downloaded: the checks use what is here
@@ -136,13 +140,40 @@ step_idf5() {
     done
 }
 
+# ------------------------------------------------------------ (d) agent
+step_agent() {
+    local b=$out/agent-esp32 comps=$out/agent-components
+    if [ -z "${ALOFT_ESP_MQTT:-}" ]; then
+        echo "idf-check (d): SKIP: set ALOFT_ESP_MQTT to a checkout (or git dir) of espressif/esp-mqtt"
+        return 0
+    fi
+    rm -rf "$comps" && mkdir -p "$comps/mqtt"
+    if [ -f "$ALOFT_ESP_MQTT/CMakeLists.txt" ]; then
+        cp -r "$ALOFT_ESP_MQTT/." "$comps/mqtt/"
+    else
+        git --git-dir="$ALOFT_ESP_MQTT" archive HEAD | tar -x -C "$comps/mqtt" ||
+            die "(d) ALOFT_ESP_MQTT=$ALOFT_ESP_MQTT is neither a checkout nor a git dir"
+    fi
+    printf 'CONFIG_ALOFT_MQTT_AGENT=y\nCONFIG_COMPILER_OPTIMIZATION_SIZE=y\n' >"$out/agent.defaults"
+    echo "idf-check (d): examples/esp-idf + component + esp-mqtt with the MQTT agent, esp32"
+    IDF_MAINTAINER=1 configure "$b" "$top/examples/esp-idf" esp32 \
+        -DSDKCONFIG_DEFAULTS="$top/examples/esp-idf/sdkconfig.defaults;$out/agent.defaults" \
+        -DCMAKE_TRY_COMPILE_TARGET_TYPE=STATIC_LIBRARY -DEXTRA_COMPONENT_DIRS="$comps" \
+        -DCOMPONENTS="main;$cname;esp_wifi;esp_netif;esp_event;nvs_flash;mqtt"
+    grep -q '^CONFIG_ALOFT_MQTT_AGENT=y' "$b/sdkconfig" || { failure "(d) the agent is not on"; return 0; }
+    python3 "$top/tools/idf/entries.py" compile "$b/compile_commands.json" "$top" "$b.compile.log" ||
+        { cat "$b.compile.log" >&2; failure "(d) esp32: aloft's files with the agent do not compile cleanly"; return 0; }
+    cat "$b.compile.log"
+}
+
 for s in $steps; do
     n=${#failed[@]} t0=$SECONDS
     case $s in
         linux) (step_linux) || failure "(a) linux" ;;
         cross) step_cross ;;
         idf5) step_idf5 ;;
-        *) die "unknown step '$s' (linux cross idf5)" ;;
+        agent) step_agent ;;
+        *) die "unknown step '$s' (linux cross idf5 agent)" ;;
     esac
     if [ ${#failed[@]} = "$n" ]; then r=PASS; else r=FAIL; fi
     echo "idf-check: step $s: $r ($((SECONDS - t0)) s)"

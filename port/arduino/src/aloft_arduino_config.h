@@ -60,4 +60,25 @@
 #define CONFIG_ALOFT_DELTA 1
 #endif
 
+/* The MQTT agent is off under Arduino (CONFIG_ALOFT_MQTT_AGENT unset); its
+ * strings as Kconfig has them, for a sketch that turns it on. */
+#ifndef CONFIG_ALOFT_MQTT_BROKER_URI
+#define CONFIG_ALOFT_MQTT_BROKER_URI "mqtt://broker.lan:1883"
+#endif
+#ifndef CONFIG_ALOFT_MQTT_NAME
+#define CONFIG_ALOFT_MQTT_NAME "esp32"
+#endif
+#ifndef CONFIG_ALOFT_MQTT_PREFIX
+#define CONFIG_ALOFT_MQTT_PREFIX "aloft"
+#endif
+#ifndef CONFIG_ALOFT_MQTT_OMG_PREFIX
+#define CONFIG_ALOFT_MQTT_OMG_PREFIX ""
+#endif
+#ifndef CONFIG_ALOFT_MQTT_USERNAME
+#define CONFIG_ALOFT_MQTT_USERNAME ""
+#endif
+#ifndef CONFIG_ALOFT_MQTT_PASSWORD
+#define CONFIG_ALOFT_MQTT_PASSWORD ""
+#endif
+
 #endif /* ALOFT_ARDUINO_CONFIG_H */

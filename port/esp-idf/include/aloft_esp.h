@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aloft/agent.h"
 #include "aloft/error.h"
 #include "aloft/wire/espota.h"
 #include "aloft/wire/signature.h"
@@ -193,6 +194,53 @@ typedef struct aloft_esp_pull {
  * untouched. ALOFT_ERR_STATE before aloft_start, ALOFT_ERR_BUSY while
  * another pull or update runs. */
 int aloft_pull(const aloft_esp_pull_t *req);
+
+/*
+ * The MQTT agent (docs/FLEET.md; CONFIG_ALOFT_MQTT_AGENT, which needs the
+ * mqtt component: espressif/mqtt from the registry on IDF 6, built into
+ * IDF 5): the device's state, progress and outcome on the broker, Home
+ * Assistant discovery of an update entity, commands (aloft's and
+ * OpenMQTTGateway's firmware_update). Call nvs_flash_init() first (the
+ * update record lives in NVS across the reboot) and aloft_confirm() from
+ * the health check as before: the agent reports `confirmed` then.
+ *
+ *   aloft_start(NULL);                     the pipeline, espota, native
+ *   aloft_agent_esp_config_t ac;
+ *   aloft_agent_esp_config_default(&ac);   (Kconfig: broker URI, name, prefix)
+ *   aloft_agent_start(&ac);                releases pulled with aloft_pull()
+ */
+typedef struct aloft_agent_esp_config {
+    const char *broker_uri;      /* mqtt://host:1883 or mqtts://host:8883 */
+    const char *name;            /* DEV (FLEET.md §1): client id, topic level */
+    const char *prefix;          /* NULL: aloft */
+    const char *omg_prefix;      /* OpenMQTTGateway prefix, NULL: none */
+    const char *username;        /* NULL: name (FLEET.md §2) */
+    const char *password;
+    const char *ca_pem;          /* mqtts: the broker's CA, PEM; NULL: none */
+    bool signed_only;            /* the firmware holds signing keys */
+    /* Start downloading rel into the update slot (a task of its own);
+     * report with aloft_agent_pull_report and aloft_agent_pull_result.
+     * Returns 0, or a refusal (nothing erased). NULL: aloft_pull() above,
+     * in a task of the agent's, progress read from aloft_status(). */
+    int (*pull)(void *ctx, const aloft_agent_release_t *rel);
+    const char *pull_ca_pem;     /* that pull's https CA (aloft_esp_pull_t.cert_pem) */
+    /* OMG's password: 0 if right, ALOFT_ERR_AUTH if not; NULL: none. */
+    int (*check_password)(void *ctx, const char *pw, size_t len);
+    void *ctx;
+} aloft_agent_esp_config_t;
+
+/* Kconfig defaults (CONFIG_ALOFT_MQTT_*); pull and check_password NULL. */
+void aloft_agent_esp_config_default(aloft_agent_esp_config_t *cfg);
+
+/* Read the slots and the record, start esp-mqtt. Returns 0, ALOFT_ERR_BUSY
+ * (started), ALOFT_ERR_ARG (no broker URI, bad name or prefix), or
+ * esp_device_open's errors. NULL: the Kconfig defaults. */
+int aloft_agent_start(const aloft_agent_esp_config_t *cfg);
+
+/* From the pull: done of total bytes in the pipeline; then the end (diag
+ * NULL or err 0: verified and activated, the agent reboots the device). */
+void aloft_agent_pull_report(uint32_t done, uint32_t total);
+void aloft_agent_pull_result(const aloft_diag_t *diag);
 
 #ifdef __cplusplus
 }

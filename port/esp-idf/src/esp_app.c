@@ -30,6 +30,8 @@ _Static_assert(sizeof(aloft_native_delta_t) <= 16u * 1024u,
                "the delta stage must stay within 16 KiB of RAM beyond a full update");
 #endif
 
+void (*aesp_confirm_hook)(void);
+
 /* A device serves on every interface; the tests on Linux on loopback only. */
 #ifndef ALOFT_ESP_BIND
 #define ALOFT_ESP_BIND "0.0.0.0"
@@ -433,6 +435,8 @@ int aloft_confirm(void)
         err = esp_device_confirm(&A.d);
     if (running)
         esp_task_unlock();
+    if (err == 0 && aesp_confirm_hook)
+        aesp_confirm_hook();
     return err;
 }
 

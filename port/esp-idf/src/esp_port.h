@@ -35,6 +35,10 @@ typedef struct aesp_parts {
  * or ALOFT_ERR_PT_TOO_MANY. */
 int aesp_parts_load(aesp_parts_t *ps, aloft_ptable_t *pt);
 
+/* Called after aloft_confirm() marked the running image VALID (the MQTT
+ * agent's, esp_agent.c); NULL: nobody listens. */
+extern void (*aesp_confirm_hook)(void);
+
 /* Flash geometry of every ESP32 (the core's erase and program units). */
 #define AESP_SECTOR 4096u
 #define AESP_BLOCK 65536u

@@ -129,6 +129,11 @@ SemaphoreHandle_t xSemaphoreCreateRecursiveMutexStatic(StaticSemaphore_t *buf)
     return sem_init(buf, 1, 1);
 }
 
+SemaphoreHandle_t xSemaphoreCreateMutexStatic(StaticSemaphore_t *buf)
+{
+    return sem_init(buf, 1, 0);
+}
+
 /* Wait until count > 0 (ticks: 0 = poll, portMAX_DELAY = forever). */
 static BaseType_t take(SemaphoreHandle_t s, TickType_t ticks)
 {

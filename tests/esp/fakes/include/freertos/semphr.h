@@ -23,6 +23,7 @@ typedef StaticSemaphore_t *SemaphoreHandle_t;
 
 SemaphoreHandle_t xSemaphoreCreateBinaryStatic(StaticSemaphore_t *buf);
 SemaphoreHandle_t xSemaphoreCreateRecursiveMutexStatic(StaticSemaphore_t *buf);
+SemaphoreHandle_t xSemaphoreCreateMutexStatic(StaticSemaphore_t *buf);
 BaseType_t xSemaphoreTake(SemaphoreHandle_t s, TickType_t ticks);
 BaseType_t xSemaphoreGive(SemaphoreHandle_t s);
 BaseType_t xSemaphoreTakeRecursive(SemaphoreHandle_t s, TickType_t ticks);
