@@ -145,9 +145,12 @@ void aloft_agent_put_discovery(const aloft_agent_t *a, aloft_sbuf_t *b)
     aloft_sbuf_str(b, "\"aloft_");
     aloft_sbuf_str(b, dev);
     aloft_sbuf_str(b, "_firmware\"");
-    aloft_json_put_key(b, "object_id", false);
-    aloft_sbuf_char(b, '"');
-    aloft_sbuf_str(b, dev);
+    /* object_id stopped working in Home Assistant 2026.4; an entity id
+     * takes only [a-z0-9_] */
+    aloft_json_put_key(b, "default_entity_id", false);
+    aloft_sbuf_str(b, "\"update.");
+    for (const char *c = dev; *c; c++)
+        aloft_sbuf_char(b, *c == '-' ? '_' : *c);
     aloft_sbuf_str(b, "_firmware\"");
     put_str_member(b, "device_class", "firmware", false);
     aloft_json_put_key(b, "state_topic", false);

@@ -126,7 +126,7 @@ allowed = {
     "availability": L, "availability_mode": S, "availability_template": S,
     "availability_topic": S, "payload_available": S, "payload_not_available": S,
     "device": D, "enabled_by_default": B, "entity_category": S, "icon": S,
-    "json_attributes_template": S, "json_attributes_topic": S, "object_id": S,
+    "json_attributes_template": S, "json_attributes_topic": S,
     "default_entity_id": S, "unique_id": S, "origin": D,
 }
 device = {"configuration_url": S, "connections": L, "hw_version": S, "identifiers": (L, S),
@@ -144,6 +144,8 @@ assert conf["device_class"] == "firmware", "device_class"
 for k in ("unique_id", "state_topic", "command_topic", "payload_install", "availability_topic"):
     assert k in conf, "config lacks " + k
 assert conf["device"]["identifiers"], "device.identifiers"
+import re
+assert re.fullmatch(r"update\.[a-z0-9_]+", conf.get("default_entity_id", "update.x")), "default_entity_id"
 keys = {"installed_version": (S, type(None)), "latest_version": (S, type(None)),
         "title": (S, type(None)), "release_summary": (S, type(None)),
         "release_url": (S, type(None)), "entity_picture": (S, type(None)),

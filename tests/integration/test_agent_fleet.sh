@@ -24,6 +24,11 @@ for i in 1 2 3; do
       "('node-$i', '1.0.0', 'app0')" ] || fail "node-$i: $(cat "$tmp/s$i.json")"
 done
 [ "$(grep -c "connected to MQTT" "$tmp/fleet.log")" = 3 ] || fail "not three sessions"
+retained homeassistant/update/node-2/firmware/config "$tmp/disc2.json"
+retained aloft/node-2/ha "$tmp/ha2.json"
+check_ha "$tmp/disc2.json" "$tmp/ha2.json"
+[ "$(json_get "$tmp/disc2.json" 'o["default_entity_id"]')" = update.node_2_firmware ] ||
+    fail "entity id: $(cat "$tmp/disc2.json")"
 
 cp "$tmp/node.1" "$tmp/node.1.before"
 ctl_pub aloft/node-2/cmd "{\"op\":\"install\",\"id\":\"f1\",\"release\":$(cat "$tmp/v2.json")}"

@@ -174,7 +174,7 @@ static void test_connect(void **state)
     has(d, "\"state_topic\":\"aloft/gw1/ha\"");
     has(d, "\"command_topic\":\"aloft/gw1/ha/install\"");
     has(d, "\"availability_topic\":\"aloft/gw1/online\"");
-    has(d, "\"unique_id\":\"aloft_gw1_firmware\"");
+    has(d, "\"unique_id\":\"aloft_gw1_firmware\",\"default_entity_id\":\"update.gw1_firmware\"");
     has(d, "\"sw_version\":\"2.0.0\"");
     has(d, "\"model\":\"esp32\"");
     const char *s = published("aloft/gw1/state");
