@@ -19,6 +19,8 @@
 #include "device.h"
 #include "inflate_zlib.h"
 #include "serve.h"
+#include "web_page.h"
+#include "web_server.h"
 
 enum { EXIT_USAGE = 2, EXIT_POWER_CUT = 3 };
 
@@ -68,6 +70,7 @@ static void usage(FILE *out)
           "                         exchange, so keep it apart from the native one\n"
           "  --no-espota            serve the native protocol only (no espota UDP socket)\n"
           "  --espota-auth MODE     pbkdf2 (ESP32 core >= 3.3.1, default) or md5 (older, ESP8266)\n"
+          "  --http PORT            serve the web page and API on TCP PORT (0: off, the default)\n"
           "  --espota-idle-timeout MS  give up on a silent upload after MS (default 10000;\n"
           "                         ArduinoOTA uses 1000)\n"
           "\n"
@@ -91,6 +94,7 @@ typedef struct options {
     const char *password, *espota_password;
     uint32_t ble_every, ble_stall, mqtt_every, mqtt_block;
     bool no_quiesce;
+    uint16_t http_port;      /* 0: no web page */
 } options_t;
 
 static int parse_args(int argc, char **argv, options_t *o)
@@ -98,7 +102,7 @@ static int parse_args(int argc, char **argv, options_t *o)
     enum { O_INIT = 256, O_SCHEME, O_FIRMWARE, O_TIMING, O_CONFIRM, O_NEVER, O_NOROLL,
            O_UPDATE, O_FS, O_RUNFOR, O_CUT, O_SEED, O_QUIET, O_BIND, O_PORT, O_PASSWORD,
            O_AUTH, O_IDLE, O_BLE_EVERY, O_BLE_STALL, O_MQTT_EVERY, O_MQTT_BLOCK, O_NO_QUIESCE,
-           O_REACHABLE, O_PUBKEY, O_ESPOTA_PASSWORD, O_NO_ESPOTA };
+           O_REACHABLE, O_PUBKEY, O_ESPOTA_PASSWORD, O_NO_ESPOTA, O_HTTP };
     static const struct option longopts[] = {
         {"flash", required_argument, 0, 'f'},
         {"init", no_argument, 0, O_INIT},
@@ -119,6 +123,7 @@ static int parse_args(int argc, char **argv, options_t *o)
         {"password", required_argument, 0, O_PASSWORD},
         {"espota-password", required_argument, 0, O_ESPOTA_PASSWORD},
         {"no-espota", no_argument, 0, O_NO_ESPOTA},
+        {"http", required_argument, 0, O_HTTP},
         {"espota-auth", required_argument, 0, O_AUTH},
         {"espota-idle-timeout", required_argument, 0, O_IDLE},
         {"ble-every", required_argument, 0, O_BLE_EVERY},
@@ -172,6 +177,7 @@ static int parse_args(int argc, char **argv, options_t *o)
         case O_PASSWORD: o->password = optarg; break;
         case O_ESPOTA_PASSWORD: o->espota_password = optarg; break;
         case O_NO_ESPOTA: o->net.no_espota = true; break;
+        case O_HTTP: o->http_port = (uint16_t)strtoul(optarg, NULL, 10); break;
         case O_AUTH:
             if (strcmp(optarg, "md5") == 0)
                 o->net.auth = ALOFT_ESPOTA_AUTH_MD5;
@@ -282,10 +288,29 @@ static int set_secret(options_t *o, char secret[ALOFT_ESPOTA_HEX_MAX], aloft_nat
     return err ? -1 : 0;
 }
 
-/* serve's restart: boot the simulated device again. */
+static serve_t net;
+static aloft_web_t web;
+
+/* serve's restart: boot the simulated device again; RAM (the web
+ * sessions) does not survive it. */
 static int reboot_sim(void *ctx)
 {
+    aloft_web_reset(&web);
     return sim_boot(ctx, posix_now_ms());
+}
+
+/* The web page's confirm button: what the health check does. */
+static int confirm_sim(void *ctx)
+{
+    int err = sim_confirm(ctx, "confirmed from the web page");
+    return err < 0 ? err : 0;
+}
+
+/* A web response asked for a restart: the same path as the others'. */
+static void reboot_web(void *ctx)
+{
+    (void)ctx;
+    serve_request_reboot(&net);
 }
 
 static uint64_t clock_sim(void *ctx)
@@ -300,9 +325,29 @@ static void log_sim(void *ctx, const char *msg)
     fprintf(stderr, "aloft: %s\n", msg);
 }
 
+static int open_web(sim_device_t *sim, const options_t *o, web_server_t *ws)
+{
+    aloft_web_config_t wc = {
+        .dev = &sim->dev, .update = &sim->update, .limiter = &net.limiter,
+        .verifier = o->net.verifier, .name = "aloft-sim", .confirm = confirm_sim, .ctx = sim,
+        .page_gz = aloft_web_page_gz, .page_gz_len = aloft_web_page_gz_len};
+    if (aloft_web_init(&web, &wc) != 0)
+        return -1;
+    ws->web = &web;
+    ws->now_ms = clock_sim;
+    ws->reboot = reboot_web;
+    ws->ctx = sim;
+    if (web_server_open(ws, o->net.bind, o->http_port) != 0)
+        return -1;
+    if (!o->quiet)
+        printf("aloft-sim: web page on http://%s:%u/ (%s)\n", o->net.bind ? o->net.bind : "127.0.0.1",
+               o->http_port, o->net.verifier ? "password" : "no password");
+    return 0;
+}
+
 static int run(sim_device_t *sim, options_t *o)
 {
-    static serve_t net;
+    static web_server_t ws;
     static sim_app_t app;
     static inflate_zlib_t zst;
     static aloft_inflate_t inflate;
@@ -330,6 +375,10 @@ static int run(sim_device_t *sim, options_t *o)
     o->net.bind_hint = "another simulator running? use --port";
     if (serve_open(&net, &o->net) != 0)
         return 1;
+    if (o->http_port && open_web(sim, o, &ws) != 0) {
+        serve_close(&net);
+        return 1;
+    }
     sim_app_init(&app, o->ble_every, o->ble_stall, o->mqtt_every, o->mqtt_block,
                  o->no_quiesce ? NULL : &sim->quiesce, posix_now_ms());
     if (!o->quiet && o->net.no_espota)
@@ -356,9 +405,14 @@ static int run(sim_device_t *sim, options_t *o)
         uint32_t held = sim_app_step(&app, posix_now_ms());
         if (held)
             sim_log(sim, "aloft-sim: app tasks held the loop for %u ms", (unsigned)held);
-        if (sim_tick(sim, posix_now_ms()) < 0 || serve_step(&net, 20) < 0)
+        /* MHD runs between the turns: wait less while a browser is busy. */
+        if (sim_tick(sim, posix_now_ms()) < 0 || serve_step(&net, web_server_busy(&ws) ? 1 : 20) < 0)
             status = 1;
+        web_server_step(&ws);
+        if (o->http_port)
+            aloft_web_tick(&web, (uint32_t)posix_now_ms());
     }
+    web_server_close(&ws);
     serve_close(&net);
     return status;
 }

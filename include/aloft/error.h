@@ -89,6 +89,7 @@ typedef enum aloft_err {
     ALOFT_ERR_CROWDED = -87,        /* every connection taken; an unfinished login gave way */
     ALOFT_ERR_LOGIN_BUDGET = -88,   /* device-wide failed-login budget spent; wait */
     ALOFT_ERR_INTEGRITY = -89,      /* a frame failed its integrity check (MAC, header) */
+    ALOFT_ERR_SESSION = -90,        /* web API: no session, or a request without its CSRF token */
 } aloft_err_t;
 
 /* Plain-words message for a code ("image is larger than the slot"). Never
