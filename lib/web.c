@@ -351,6 +351,9 @@ static void json_diag(aloft_sbuf_t *b, const aloft_diag_t *d)
     json_kint(b, "code", d->err);
     json_kstr(b, "message", aloft_strerror(d->err));
     json_kstr(b, "text", text);
+    json_ku32(b, "have", d->have);
+    json_ku32(b, "want", d->want);
+    json_kstr(b, "where", d->where);
 }
 
 static const char *state_name(aloft_update_state_t s)

@@ -88,6 +88,8 @@ def upload(d, a):
     off = a.offset if a.offset is not None else 0
     while True:
         r = d.call("POST", "/api/update/data?offset=%d" % off, image[off:off + a.chunk])
+        if not r.get("ok"):   # end it if the device still holds it (a refused offset)
+            d.call("POST", "/api/update/abort")
         if not r.get("ok") or r.get("done") or off >= len(image):
             return r
         off = r["received"]
