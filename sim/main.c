@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,6 +291,8 @@ static int set_secret(options_t *o, char secret[ALOFT_ESPOTA_HEX_MAX], aloft_nat
 
 static serve_t net;
 static aloft_web_t web;
+/* Held by the loop while it runs, by the web server's thread per call. */
+static pthread_mutex_t loop_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* serve's restart: boot the simulated device again; RAM (the web
  * sessions) does not survive it. */
@@ -337,6 +340,7 @@ static int open_web(sim_device_t *sim, const options_t *o, web_server_t *ws)
     ws->now_ms = clock_sim;
     ws->reboot = reboot_web;
     ws->ctx = sim;
+    ws->lock = &loop_lock;
     if (web_server_open(ws, o->net.bind, o->http_port) != 0)
         return -1;
     if (!o->quiet)
@@ -401,16 +405,18 @@ static int run(sim_device_t *sim, options_t *o)
     uint64_t start = posix_now_ms();
     while (status == 0 && !stop_requested &&
            (o->run_for < 0 || (double)(posix_now_ms() - start) < o->run_for * 1000)) {
+        /* The web server's thread takes the lock while the loop waits. */
+        serve_wait(&net, 20);
+        pthread_mutex_lock(&loop_lock);
         /* A line per stall: tests wait on it rather than on the clock. */
         uint32_t held = sim_app_step(&app, posix_now_ms());
         if (held)
             sim_log(sim, "aloft-sim: app tasks held the loop for %u ms", (unsigned)held);
-        /* MHD runs between the turns: wait less while a browser is busy. */
-        if (sim_tick(sim, posix_now_ms()) < 0 || serve_step(&net, web_server_busy(&ws) ? 1 : 20) < 0)
+        if (sim_tick(sim, posix_now_ms()) < 0 || serve_step(&net, 0) < 0)
             status = 1;
-        web_server_step(&ws);
         if (o->http_port)
             aloft_web_tick(&web, (uint32_t)posix_now_ms());
+        pthread_mutex_unlock(&loop_lock);
     }
     web_server_close(&ws);
     serve_close(&net);

@@ -80,14 +80,11 @@ static enum MHD_Result too_busy(struct MHD_Connection *c)
     return ok;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload, size_t *upload_size, void **con_cls)
+static enum MHD_Result handle(web_server_t *s, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *upload, size_t *upload_size,
+                              void **con_cls)
 {
-    web_server_t *s = cls;
     uint32_t now = (uint32_t)s->now_ms(s->ctx);
-    (void)version;
-    s->active_ms = s->now_ms(s->ctx);
     if (*con_cls == NULL) {   /* headers are in */
         int i = 0;
         while (i < WEB_SERVER_EXCHANGES && s->pool[i].used)
@@ -123,6 +120,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return respond(s, c, aloft_web_finish(s->web, &e->x, now));
 }
 
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload, size_t *upload_size, void **con_cls)
+{
+    web_server_t *s = cls;
+    (void)version;
+    pthread_mutex_lock(s->lock);
+    enum MHD_Result ok = handle(s, c, url, method, upload, upload_size, con_cls);
+    pthread_mutex_unlock(s->lock);
+    return ok;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -132,8 +141,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)toe;
     if (e == NULL)
         return;
+    pthread_mutex_lock(s->lock);
     aloft_web_cancel(s->web, &e->x);   /* a browser that went away mid-chunk */
     e->used = false;
+    pthread_mutex_unlock(s->lock);
     *con_cls = NULL;
 }
 
@@ -145,7 +156,7 @@ int web_server_open(web_server_t *s, const char *bind, uint16_t port)
         fprintf(stderr, "aloft-sim: --bind %s is not an IPv4 address\n", ip);
         return ALOFT_ERR_ARG;
     }
-    s->daemon = MHD_start_daemon(MHD_NO_FLAG, port, NULL, NULL, on_request, s,
+    s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, port, NULL, NULL, on_request, s,
                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
@@ -157,17 +168,6 @@ int web_server_open(web_server_t *s, const char *bind, uint16_t port)
         return ALOFT_ERR_CONNECT;
     }
     return ALOFT_OK;
-}
-
-void web_server_step(web_server_t *s)
-{
-    if (s->daemon)
-        MHD_run(s->daemon);
-}
-
-bool web_server_busy(const web_server_t *s)
-{
-    return s->daemon && s->now_ms(s->ctx) - s->active_ms < 1000;
 }
 
 void web_server_close(web_server_t *s)

@@ -1,12 +1,15 @@
 /*
  * sim/web_server.h — aloft-sim's web page and API (aloft/web.h) over
- * libmicrohttpd, driven from the simulator's one loop (no thread: MHD's
- * external select mode, web_server_step each turn), so the engine runs on
- * the same thread as the other transports and the device.
+ * libmicrohttpd, on MHD's own thread, as esp_http_server runs its own task
+ * on a device: every call into the engine (and through it the pipeline and
+ * the device) holds the loop's lock, which the simulator's loop holds
+ * while it runs the other transports and lets go while it waits
+ * (serve_wait), the ESP-IDF port's shape.
  */
 #ifndef ALOFT_SIM_WEB_SERVER_H
 #define ALOFT_SIM_WEB_SERVER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -28,19 +31,14 @@ typedef struct web_server {
     void (*reboot)(void *ctx);
     void *ctx;
     web_slot_t pool[WEB_SERVER_EXCHANGES];
-    uint64_t active_ms;          /* last request seen */
+    pthread_mutex_t *lock;       /* the loop's */
 } web_server_t;
 
-/* Listen on bind:port (IPv4). Returns 0 or ALOFT_ERR_CONNECT (cannot bind)
- * after printing why. */
+/* Listen on bind:port (IPv4) and start MHD's thread. Returns 0 or
+ * ALOFT_ERR_CONNECT (cannot bind) after printing why. */
 int web_server_open(web_server_t *s, const char *bind, uint16_t port);
 
-/* Serve what is ready, without waiting. */
-void web_server_step(web_server_t *s);
-
-/* A request was seen in the last second (the loop then waits less). */
-bool web_server_busy(const web_server_t *s);
-
+/* Stop the thread (waits for it; call without holding the lock). */
 void web_server_close(web_server_t *s);
 
 #endif /* ALOFT_SIM_WEB_SERVER_H */
