@@ -32,6 +32,10 @@
 /* bool ALOFT_ALLOW_OPEN: n (AloftOTA.setOpen(true) at run time) */
 #define CONFIG_ALOFT_NATIVE 1
 #define CONFIG_ALOFT_ESPOTA 1
+/* int ALOFT_WEB_PORT: 0 (the library carries no page; AloftOTA sets none) */
+#ifndef CONFIG_ALOFT_WEB_PORT
+#define CONFIG_ALOFT_WEB_PORT 0
+#endif
 #ifndef CONFIG_ALOFT_WINDOW
 #define CONFIG_ALOFT_WINDOW 32768
 #endif
