@@ -5,7 +5,7 @@ the spec is enough to write one, and sends what a browser never would.
 
   web_client.py URL [--password P] [--wrong-csrf] [--no-session] CMD ...
     info                          GET /api/info
-    login                         log in, print the answer
+    login [--repeat N]            log in (N times in a row, printing each code), print the answer
     upload FILE [--fs] [--sha256 HEX] [--size N] [--offset N] [--chunk N]
     rollback | confirm | abort
 Prints the last JSON answer (plus "http": status); exit 0 if it says ok.
@@ -108,14 +108,17 @@ def main():
     p.add_argument("--size", type=int)
     p.add_argument("--offset", type=int)
     p.add_argument("--chunk", type=int, default=32768)
+    p.add_argument("--repeat", type=int, default=1)
     a = p.parse_args()
     d = Device(a.url)
     if a.cmd == "info":
         r = d.call("GET", "/api/info")
     else:
         r = {"ok": True}
-        if not a.no_session:
+        for _ in range(a.repeat if not a.no_session else 0):   # back to back: no startup between
             r = d.login(a.password or "")
+            if a.repeat > 1:
+                print("login:", r.get("code", 0))
         if a.wrong_csrf:
             d.csrf = "00" * 16
         if r.get("ok") and a.cmd == "upload":

@@ -22,15 +22,16 @@ start_web_sim() {
 web() { python3 "$web_client" "$web_url" --password "$WEB_PASSWORD" "$@" >"$tmp/out" 2>"$tmp/err"; }
 
 # web_refused CODE TEXT CMD...: the API refuses CMD with error CODE and says
-# TEXT, and the firmware (otadata, both slots) of $flash is unchanged.
+# TEXT, and the firmware (otadata, both slots) of $flash is still $fw (set
+# fw=$(firmware_state "$flash") when the device starts or is updated).
 web_refused() {
-    local code=$1 text=$2 before
+    local code=$1 text=$2
     shift 2
-    before=$(firmware_state "$flash")
     if web "$@"; then cat "$tmp/out" >&2; fail "web $* was accepted"; fi
-    [ "$(json_get "$tmp/out" 'o["code"]')" = "$code" ] || { cat "$tmp/out" "$tmp/err" >&2; fail "web $*: not code $code"; }
+    tail -1 "$tmp/out" >"$tmp/out.json"
+    [ "$(json_get "$tmp/out.json" 'o["code"]')" = "$code" ] || { cat "$tmp/out" "$tmp/err" >&2; fail "web $*: not code $code"; }
     contains "$tmp/out" "$text"
-    [ "$(firmware_state "$flash")" = "$before" ] || fail "web $*: the firmware changed"
+    [ "$(firmware_state "$flash")" = "$fw" ] || fail "web $*: the firmware changed"
 }
 
 # running_is LOG "app0 demo 1.0.0 VALID": the last boot banner says so.

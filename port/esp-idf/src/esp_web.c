@@ -76,7 +76,7 @@ static const char *status_line(uint16_t status)
     }
 }
 
-static esp_err_t send(httpd_req_t *req, const aloft_web_response_t *r)
+static esp_err_t send_response(httpd_req_t *req, const aloft_web_response_t *r)
 {
     httpd_resp_set_status(req, status_line(r->status));
     httpd_resp_set_type(req, r->content_type);
@@ -136,7 +136,7 @@ static esp_err_t on_request(httpd_req_t *req)
     if (resp->reboot)
         esp_task_request_reboot();
     esp_task_unlock();
-    return send(req, resp);   /* resp lives in W.x until the next request */
+    return send_response(req, resp);   /* resp lives in W.x until the next request */
 }
 
 int esp_web_start(const aloft_web_config_t *cfg, uint16_t port)
