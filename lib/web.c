@@ -49,7 +49,13 @@ void aloft_web_reset(aloft_web_t *w)
 }
 
 /* ------------------------------------------------------------------ */
-/* Requests in. */
+/* Requests in. The core has mem* and strlen, no other libc. */
+
+static bool streq(const char *a, const char *b)
+{
+    size_t n = strlen(a);
+    return n == strlen(b) && memcmp(a, b, n) == 0;
+}
 
 /* The value of name in a query ("a=1&b=2"), cut to n - 1 bytes; false if
  * absent. Values are hex and digits: no percent-decoding needed. */
@@ -57,8 +63,10 @@ static bool param(const char *q, const char *name, char *out, size_t n)
 {
     size_t nl = strlen(name);
     while (q && *q) {
-        const char *end = strchr(q, '&');
-        size_t len = end ? (size_t)(end - q) : strlen(q);
+        size_t len = 0;
+        while (q[len] && q[len] != '&')
+            len++;
+        const char *end = q[len] ? q + len : NULL;
         if (len > nl && q[nl] == '=' && memcmp(q, name, nl) == 0) {
             size_t vl = len - nl - 1;
             if (vl >= n)
@@ -114,7 +122,7 @@ static enum route route_of(const aloft_web_request_t *r)
         {"/api/confirm", R_NONE, R_CONFIRM},
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        if (strcmp(r->path, routes[i].path) != 0)
+        if (!streq(r->path, routes[i].path))
             continue;
         uint8_t k = r->method == ALOFT_WEB_GET ? routes[i].get
                     : r->method == ALOFT_WEB_POST ? routes[i].post : R_NONE;
@@ -542,7 +550,7 @@ static void begin(aloft_web_t *w, aloft_web_exchange_t *x, aloft_sbuf_t *b, uint
     uint8_t sha256[32];
     aloft_update_req_t req = {.image_only = true};
     if (!param(x->query, "target", target, sizeof target) ||
-        (strcmp(target, "app") != 0 && strcmp(target, "fs") != 0)) {
+        (!streq(target, "app") && !streq(target, "fs"))) {
         set_err(x, ALOFT_ERR_PROTO, 0, 0, "target");
         return;
     }
