@@ -616,6 +616,16 @@ static void data(aloft_web_t *w, aloft_web_exchange_t *x, aloft_sbuf_t *b)
     json_ku32(b, "size", u->size);
 }
 
+/* Abandon the upload x's session holds, if it holds one. */
+static void abort_own(aloft_web_t *w, const aloft_web_exchange_t *x)
+{
+    if (owns_update(w) && w->owner == x->session) {
+        aloft_update_abort(w->cfg.update, ALOFT_ERR_ABORTED);
+        aloft_diag_set(&w->last, ALOFT_ERR_ABORTED, 0, 0, NULL);
+        w->owner = -1;
+    }
+}
+
 static void rollback(aloft_web_t *w, aloft_web_exchange_t *x, aloft_sbuf_t *b)
 {
     int err = aloft_update_rollback(w->cfg.update, w->cfg.dev);
@@ -686,18 +696,19 @@ const aloft_web_response_t *aloft_web_finish(aloft_web_t *w, aloft_web_exchange_
         case R_INFO: info(w, &b); break;
         case R_CHALLENGE: challenge(w, x, &b, now_ms); break;
         case R_LOGIN: login(w, x, &b, now_ms); break;
-        case R_LOGOUT: w->session[x->session].live = false; break;
+        case R_LOGOUT:   /* its upload ends with it */
+            abort_own(w, x);
+            w->session[x->session].live = false;
+            break;
         case R_BEGIN: begin(w, x, &b, now_ms); break;
         case R_DATA: data(w, x, &b); break;
-        case R_ABORT:
-            if (owns_update(w) && w->owner == x->session) {
-                aloft_update_abort(w->cfg.update, ALOFT_ERR_ABORTED);
-                aloft_diag_set(&w->last, ALOFT_ERR_ABORTED, 0, 0, NULL);
-                w->owner = -1;
-            }
-            break;
+        case R_ABORT: abort_own(w, x); break;
         case R_ROLLBACK: rollback(w, x, &b); break;
         case R_CONFIRM: confirm(w, x, &b); break;
+        case R_PAGE:   /* a build without the page serves the API alone */
+            set_err(x, ALOFT_ERR_PROTO, 0, 0, "page");
+            x->route = R_NONE;
+            break;
         case R_METHOD: set_err(x, ALOFT_ERR_PROTO, 0, 0, "method"); break;
         default: set_err(x, ALOFT_ERR_PROTO, 0, 0, "path"); break;
         }

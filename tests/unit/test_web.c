@@ -237,6 +237,8 @@ static void test_requests(void **state)
     ctx_t *c = *state;
     char q[400];
     assert_int_equal(call(c, &c->x, ALOFT_WEB_GET, "/nope", NULL, NULL, 0)->status, 404);
+    assert_int_equal(call(c, &c->x, ALOFT_WEB_GET, "/", NULL, NULL, 0)->status, 404);   /* no page built in */
+    has(c, "\"where\":\"page\"");
     assert_int_equal(call(c, &c->x, ALOFT_WEB_POST, "/api/info", NULL, NULL, 0)->status, 405);
     assert_int_equal(call(c, &c->x, ALOFT_WEB_OTHER, "/", NULL, NULL, 0)->status, 405);
     assert_int_equal(login_with(c, c->client_key), 200);
@@ -354,9 +356,13 @@ static void test_idle(void **state)
     aloft_web_finish(&c->w, &c->x, c->now);
     has(c, "\"where\":\"chunk\"");
     assert_int_equal(c->fx.sim.update.received, ALOFT_WEB_CHUNK_MAX);
-    /* A logout ends the session, and an abort of another session is none. */
     assert_int_equal(post(c, "/api/update/abort", NULL)->status, 200);
     assert_int_equal(aloft_update_state(&c->fx.sim.update), ALOFT_UPDATE_FAILED);
+    /* A logout ends the session's upload with it. */
+    begin_v2(c);
+    assert_int_equal(post(c, "/api/logout", NULL)->status, 200);
+    assert_int_equal(aloft_update_state(&c->fx.sim.update), ALOFT_UPDATE_FAILED);
+    assert_int_equal(post(c, "/api/update/abort", NULL)->status, 403);
     assert_true(simfx_same(&c->fx, c->snap, OTADATA, 0x2000));
     assert_true(simfx_same(&c->fx, c->snap, APP0, SLOT));
 }
