@@ -18,6 +18,9 @@ DEBS = cmake make gcc clang pkg-config libcmocka-dev libmbedtls-dev zlib1g-dev l
        gcc-xtensa-lx106 gcc-riscv64-unknown-elf python3 openssl
 # make bench compares delta patches with bsdiff and xdelta3 (bc does the sums).
 DEBS += bsdiff xdelta3 bc
+# The device web page: aloft-sim serves it with libmicrohttpd; its browser
+# tests drive Debian's chromium with playwright-core (tests/web, `npm ci`).
+DEBS += libmicrohttpd-dev chromium nodejs $(if $(shell command -v npm 2>/dev/null),,npm)
 # make deb, and the test that builds the package (dpkg-buildpackage wants
 # build-essential).
 DEBS += debhelper dpkg-dev build-essential
@@ -53,7 +56,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 
 .PHONY: all deps build test test-unit test-asan size fuzz fuzz-build valgrind sweep soak stress demo bench clean
-.PHONY: install deb idf-component idf-check idf-deps arduino-lib
+.PHONY: install deb idf-component idf-check idf-deps arduino-lib web-deps
 .PHONY: windows dist
 
 all: build
@@ -73,6 +76,12 @@ deps idf-deps:
 	  fi; \
 	fi
 
+# playwright-core for the browser tests, pinned by tests/web/package-lock.json
+# (no browser download: the tests use Debian's chromium).
+web-deps:
+	@[ tests/web/node_modules/.package-lock.json -nt tests/web/package-lock.json ] || \
+	  (cd tests/web && npm ci --no-audit --no-fund)
+
 build:
 	@cmake -S . -B $(BUILD) $(CMAKE_OPTS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
@@ -86,6 +95,7 @@ test-asan:
 	cd $(BUILD_ASAN) && ctest --output-on-failure -j $(JOBS)
 
 test: deps
+	@$(MAKE) --no-print-directory web-deps
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-asan
 	@$(MAKE) --no-print-directory size

@@ -102,6 +102,7 @@ static const err_text_t texts[] = {
     {ALOFT_ERR_DECODE, "compressed data is corrupt", "the transfer was damaged or the host used a larger window than the device allows; try again, or upload uncompressed"},
     {ALOFT_ERR_CROWDED, "the device has no free connection", "every connection was taken and this unfinished login was the oldest, so a newer one got its place; try again (if it keeps happening, other hosts are holding connections open)"},
     {ALOFT_ERR_LOGIN_BUDGET, "too many failed logins on the device", "failed logins from many addresses used up the device's budget (hosts that logged in before are not held back); wait %h s before trying again"},
+    {ALOFT_ERR_SESSION, "not logged in", "the request has no valid %s; log in again (a session ends when the device restarts, after 30 minutes unused, or when two other browsers log in)"},
     {ALOFT_ERR_INTEGRITY, "a frame failed its integrity check", "a frame was corrupted on the way (or forged, or replayed) and was not acted upon; the connection was closed: try again (an interrupted upload resumes)"},
     {ALOFT_ERR_HTTP, "the server refused the download", "it answered HTTP status %h for the release's url; check that the url is right and the file is on the server (404), that the device may read it (401, 403), or try later (5xx)"},
     {ALOFT_ERR_HTTP_MISMATCH, "the server's file is not the release's", "the response's %s is %h where the release needs %w; publish the release object of the exact file on the server (or the server or a proxy changed it)"},

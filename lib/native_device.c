@@ -197,7 +197,7 @@ static void describe_image(const aloft_flash_t *f, const aloft_part_t *p, aloft_
     memcpy(s->sha256, desc + 144, 32);
 }
 
-static void describe_slots(const aloft_device_t *dev, aloft_native_hello_t *h)
+void aloft_native_describe_slots(const aloft_device_t *dev, aloft_native_hello_t *h)
 {
     const aloft_part_t *slots[ALOFT_NATIVE_MAX_SLOTS];
     aloft_otadata_t od;
@@ -271,7 +271,7 @@ static void send_hello(aloft_native_device_t *d)
         memcpy(h->salt, v->salt, sizeof h->salt);
     }
     aloft_native_str_set(&h->name, d->cfg.name);
-    describe_slots(dev, h);
+    aloft_native_describe_slots(dev, h);
     describe_resume(dev, h);
     queue(d, &m);
     if (d->closed)

@@ -342,13 +342,23 @@ int sim_tick(sim_device_t *sim, uint64_t now_ms)
             return 0;
         }
     }
+    char why[160];
+    snprintf(why, sizeof why, "health check passed after %llu ms%s%s",
+             (unsigned long long)(now_ms - sim->boot_ms), endpoint ? ", reached " : "",
+             endpoint ? endpoint : "");
+    return sim_confirm(sim, why);
+}
+
+int sim_confirm(sim_device_t *sim, const char *why)
+{
+    if (!sim->booted || sim->boot.state != ALOFT_OTA_PENDING_VERIFY)
+        return 0;
     int err = aloft_otadata_set_state(&sim->boot.od, ALOFT_OTA_VALID);
     if (err)
         return err;
     sim->boot.state = ALOFT_OTA_VALID;
-    sim_log(sim, "aloft-sim: health check passed after %llu ms%s%s: %s confirmed (VALID)",
-            (unsigned long long)(now_ms - sim->boot_ms), endpoint ? ", reached " : "",
-            endpoint ? endpoint : "", sim->boot.od.slots[sim->boot.slot]->label);
+    sim_log(sim, "aloft-sim: %s: %s confirmed (VALID)", why,
+            sim->boot.od.slots[sim->boot.slot]->label);
     sim_show_status(sim);
     return 1;
 }

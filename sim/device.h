@@ -109,6 +109,11 @@ int sim_boot(sim_device_t *sim, uint64_t now_ms);
  * otherwise, or an error. */
 int sim_tick(sim_device_t *sim, uint64_t now_ms);
 
+/* Confirm the running image now (otadata VALID) if it is PENDING_VERIFY,
+ * logging "aloft-sim: WHY: SLOT confirmed (VALID)". Returns 1 if it
+ * confirmed, 0 if there was nothing to confirm, or a flash error. */
+int sim_confirm(sim_device_t *sim, const char *why);
+
 /* Feed a whole buffer through the update pipeline in transport-sized
  * pieces, as a local "upload". Returns 0 or the pipeline's error (details
  * from aloft_update_diag(&sim->update)). */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,8 @@
 #include "pull.h"
 #include "mdns.h"
 #include "serve.h"
+#include "web_page.h"
+#include "web_server.h"
 
 enum { EXIT_USAGE = 2, EXIT_POWER_CUT = 3 };
 
@@ -84,6 +87,7 @@ static void usage(FILE *out)
           "                         exchange, so keep it apart from the native one\n"
           "  --no-espota            serve the native protocol only (no espota UDP socket)\n"
           "  --espota-auth MODE     pbkdf2 (ESP32 core >= 3.3.1, default) or md5 (older, ESP8266)\n"
+          "  --http PORT            serve the web page and API on TCP PORT (0: off, the default)\n"
           "  --espota-idle-timeout MS  give up on a silent upload after MS (default 10000;\n"
           "                         ArduinoOTA uses 1000)\n"
           "  --mdns                 announce the device by mDNS through the Avahi daemon:\n"
@@ -133,6 +137,7 @@ typedef struct options {
     unsigned long pull_size;
     sim_pull_options_t pull;
     bool mdns;
+    uint16_t http_port;      /* 0: no web page */
 } options_t;
 
 #define SIM_FLEET_MAX 1000
@@ -164,7 +169,7 @@ static int parse_args(int argc, char **argv, options_t *o)
            O_REACHABLE, O_PUBKEY, O_ESPOTA_PASSWORD, O_NO_ESPOTA, O_MQTT, O_NAME, O_MQTT_USER,
            O_MQTT_PASSWORD, O_MQTT_CAFILE, O_PREFIX, O_OMG, O_FLEET,
            O_PULL_RELEASE, O_PULL, O_PULL_SIZE, O_PULL_SHA256, O_PULL_SIGNED, O_CA_FILE,
-           O_PULL_TRIES, O_PULL_BACKOFF, O_PULL_RATE, O_MDNS, O_WINDOW };
+           O_PULL_TRIES, O_PULL_BACKOFF, O_PULL_RATE, O_MDNS, O_WINDOW, O_HTTP };
     static const struct option longopts[] = {
         {"flash", required_argument, 0, 'f'},
         {"init", no_argument, 0, O_INIT},
@@ -185,6 +190,7 @@ static int parse_args(int argc, char **argv, options_t *o)
         {"password", required_argument, 0, O_PASSWORD},
         {"espota-password", required_argument, 0, O_ESPOTA_PASSWORD},
         {"no-espota", no_argument, 0, O_NO_ESPOTA},
+        {"http", required_argument, 0, O_HTTP},
         {"espota-auth", required_argument, 0, O_AUTH},
         {"espota-idle-timeout", required_argument, 0, O_IDLE},
         {"native-window", required_argument, 0, O_WINDOW},
@@ -257,6 +263,7 @@ static int parse_args(int argc, char **argv, options_t *o)
         case O_PASSWORD: o->password = optarg; break;
         case O_ESPOTA_PASSWORD: o->espota_password = optarg; break;
         case O_NO_ESPOTA: o->net.no_espota = true; break;
+        case O_HTTP: o->http_port = (uint16_t)strtoul(optarg, NULL, 10); break;
         case O_AUTH:
             if (strcmp(optarg, "md5") == 0)
                 o->net.auth = ALOFT_ESPOTA_AUTH_MD5;
@@ -461,10 +468,31 @@ static int set_secret(options_t *o, char secret[ALOFT_ESPOTA_HEX_MAX], aloft_nat
     return err ? -1 : 0;
 }
 
-/* serve's restart: boot the simulated device again. */
+static serve_t net;
+static aloft_web_t web;
+/* Held by the loop while it runs, by the web server's thread per call. */
+static pthread_mutex_t loop_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* serve's restart: boot the simulated device again; RAM (the web
+ * sessions) does not survive it. */
 static int reboot_sim(void *ctx)
 {
+    aloft_web_reset(&web);
     return sim_boot(ctx, posix_now_ms());
+}
+
+/* The web page's confirm button: what the health check does. */
+static int confirm_sim(void *ctx)
+{
+    int err = sim_confirm(ctx, "confirmed from the web page");
+    return err < 0 ? err : 0;
+}
+
+/* A web response asked for a restart: the same path as the others'. */
+static void reboot_web(void *ctx)
+{
+    (void)ctx;
+    serve_request_reboot(&net);
 }
 
 static uint64_t clock_sim(void *ctx)
@@ -479,9 +507,30 @@ static void log_sim(void *ctx, const char *msg)
     fprintf(stderr, "aloft: %s\n", msg);
 }
 
+static int open_web(sim_device_t *sim, const options_t *o, web_server_t *ws)
+{
+    aloft_web_config_t wc = {
+        .dev = &sim->dev, .update = &sim->update, .limiter = &net.limiter,
+        .verifier = o->net.verifier, .name = "aloft-sim", .confirm = confirm_sim, .ctx = sim,
+        .page_gz = aloft_web_page_gz, .page_gz_len = aloft_web_page_gz_len};
+    if (aloft_web_init(&web, &wc) != 0)
+        return -1;
+    ws->web = &web;
+    ws->now_ms = clock_sim;
+    ws->reboot = reboot_web;
+    ws->ctx = sim;
+    ws->lock = &loop_lock;
+    if (web_server_open(ws, o->net.bind, o->http_port) != 0)
+        return -1;
+    if (!o->quiet)
+        printf("aloft-sim: web page on http://%s:%u/ (%s)\n", o->net.bind ? o->net.bind : "127.0.0.1",
+               o->http_port, o->net.verifier ? "password" : "no password");
+    return 0;
+}
+
 static int run(sim_device_t *sim, options_t *o)
 {
-    static serve_t net;
+    static web_server_t ws;
     static sim_app_t app;
     static inflate_zlib_t zst;
     static aloft_inflate_t inflate;
@@ -518,7 +567,9 @@ static int run(sim_device_t *sim, options_t *o)
         .state = {.dev = &sim->dev, .native_password = o->net.verifier != NULL,
                   .espota_password = o->net.auth != ALOFT_ESPOTA_AUTH_NONE},
     };
-    if (o->mdns && (mdns = sim_mdns_open(&mc)) == NULL) {
+    if ((o->mdns && (mdns = sim_mdns_open(&mc)) == NULL) ||
+        (o->http_port && open_web(sim, o, &ws) != 0)) {
+        sim_mdns_close(mdns);
         serve_close(&net);
         return 1;
     }
@@ -549,15 +600,22 @@ static int run(sim_device_t *sim, options_t *o)
     uint64_t start = posix_now_ms();
     while (status == 0 && !stop_requested &&
            (o->run_for < 0 || (double)(posix_now_ms() - start) < o->run_for * 1000)) {
+        /* The web server's thread takes the lock while the loop waits. */
+        serve_wait(&net, 20);
+        pthread_mutex_lock(&loop_lock);
         /* A line per stall: tests wait on it rather than on the clock. */
         uint32_t held = sim_app_step(&app, posix_now_ms());
         if (held)
             sim_log(sim, "aloft-sim: app tasks held the loop for %u ms", (unsigned)held);
-        if (sim_tick(sim, posix_now_ms()) < 0 || serve_step(&net, 20) < 0 ||
+        if (sim_tick(sim, posix_now_ms()) < 0 || serve_step(&net, 0) < 0 ||
             (mdns && sim_mdns_step(mdns) < 0))
             status = 1;
+        if (o->http_port)
+            aloft_web_tick(&web, (uint32_t)posix_now_ms());
+        pthread_mutex_unlock(&loop_lock);
     }
     sim_mdns_close(mdns);
+    web_server_close(&ws);
     serve_close(&net);
     return status;
 }

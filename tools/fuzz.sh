@@ -12,7 +12,7 @@ mkdir -p "$work/crashes"
 aloft=$top/build/bin/aloft
 
 seed_corpora() {
-    mkdir -p "$work/corpus"/{fuzz_image,fuzz_ptable,fuzz_otadata,fuzz_espota,fuzz_espota_host,fuzz_espota_reply,fuzz_native,fuzz_native_host,fuzz_signature,fuzz_delta}
+    mkdir -p "$work/corpus"/{fuzz_image,fuzz_ptable,fuzz_otadata,fuzz_espota,fuzz_espota_host,fuzz_espota_reply,fuzz_native,fuzz_native_host,fuzz_signature,fuzz_delta,fuzz_web}
     local c=$work/corpus
     if [ -x "$aloft" ]; then
         for chip in esp32 esp32s3 esp32c3; do
@@ -86,6 +86,18 @@ seed_corpora() {
     printf "\015\003\013\005\000\007\000\005\000\007\001$acks\005\000\007\003" > "$h/upload_zlib"
     printf '\004\003\011\005\000\007\000\005\000' > "$h/info_password"
     printf '\006\003\011\005\000\007\000\005\000\007\003' > "$h/rollback"
+    # Web API scripts (tests/fuzz/fuzz_web.c): a login (\005), a begin
+    # (\006), data requests at the device's offset with image bytes (\002),
+    # each finished (\003), till the upload is done; a flipped proof (\007).
+    local w=$c/fuzz_web data="" q len
+    for i in $(seq 3); do
+        q="offset=$(( (i - 1) * 1024 ))"
+        printf -v len '\\%03o' $(( ${#q} + 2 ))
+        data="$data\000$len\001\006$q\002\020$(printf '%016d' 0)\003\000"
+    done
+    printf "\005\000\006\000$data" > "$w/upload"
+    printf '\007\001\011\000\000\003\000\000\002\001\002' > "$w/flipped_proof"
+    printf '\000\002\000\002\003\000\005\000\000\002\001\011\003\000' > "$w/login_confirm"
 }
 
 seed_corpora

@@ -3,7 +3,7 @@
 # component with the sources it needs inside, as the component registry
 # (`compote component upload`) or an EXTRA_COMPONENT_DIRS entry takes it:
 #   OUTDIR/aloft-idf-component-VERSION/      CMakeLists.txt Kconfig
-#       idf_component.yml README.md include/ src/ aloft/{include,lib,port}
+#       idf_component.yml README.md include/ src/ aloft/{include,lib,port,web,cmake}
 #   OUTDIR/aloft-idf-component-VERSION.tgz
 # The component's CMakeLists.txt finds aloft/ inside it. Refuses when
 # idf_component.yml's version is not include/aloft/version.h's.
@@ -28,6 +28,9 @@ cp -R "$root/include" "$root/lib" "$dir/aloft/"
 rm -f "$dir/aloft/lib/CMakeLists.txt"
 cp "$root"/port/sockets/*.[ch] "$dir/aloft/port/sockets/"
 cp "$root"/port/mbedtls/*.[ch] "$dir/aloft/port/mbedtls/"
+mkdir -p "$dir/aloft/web" "$dir/aloft/cmake"   # the page, gzipped by the component's build
+cp "$root/web/index.html" "$root/web/web_page.h" "$dir/aloft/web/"
+cp "$root/cmake/embed.cmake" "$dir/aloft/cmake/"
 cat >"$dir/README.md" <<README
 # aloft $ver — ESP-IDF component
 

@@ -198,4 +198,9 @@ unsigned aloft_native_device_state(const aloft_native_device_t *d);
  * that failed its MAC or, after the login, has a header no host sends, ...). */
 int aloft_native_device_last_error(const aloft_native_device_t *d);
 
+/* The HELLO's slot list (running_slot, nslots, slots): each OTA slot's
+ * label, size, otadata state and, cheaply (one small read, no verify), the
+ * project and version at its start. Shared with the web API's info. */
+void aloft_native_describe_slots(const aloft_device_t *dev, aloft_native_hello_t *h);
+
 #endif /* ALOFT_NATIVE_DEVICE_H */

@@ -118,6 +118,14 @@ int serve_open(serve_t *n, const serve_config_t *cfg)
     return err;
 }
 
+void serve_request_reboot(serve_t *n)
+{
+    if (!n->reboot_pending) {
+        n->reboot_pending = true;
+        n->reboot_at_ms = now_ms(n) + REBOOT_DELAY_MS;
+    }
+}
+
 bool serve_busy(const serve_t *n)
 {
     return aloft_espota_state(&n->espota) >= ALOFT_ESPOTA_CONNECTING ||
@@ -315,10 +323,9 @@ int serve_step(serve_t *n, int wait_ms)
     } else if (ready == 0) {
         serve_native_step(&n->native);
     }
-    if (n->native.reboot && !n->reboot_pending) {
+    if (n->native.reboot) {
         n->native.reboot = false;
-        n->reboot_pending = true;
-        n->reboot_at_ms = now_ms(n) + REBOOT_DELAY_MS;
+        serve_request_reboot(n);
     }
 
     if (n->reboot_pending && now_ms(n) >= n->reboot_at_ms) {

@@ -86,6 +86,11 @@ int serve_step(serve_t *n, int wait_ms);
  * timeout, < 0 if poll() failed. */
 int serve_wait(const serve_t *n, int wait_ms);
 
+/* Restart the device REBOOT_DELAY_MS from now, as after an espota or
+ * native update (every connection closed, sessions forgotten, then
+ * cfg->reboot): for a transport served elsewhere (the web page). */
+void serve_request_reboot(serve_t *n);
+
 /* True while an espota session is past the invitation or a native
  * connection is open. */
 bool serve_busy(const serve_t *n);

@@ -34,6 +34,10 @@
 #define CONFIG_ALOFT_ESPOTA 1
 /* bool ALOFT_MDNS: y; AloftOTA announces through ESPmDNS itself (cfg.mdns off) */
 #define CONFIG_ALOFT_MDNS 1
+/* int ALOFT_WEB_PORT: 0 (the library carries no page; AloftOTA sets none) */
+#ifndef CONFIG_ALOFT_WEB_PORT
+#define CONFIG_ALOFT_WEB_PORT 0
+#endif
 #ifndef CONFIG_ALOFT_WINDOW
 #define CONFIG_ALOFT_WINDOW 32768
 #endif

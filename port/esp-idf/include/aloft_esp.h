@@ -7,7 +7,8 @@
  *   cfg.password = "...";
  *   aloft_add_pause("ble-scan", ble_pause, ble_resume, NULL);
  *   aloft_start(&cfg);          a FreeRTOS task serves espota (UDP) and the
- *                               native protocol (TCP) on cfg.port
+ *                               native protocol (TCP) on cfg.port, and
+ *                               with cfg.web_port the web page (HTTP)
  *   ... health check passed:    aloft_confirm();   (or aloft_reject())
  *
  * One instance per firmware (static storage inside the component, no
@@ -90,6 +91,9 @@ typedef struct aloft_esp_config {
      * joined) or its 130-hex-digit point, separated by spaces or commas;
      * at most 4 keys in all. NULL = none. */
     const char *signing_keys;
+    /* Serve the web page and API (docs/PROTOCOL.md §4) on this TCP port
+     * with esp_http_server, same password; 0 = no web page. */
+    uint16_t web_port;
     bool task;                  /* run in own task; false: call aloft_handle() */
     uint32_t task_stack;        /* bytes */
     uint8_t task_priority;

@@ -16,6 +16,7 @@
 #include "esp_log.h"
 #include "esp_mdns.h"
 #include "esp_task.h"
+#include "esp_web.h"
 #include "freertos/FreeRTOS.h"
 #include "freertos/semphr.h"
 #include "esp_kconfig.h"
@@ -98,6 +99,9 @@ void aloft_esp_config_default(aloft_esp_config_t *cfg)
     cfg->window = CONFIG_ALOFT_WINDOW;
     cfg->idle_timeout_ms = CONFIG_ALOFT_IDLE_TIMEOUT_MS;
     cfg->signing_keys = text_or_null(CONFIG_ALOFT_SIGNING_KEYS);
+#ifdef CONFIG_ALOFT_WEB_PORT
+    cfg->web_port = CONFIG_ALOFT_WEB_PORT;
+#endif
     cfg->task = true;
     cfg->task_stack = CONFIG_ALOFT_TASK_STACK;
     cfg->task_priority = CONFIG_ALOFT_TASK_PRIORITY;
@@ -161,6 +165,7 @@ static void after_turn(void *ctx)
     aloft_esp_event_t ev[MAX_EVENTS];
     int n = 0;
     (void)ctx;
+    esp_web_tick();
     esp_task_lock();
     aloft_update_state_t st = aloft_update_state(&A.d.update);
     const aloft_diag_t *diag = aloft_update_diag(&A.d.update);
@@ -325,6 +330,33 @@ static int derive_secrets(const aloft_esp_config_t *cfg, serve_config_t *sc)
     return 0;
 }
 
+/* The web page's confirm button, under the loop's lock. */
+static int confirm_web(void *ctx)
+{
+    (void)ctx;
+    return esp_device_confirm(&A.d);
+}
+
+/* The page is built into the component (gzipped by its CMakeLists);
+ * without it (the Arduino library) the API is served alone. */
+#ifdef ALOFT_WEB_PAGE
+#include "web_page.h"
+#endif
+
+static int start_web(const aloft_esp_config_t *cfg, const aloft_native_verifier_t *verifier)
+{
+    aloft_web_config_t wc = {.dev = &A.d.dev, .update = &A.d.update, .verifier = verifier,
+                             .name = A.hostname, .confirm = confirm_web};
+#ifdef ALOFT_WEB_PAGE
+    wc.page_gz = aloft_web_page_gz;
+    wc.page_gz_len = aloft_web_page_gz_len;
+#endif
+    int err = esp_web_start(&wc, cfg->web_port);
+    if (err)
+        return refuse(err, "cannot serve the web page (see the log)");
+    return 0;
+}
+
 int aloft_start(const aloft_esp_config_t *cfg)
 {
     esp_task_config_t tc;
@@ -385,12 +417,18 @@ int aloft_start(const aloft_esp_config_t *cfg)
              !cfg->espota ? "off" : tc.serve.auth == ALOFT_ESPOTA_AUTH_NONE ? "open" : "password",
              !cfg->native ? "off" : tc.serve.verifier ? "password" : "open",
              cfg->native && tc.serve.inflate && tc.serve.delta ? " (takes patches)" : "");
+    if (cfg->web_port && (err = start_web(cfg, tc.serve.verifier)) != 0) {
+        esp_mdns_stop();
+        esp_task_stop();
+        return err;
+    }
     return 0;
 }
 
 void aloft_stop(void)
 {
     esp_mdns_stop();
+    esp_web_stop();
     esp_task_stop();
     if (!esp_task_running())   /* END/ERROR of an update the stop abandoned */
         after_turn(NULL);

@@ -61,6 +61,16 @@ const serve_t *esp_task_serve(void)
     return &T.net;
 }
 
+aloft_login_limiter_t *esp_task_limiter(void)
+{
+    return &T.net.limiter;
+}
+
+void esp_task_request_reboot(void)
+{
+    serve_request_reboot(&T.net);
+}
+
 bool esp_task_running(void)
 {
     return T.started;

@@ -51,4 +51,12 @@ void esp_task_unlock(void);
 /* The loop's state, to read under the lock. */
 const serve_t *esp_task_serve(void);
 
+/* The device's one failed-login limiter (the loop's), for the web API;
+ * use it under the lock. */
+aloft_login_limiter_t *esp_task_limiter(void);
+
+/* Restart ~100 ms from now through the loop, as after an update of its
+ * own (the web API's); call under the lock. */
+void esp_task_request_reboot(void);
+
 #endif /* ALOFT_ESP_TASK_H */
