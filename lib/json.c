@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "aloft/error.h"
+#include "aloft/util.h"
 
 typedef struct scan {
     const char *p;
@@ -20,17 +21,6 @@ static void skip_ws(scan_t *s)
 static bool is_digit(char c)
 {
     return c >= '0' && c <= '9';
-}
-
-static int hex_val(char c)
-{
-    if (is_digit(c))
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* What \c stands for, 0 if it is no JSON escape (\u aside). */
@@ -64,7 +54,7 @@ static int scan_string(scan_t *s)
         c = (unsigned char)s->p[s->i++];
         if (c == 'u') {
             for (int k = 0; k < 4; k++)
-                if (s->i >= s->n || hex_val(s->p[s->i++]) < 0)
+                if (s->i >= s->n || aloft_hex_digit(s->p[s->i++]) < 0)
                     return ALOFT_ERR_PROTO;
         } else if (unescape(c) == 0) {
             return ALOFT_ERR_PROTO;
@@ -244,7 +234,7 @@ static uint32_t hex4(const char *p)
 {
     uint32_t v = 0;
     for (int k = 0; k < 4; k++)
-        v = v << 4 | (uint32_t)hex_val(p[k]);
+        v = v << 4 | (uint32_t)aloft_hex_digit(p[k]);
     return v;
 }
 

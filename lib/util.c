@@ -14,7 +14,7 @@ void aloft_hex(const uint8_t *bytes, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-static int hex_value(char c)
+int aloft_hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -30,7 +30,7 @@ bool aloft_unhex(const char *s, size_t len, uint8_t *out, size_t n)
     if (len != 2 * n)
         return false;
     for (size_t i = 0; i < n; i++) {
-        int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
+        int hi = aloft_hex_digit(s[2 * i]), lo = aloft_hex_digit(s[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return false;   /* and no shift of a negative value */
         out[i] = (uint8_t)(hi << 4 | lo);

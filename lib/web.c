@@ -14,6 +14,7 @@
 #include "aloft/native_device.h"
 #include "aloft/util.h"
 #include "aloft/web.h"
+#include "json.h"
 #include "sbuf.h"
 
 enum route {
@@ -290,38 +291,18 @@ void aloft_web_tick(aloft_web_t *w, uint32_t now_ms)
 /* ------------------------------------------------------------------ */
 /* JSON out. */
 
-static void json_str(aloft_sbuf_t *b, const char *s)
-{
-    static const char hexd[] = "0123456789abcdef";
-    aloft_sbuf_char(b, '"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            aloft_sbuf_char(b, '\\');
-            aloft_sbuf_char(b, (char)c);
-        } else if (c < 0x20) {
-            aloft_sbuf_str(b, "\\u00");
-            aloft_sbuf_char(b, hexd[c >> 4]);
-            aloft_sbuf_char(b, hexd[c & 15]);
-        } else {
-            aloft_sbuf_char(b, (char)c);
-        }
-    }
-    aloft_sbuf_char(b, '"');
-}
-
 static void json_key(aloft_sbuf_t *b, const char *k)
 {
     if (b->len > 0 && b->p[aloft_sbuf_stored(b) - 1] != '{' && b->p[aloft_sbuf_stored(b) - 1] != '[')
         aloft_sbuf_char(b, ',');
-    json_str(b, k);
+    aloft_json_put_str(b, k);
     aloft_sbuf_char(b, ':');
 }
 
 static void json_kstr(aloft_sbuf_t *b, const char *k, const char *v)
 {
     json_key(b, k);
-    json_str(b, v);
+    aloft_json_put_str(b, v);
 }
 
 static void json_ku32(aloft_sbuf_t *b, const char *k, uint32_t v)

@@ -14,6 +14,9 @@
 /* Lowercase hex of n bytes into out (2n+1 bytes, NUL-terminated). */
 void aloft_hex(const uint8_t *bytes, size_t n, char *out);
 
+/* The value of one hex digit (either case), -1 for any other character. */
+int aloft_hex_digit(char c);
+
 /* Exactly 2n hex digits (either case) in s[0..len) into out[0..n).
  * Returns false, out partly written, for any other text. */
 bool aloft_unhex(const char *s, size_t len, uint8_t *out, size_t n);
