@@ -158,8 +158,9 @@ step_agent() {
     echo "idf-check (d): examples/esp-idf + component + esp-mqtt with the MQTT agent, esp32"
     IDF_MAINTAINER=1 configure "$b" "$top/examples/esp-idf" esp32 \
         -DSDKCONFIG_DEFAULTS="$top/examples/esp-idf/sdkconfig.defaults;$out/agent.defaults" \
-        -DCMAKE_TRY_COMPILE_TARGET_TYPE=STATIC_LIBRARY -DEXTRA_COMPONENT_DIRS="$comps" \
-        -DCOMPONENTS="main;$cname;esp_wifi;esp_netif;esp_event;nvs_flash;mqtt"
+        -DCMAKE_TRY_COMPILE_TARGET_TYPE=STATIC_LIBRARY \
+        -DEXTRA_COMPONENT_DIRS="$comps;$ALOFT_IDF_MDNS" \
+        -DCOMPONENTS="main;$cname;esp_wifi;esp_netif;esp_event;nvs_flash;mqtt;mdns"
     grep -q '^CONFIG_ALOFT_MQTT_AGENT=y' "$b/sdkconfig" || { failure "(d) the agent is not on"; return 0; }
     python3 "$top/tools/idf/entries.py" compile "$b/compile_commands.json" "$top" "$b.compile.log" ||
         { cat "$b.compile.log" >&2; failure "(d) esp32: aloft's files with the agent do not compile cleanly"; return 0; }
