@@ -12,19 +12,25 @@ scripts it:
             a retry starts over)
   refuse    refused (version not newer)
 
+--hold FILE: while FILE exists and names a device (one name a line), that
+device waits before each step of an update, so a test decides when an update
+moves on (a gate, not a clock).
+
 Every command received is appended to --record as "NAME ID" (one line, flushed),
 so a test counts how often each device was commanded. Prints "ready" once
 every device has published its state. Not a test double for the broker or the
 controller: both are the real ones.
 
 usage: fleet_device.py --port P --names dev01,dev02 [--behave dev02=fail]
-       [--silent-every K] [--offline dev03] [--record FILE] [--delay-ms MS]
+       [--silent-every K] [--offline dev03] [--record FILE] [--hold FILE]
        [--password PASS] [--cafile CA] [--prefix aloft] [--project P]
        [--version V] [--chip ESP32]
 """
 import argparse
+import os
 import hashlib
 import json
+import signal
 import sys
 import threading
 import time
@@ -40,7 +46,7 @@ ap.add_argument("--behave", action="append", default=[])
 ap.add_argument("--silent-every", type=int, default=0)
 ap.add_argument("--offline", default="")
 ap.add_argument("--record", default=None)
-ap.add_argument("--delay-ms", type=int, default=0)
+ap.add_argument("--hold", default=None)
 ap.add_argument("--password", default=None)
 ap.add_argument("--cafile", default=None)
 ap.add_argument("--prefix", default="aloft")
@@ -101,9 +107,16 @@ class Device:
              "error": error}
         self.c.publish(self.t("update"), json.dumps(o), qos=1, retain=True)
 
+    def held(self):
+        try:
+            with open(args.hold) as f:
+                return self.name in f.read().split()
+        except (OSError, TypeError):
+            return False
+
     def pause(self):
-        if args.delay_ms:
-            time.sleep(args.delay_ms / 1000.0)
+        while self.held():   # the test removes the file (or the name) to go on
+            time.sleep(0.02)
 
     def on_message(self, c, userdata, msg):
         try:
@@ -181,7 +194,6 @@ for d in devs:
         d.c.loop_stop()
 print("ready", flush=True)
 try:
-    while True:
-        time.sleep(3600)
+    signal.pause()   # the devices run on their own threads until a signal
 except KeyboardInterrupt:
     pass

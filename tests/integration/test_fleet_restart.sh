@@ -17,8 +17,10 @@ for v in 2.0.0 3.0.0; do
         -o "$tmp/v$v.bin" >/dev/null
 done
 expect_rc 0 fleet release "$tmp/v2.0.0.bin" --url "$base_url" --dir "$tmp/www" --no-patches
-# Each phase of a device takes 300 ms: a wave is in flight for about a second.
-start_devices "$tmp/devices.log" --names "$(names dev 10)" --delay-ms 300
+# Every device but the canary (dev01) waits at the gate, so wave 2 is
+# still in flight whenever the kill comes, however slow the machine.
+names dev 10 | tr , '\n' | grep -v '^dev01$' >"$tmp/hold"
+start_devices "$tmp/devices.log" --names "$(names dev 10)" --hold "$tmp/hold"
 
 # --- kill -9 during wave 2 (dev02..dev05 in flight), then run again
 spawn_fleet rollout --project gateway --canary 1 --waves 50,100 --timeout 30 >>"$tmp/ctl.log" 2>&1
@@ -28,8 +30,9 @@ kill -9 "$ctl"
 wait "$ctl" 2>/dev/null || true
 sent_before=$(grep -c "r1-" "$tmp/record")
 [ "$sent_before" -lt 10 ] || fail "the rollout had ended before the kill"
-# While no controller runs, the devices commanded finish: their outcome
-# waits in the retained progress objects.
+# While no controller runs, the devices commanded finish (the gate opens):
+# their outcome waits in the retained progress objects.
+rm "$tmp/hold"
 confirmed_retained() {
     local d
     for d in $(cut -d' ' -f1 "$tmp/record"); do
@@ -55,10 +58,10 @@ lacks "$tmp/out" "retrying"
     fail "mosquitto's log does not show 10 commands"
 
 # --- pause, resume, abort while a controller runs (rollout 2: 3.0.0);
-# slower devices (1 s a phase) leave the pause time to land before the
-# canary confirms, on a loaded machine too
+# the canary waits at the gate until the pause has landed
 stop_pid "$devices_pid"
-start_devices "$tmp/devices2.log" --names "$(names dev 10)" --version 2.0.0 --delay-ms 1000
+echo dev01 >"$tmp/hold"
+start_devices "$tmp/devices2.log" --names "$(names dev 10)" --version 2.0.0 --hold "$tmp/hold"
 expect_rc 0 fleet release "$tmp/v3.0.0.bin" --url "$base_url" --dir "$tmp/www" --no-patches
 spawn_fleet rollout --project gateway --canary 1 --waves 50,100 --timeout 30 >>"$tmp/ctl.log" 2>&1
 ctl=$spawned
@@ -66,6 +69,7 @@ wait_for "$tmp/record" "r2-dev01-1" 60 || fail "the canary of rollout 2 was not 
 expect_rc 0 fleet pause
 contains "$tmp/out" "rollout 2: pause requested; the running controller applies it within a second"
 wait_until 30 status_is paused || fail "the controller did not pause"
+rm "$tmp/hold"
 # The canary in flight is still followed; nothing else is sent.
 wait_until 30 eval '[ "$(dev_state dev01)" = confirmed ]' || fail "the paused rollout lost the canary"
 [ "$(grep -c "r2-" "$tmp/record")" = 1 ] || fail "a command went out while paused"
@@ -73,6 +77,8 @@ expect_rc 0 fleet status
 contains "$tmp/out" "paused (by the user), wave 1 of 3"
 expect_rc 1 fleet run
 contains "$tmp/err" "another 'aloft fleet' controller runs"
+# wave 2 waits at the gate, so the abort lands before wave 3 can go out
+names dev 10 | tr , '\n' | grep -v '^dev01$' >"$tmp/hold"
 expect_rc 0 fleet resume
 wait_for "$tmp/record" "r2-" 60 5 || fail "wave 2 did not go out after resume"
 expect_rc 0 fleet abort
