@@ -35,7 +35,7 @@ static const char rollout_help[] =
     "  --version V          only devices that run version V now\n"
     "  --name GLOB          only devices whose name matches (shell pattern)\n"
     "  --offline skip|queue offline when its wave comes: skipped (default), or\n"
-    "                       the wave waits for it\n"
+    "                       the wave waits for it (at most --timeout)\n"
     "plan:\n"
     "  --canary N           devices in the first wave (default 1; 0: none)\n"
     "  --waves P1,P2,..     then waves up to these % of the devices (default\n"

@@ -178,6 +178,7 @@ static void time_out(fleet_rollout_t *r, int64_t now_ms)
         if (d->attempts <= r->plan.retries) {
             snprintf(why, sizeof why, "attempt %u: no confirmation within %u s; retrying",
                      d->attempts, r->plan.timeout_s);
+            d->sent_ms = 0;   /* queued again: waits afresh if offline */
             dev_set(d, FLEET_DEV_QUEUED, why);
         } else {
             snprintf(why, sizeof why, "no confirmation within %u s (%u attempt%s)",
@@ -218,6 +219,28 @@ static void gate_wave(fleet_rollout_t *r)
     }
 }
 
+/* A queued device that is offline when its wave comes is skipped at once,
+ * or with offline=queue once it has stayed offline for the attempt timeout
+ * (so a device that never comes back cannot hold its wave for ever). A
+ * queued device's sent_ms is when it began to wait (0: not yet). */
+static bool offline_skipped(fleet_rollout_t *r, fleet_dev_t *d, int64_t now_ms)
+{
+    char why[96];
+    if (!r->plan.queue_offline) {
+        dev_set(d, FLEET_DEV_SKIPPED, "offline when its wave came");
+        return true;
+    }
+    if (d->sent_ms == 0) {
+        d->sent_ms = now_ms;
+        d->dirty = true;
+    }
+    if (now_ms - d->sent_ms < (int64_t)r->plan.timeout_s * 1000)
+        return false;
+    snprintf(why, sizeof why, "offline for %u s after its wave came", r->plan.timeout_s);
+    dev_set(d, FLEET_DEV_SKIPPED, why);
+    return true;
+}
+
 long fleet_step(fleet_rollout_t *r, int64_t now_ms)
 {
     if (finished(r))
@@ -233,10 +256,7 @@ long fleet_step(fleet_rollout_t *r, int64_t now_ms)
             if (d->wave != r->wave || d->state != FLEET_DEV_QUEUED)
                 continue;
             if (!d->online) {
-                if (!r->plan.queue_offline) {
-                    dev_set(d, FLEET_DEV_SKIPPED, "offline when its wave came");
-                    skipped = true;
-                }
+                skipped |= offline_skipped(r, d, now_ms);
                 continue;
             }
             d->attempts++;

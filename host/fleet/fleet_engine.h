@@ -71,7 +71,8 @@ typedef struct fleet_plan {
     bool fail_abort;                  /* the failure threshold aborts (else pauses) */
     uint32_t timeout_s;               /* per attempt: command to confirmed */
     uint32_t retries;                 /* attempts after a timed-out one */
-    bool queue_offline;               /* offline devices wait (else skipped) */
+    bool queue_offline;               /* offline devices wait up to timeout_s
+                                         (else skipped at once) */
 } fleet_plan_t;
 
 typedef struct fleet_dev {
@@ -81,7 +82,9 @@ typedef struct fleet_dev {
     uint8_t attempts;        /* commands sent so far */
     bool online;             /* last PREFIX/DEV/online said online */
     bool dirty;              /* changed since the caller last saved it */
-    int64_t sent_ms;         /* when the current attempt was commanded */
+    int64_t sent_ms;         /* when the current attempt was commanded; while
+                                queued and offline (offline=queue): since when
+                                it waits, 0 before its wave came */
     char error[160];         /* why it failed or was skipped */
 } fleet_dev_t;
 
@@ -130,7 +133,8 @@ void fleet_on_online(fleet_rollout_t *r, size_t i, bool online);
 void fleet_on_progress(fleet_rollout_t *r, size_t i, const char *id, fleet_phase_t phase,
                        int code, const char *error, int64_t now_ms);
 
-/* Advance time: time out attempts, finish waves, and return the index of
+/* Advance time (now_ms: a wall clock, > 0): time out attempts, skip
+ * devices offline past their wait, finish waves, and return the index of
  * a device to command now (already marked SENT with its attempt counted
  * and sent_ms = now_ms), or -1 when there is nothing to send. Call again
  * until -1. */

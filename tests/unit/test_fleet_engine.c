@@ -321,6 +321,22 @@ static void test_offline_skip_and_queue(void **state)
     report(1, FLEET_PHASE_CONFIRMED, NULL);
     assert_string_equal(step_all(0), "");
     assert_int_equal(R.state, FLEET_DONE);
+
+    /* A queued device that never comes back holds its wave for the
+     * attempt timeout (60 s here), not for ever. */
+    setup(3, &p);
+    devs[1].online = false;
+    assert_string_equal(step_all(1000), "0,2");
+    assert_int_equal(devs[1].sent_ms, 1000);   /* the wait's start, stored: a restart keeps it */
+    assert_true(devs[1].dirty);
+    report(0, FLEET_PHASE_CONFIRMED, NULL);
+    report(2, FLEET_PHASE_CONFIRMED, NULL);
+    assert_string_equal(step_all(60999), "");
+    assert_int_equal(devs[1].state, FLEET_DEV_QUEUED);
+    assert_string_equal(step_all(61000), "");
+    assert_int_equal(devs[1].state, FLEET_DEV_SKIPPED);
+    assert_string_equal(devs[1].error, "offline for 60 s after its wave came");
+    assert_int_equal(R.state, FLEET_DONE);
 }
 
 static void test_all_skipped_wave_passes(void **state)
