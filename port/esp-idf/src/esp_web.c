@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "esp_app.h"
+#include "esp_kconfig.h"
 #include "esp_log.h"
 #include "esp_task.h"
 #include "esp_timer.h"
@@ -95,6 +97,16 @@ static esp_err_t send_response(httpd_req_t *req, const aloft_web_response_t *r)
     return httpd_resp_send(req, (const char *)r->body, (ssize_t)r->len);
 }
 
+/* The events of what the request did, delivered now (not at the loop's
+ * next turn) and still as the web's. */
+static void request_over(void)
+{
+    esp_app_events();
+    esp_task_lock();
+    esp_app_set_source(0);
+    esp_task_unlock();
+}
+
 static esp_err_t on_request(httpd_req_t *req)
 {
     char path[48], query[256], cookie[2 * ALOFT_WEB_TOKEN_LEN + 1], csrf[2 * ALOFT_WEB_TOKEN_LEN + 1];
@@ -115,27 +127,36 @@ static esp_err_t on_request(httpd_req_t *req)
         .peer = peer_of(req),
     };
     esp_task_lock();
+    esp_app_set_source(ALOFT_PROTO_WEB);   /* this request's START, END or ERROR are the web's */
     aloft_web_start(&W.web, &W.x, &r, now_ms());
     esp_task_unlock();
+    uint32_t last = now_ms();
     for (size_t left = req->content_len; left > 0;) {
         int n = httpd_req_recv(req, (char *)W.buf, left < sizeof W.buf ? left : sizeof W.buf);
-        if (n == HTTPD_SOCK_ERR_TIMEOUT)
-            continue;   /* httpd's recv_wait_timeout passed; the socket is still open */
+        /* httpd's recv_wait_timeout passed, the socket still open: wait on,
+         * but not past the engine's idle time, or this one task serves no
+         * one else for as long as the browser stays silent */
+        if (n == HTTPD_SOCK_ERR_TIMEOUT && now_ms() - last < ALOFT_WEB_IDLE_MS)
+            continue;
         esp_task_lock();
         if (n <= 0)
             aloft_web_cancel(&W.web, &W.x);   /* the browser went away */
         else
             aloft_web_body(&W.web, &W.x, W.buf, (size_t)n, now_ms());
         esp_task_unlock();
-        if (n <= 0)
+        if (n <= 0) {
+            request_over();
             return ESP_FAIL;
+        }
         left -= (size_t)n;
+        last = now_ms();
     }
     esp_task_lock();
     const aloft_web_response_t *resp = aloft_web_finish(&W.web, &W.x, now_ms());
     if (resp->reboot)
         esp_task_request_reboot();
     esp_task_unlock();
+    request_over();
     return send_response(req, resp);   /* resp lives in W.x until the next request */
 }
 
@@ -155,6 +176,9 @@ int esp_web_start(const aloft_web_config_t *cfg, uint16_t port)
     hc.uri_match_fn = httpd_uri_match_wildcard;
     hc.lru_purge_enable = true;
     hc.max_uri_handlers = 2;
+    /* the handlers run the pipeline's begin (ECDSA, SHA-256) as aloft's
+     * task does: its stack, not httpd's 4 KiB */
+    hc.stack_size = CONFIG_ALOFT_TASK_STACK;
     httpd_handle_t h = NULL;
     if (httpd_start(&h, &hc) != ESP_OK) {
         ESP_LOGE(TAG, "cannot serve the web page on TCP port %u", (unsigned)port);
