@@ -197,6 +197,8 @@ static void after_turn(void *ctx)
     } else if (st != ALOFT_UPDATE_FAILED) {
         memset(&A.reported, 0, sizeof A.reported);
     }
+    if (A.source == ALOFT_PROTO_WEB)   /* reported; set again by its next request */
+        A.source = 0;
     esp_task_unlock();
     for (int i = 0; i < n && A.cfg.on_event; i++)
         A.cfg.on_event(A.cfg.ctx, &ev[i]);

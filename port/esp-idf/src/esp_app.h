@@ -16,7 +16,10 @@
 esp_device_t *esp_app_device(void);
 
 /* While set, updates are reported as coming from proto; 0: from the
- * loop's own transports (espota or native). */
+ * loop's own transports (espota or native). The web sets ALOFT_PROTO_WEB
+ * whenever a request of its touched the pipeline, and the loop's next turn
+ * clears it once reported: its events come from the loop, in the task the
+ * application expects them in (aloft_handle's caller or aloft's task). */
 void esp_app_set_source(aloft_esp_proto_t proto);
 
 /* Derive and deliver the events of what the pipeline did (as after every

@@ -97,16 +97,6 @@ static esp_err_t send_response(httpd_req_t *req, const aloft_web_response_t *r)
     return httpd_resp_send(req, (const char *)r->body, (ssize_t)r->len);
 }
 
-/* The events of what the request did, delivered now (not at the loop's
- * next turn) and still as the web's. */
-static void request_over(void)
-{
-    esp_app_events();
-    esp_task_lock();
-    esp_app_set_source(0);
-    esp_task_unlock();
-}
-
 static esp_err_t on_request(httpd_req_t *req)
 {
     char path[48], query[256], cookie[2 * ALOFT_WEB_TOKEN_LEN + 1], csrf[2 * ALOFT_WEB_TOKEN_LEN + 1];
@@ -126,8 +116,12 @@ static esp_err_t on_request(httpd_req_t *req)
                     ? csrf : NULL,
         .peer = peer_of(req),
     };
+    /* what a POST does to the pipeline the loop's next turn reports as
+     * the web's (a GET changes nothing) */
+    aloft_esp_proto_t source = r.method == ALOFT_WEB_POST ? ALOFT_PROTO_WEB : 0;
     esp_task_lock();
-    esp_app_set_source(ALOFT_PROTO_WEB);   /* this request's START, END or ERROR are the web's */
+    if (source)
+        esp_app_set_source(source);
     aloft_web_start(&W.web, &W.x, &r, now_ms());
     esp_task_unlock();
     uint32_t last = now_ms();
@@ -143,11 +137,11 @@ static esp_err_t on_request(httpd_req_t *req)
             aloft_web_cancel(&W.web, &W.x);   /* the browser went away */
         else
             aloft_web_body(&W.web, &W.x, W.buf, (size_t)n, now_ms());
+        if (source)
+            esp_app_set_source(source);
         esp_task_unlock();
-        if (n <= 0) {
-            request_over();
+        if (n <= 0)
             return ESP_FAIL;
-        }
         left -= (size_t)n;
         last = now_ms();
     }
@@ -155,8 +149,9 @@ static esp_err_t on_request(httpd_req_t *req)
     const aloft_web_response_t *resp = aloft_web_finish(&W.web, &W.x, now_ms());
     if (resp->reboot)
         esp_task_request_reboot();
+    if (source)
+        esp_app_set_source(source);
     esp_task_unlock();
-    request_over();
     return send_response(req, resp);   /* resp lives in W.x until the next request */
 }
 
