@@ -19,6 +19,7 @@
 #include "Wire.h"
 extern "C" {   /* the IDF fakes are C without C++ guards (IDF's own have them) */
 #include "esp_system.h"
+#include "mdns.h"
 }
 
 HardwareSerial Serial;
@@ -79,16 +80,10 @@ void WiFiClass::macAddress(uint8_t mac[6])
 
 bool MDNSResponder::begin(const char *hostname)
 {
-    printf("mdns: %s.local\n", hostname);
-    return true;
+    return mdns_init() == ESP_OK && mdns_hostname_set(hostname) == ESP_OK;
 }
 
-void MDNSResponder::enableArduino(uint16_t port, bool auth)
-{
-    printf("mdns: _arduino._tcp port %u auth %s\n", port, auth ? "yes" : "no");
-}
-
-void MDNSResponder::end() { printf("mdns: end\n"); }
+void MDNSResponder::end() { mdns_free(); }
 
 /* ---- BLE -------------------------------------------------------------- */
 

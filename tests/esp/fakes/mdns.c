@@ -1,5 +1,7 @@
 /* tests/esp/fakes/mdns.c — the mdns component as a record of what the
- * port announced (fake_esp.h): copies, as the real one keeps its own. */
+ * port announced (fake_esp.h): copies, as the real one keeps its own; each
+ * name and service announced is also a line on stdout ("mdns: NAME.local",
+ * "mdns: _aloft._tcp port N txt k=v ..."), which the scripts wait on. */
 #include <stdio.h>
 #include <string.h>
 
@@ -26,6 +28,7 @@ esp_err_t mdns_hostname_set(const char *hostname)
     if (!fake_mdns.running)
         return ESP_ERR_INVALID_STATE;
     snprintf(fake_mdns.hostname, sizeof fake_mdns.hostname, "%s", hostname);
+    printf("mdns: %s.local\n", fake_mdns.hostname);
     return ESP_OK;
 }
 
@@ -45,8 +48,13 @@ esp_err_t mdns_service_add(const char *instance_name, const char *service_type,
     snprintf(s->type, sizeof s->type, "%s.%s", service_type, proto);
     s->port = port;
     s->ntxt = num_items;
-    for (size_t i = 0; i < num_items; i++)
+    printf("mdns: %s port %u txt", s->type, (unsigned)port);
+    for (size_t i = 0; i < num_items; i++) {
         snprintf(s->txt[i], sizeof s->txt[i], "%s=%s", txt[i].key, txt[i].value);
+        printf(" %s", s->txt[i]);
+    }
+    printf("\n");
+    fflush(stdout);
     return ESP_OK;
 }
 
