@@ -18,6 +18,7 @@
 #include "WiFi.h"
 #include "Wire.h"
 extern "C" {   /* the IDF fakes are C without C++ guards (IDF's own have them) */
+#include "esp_event.h"
 #include "esp_system.h"
 #include "mdns.h"
 }
@@ -71,6 +72,8 @@ size_t Print::printf(const char *fmt, ...)
 void HardwareSerial::begin(unsigned long) { setvbuf(stdout, NULL, _IONBF, 0); }
 
 size_t HardwareSerial::write(const char *s, size_t n) { return fwrite(s, 1, n, stdout); }
+
+void WiFiClass::mode(int) { esp_event_loop_create_default(); }
 
 void WiFiClass::macAddress(uint8_t mac[6])
 {
