@@ -197,6 +197,7 @@ alive "$a_pid" && alive "$b_pid" || fail "a device ended with the daemon"
 
 # ---- a new address: dev-b serves there and re-announces; discover,
 # NAME.local (avahi-resolve) and `aloft info dev-b.local` find it there
+moved=$SECONDS
 echo 127.0.0.6 >"$tmp/b.addr"
 kill -USR1 "$b_pid"
 wait_for "$tmp/b.log" "aloft-sim: new address: serving on 127.0.0.6" 20 ||
@@ -208,4 +209,5 @@ resolves_new() { [ "$(avahi-resolve -4 -n dev-b.local 2>/dev/null | cut -f2)" = 
 wait_until 20 resolves_new || { avahi-resolve -4 -n dev-b.local >&2; fail "dev-b.local does not resolve to 127.0.0.6"; }
 expect_rc 0 "$aloft" info dev-b.local
 contains "$tmp/out" "device      dev-b at 127.0.0.6:3232"
+echo "dev-b found at its new address after $((SECONDS - moved)) s"
 echo "PASS test_mdns_discover ($((SECONDS - start)) s)"
