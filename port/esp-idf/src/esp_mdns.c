@@ -13,6 +13,12 @@
 
 static const char *TAG = "aloft";
 
+/* Newer mdns.h have it; older ones (arduino-esp32 3.x's, IDF 5.1) keep it
+ * in mdns_private.h: 64 + 1. */
+#ifndef MDNS_NAME_BUF_LEN
+#define MDNS_NAME_BUF_LEN 65
+#endif
+
 static bool owns_responder;   /* we ran mdns_init: mdns_free at stop */
 static bool arduino_added, aloft_added;
 
