@@ -6,7 +6,9 @@
 # served gzipped; no session, a wrong password and too large an image are
 # refused with the firmware (otadata, both slots) unchanged; v2 uploads and
 # the device restarts into it; a device with a signing key refuses an
-# unsigned image (firmware unchanged) and takes the signed one.
+# unsigned image (firmware unchanged) and takes the signed one. The server
+# has one task: a request whose body stops coming is given up on after the
+# idle timeout (the socket closed), and the page answers again.
 set -euo pipefail
 source "$(dirname "$0")/web_lib.sh"
 source "$(dirname "$0")/esp_fake_lib.sh"
@@ -56,11 +58,24 @@ web info || fail "info after the restart: $(cat "$tmp/out")"
 contains "$tmp/out" '"version": "2.0.0"'
 stop_esp
 
-# Signed images only: unsigned refused before anything is written.
+# Signed images only: unsigned refused before anything is written. A
+# 1.5 s idle timeout, for the silent body.
 flash=$tmp/d2.flash
 esp_init "$flash" "$tmp/v1.bin"
-start_esp_web "$flash" "$tmp/d2.log" --signing-keys "$key"
+start_esp_web "$flash" "$tmp/d2.log" --signing-keys "$key" --idle-timeout 1500
 fw=$(firmware_state "$flash")
+python3 - "$web_url" <<'PY' || fail "a silent body held the web server"
+import socket, sys, time, urllib.parse, urllib.request
+u = urllib.parse.urlparse(sys.argv[1])
+s = socket.create_connection((u.hostname, u.port))
+s.sendall(b"POST /api/update/data?offset=0 HTTP/1.1\r\nHost: d\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10)
+t = time.monotonic()
+body = urllib.request.urlopen(sys.argv[1] + "/api/info", timeout=10).read()   # waits its turn
+assert b'"ok":true' in body.replace(b" ", b""), body
+s.settimeout(10)
+assert s.recv(100) == b"", "the silent request's socket is still open"
+print("the page answered after %.1f s" % (time.monotonic() - t))
+PY
 web_refused -69 "image is not signed" upload "$tmp/v2.bin"
 contains "$tmp/d2.log" "event: ERROR web -69: image is not signed"
 lacks "$tmp/d2.log" "hook: paused"

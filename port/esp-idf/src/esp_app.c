@@ -353,7 +353,7 @@ static int start_web(const aloft_esp_config_t *cfg, const aloft_native_verifier_
     wc.page_gz = aloft_web_page_gz;
     wc.page_gz_len = aloft_web_page_gz_len;
 #endif
-    int err = esp_web_start(&wc, cfg->web_port);
+    int err = esp_web_start(&wc, cfg->web_port, cfg->idle_timeout_ms);
     if (err)
         return refuse(err, "cannot serve the web page (see the log)");
     return 0;

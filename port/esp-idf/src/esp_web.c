@@ -21,6 +21,7 @@ static struct {
 #define ALOFT_ESP_HTTPD 1
     void *server;                 /* httpd_handle_t */
     aloft_web_exchange_t x;       /* one request at a time (httpd's one task) */
+    uint32_t idle_ms;             /* a silent body is given up on after this */
     uint8_t buf[1460];            /* a TCP segment of body per receive */
 #endif
 } W;
@@ -128,9 +129,9 @@ static esp_err_t on_request(httpd_req_t *req)
     for (size_t left = req->content_len; left > 0;) {
         int n = httpd_req_recv(req, (char *)W.buf, left < sizeof W.buf ? left : sizeof W.buf);
         /* httpd's recv_wait_timeout passed, the socket still open: wait on,
-         * but not past the engine's idle time, or this one task serves no
-         * one else for as long as the browser stays silent */
-        if (n == HTTPD_SOCK_ERR_TIMEOUT && now_ms() - last < ALOFT_WEB_IDLE_MS)
+         * but not past the idle timeout, or this one task serves no one
+         * else for as long as the browser stays silent */
+        if (n == HTTPD_SOCK_ERR_TIMEOUT && now_ms() - last < W.idle_ms)
             continue;
         esp_task_lock();
         if (n <= 0)
@@ -155,7 +156,7 @@ static esp_err_t on_request(httpd_req_t *req)
     return send_response(req, resp);   /* resp lives in W.x until the next request */
 }
 
-int esp_web_start(const aloft_web_config_t *cfg, uint16_t port)
+int esp_web_start(const aloft_web_config_t *cfg, uint16_t port, uint32_t idle_ms)
 {
     httpd_config_t hc = HTTPD_DEFAULT_CONFIG();
     aloft_web_config_t wc = *cfg;
@@ -174,6 +175,10 @@ int esp_web_start(const aloft_web_config_t *cfg, uint16_t port)
     /* the handlers run the pipeline's begin (ECDSA, SHA-256) as aloft's
      * task does: its stack, not httpd's 4 KiB */
     hc.stack_size = CONFIG_ALOFT_TASK_STACK;
+    /* recv waits at most this long at a time (seconds, httpd's default 5
+     * at most), so a silent body is noticed within a second of idle_ms */
+    W.idle_ms = idle_ms ? idle_ms : ALOFT_WEB_IDLE_MS;
+    hc.recv_wait_timeout = (uint16_t)(W.idle_ms < 5000u ? (W.idle_ms + 999u) / 1000u : 5u);
     httpd_handle_t h = NULL;
     if (httpd_start(&h, &hc) != ESP_OK) {
         ESP_LOGE(TAG, "cannot serve the web page on TCP port %u", (unsigned)port);
@@ -200,9 +205,10 @@ void esp_web_stop(void)
 
 #else /* no esp_http_server in this build */
 
-int esp_web_start(const aloft_web_config_t *cfg, uint16_t port)
+int esp_web_start(const aloft_web_config_t *cfg, uint16_t port, uint32_t idle_ms)
 {
     (void)cfg;
+    (void)idle_ms;
     ESP_LOGE(TAG, "this build has no esp_http_server: no web page on port %u", (unsigned)port);
     return ALOFT_ERR_ARG;
 }
