@@ -34,12 +34,18 @@ enum { EXIT_USAGE = 2, EXIT_POWER_CUT = 3 };
 
 #define SIM_WINDOW_BITS 12   /* zlib window the simulated device inflates */
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, readdress_requested;
 
 static void on_signal(int sig)
 {
     (void)sig;
     stop_requested = 1;
+}
+
+static void on_readdress(int sig)
+{
+    (void)sig;
+    readdress_requested = 1;
 }
 
 static void usage(FILE *out)
@@ -79,6 +85,9 @@ static void usage(FILE *out)
           "\n"
           "Network (ArduinoOTA/espota on UDP, aloft native on TCP, while running):\n"
           "  --bind ADDR            IPv4 address to serve on (default 127.0.0.1)\n"
+          "  --address-file FILE    instead of --bind: the address in FILE, read again on\n"
+          "                         SIGUSR1 (a DHCP lease that changed): the sockets are\n"
+          "                         bound anew and mDNS announces NAME.local there\n"
           "  --port N               espota UDP and native TCP port (default 3232)\n"
           "  --password P           require this OTA password (only its hash and a native\n"
           "                         login verifier are kept); without it both are open\n"
@@ -130,6 +139,7 @@ typedef struct options {
     uint32_t ble_every, ble_stall, mqtt_every, mqtt_block;
     bool no_quiesce;
     const char *mqtt, *name;
+    const char *address_file;
     sim_agent_config_t agent;
     unsigned fleet;
     const char *pull_release, *pull_url, *pull_sha256;
@@ -169,7 +179,8 @@ static int parse_args(int argc, char **argv, options_t *o)
            O_REACHABLE, O_PUBKEY, O_ESPOTA_PASSWORD, O_NO_ESPOTA, O_MQTT, O_NAME, O_MQTT_USER,
            O_MQTT_PASSWORD, O_MQTT_CAFILE, O_PREFIX, O_OMG, O_FLEET,
            O_PULL_RELEASE, O_PULL, O_PULL_SIZE, O_PULL_SHA256, O_PULL_SIGNED, O_CA_FILE,
-           O_PULL_TRIES, O_PULL_BACKOFF, O_PULL_RATE, O_MDNS, O_WINDOW, O_HTTP };
+           O_PULL_TRIES, O_PULL_BACKOFF, O_PULL_RATE, O_MDNS, O_WINDOW, O_HTTP,
+           O_ADDRESS_FILE };
     static const struct option longopts[] = {
         {"flash", required_argument, 0, 'f'},
         {"init", no_argument, 0, O_INIT},
@@ -219,6 +230,7 @@ static int parse_args(int argc, char **argv, options_t *o)
         {"pull-backoff", required_argument, 0, O_PULL_BACKOFF},
         {"pull-rate", required_argument, 0, O_PULL_RATE},
         {"mdns", no_argument, 0, O_MDNS},
+        {"address-file", required_argument, 0, O_ADDRESS_FILE},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
@@ -314,6 +326,7 @@ static int parse_args(int argc, char **argv, options_t *o)
         case O_PULL_BACKOFF: o->pull.policy.backoff_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
         case O_PULL_RATE: o->pull.max_bytes_per_s = (uint32_t)strtoul(optarg, NULL, 10); break;
         case O_MDNS: o->mdns = true; break;
+        case O_ADDRESS_FILE: o->address_file = optarg; break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("aloft-sim %s\n", ALOFT_VERSION_STRING); exit(0);
         default: return -1;
@@ -528,6 +541,58 @@ static int open_web(sim_device_t *sim, const options_t *o, web_server_t *ws)
     return 0;
 }
 
+/* --address-file: its one line, an IPv4 address, into out. Returns 0, or
+ * -1 after a line on stderr. */
+static int read_address(const char *path, char out[INET_ADDRSTRLEN])
+{
+    char line[64] = "";
+    struct in_addr a;
+    FILE *f = fopen(path, "r");
+    int err = f ? 0 : errno;
+    if (f && fgets(line, sizeof line, f) == NULL)
+        line[0] = '\0';
+    if (f)
+        fclose(f);
+    line[strcspn(line, " \t\r\n")] = '\0';
+    if (err || inet_pton(AF_INET, line, &a) != 1) {
+        fprintf(stderr, "aloft-sim: --address-file %s: %s\n", path,
+                err ? strerror(err) : "no IPv4 address in it");
+        return -1;
+    }
+    inet_ntop(AF_INET, &a, out, INET_ADDRSTRLEN);
+    return 0;
+}
+
+/* SIGUSR1 with --address-file: serve where the file says now, as a device
+ * whose station got a new address from DHCP (esp_task.h rebinds, the mdns
+ * component announces): the sockets closed (an update in progress is
+ * abandoned, firmware untouched) and bound anew, the web page too, and
+ * NAME.local announced at the new address. The same address: nothing.
+ * Called without the loop's lock (the web server's thread may wait on
+ * it). Returns 0, or -1 when the new address cannot be served. */
+static int readdress(options_t *o, char here[INET_ADDRSTRLEN], web_server_t *ws,
+                     sim_mdns_t *mdns)
+{
+    char now[INET_ADDRSTRLEN];
+    if (read_address(o->address_file, now) != 0 || strcmp(now, here) == 0)
+        return 0;   /* unreadable: stay where it serves */
+    if (o->http_port)
+        web_server_close(ws);
+    pthread_mutex_lock(&loop_lock);
+    serve_close(&net);
+    memcpy(here, now, INET_ADDRSTRLEN);   /* o->net.bind and the mDNS config point here */
+    int err = serve_open(&net, &o->net);
+    if (err == 0 && mdns)
+        err = sim_mdns_moved(mdns);
+    pthread_mutex_unlock(&loop_lock);
+    if (err == 0 && o->http_port)
+        err = web_server_open(ws, here, o->http_port);
+    if (err == 0 && !o->quiet)
+        printf("aloft-sim: new address: serving on %s\n", here);
+    fflush(stdout);
+    return err ? -1 : 0;
+}
+
 static int run(sim_device_t *sim, options_t *o)
 {
     static web_server_t ws;
@@ -538,7 +603,14 @@ static int run(sim_device_t *sim, options_t *o)
     char secret[ALOFT_ESPOTA_HEX_MAX];
     aloft_native_verifier_t verifier;
     struct in_addr addr;
+    static char here[INET_ADDRSTRLEN];   /* --address-file's */
     int status = 0;
+    if (o->address_file) {
+        if (read_address(o->address_file, here) != 0)
+            return 1;
+        o->net.bind = here;
+        signal(SIGUSR1, on_readdress);
+    }
     if (o->net.bind && inet_pton(AF_INET, o->net.bind, &addr) != 1) {
         fprintf(stderr, "aloft: --bind %s is not an IPv4 address\n", o->net.bind);
         return 1;
@@ -602,6 +674,11 @@ static int run(sim_device_t *sim, options_t *o)
            (o->run_for < 0 || (double)(posix_now_ms() - start) < o->run_for * 1000)) {
         /* The web server's thread takes the lock while the loop waits. */
         serve_wait(&net, 20);
+        if (readdress_requested) {
+            readdress_requested = 0;
+            if (readdress(o, here, &ws, mdns) != 0)
+                status = 1;
+        }
         pthread_mutex_lock(&loop_lock);
         /* A line per stall: tests wait on it rather than on the clock. */
         uint32_t held = sim_app_step(&app, posix_now_ms());

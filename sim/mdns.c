@@ -190,6 +190,18 @@ int sim_mdns_step(sim_mdns_t *m)
     return m->failed ? -1 : 0;
 }
 
+int sim_mdns_moved(sim_mdns_t *m)
+{
+    if (m->group == NULL)
+        return m->failed ? -1 : 0;   /* not published yet: it will be at the new address */
+    avahi_entry_group_free(m->group);
+    m->group = NULL;
+    int err = publish(m);
+    if (err)
+        failed(m, err);
+    return m->failed ? -1 : 0;
+}
+
 void sim_mdns_close(sim_mdns_t *m)
 {
     if (m == NULL)

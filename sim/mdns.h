@@ -4,7 +4,8 @@
  * records of aloft/discovery.h, and NAME.local for its --bind address,
  * published through the Avahi daemon (libavahi-client). The records follow
  * the device: each step rebuilds them and re-announces what changed (a
- * reboot into another version, a rollback).
+ * reboot into another version, a rollback), and sim_mdns_moved announces
+ * a new address.
  */
 #ifndef ALOFT_SIM_MDNS_H
 #define ALOFT_SIM_MDNS_H
@@ -35,6 +36,12 @@ sim_mdns_t *sim_mdns_open(const sim_mdns_config_t *cfg);
  * everything published again once it is back. Returns 0, or -1 after a
  * line on stderr (the name is taken on the network). */
 int sim_mdns_step(sim_mdns_t *m);
+
+/* The device serves at a new address (cfg->bind changed): withdraw
+ * NAME.local and the services (goodbyes) and publish them again there, as
+ * the mdns component does when its interface gets a new address. Returns
+ * 0, or -1 after a line on stderr. */
+int sim_mdns_moved(sim_mdns_t *m);
 
 /* Withdraw everything (goodbye packets) and disconnect. NULL is ignored. */
 void sim_mdns_close(sim_mdns_t *m);

@@ -12,7 +12,10 @@
 #   src/aloft_core/                              lib/ (its private headers beside its sources)
 #   src/aloft_port/                              port/esp-idf/src, port/sockets, port/mbedtls:
 #                                                one folder, so their "x.h" includes of each
-#                                                other resolve next to the including file
+#                                                other resolve next to the including file;
+#                                                with the web page, web/index.html gzipped
+#                                                into web_page.c as the component's
+#                                                CMakeLists builds it, and web/web_page.h
 # A file name found twice in what goes into one folder stops the packing.
 set -eu
 
@@ -60,6 +63,13 @@ for dir in port/esp-idf/src port/sockets port/mbedtls; do
         cp "$f" "$dst/src/aloft_port/"
     done
 done
+
+# the page (AloftOTA.setWebPort): gzip -9n, no name or time, so the bytes
+# depend only on the page
+gzip -9n -c "$root/web/index.html" >"$stage/index.html.gz"
+(cd "$stage" && cmake -DIN=index.html.gz -DOUT="$dst/src/aloft_port/web_page.c" \
+    -DNAME=aloft_web_page_gz -P "$root/cmake/embed.cmake")
+cp "$root/web/web_page.h" "$dst/src/aloft_port/"
 
 mkdir -p "$out"
 zip="$(cd "$out" && pwd)/aloft-arduino-$version.zip"

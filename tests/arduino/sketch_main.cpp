@@ -1,7 +1,8 @@
 /*
  * tests/arduino/sketch_main.cpp — a board for one sketch on Linux:
  *
- *   arduino_SKETCH FLASH     (env: ALOFT_TEST_PORT, ALOFT_TEST_MQTT)
+ *   arduino_SKETCH FLASH     (env: ALOFT_TEST_PORT, ALOFT_TEST_WEB_PORT,
+ *                            ALOFT_TEST_MQTT)
  *
  * powers the fake chip on over the flash file (the simulator's bootloader
  * model picks the slot, tests/esp/fakes), does what arduino-esp32 3.x's
@@ -34,14 +35,17 @@ extern "C" bool verifyRollbackLater(void)
     return false;
 }
 
-/* Every aloft_start of the sketch serves on the test's port. */
+/* Every aloft_start of the sketch serves on the test's port, and a web
+ * page the sketch asked for on the test's web port. */
 extern "C" int __real_aloft_start(const aloft_esp_config_t *cfg);
 extern "C" int __wrap_aloft_start(const aloft_esp_config_t *cfg)
 {
     aloft_esp_config_t c = *cfg;
-    const char *port = getenv("ALOFT_TEST_PORT");
+    const char *port = getenv("ALOFT_TEST_PORT"), *web = getenv("ALOFT_TEST_WEB_PORT");
     if (port != NULL)
         c.port = (uint16_t)atoi(port);
+    if (web != NULL && c.web_port != 0)
+        c.web_port = (uint16_t)atoi(web);
     return __real_aloft_start(&c);
 }
 

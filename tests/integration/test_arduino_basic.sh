@@ -29,7 +29,8 @@ new_device "$tmp/dev.flash" "$tmp/1.0.0.bin"
 start_board BasicAloft "$tmp/dev.flash" "$tmp/board.log"
 contains "$board_log" "board: running basic 1.0.0 (VALID)"
 contains "$board_log" "mdns: esp32-240ac4123456.local"
-contains "$board_log" "mdns: _arduino._tcp port $board_port auth yes"
+contains "$board_log" "mdns: _arduino._tcp port $board_port txt board=esp32 tcp_check=no ssh_upload=no auth_upload=yes"
+contains "$board_log" "mdns: _aloft._tcp port $board_port txt txtvers=1 proto="
 dev="127.0.0.1:$board_port"
 
 # native

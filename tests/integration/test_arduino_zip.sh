@@ -4,7 +4,8 @@
 #   - one top folder with library.properties/json, src/, examples/,
 #     platformio/; the version of include/aloft/version.h in its name;
 #   - src/ holds every source the library needs: lib/, include/aloft,
-#     port/esp-idf, port/sockets, port/mbedtls;
+#     port/esp-idf, port/sockets, port/mbedtls, and the web page (gzipped
+#     web/index.html in web_page.c);
 #   - aloft_arduino_config.h gives every Kconfig symbol its Kconfig default;
 #   - it compiles as the Arduino builder compiles it: every .c/.cpp under
 #     src/, recursively, with only src/ added to the include path, against
@@ -40,6 +41,14 @@ for d in port/esp-idf/src port/sockets port/mbedtls; do
     done
 done
 diff -r "$src_root/include/aloft" "$lib/src/aloft" >/dev/null || fail "src/aloft differs from include/aloft"
+same_file "$src_root/web/web_page.h" "$lib/src/aloft_port/web_page.h"
+python3 - "$lib/src/aloft_port/web_page.c" "$src_root/web/index.html" <<'PY' || fail "web_page.c is not web/index.html"
+import gzip, re, sys
+c = open(sys.argv[1]).read()
+data = bytes(int(x, 16) for x in re.findall(r"0x([0-9a-f]{2})", c.split("= {", 1)[1]))
+assert "aloft_web_page_gz_len = %d;" % len(data) in c
+assert gzip.decompress(data) == open(sys.argv[2], "rb").read()
+PY
 
 # aloft_arduino_config.h: each Kconfig symbol with its Kconfig default
 python3 - "$src_root/port/esp-idf/Kconfig" "$lib/src/aloft_arduino_config.h" <<'PY' || fail "aloft_arduino_config.h does not match Kconfig"
@@ -91,7 +100,7 @@ printf '#include <Arduino.h>\n' >"$tmp/BasicAloft.ino.cpp"
 cat "$lib/examples/BasicAloft/BasicAloft.ino" >>"$tmp/BasicAloft.ino.cpp"
 (cd "$lib/src" && find . -name '*.c' -o -name '*.cpp') | sort >"$tmp/sources"
 want=$(( $(ls "$src_root"/lib/*.c "$src_root"/port/esp-idf/src/*.c "$src_root"/port/sockets/*.c \
-    "$src_root"/port/mbedtls/*.c "$src_root"/port/arduino/src/*.cpp | wc -l) ))
+    "$src_root"/port/mbedtls/*.c "$src_root"/port/arduino/src/*.cpp | wc -l) + 1 ))   # + web_page.c
 [ "$(wc -l <"$tmp/sources")" = "$want" ] || fail "$(wc -l <"$tmp/sources") sources under src/, want $want"
 compile() {
     local f=$1 o

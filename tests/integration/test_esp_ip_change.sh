@@ -6,7 +6,8 @@
 # works; during an espota upload, the update is abandoned cleanly (ERROR
 # event, hook resumed, the running image and otadata untouched, no
 # restart); during a native upload, `aloft upload` reconnects and resumes
-# from what the flash kept, and the device boots the new image.
+# from what the flash kept, and the device boots the new image. A new
+# address is announced by the mdns component (esp_mdns.h).
 set -euo pipefail
 source "$(dirname "$0")/esp_fake_lib.sh"
 
@@ -32,6 +33,9 @@ kill -USR1 "$esp_pid"
 wait_for "$tmp/dev.log" "serving again on port $esp_port" 30 ||
     { cat "$tmp/dev.log" >&2; fail "no rebind after the IP change"; }
 contains "$tmp/dev.log" "IP address changed: closing the sockets"
+# and the mdns component (it registered for the IP events at mdns_init)
+# announces the name at the new address by itself
+contains "$tmp/dev.log" "mdns: esp-fake.local announced at 192.168.1.11 on STA"
 app0=$(region_sum "$tmp/dev.flash" $APP0 $SLOT_LEN)
 otadata=$(region_sum "$tmp/dev.flash" $OTADATA $OTADATA_LEN)
 

@@ -13,7 +13,8 @@
 # unknown NAME.local fails with a clear error, and so does a second
 # device with a name already taken; the table lists both;
 # without a daemon discover says so, and the devices announce again once
-# it is back.
+# it is back; dev-b gets a new address (--address-file, SIGUSR1, as DHCP
+# gives a device one): discovery, NAME.local and an update follow it.
 set -euo pipefail
 [ -z "${ALOFT_TRACE:-}" ] || { PS4='+ $EPOCHREALTIME '; set -x; }
 source "$(dirname "$0")/espota_sim_lib.sh"
@@ -85,17 +86,19 @@ new_device "$tmp/b.flash" "$tmp/b1.bin"
 spawn "$sim_bin" --flash "$tmp/a.flash" --bind 127.0.0.2 --port 3232 --mdns --name dev-a \
     --password s3cret --confirm-after 0.5 --run-for 600 >"$tmp/a.log" 2>&1
 a_pid=$spawned
-spawn "$sim_bin" --flash "$tmp/b.flash" --bind 127.0.0.3 --port 3232 --mdns --name dev-b \
+echo 127.0.0.3 >"$tmp/b.addr"
+spawn "$sim_bin" --flash "$tmp/b.flash" --address-file "$tmp/b.addr" --port 3232 --mdns --name dev-b \
     --public-key "$tmp/rel.pub" --no-espota --run-for 600 >"$tmp/b.log" 2>&1
 b_pid=$spawned
 for d in a b; do
     wait_for "$tmp/$d.log" "aloft-sim: mDNS: dev-$d.local" 20 || { cat "$tmp/$d.log" >&2; fail "dev-$d did not announce"; }
 done
 
-# check_discovery: discover --json lists dev-a (at version $want_a) and dev-b
+# check_discovery: discover --json lists dev-a (at version $want_a) and
+# dev-b (at address $want_b)
 check_discovery() {
     "$aloft" discover --json --timeout 3 >"$tmp/disc.json" 2>"$tmp/disc.err" || return 1
-    python3 - "$tmp/disc.json" "$want_a" <<'PY'
+    python3 - "$tmp/disc.json" "$want_a" "$want_b" <<'PY'
 import json, sys
 devs = {d["name"]: d for d in json.load(open(sys.argv[1]))}
 a, b = devs["dev-a"], devs["dev-b"]
@@ -105,13 +108,13 @@ assert (a["proto"], a["chip"], a["project"]) == (1, "esp32", "espota-sim"), a
 assert a["version"] == sys.argv[2], a
 assert a["auth"] is True and a["signed"] is False, a
 assert a["board"] == "esp32" and a["auth_upload"] is True, a
-assert b["host"] == "dev-b.local" and b["address"] == "127.0.0.3" and b["port"] == 3232, b
+assert b["host"] == "dev-b.local" and b["address"] == sys.argv[3] and b["port"] == 3232, b
 assert b["protocols"] == ["aloft"] and "board" not in b, b      # --no-espota: no _arduino
 assert (b["chip"], b["project"], b["version"]) == ("esp32c3", "sensor", "4.1.0"), b
 assert b["auth"] is False and b["signed"] is True, b
 PY
 }
-want_a=1.0.0
+want_a=1.0.0 want_b=127.0.0.3
 wait_until 20 check_discovery 2>"$tmp/check.err" ||
     { cat "$tmp/disc.json" "$tmp/disc.err" "$tmp/check.err" >&2; fail "aloft discover --json"; }
 echo "discovered both devices after $((SECONDS - start)) s"
@@ -191,4 +194,20 @@ spawn avahi-daemon -f "$tmp/avahi.conf" --no-drop-root --no-chroot --no-rlimits 
 wait_until 20 check_discovery 2>"$tmp/check.err" ||
     { cat "$tmp/disc.json" "$tmp/check.err" "$tmp/a.log" >&2; fail "not announced again after avahi's restart"; }
 alive "$a_pid" && alive "$b_pid" || fail "a device ended with the daemon"
+
+# ---- a new address: dev-b serves there and re-announces; discover,
+# NAME.local (avahi-resolve) and `aloft info dev-b.local` find it there
+moved=$SECONDS
+echo 127.0.0.6 >"$tmp/b.addr"
+kill -USR1 "$b_pid"
+wait_for "$tmp/b.log" "aloft-sim: new address: serving on 127.0.0.6" 20 ||
+    { cat "$tmp/b.log" >&2; fail "dev-b did not move"; }
+want_b=127.0.0.6
+wait_until 20 check_discovery 2>"$tmp/check.err" ||
+    { cat "$tmp/disc.json" "$tmp/check.err" "$tmp/b.log" >&2; fail "dev-b's new address not announced"; }
+resolves_new() { [ "$(avahi-resolve -4 -n dev-b.local 2>/dev/null | cut -f2)" = 127.0.0.6 ]; }
+wait_until 20 resolves_new || { avahi-resolve -4 -n dev-b.local >&2; fail "dev-b.local does not resolve to 127.0.0.6"; }
+expect_rc 0 "$aloft" info dev-b.local
+contains "$tmp/out" "device      dev-b at 127.0.0.6:3232"
+echo "dev-b found at its new address after $((SECONDS - moved)) s"
 echo "PASS test_mdns_discover ($((SECONDS - start)) s)"

@@ -36,3 +36,17 @@ web_refused() {
 
 # running_is LOG "app0 demo 1.0.0 VALID": the last boot banner says so.
 running_is() { [ "$(running "$1")" = "$2" ]; }
+
+# page_served URL: GET URL/ answers the gzip of web/index.html, with the
+# headers the page needs (Content-Encoding, the Content-Security-Policy).
+page_served() {
+    python3 - "$1" "${ALOFT_SOURCE_DIR:?set ALOFT_SOURCE_DIR to the source tree}/web/index.html" <<'PY' || fail "the page at $1"
+import gzip, sys, urllib.request
+r = urllib.request.urlopen(sys.argv[1] + "/")
+assert r.status == 200, r.status
+assert r.headers["Content-Encoding"] == "gzip", r.headers
+assert r.headers["Content-Type"].startswith("text/html"), r.headers
+assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"], r.headers
+assert gzip.decompress(r.read()) == open(sys.argv[2], "rb").read(), "not web/index.html"
+PY
+}

@@ -6,12 +6,11 @@
  */
 #include "AloftOTA.h"
 
-#include <ESPmDNS.h>
 #include <WiFi.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "sdkconfig.h"   /* CONFIG_MDNS_MAX_INTERFACES: mDNS is built in */
+#include "sdkconfig.h"   /* CONFIG_MDNS_MAX_INTERFACES: the mdns component is built in */
 
 /* arduino-esp32 3.x (cores/esp32/esp32-hal-misc.c, with the prebuilt
  * sdkconfig's CONFIG_APP_ROLLBACK_ENABLE): initArduino() marks a
@@ -86,6 +85,7 @@ AloftOTAClass &AloftOTAClass::setEspotaPassword(const char *password)
 AloftOTAClass &AloftOTAClass::setNativeVerifier(const char *hex) { _verifier = hex; return *this; }
 AloftOTAClass &AloftOTAClass::setOpen(bool open) { _open = open; return *this; }
 AloftOTAClass &AloftOTAClass::setMdnsEnabled(bool enabled) { _mdns = enabled; return *this; }
+AloftOTAClass &AloftOTAClass::setWebPort(uint16_t port) { _webPort = port; return *this; }
 AloftOTAClass &AloftOTAClass::setTimeout(int ms)
 {
     _timeoutMs = ms > 0 ? (uint32_t)ms : 0;
@@ -215,7 +215,12 @@ bool AloftOTAClass::begin()
         cfg.task_core = _taskCore;
     cfg.on_event = onEvent;
     cfg.ctx = this;
-    cfg.mdns = false;   /* ESPmDNS below, as ArduinoOTA (the sketch's own MDNS) */
+    cfg.web_port = _webPort;
+#ifdef CONFIG_MDNS_MAX_INTERFACES
+    cfg.mdns = _mdns;   /* the component announces both services (esp_mdns.c) */
+#else
+    cfg.mdns = false;
+#endif
 
     int err;
     if (!_hooksAdded) {   /* the component keeps hooks across stop/start */
@@ -235,12 +240,6 @@ bool AloftOTAClass::begin()
     aloft_status_t st;
     if (aloft_status(&st) == 0)
         _port = st.port;
-#ifdef CONFIG_MDNS_MAX_INTERFACES
-    if (_mdns) {
-        MDNS.begin(_hostname);
-        MDNS.enableArduino(_port, _password[0] != '\0' || _espotaPassword[0] != '\0');
-    }
-#endif
     if (_task)
         autoConfirm();
     return true;
@@ -253,10 +252,6 @@ void AloftOTAClass::end()
     aloft_stop();
     _serving = false;
     _updating = false;
-#ifdef CONFIG_MDNS_MAX_INTERFACES
-    if (_mdns)
-        MDNS.end();
-#endif
 }
 
 /* Once, after begin(): keep a probation image that got this far, unless

@@ -81,9 +81,18 @@ public:
      * it (kept by pointer). */
     AloftOTAClass &setNativeVerifier(const char *hex);
     AloftOTAClass &setOpen(bool open);
-    /* Advertise _arduino._tcp on mDNS so the Arduino IDE lists the device
-     * (default true, as ArduinoOTA). */
+    /* Announce the device on mDNS (default true): HOSTNAME.local,
+     * _arduino._tcp so the Arduino IDE and PlatformIO list it, as ArduinoOTA
+     * does, and _aloft._tcp with what `aloft discover` shows (chip, project,
+     * version, password, signatures). Through the mdns component, as
+     * ESPmDNS: a sketch that calls MDNS.begin() before begin() keeps its
+     * host name; after, MDNS.addService() adds to the same responder. */
     AloftOTAClass &setMdnsEnabled(bool enabled);
+    /* Serve the device's web page (docs/PROTOCOL.md section 4: upload from a
+     * browser, rollback, confirm; same password, login without sending it)
+     * on this TCP port with esp_http_server; 0 (the default) = no page.
+     * Usually 80, unless the sketch runs a web server there. */
+    AloftOTAClass &setWebPort(uint16_t port);
     /* Idle timeout of a transfer (default 10 s; ArduinoOTA's is 1 s). */
     AloftOTAClass &setTimeout(int timeoutInMillis);
     /* Accept only images signed by one of these keys: the base64 line of
@@ -142,6 +151,7 @@ private:
     const char *_verifier = nullptr;
     bool _open = false;
     bool _mdns = true;
+    uint16_t _webPort = 0;
     uint32_t _timeoutMs = 0;
     const char *_signingKeys = nullptr;
     bool _autoConfirm = true;

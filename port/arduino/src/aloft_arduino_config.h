@@ -32,12 +32,15 @@
 /* bool ALOFT_ALLOW_OPEN: n (AloftOTA.setOpen(true) at run time) */
 #define CONFIG_ALOFT_NATIVE 1
 #define CONFIG_ALOFT_ESPOTA 1
-/* bool ALOFT_MDNS: y; AloftOTA announces through ESPmDNS itself (cfg.mdns off) */
+/* bool ALOFT_MDNS: y; AloftOTA.setMdnsEnabled() turns it off at run time */
 #define CONFIG_ALOFT_MDNS 1
-/* int ALOFT_WEB_PORT: 0 (the library carries no page; AloftOTA sets none) */
+/* int ALOFT_WEB_PORT: 0, no page; AloftOTA.setWebPort() sets one */
 #ifndef CONFIG_ALOFT_WEB_PORT
 #define CONFIG_ALOFT_WEB_PORT 0
 #endif
+/* The zip carries the page, gzipped, as src/aloft_port/web_page.c
+ * (tools/arduino_pack.sh), as the component's CMakeLists builds it in. */
+#define ALOFT_WEB_PAGE 1
 #ifndef CONFIG_ALOFT_WINDOW
 #define CONFIG_ALOFT_WINDOW 32768
 #endif

@@ -49,6 +49,7 @@ typedef enum aloft_esp_proto {
     ALOFT_PROTO_ESPOTA = 1, /* espota.py, PlatformIO, Arduino IDE */
     ALOFT_PROTO_NATIVE = 2, /* aloft upload */
     ALOFT_PROTO_HTTP = 3,   /* aloft_pull: the device downloads */
+    ALOFT_PROTO_WEB = 4,    /* the device's web page and API (web_port) */
 } aloft_esp_proto_t;
 
 typedef struct aloft_esp_event {

@@ -54,7 +54,7 @@ static struct {
 #endif
     /* event derivation, under the loop's lock */
     bool in_update;                /* START reported, END/ERROR not yet */
-    bool pulling;                  /* aloft_pull runs: updates are ALOFT_PROTO_HTTP */
+    aloft_esp_proto_t source;      /* set: aloft_pull or a web request runs (0 none) */
     bool start_pending, progress_pending;
     uint32_t done, total;
     aloft_diag_t reported;         /* the failure last reported (refusals repeat it) */
@@ -129,8 +129,8 @@ static void on_progress(void *ctx, uint32_t done, uint32_t total)
 
 static aloft_esp_proto_t current_proto(void)
 {
-    if (A.pulling)
-        return ALOFT_PROTO_HTTP;
+    if (A.source)
+        return A.source;
     return aloft_espota_state(&esp_task_serve()->espota) >= ALOFT_ESPOTA_CONNECTING
                ? ALOFT_PROTO_ESPOTA
                : ALOFT_PROTO_NATIVE;
@@ -197,6 +197,8 @@ static void after_turn(void *ctx)
     } else if (st != ALOFT_UPDATE_FAILED) {
         memset(&A.reported, 0, sizeof A.reported);
     }
+    if (A.source == ALOFT_PROTO_WEB)   /* reported; set again by its next request */
+        A.source = 0;
     esp_task_unlock();
     for (int i = 0; i < n && A.cfg.on_event; i++)
         A.cfg.on_event(A.cfg.ctx, &ev[i]);
@@ -209,9 +211,9 @@ esp_device_t *esp_app_device(void)
     return esp_task_running() ? &A.d : NULL;
 }
 
-void esp_app_set_pulling(bool on)
+void esp_app_set_source(aloft_esp_proto_t proto)
 {
-    A.pulling = on;
+    A.source = proto;
 }
 
 void esp_app_events(void)
@@ -351,7 +353,7 @@ static int start_web(const aloft_esp_config_t *cfg, const aloft_native_verifier_
     wc.page_gz = aloft_web_page_gz;
     wc.page_gz_len = aloft_web_page_gz_len;
 #endif
-    int err = esp_web_start(&wc, cfg->web_port);
+    int err = esp_web_start(&wc, cfg->web_port, cfg->idle_timeout_ms);
     if (err)
         return refuse(err, "cannot serve the web page (see the log)");
     return 0;

@@ -13,6 +13,12 @@
 
 static const char *TAG = "aloft";
 
+/* Newer mdns.h have it; older ones (arduino-esp32 3.x's, IDF 5.1) keep it
+ * in mdns_private.h: 64 + 1. */
+#ifndef MDNS_NAME_BUF_LEN
+#define MDNS_NAME_BUF_LEN 65
+#endif
+
 static bool owns_responder;   /* we ran mdns_init: mdns_free at stop */
 static bool arduino_added, aloft_added;
 
@@ -31,12 +37,18 @@ static esp_err_t add(const char *instance, const char *service, uint16_t port,
 int esp_mdns_start(const esp_mdns_config_t *cfg)
 {
     aloft_txt_t txt;
-    esp_err_t e = mdns_init();
-    owns_responder = e == ESP_OK;
-    if (e == ESP_OK)
+    char name[MDNS_NAME_BUF_LEN];
+    /* mdns_init answers ESP_OK when the responder runs already, so ask
+     * first: the application's keeps its host name and is not freed at
+     * stop. Ours registers for the default event loop's IP events (the
+     * predefined STA/ETH interfaces): mdns_init fails without that loop. */
+    esp_err_t e = ESP_OK;
+    owns_responder = mdns_hostname_get(name) == ESP_ERR_INVALID_STATE;
+    if (owns_responder && (e = mdns_init()) == ESP_OK)
         e = mdns_hostname_set(cfg->name);
-    else if (e == ESP_ERR_INVALID_STATE)   /* the app runs it: keep its host name */
-        e = ESP_OK;
+    else if (owns_responder)
+        ESP_LOGW(TAG, "mDNS: mdns_init failed (it does without the default event loop: "
+                      "call esp_event_loop_create_default() before aloft_start)");
     if (e == ESP_OK && cfg->native && aloft_discovery_txt(&cfg->state, &txt) == 0 &&
         (e = add(cfg->name, "_aloft", cfg->port, &txt)) == ESP_OK)
         aloft_added = true;

@@ -3,12 +3,21 @@
  * through ESP-IDF's mdns component (espressif/mdns from the component
  * registry): _aloft._tcp and, with espota on, _arduino._tcp as
  * arduino-esp32's ArduinoOTA does, with the TXT records the core builds
- * (aloft/discovery.h), under the device's name (NAME.local). The mdns
- * component announces again by itself when an interface gets a new
- * address (its predefined STA/ETH interfaces, on by default).
+ * (aloft/discovery.h), under the device's name (NAME.local).
  *
- * CONFIG_ALOFT_MDNS off (and under the Arduino library, whose sketches
- * often run ESPmDNS themselves): both calls do nothing.
+ * A new address: the mdns component follows it by itself on its
+ * predefined interfaces (CONFIG_MDNS_PREDEF_NETIF_STA/ETH, on by default):
+ * mdns_init registers for the default event loop's IP_EVENT_STA_GOT_IP /
+ * IP_EVENT_ETH_GOT_IP and announces the new address on each, so nothing
+ * here listens for IP events. That needs the default event loop before
+ * aloft_start (mdns_init fails without it, logged). An interface the
+ * application made itself (its own esp_netif key, PPP) is the
+ * application's: mdns_register_netif and mdns_netif_action.
+ *
+ * CONFIG_ALOFT_MDNS off: both calls do nothing. Under the Arduino library
+ * AloftOTA turns cfg.mdns on or off (setMdnsEnabled); ESPmDNS is the same
+ * responder, so a sketch's MDNS.begin() before AloftOTA.begin() keeps its
+ * host name.
  *
  * Internal to the component: esp_app.c calls it from aloft_start/stop.
  */

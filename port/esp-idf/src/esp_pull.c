@@ -137,7 +137,7 @@ static int start(const aloft_esp_pull_t *req, bool *taken)
                                        .is_signed = req->is_signed};
         memcpy(P.rel.sha256, req->sha256, sizeof P.rel.sha256);
         aloft_pull_policy_t policy = {.tries = req->tries, .backoff_ms = req->backoff_ms};
-        esp_app_set_pulling(true);
+        esp_app_set_source(ALOFT_PROTO_HTTP);
         P.running = true;
         err = aloft_pull_start(&P.engine, &d->dev, &d->update, &P.rel, &policy);
     }
@@ -151,7 +151,7 @@ static void over(aloft_pull_status_t *st)
     esp_app_events();
     esp_task_lock();
     aloft_pull_status(&P.engine, st);
-    esp_app_set_pulling(false);
+    esp_app_set_source(0);
     P.running = false;
     esp_task_unlock();
 }

@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "esp_app.h"
+#include "esp_kconfig.h"
 #include "esp_log.h"
 #include "esp_task.h"
 #include "esp_timer.h"
@@ -19,6 +21,7 @@ static struct {
 #define ALOFT_ESP_HTTPD 1
     void *server;                 /* httpd_handle_t */
     aloft_web_exchange_t x;       /* one request at a time (httpd's one task) */
+    uint32_t idle_ms;             /* a silent body is given up on after this */
     uint8_t buf[1460];            /* a TCP segment of body per receive */
 #endif
 } W;
@@ -114,32 +117,46 @@ static esp_err_t on_request(httpd_req_t *req)
                     ? csrf : NULL,
         .peer = peer_of(req),
     };
+    /* what a POST does to the pipeline the loop's next turn reports as
+     * the web's (a GET changes nothing) */
+    aloft_esp_proto_t source = r.method == ALOFT_WEB_POST ? ALOFT_PROTO_WEB : 0;
     esp_task_lock();
+    if (source)
+        esp_app_set_source(source);
     aloft_web_start(&W.web, &W.x, &r, now_ms());
     esp_task_unlock();
+    uint32_t last = now_ms();
     for (size_t left = req->content_len; left > 0;) {
         int n = httpd_req_recv(req, (char *)W.buf, left < sizeof W.buf ? left : sizeof W.buf);
-        if (n == HTTPD_SOCK_ERR_TIMEOUT)
-            continue;   /* httpd's recv_wait_timeout passed; the socket is still open */
+        /* httpd's recv_wait_timeout passed, the socket still open: wait on,
+         * but not past the idle timeout, or this one task serves no one
+         * else for as long as the browser stays silent */
+        if (n == HTTPD_SOCK_ERR_TIMEOUT && now_ms() - last < W.idle_ms)
+            continue;
         esp_task_lock();
         if (n <= 0)
             aloft_web_cancel(&W.web, &W.x);   /* the browser went away */
         else
             aloft_web_body(&W.web, &W.x, W.buf, (size_t)n, now_ms());
+        if (source)
+            esp_app_set_source(source);
         esp_task_unlock();
         if (n <= 0)
             return ESP_FAIL;
         left -= (size_t)n;
+        last = now_ms();
     }
     esp_task_lock();
     const aloft_web_response_t *resp = aloft_web_finish(&W.web, &W.x, now_ms());
     if (resp->reboot)
         esp_task_request_reboot();
+    if (source)
+        esp_app_set_source(source);
     esp_task_unlock();
     return send_response(req, resp);   /* resp lives in W.x until the next request */
 }
 
-int esp_web_start(const aloft_web_config_t *cfg, uint16_t port)
+int esp_web_start(const aloft_web_config_t *cfg, uint16_t port, uint32_t idle_ms)
 {
     httpd_config_t hc = HTTPD_DEFAULT_CONFIG();
     aloft_web_config_t wc = *cfg;
@@ -155,6 +172,13 @@ int esp_web_start(const aloft_web_config_t *cfg, uint16_t port)
     hc.uri_match_fn = httpd_uri_match_wildcard;
     hc.lru_purge_enable = true;
     hc.max_uri_handlers = 2;
+    /* the handlers run the pipeline's begin (ECDSA, SHA-256) as aloft's
+     * task does: its stack, not httpd's 4 KiB */
+    hc.stack_size = CONFIG_ALOFT_TASK_STACK;
+    /* recv waits at most this long at a time (seconds, httpd's default 5
+     * at most), so a silent body is noticed within a second of idle_ms */
+    W.idle_ms = idle_ms ? idle_ms : ALOFT_WEB_IDLE_MS;
+    hc.recv_wait_timeout = (uint16_t)(W.idle_ms < 5000u ? (W.idle_ms + 999u) / 1000u : 5u);
     httpd_handle_t h = NULL;
     if (httpd_start(&h, &hc) != ESP_OK) {
         ESP_LOGE(TAG, "cannot serve the web page on TCP port %u", (unsigned)port);
@@ -181,9 +205,10 @@ void esp_web_stop(void)
 
 #else /* no esp_http_server in this build */
 
-int esp_web_start(const aloft_web_config_t *cfg, uint16_t port)
+int esp_web_start(const aloft_web_config_t *cfg, uint16_t port, uint32_t idle_ms)
 {
     (void)cfg;
+    (void)idle_ms;
     ESP_LOGE(TAG, "this build has no esp_http_server: no web page on port %u", (unsigned)port);
     return ALOFT_ERR_ARG;
 }

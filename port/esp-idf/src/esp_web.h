@@ -17,10 +17,12 @@
 #include "aloft/web.h"
 
 /* Start the HTTP server on port with cfg (copied; limiter and reboot are
- * filled in from the loop). Returns 0, ALOFT_ERR_ARG (no esp_http_server
- * in this build, or a bad cfg), ALOFT_ERR_CONNECT (httpd_start failed),
- * each logged. */
-int esp_web_start(const aloft_web_config_t *cfg, uint16_t port);
+ * filled in from the loop). A request whose body stops coming for idle_ms
+ * (the transfers' idle timeout; 0 = ALOFT_WEB_IDLE_MS) is given up on: the
+ * server has one task, and would serve no one else meanwhile. Returns 0,
+ * ALOFT_ERR_ARG (no esp_http_server in this build, or a bad cfg),
+ * ALOFT_ERR_CONNECT (httpd_start failed), each logged. */
+int esp_web_start(const aloft_web_config_t *cfg, uint16_t port, uint32_t idle_ms);
 
 /* The engine's timers; from the loop's after_turn (takes the lock). */
 void esp_web_tick(void);

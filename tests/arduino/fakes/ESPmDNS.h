@@ -1,4 +1,6 @@
-/* tests/arduino/fakes/ESPmDNS.h — logs what would be advertised. */
+/* tests/arduino/fakes/ESPmDNS.h — arduino-esp32's MDNSResponder over the
+ * mdns component as the real one is (tests/esp/fakes/mdns.c): begin() is
+ * mdns_init and mdns_hostname_set, end() mdns_free. */
 #ifndef FAKE_ESPMDNS_H
 #define FAKE_ESPMDNS_H
 
@@ -7,7 +9,6 @@
 class MDNSResponder {
 public:
     bool begin(const char *hostname);
-    void enableArduino(uint16_t port, bool auth);
     void end();
 };
 extern MDNSResponder MDNS;

@@ -9,7 +9,7 @@
 
 class WiFiClass {
 public:
-    void mode(int) {}
+    void mode(int);   /* the default event loop, as arduino-esp32's Network.begin() */
     void begin(const char *, const char *) {}
     int waitForConnectResult() { return WL_CONNECTED; }
     IPAddress localIP() { return IPAddress(127, 0, 0, 1); }

@@ -18,7 +18,9 @@
 #include "WiFi.h"
 #include "Wire.h"
 extern "C" {   /* the IDF fakes are C without C++ guards (IDF's own have them) */
+#include "esp_event.h"
 #include "esp_system.h"
+#include "mdns.h"
 }
 
 HardwareSerial Serial;
@@ -71,6 +73,8 @@ void HardwareSerial::begin(unsigned long) { setvbuf(stdout, NULL, _IONBF, 0); }
 
 size_t HardwareSerial::write(const char *s, size_t n) { return fwrite(s, 1, n, stdout); }
 
+void WiFiClass::mode(int) { esp_event_loop_create_default(); }
+
 void WiFiClass::macAddress(uint8_t mac[6])
 {
     static const uint8_t fixed[6] = {0x24, 0x0a, 0xc4, 0x12, 0x34, 0x56};
@@ -79,16 +83,10 @@ void WiFiClass::macAddress(uint8_t mac[6])
 
 bool MDNSResponder::begin(const char *hostname)
 {
-    printf("mdns: %s.local\n", hostname);
-    return true;
+    return mdns_init() == ESP_OK && mdns_hostname_set(hostname) == ESP_OK;
 }
 
-void MDNSResponder::enableArduino(uint16_t port, bool auth)
-{
-    printf("mdns: _arduino._tcp port %u auth %s\n", port, auth ? "yes" : "no");
-}
-
-void MDNSResponder::end() { printf("mdns: end\n"); }
+void MDNSResponder::end() { mdns_free(); }
 
 /* ---- BLE -------------------------------------------------------------- */
 

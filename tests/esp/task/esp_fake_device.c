@@ -8,6 +8,8 @@
  *
  *   esp_fake_device --flash FILE --init FW.bin     a new 4 MB flash, FW in app0
  *   esp_fake_device --flash FILE --port N [options]
+ *   ... --web-port N               the web page and API (esp_web.c over the
+ *                                  esp_http_server fake) on TCP port N
  *   ... --pull URL --pull-size N --pull-sha256 HEX   on the first boot, after
  *                                  aloft_start: aloft_pull, and a restart
  *
@@ -49,7 +51,7 @@ typedef struct options {
     const char *flash, *init_fw, *password, *espota_password, *verifier, *keys;
     const char *pull_url, *pull_sha256;
     uint32_t pull_size;
-    uint16_t port;
+    uint16_t port, web_port;
     bool no_native, no_espota, no_delta, pbkdf2, allow_open, timing, no_task, never_confirm, reject;
     uint32_t stop_at, idle_ms;
 } options_t;
@@ -78,7 +80,8 @@ static void usage(void)
           "         [--espota-password P] [--verifier V] [--signing-keys TEXT] [--pbkdf2]\n"
           "         [--no-native] [--no-espota] [--no-delta] [--open] [--flash-timing esp32]\n"
           "         [--no-task] [--never-confirm | --reject] [--stop-at BYTES]\n"
-          "         [--idle-timeout MS] [--pull URL --pull-size N --pull-sha256 HEX]\n",
+          "         [--idle-timeout MS] [--pull URL --pull-size N --pull-sha256 HEX]\n"
+          "         [--web-port N]\n",
           stderr);
     exit(2);
 }
@@ -96,7 +99,8 @@ static void parse(int argc, char **argv)
         {"stop-at", required_argument, 0, 's'}, {"idle-timeout", required_argument, 0, 'I'},
         {"reject", no_argument, 0, 'R'}, {"pull", required_argument, 0, 'u'},
         {"pull-size", required_argument, 0, 'z'}, {"pull-sha256", required_argument, 0, 'h'},
-        {"no-delta", no_argument, 0, 'D'}, {0, 0, 0, 0}};
+        {"no-delta", no_argument, 0, 'D'}, {"web-port", required_argument, 0, 'W'},
+        {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
@@ -121,6 +125,7 @@ static void parse(int argc, char **argv)
         case 'u': opt.pull_url = optarg; break;
         case 'z': opt.pull_size = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'h': opt.pull_sha256 = optarg; break;
+        case 'W': opt.web_port = (uint16_t)strtoul(optarg, NULL, 10); break;
         default: usage();
         }
     }
@@ -147,7 +152,10 @@ static void hook_resume(void *ctx)
 
 static const char *proto_name(aloft_esp_proto_t p)
 {
-    return p == ALOFT_PROTO_ESPOTA ? "espota" : p == ALOFT_PROTO_HTTP ? "http" : "native";
+    return p == ALOFT_PROTO_ESPOTA ? "espota"
+           : p == ALOFT_PROTO_HTTP ? "http"
+           : p == ALOFT_PROTO_WEB  ? "web"
+                                   : "native";
 }
 
 static void on_event(void *ctx, const aloft_esp_event_t *ev)
@@ -220,6 +228,7 @@ static void fill_config(aloft_esp_config_t *cfg)
     cfg->delta = !opt.no_delta;
     cfg->allow_open = opt.allow_open;
     cfg->task = !opt.no_task;
+    cfg->web_port = opt.web_port;
     if (opt.idle_ms)
         cfg->idle_timeout_ms = opt.idle_ms;
     cfg->on_event = on_event;
@@ -234,6 +243,8 @@ static int start(const aloft_esp_config_t *cfg)
         say("aloft_start: %s (%s)", aloft_strerror(err), st.last_message);
         return err;
     }
+    if (cfg->web_port)
+        say("web page on http://127.0.0.1:%u/", (unsigned)cfg->web_port);
     say("serving on 127.0.0.1:%u", (unsigned)st.port);
     return 0;
 }

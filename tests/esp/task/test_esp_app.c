@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "aloft_esp.h"
+#include "esp_event.h"
 #include "esp_fixture.h"
 #include "fake_esp.h"
 #include "fake_task.h"
@@ -236,6 +237,7 @@ static void test_mdns(void **state)
     config(&cfg);
     cfg.hostname = "gateway";
     memset(&fake_mdns, 0, sizeof fake_mdns);
+    esp_event_loop_create_default();   /* mdns_init registers for its IP events */
     assert_int_equal(start_on_free_port(&cfg), 0);
     assert_true(fake_mdns.running);
     assert_string_equal(fake_mdns.hostname, "gateway");
