@@ -163,8 +163,8 @@ static void on_progress(void *ctx, uint32_t done, uint32_t total)
     const aloft_part_t *stage = aloft_update_staging(&sim->update);
     if (done == aloft_update_offset(&sim->update) && sim->update.target == ALOFT_TARGET_FS)
         sim_log(sim, stage != p ? "aloft-sim: filesystem image for %s staged in %s"
-                                : "aloft-sim: writing %s in place (%s: nowhere to stage it)",
-                p->label, stage->label);
+                                : "aloft-sim: writing %s in place: nowhere to stage it%s",
+                p->label, stage != p ? stage->label : "");
     snprintf(sim->activity, sizeof sim->activity, "updating %s %3d%% (%u / %u KiB)",
              p ? p->label : "?", percent, (unsigned)(done / 1024), (unsigned)(total / 1024));
     /* On a pipe, a line per 10 % is enough; on a tty refresh every piece. */

@@ -101,6 +101,8 @@ contains "$tmp/out" "uncompressed); the device wrote the filesystem image"
 echo "native fs: $(grep '^done:' "$tmp/out")"
 cmp -s <(fs_bytes "$tmp/dev.flash" 60000) "$tmp/fs.bin" ||
     fail "the filesystem partition does not hold the uploaded image"
+# app1's 2.0.0 was rolled back (ABORTED): a free slot, where it was staged.
+contains "$sim_log" "filesystem image for spiffs staged in app1"
 boots_before=$(boots "$sim_log")
 expect_rc 0 "$aloft" upload --json --auth needless "$dev" "$tmp/v2.bin"
 contains "$tmp/err" "warning: --auth was given but the device has no password"
