@@ -600,6 +600,8 @@ static void outcome(aloft_web_t *w, aloft_web_exchange_t *x, aloft_sbuf_t *b)
     json_kstr(b, "slot", aloft_update_partition(u)->label);
     json_kstr(b, "version", app && info->has_desc ? info->desc.version : "");
     json_kbool(b, "reboot", app);
+    if (!app)   /* the staging area, or the filesystem itself when in place */
+        json_kstr(b, "staging", aloft_update_staging(u)->label);
     x->resp.reboot = app;
 }
 

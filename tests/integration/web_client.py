@@ -86,15 +86,12 @@ def upload(d, a):
                block or b"")
     if not r.get("ok"):
         return r
-    staging = r.get("staging")
     off = a.offset if a.offset is not None else 0
     while True:
         if a.stop_at is not None and off >= a.stop_at:   # broken off: the upload stays open
             r["broken_off"] = off
             return r
         r = d.call("POST", "/api/update/data?offset=%d" % off, image[off:off + a.chunk])
-        if staging:
-            r["staging"] = staging
         if not r.get("ok"):   # end it if the device still holds it (a refused offset)
             d.call("POST", "/api/update/abort")
         if not r.get("ok") or r.get("done") or off >= len(image):
