@@ -193,7 +193,7 @@ static void too_large_hint(aloft_sbuf_t *b, const aloft_diag_t *d)
 static void in_place_hint(aloft_sbuf_t *b, const aloft_diag_t *d)
 {
     expand(b, "staging it needs %h bytes and there is no fs_stage partition that large", d);
-    if (strcmp(d->where, "in place") != 0)
+    if (!aloft_str_eq(d->where, "in place"))
         expand(b, "; slot %s could take it but holds the previous firmware: confirm staging there "
                   "(that firmware is erased, no rollback until the next app update) or", d);
     else
