@@ -192,15 +192,14 @@ static void too_large_hint(aloft_sbuf_t *b, const aloft_diag_t *d)
  * itself can (where = "in place"). */
 static void in_place_hint(aloft_sbuf_t *b, const aloft_diag_t *d)
 {
-    expand(b, "staging it needs %h bytes and there is no fs_stage partition that large", d);
+    expand(b, "it needs %h bytes; no fs_stage partition ", d);
     if (!aloft_str_eq(d->where, "in place"))
-        expand(b, "; slot %s could take it but holds the previous firmware: confirm staging there "
-                  "(that firmware is erased, no rollback until the next app update) or", d);
+        expand(b, "has them and slot %s holds the previous firmware. Stage it there (no rollback "
+                  "until the next app update) or write", d);
     else
-        aloft_sbuf_str(b, " nor a free app slot: confirm");
-    aloft_sbuf_str(b, " writing in place (if the upload breaks off, the filesystem is left "
-                      "half-written and will not mount), or add a fs_stage partition "
-                      "(docs/PROTOCOL.md 4.5)");
+        aloft_sbuf_str(b, "or free app slot has them. Write");
+    aloft_sbuf_str(b, " in place (if the upload breaks off, the filesystem is left half-written), "
+                      "or add a fs_stage partition");
 }
 
 size_t aloft_diag_format(const aloft_diag_t *d, char *out, size_t n)

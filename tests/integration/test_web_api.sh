@@ -73,7 +73,7 @@ wait_until 20 running_is "$tmp/d1.log" "app0 demo 1.0.0 VALID" ||
 fs_hash() { region "$flash" $((0x290000)) 100000; }
 live=$(fs_hash)
 fw=$(firmware_state "$flash")
-web_refused -94 "slot app1 could take it but holds the previous firmware" upload "$tmp/noise.bin" --fs
+web_refused -94 "slot app1 holds the previous firmware. Stage it there" upload "$tmp/noise.bin" --fs
 [ "$(fs_hash)" = "$live" ] || fail "a refused filesystem upload changed spiffs"
 web upload "$tmp/noise.bin" --fs --stage inplace || fail "filesystem upload in place: $(cat "$tmp/out")"
 contains "$tmp/out" '"done": true, "slot": "spiffs", "version": "", "reboot": false'

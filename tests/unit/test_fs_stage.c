@@ -178,8 +178,8 @@ static void test_slot_with_firmware(void **state)
     assert_string_equal(d->where, "app0");
     assert_int_equal(d->have, 0x19000u + 0x1000u);   /* 100 000 rounded up, and the journal */
     aloft_diag_format(d, text, sizeof text);
-    assert_non_null(strstr(text, "slot app0 could take it but holds the previous firmware"));
-    assert_non_null(strstr(text, "writing in place (if the upload breaks off"));
+    assert_non_null(strstr(text, "no fs_stage partition has them and slot app0 holds the previous firmware"));
+    assert_non_null(strstr(text, "or write in place (if the upload breaks off, the filesystem is left half-written)"));
 
     assert_int_equal(begin_fs(c, c->new_fs, FS_LEN, ALOFT_FS_STAGE_AUTO), 0);
     assert_string_equal(aloft_update_staging(U(c))->label, "spiffs");
@@ -205,7 +205,7 @@ static void test_nowhere_to_stage(void **state)
     assert_int_equal(aloft_update_begin(U(c), D(c), &req), ALOFT_ERR_IN_PLACE);
     assert_string_equal(aloft_update_diag(U(c))->where, "in place");
     aloft_diag_format(aloft_update_diag(U(c)), text, sizeof text);
-    assert_non_null(strstr(text, "nor a free app slot: confirm writing in place"));
+    assert_non_null(strstr(text, "no fs_stage partition or free app slot has them. Write in place"));
     req.fs_stage = ALOFT_FS_STAGE_AUTO;
     assert_int_equal(aloft_update_begin(U(c), D(c), &req), 0);
     assert_string_equal(aloft_update_staging(U(c))->label, "spiffs");
