@@ -212,6 +212,11 @@ static void test_nowhere_to_stage(void **state)
     aloft_update_abort(U(c), ALOFT_ERR_ABORTED);
 }
 
+static int do_finish(void *arg)
+{
+    return aloft_update_finish(U(arg));
+}
+
 /* A partition labelled fs_stage comes first (here the coredump partition
  * relabelled in RAM: 64 KiB, so it takes images up to 60 KiB). */
 static void test_stage_partition(void **state)
@@ -228,6 +233,18 @@ static void test_stage_partition(void **state)
     assert_int_equal(begin_fs(c, c->new_fs, FS_LEN, ALOFT_FS_STAGE_ASK), 0);
     assert_string_equal(aloft_update_staging(U(c))->label, "app1");   /* too large for it */
     aloft_update_abort(U(c), ALOFT_ERR_ABORTED);
+
+    /* A copy out of fs_stage cut short is finished from there too. */
+    uint8_t *other = fs_image(60000, 4);
+    assert_int_equal(begin_fs(c, other, 60000, ALOFT_FS_STAGE_ASK), 0);
+    assert_int_equal(feed(c, other, 0, 60000), 0);
+    assert_true(test_flash_run_cut(&c->fx.sim.nor, 30, 1, do_finish, c, NULL));
+    assert_memory_not_equal(c->fx.sim.nor.mem + SPIFFS, other, 60000);
+    memset(U(c), 0, sizeof *U(c));   /* RAM lost; the relabelled table kept */
+    assert_int_equal(aloft_update_recover_fs(U(c), D(c)), 1);
+    assert_string_equal(aloft_update_staging(U(c))->label, "fs_stage");
+    assert_memory_equal(c->fx.sim.nor.mem + SPIFFS, other, 60000);
+    free(other);
     free(small);
 }
 
@@ -237,11 +254,6 @@ static uint64_t ops_of(ctx_t *c, int (*fn)(void *))
     uint64_t before = nor_ops(&c->fx.sim.nor);
     assert_int_equal(fn(c), 0);
     return nor_ops(&c->fx.sim.nor) - before;
-}
-
-static int do_finish(void *arg)
-{
-    return aloft_update_finish(U(arg));
 }
 
 static int do_boot(void *arg)
