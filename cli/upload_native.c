@@ -43,6 +43,30 @@ static void say_signatures(const upload_args_t *a, const aloft_native_hello_t *h
         printf("signatures: the device accepts unsigned images (it has no signing keys)\n");
 }
 
+/* Where the device will put a filesystem image (docs/PROTOCOL.md 4.5), as
+ * far as the HELLO tells: it does not list a fs_stage partition, so an
+ * inactive slot holding firmware means "in place, unless it has one". */
+static void say_fs_staging(const aloft_native_hello_t *h)
+{
+    if (h->running_slot >= h->nslots || h->nslots < 2) {
+        fprintf(stderr, "aloft: warning: the device has no second app slot: unless it has a "
+                        "fs_stage partition it writes the filesystem image in place, and an "
+                        "upload that breaks off leaves the filesystem half-written\n");
+        return;
+    }
+    const aloft_native_slot_t *s = &h->slots[(h->running_slot + 1) % h->nslots];
+    if (s->has_image && s->state != ALOFT_OTA_INVALID && s->state != ALOFT_OTA_ABORTED)
+        fprintf(stderr, "aloft: warning: the inactive slot %s holds %s %s (the rollback "
+                        "image): unless the device has a fs_stage partition it writes the "
+                        "filesystem image in place, and an upload that breaks off leaves the "
+                        "filesystem half-written (upload it again, or use the web page, which "
+                        "can stage it in %s)\n",
+                s->label.s, s->project.s, s->version.s, s->label.s);
+    else
+        printf("filesystem: staged in a fs_stage partition or the free slot %s, and copied "
+               "into the filesystem once it checks out\n", s->label.s);
+}
+
 static void on_hello(upload_ui_t *ui, const aloft_native_hello_t *h)
 {
     char caps[64];
@@ -55,6 +79,8 @@ static void on_hello(upload_ui_t *ui, const aloft_native_hello_t *h)
     printf("device %s: %s, aloft native v%u (%s)\n", h->name.len ? h->name.s : "(unnamed)",
            aloft_chip_name(h->chip_id), (unsigned)h->version, caps);
     say_signatures(ui->a, h);
+    if (ui->a->fs)
+        say_fs_staging(h);
 }
 
 static void on_accepted(upload_ui_t *ui, const native_event_t *ev)

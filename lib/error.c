@@ -103,6 +103,7 @@ static const err_text_t texts[] = {
     {ALOFT_ERR_CROWDED, "the device has no free connection", "every connection was taken and this unfinished login was the oldest, so a newer one got its place; try again (if it keeps happening, other hosts are holding connections open)"},
     {ALOFT_ERR_LOGIN_BUDGET, "too many failed logins on the device", "failed logins from many addresses used up the device's budget (hosts that logged in before are not held back); wait %h s before trying again"},
     {ALOFT_ERR_SESSION, "not logged in", "the request has no valid %s; log in again (a session ends when the device restarts, after 30 minutes unused, or when two other browsers log in)"},
+    {ALOFT_ERR_IN_PLACE, "filesystem image cannot be staged", NULL /* built in in_place_hint */},
     {ALOFT_ERR_INTEGRITY, "a frame failed its integrity check", "a frame was corrupted on the way (or forged, or replayed) and was not acted upon; the connection was closed: try again (an interrupted upload resumes)"},
     {ALOFT_ERR_HTTP, "the server refused the download", "it answered HTTP status %h for the release's url; check that the url is right and the file is on the server (404), that the device may read it (401, 403), or try later (5xx)"},
     {ALOFT_ERR_HTTP_MISMATCH, "the server's file is not the release's", "the response's %s is %h where the release needs %w; publish the release object of the exact file on the server (or the server or a proxy changed it)"},
@@ -186,6 +187,21 @@ static void too_large_hint(aloft_sbuf_t *b, const aloft_diag_t *d)
     }
 }
 
+/* Two cases: the inactive slot could take the image but holds the
+ * previous firmware (where = its label), or nothing but the filesystem
+ * itself can (where = "in place"). */
+static void in_place_hint(aloft_sbuf_t *b, const aloft_diag_t *d)
+{
+    expand(b, "it needs %h bytes; no fs_stage partition ", d);
+    if (!aloft_str_eq(d->where, "in place"))
+        expand(b, "has them and slot %s holds the previous firmware. Stage it there (no rollback "
+                  "until the next app update) or write", d);
+    else
+        aloft_sbuf_str(b, "or free app slot has them. Write");
+    aloft_sbuf_str(b, " in place (if the upload breaks off, the filesystem is left half-written), "
+                      "or add a fs_stage partition");
+}
+
 size_t aloft_diag_format(const aloft_diag_t *d, char *out, size_t n)
 {
     aloft_sbuf_t b;
@@ -195,6 +211,9 @@ size_t aloft_diag_format(const aloft_diag_t *d, char *out, size_t n)
     if (d->err == ALOFT_ERR_TOO_LARGE) {
         aloft_sbuf_str(&b, ": ");
         too_large_hint(&b, d);
+    } else if (d->err == ALOFT_ERR_IN_PLACE) {
+        aloft_sbuf_str(&b, ": ");
+        in_place_hint(&b, d);
     } else if (t && t->hint[0]) {
         aloft_sbuf_str(&b, ": ");
         expand(&b, t->hint, d);

@@ -13,15 +13,25 @@
 #define MARKS_AT 256u
 #define OPEN 0xFFFFFFFFu
 
-static void encode(uint8_t rec[RECORD_LEN], uint8_t target, uint32_t size, const uint8_t sha[32])
+static void encode(uint8_t rec[RECORD_LEN], uint8_t target, uint8_t dest, uint32_t size,
+                   const uint8_t sha[32])
 {
     aloft_st32(rec, MAGIC);
     rec[4] = 1;
     rec[5] = target;
-    rec[6] = rec[7] = 0xFF;
+    rec[6] = dest;
+    rec[7] = 0xFF;
     aloft_st32(rec + 8, size);
     memcpy(rec + 12, sha, 32);
     aloft_st32(rec + 44, aloft_crc32(0, rec, 44));
+}
+
+uint32_t aloft_journal_addr(const aloft_flash_t *f, uint32_t offset, uint32_t part_size,
+                            uint32_t size)
+{
+    uint32_t sector = f->sector_size;
+    uint32_t used = (size + sector - 1) / sector * sector;
+    return part_size >= sector && used <= part_size - sector ? offset + part_size - sector : 0;
 }
 
 /* Durable bytes recorded by the marks after a valid, open record. */
@@ -43,20 +53,46 @@ static int scan(const aloft_flash_t *f, uint32_t addr, uint32_t size)
     return (int)durable;
 }
 
+/* Read the record at addr: 1 if it is valid, 0 if not, or a flash error. */
+static int read_record(const aloft_flash_t *f, uint32_t addr, uint8_t rec[RECORD_LEN])
+{
+    int err = f->read(f, addr, rec, RECORD_LEN);
+    if (err)
+        return err;
+    return aloft_ld32(rec) == MAGIC && rec[4] == 1 &&
+           aloft_ld32(rec + 44) == aloft_crc32(0, rec, 44);
+}
+
 int aloft_journal_read(const aloft_flash_t *f, uint32_t addr, uint8_t *target, uint32_t *size,
                        uint8_t sha256[32])
 {
     uint8_t rec[RECORD_LEN];
-    int err = f->read(f, addr, rec, sizeof rec);
-    if (err)
-        return err;
-    if (aloft_ld32(rec) != MAGIC || rec[4] != 1 ||
-        aloft_ld32(rec + 44) != aloft_crc32(0, rec, 44))
-        return 0;
+    int valid = read_record(f, addr, rec);
+    if (valid <= 0)
+        return valid;
     *target = rec[5];
     *size = aloft_ld32(rec + 8);
     memcpy(sha256, rec + 12, 32);
     return scan(f, addr, *size);
+}
+
+int aloft_journal_copy_pending(const aloft_flash_t *f, uint32_t addr, aloft_journal_copy_t *c)
+{
+    uint8_t rec[RECORD_LEN], word[4];
+    int valid = read_record(f, addr, rec);
+    if (valid <= 0 || rec[5] != ALOFT_JOURNAL_COPY)
+        return valid < 0 ? valid : 0;
+    int err = f->read(f, addr + CLOSED_AT, word, 4);
+    if (err || aloft_ld32(word) != OPEN)
+        return err;
+    c->dest = rec[6];
+    c->size = aloft_ld32(rec + 8);
+    memcpy(c->sha256, rec + 12, 32);
+    int durable = scan(f, addr, c->size);
+    if (durable < 0)
+        return durable;
+    c->durable = (uint32_t)durable;
+    return 1;
 }
 
 int aloft_journal_durable(const aloft_flash_t *f, uint32_t addr, uint8_t target, uint32_t size,
@@ -70,15 +106,28 @@ int aloft_journal_durable(const aloft_flash_t *f, uint32_t addr, uint8_t target,
     return t == target && sz == size && memcmp(sha, sha256, 32) == 0 ? durable : 0;
 }
 
-int aloft_journal_start(const aloft_flash_t *f, uint32_t addr, uint8_t target, uint32_t size,
-                        const uint8_t sha256[32])
+/* Erase the sector and write a new record. */
+static int start(const aloft_flash_t *f, uint32_t addr, uint8_t target, uint8_t dest,
+                 uint32_t size, const uint8_t sha256[32])
 {
     uint8_t rec[RECORD_LEN];
     int err = f->erase(f, addr, f->sector_size);
     if (err)
         return err;
-    encode(rec, target, size, sha256);
+    encode(rec, target, dest, size, sha256);
     return f->prog(f, addr, rec, sizeof rec);
+}
+
+int aloft_journal_start(const aloft_flash_t *f, uint32_t addr, uint8_t target, uint32_t size,
+                        const uint8_t sha256[32])
+{
+    return start(f, addr, target, 0xFF, size, sha256);
+}
+
+int aloft_journal_start_copy(const aloft_flash_t *f, uint32_t addr, uint8_t dest, uint32_t size,
+                             const uint8_t sha256[32])
+{
+    return start(f, addr, ALOFT_JOURNAL_COPY, dest, size, sha256);
 }
 
 /* Flash address of the mark for offset, or 0 if offset has none. */

@@ -14,6 +14,10 @@
  *           then otadata. A power cut anywhere before the otadata write
  *           leaves the old entry in charge.
  *
+ * Filesystem images are staged (lib/fs_stage.h) where space allows: the
+ * stream goes to the staging area exactly as an app goes to its slot
+ * (u->part), and only once it checked out is it copied into u->fs.
+ *
  * Resume: every 64 KiB programmed is recorded in a journal in the slot's
  * last sector (lib/journal.h). A later begin() of the same image re-reads
  * the durable prefix from flash through the parser and the hash, which
@@ -25,6 +29,7 @@
 #include <string.h>
 
 #include "aloft/update.h"
+#include "fs_stage.h"
 #include "journal.h"
 
 /* Transport reasons keep the journal (the prefix is good and can resume);
@@ -119,14 +124,56 @@ static int target_partition(const aloft_device_t *dev, aloft_target_t target, co
     return ALOFT_OK;
 }
 
-/* Where the journal of a size-byte transfer into part lives: its last
- * sector, if the image leaves it free; else 0 (no resume). */
 static uint32_t journal_addr(const aloft_device_t *dev, const aloft_part_t *part, uint32_t size)
 {
-    uint32_t sector = dev->flash->sector_size;
-    uint32_t used = (size + sector - 1) / sector * sector;
-    return part->size >= sector && used <= part->size - sector ? part->offset + part->size - sector
-                                                                : 0;
+    return aloft_journal_addr(dev->flash, part->offset, part->size, size);
+}
+
+/* The inactive app slot, and whether it holds nothing the device may
+ * still need: no image header, or an image otadata gave up on. */
+static int inactive_slot(const aloft_device_t *dev, aloft_otadata_t *od, aloft_fs_slot_t *s)
+{
+    const char *where;
+    uint8_t magic;
+    int slot;
+    s->part = NULL;
+    s->free = false;
+    if (target_partition(dev, ALOFT_TARGET_APP, NULL, od, &s->part, &slot, &where) != 0) {
+        s->part = NULL;   /* no second OTA slot: nothing to stage in */
+        return ALOFT_OK;
+    }
+    int err = dev->flash->read(dev->flash, s->part->offset, &magic, 1);
+    if (err)
+        return err;
+    uint32_t state = aloft_otadata_slot_state(od, slot);
+    s->free = magic != ALOFT_IMAGE_MAGIC || state == ALOFT_OTA_INVALID ||
+              state == ALOFT_OTA_ABORTED;
+    return ALOFT_OK;
+}
+
+/* A filesystem image: the filesystem, then where it is staged. An image
+ * that cannot fit the filesystem is left to begin's size checks. */
+static int choose_fs_stage(aloft_update_t *u, const aloft_update_req_t *req)
+{
+    const aloft_device_t *dev = u->dev;
+    aloft_fs_slot_t slot;
+    const aloft_part_t *stage;
+    int err = inactive_slot(dev, &u->otadata, &slot);
+    if (err)
+        return refuse(u, err, 0, 0, "otadata");
+    if (req->size == 0 || req->size > u->part->size)
+        return ALOFT_OK;
+    err = aloft_fs_stage_choose(dev->flash, dev->ptable, u->part, req->size, req->fs_stage,
+                                &slot, &stage, &u->diag);
+    if (err) {
+        u->state = ALOFT_UPDATE_FAILED;
+        return err;
+    }
+    if (stage != u->part) {
+        u->fs = u->part;
+        u->part = stage;
+    }
+    return ALOFT_OK;
 }
 
 static int choose_partition(aloft_update_t *u, const aloft_update_req_t *req)
@@ -139,7 +186,7 @@ static int choose_partition(aloft_update_t *u, const aloft_update_req_t *req)
     if (err)
         return refuse(u, err, 0, 0, err == ALOFT_ERR_ARG ? NULL : where);
     if (req->target != ALOFT_TARGET_APP)
-        return ALOFT_OK;
+        return choose_fs_stage(u, req);
     int sel = aloft_otadata_selected(od, &entry);
     if (entry >= 0 && sel == dev->running_slot &&
         od->e[entry].state == ALOFT_OTA_PENDING_VERIFY)
@@ -261,9 +308,15 @@ static int note_stale_journal(aloft_update_t *u)
     const aloft_flash_t *f = u->dev->flash;
     uint8_t target, sha[ALOFT_SHA256_LEN];
     uint32_t size;
+    aloft_journal_copy_t copy;
     if (u->offset > 0 || u->part->size < f->sector_size)   /* resumed: the journal is ours */
         return ALOFT_OK;
     uint32_t at = u->part->offset + u->part->size - f->sector_size;
+    /* A staged filesystem image not yet copied out: only the boot's
+     * aloft_update_recover_fs may go on with it. */
+    int pending = aloft_journal_copy_pending(f, at, &copy);
+    if (pending != 0)
+        return pending < 0 ? pending : ALOFT_ERR_BUSY;
     int durable = aloft_journal_read(f, at, &target, &size, sha);
     if (durable < 0)
         return durable;
@@ -328,7 +381,7 @@ int aloft_update_begin(aloft_update_t *u, const aloft_device_t *dev,
     if ((u->has_md5 = req->md5 != NULL))
         memcpy(u->want_md5, req->md5, sizeof u->want_md5);
     if ((err = start_transfer(u, req)) != 0 || (err = note_stale_journal(u)) != 0)
-        return refuse(u, err, 0, 0, NULL);
+        return refuse(u, err, 0, 0, err == ALOFT_ERR_BUSY ? u->part->label : NULL);
 
     u->state = ALOFT_UPDATE_RECEIVING;
     aloft_quiesce_pause(dev->quiesce);
@@ -455,19 +508,8 @@ static int verify_readback(aloft_update_t *u, const uint8_t expect[32])
         if (err)
             return fail(u, ALOFT_ERR_READBACK, 0, 0, u->part->label);
         memcpy(sha, aloft_image_info(&u->image)->sha256, sizeof sha);
-    } else {
-        uint8_t chunk[256];
-        aloft_hash_ctx_t h;
-        const aloft_hash_alg_t *alg = u->dev->crypto->sha256;
-        if ((err = aloft_hash_init(alg, &h)) != 0)
-            return fail(u, err, 0, 0, NULL);
-        for (uint32_t off = 0; off < u->size; off += sizeof chunk) {
-            uint32_t n = u->size - off < sizeof chunk ? u->size - off : sizeof chunk;
-            if ((err = aloft_writer_read(&u->writer, off, chunk, n)) != 0)
-                return fail(u, err, u->part->offset + off, 0, u->part->label);
-            alg->update(&h, chunk, n);
-        }
-        alg->finish(&h, sha);
+    } else if ((err = aloft_writer_hash(&u->writer, u->dev->crypto->sha256, sha)) != 0) {
+        return fail(u, err, u->part->offset, 0, u->part->label);
     }
     if (memcmp(sha, expect, sizeof sha) != 0)
         return fail(u, ALOFT_ERR_READBACK, 0, 0, u->part->label);
@@ -522,6 +564,7 @@ static int verify_all(aloft_update_t *u)
     u->live &= (uint8_t)~LIVE_SHA256;
     if (u->has_sha256 && memcmp(sha, u->want_sha256, sizeof sha) != 0)
         return fail(u, ALOFT_ERR_SHA256, 0, 0, NULL);
+    memcpy(u->want_sha256, sha, sizeof sha);   /* known now even if not announced: the copy's */
     if (u->has_md5) {
         u->dev->crypto->md5->finish(&u->md5, md5);
         u->live &= (uint8_t)~LIVE_MD5;
@@ -544,6 +587,9 @@ int aloft_update_finish(aloft_update_t *u)
     /* The journal closes before otadata switches, so the switch is the
      * update's last flash operation: a cut before it keeps the old image. */
     close_journal(u);
+    if (u->fs && (err = aloft_fs_copy(u->dev, &u->writer, u->part, u->fs, u->size,
+                                      u->want_sha256, false, 0)) != 0)
+        return fail(u, err, u->fs->offset, 0, u->fs->label);
     if (u->target == ALOFT_TARGET_APP) {
         if ((err = aloft_writer_commit(&u->writer)) != 0)
             return fail(u, err, u->part->offset, 0, u->part->label);
@@ -613,7 +659,58 @@ const aloft_diag_t *aloft_update_diag(const aloft_update_t *u)
 
 const aloft_part_t *aloft_update_partition(const aloft_update_t *u)
 {
+    return u->fs ? u->fs : u->part;
+}
+
+const aloft_part_t *aloft_update_staging(const aloft_update_t *u)
+{
     return u->part;
+}
+
+/* An open copy journal in area's last sector, copied out to the end. */
+static int recover_from(aloft_update_t *u, const aloft_part_t *area)
+{
+    const aloft_device_t *dev = u->dev;
+    const aloft_ptable_t *pt = dev->ptable;
+    aloft_journal_copy_t c;
+    if (area->size < dev->flash->sector_size)
+        return 0;
+    uint32_t at = aloft_fs_copy_journal(dev->flash, area);
+    int pending = aloft_journal_copy_pending(dev->flash, at, &c);
+    if (pending <= 0)
+        return pending;
+    const aloft_part_t *dst = c.dest < pt->count ? &pt->parts[c.dest] : NULL;
+    /* A record the table does not match (the table changed): drop it. */
+    if (dst == NULL || dst == area || c.size == 0 || c.size > dst->size ||
+        aloft_journal_addr(dev->flash, area->offset, area->size, c.size) != at)
+        return aloft_journal_close(dev->flash, at);
+    u->part = area;
+    u->fs = dst;
+    u->target = ALOFT_TARGET_FS;
+    u->size = c.size;
+    u->offset = c.durable;
+    int err = aloft_fs_copy(dev, &u->writer, area, dst, c.size, c.sha256, true, c.durable);
+    return err ? aloft_diag_set(&u->diag, err, dst->offset, 0, dst->label) : 1;
+}
+
+int aloft_update_recover_fs(aloft_update_t *u, const aloft_device_t *dev)
+{
+    const aloft_part_t *areas[ALOFT_OTA_SLOTS_MAX + 1];
+    if (u == NULL || dev == NULL || dev->flash == NULL || dev->ptable == NULL ||
+        dev->crypto == NULL)
+        return ALOFT_ERR_ARG;
+    if (u->state == ALOFT_UPDATE_RECEIVING)
+        return ALOFT_ERR_BUSY;
+    memset(u, 0, sizeof *u);
+    u->dev = dev;
+    int n = aloft_ptable_ota_slots(dev->ptable, areas + 1, ALOFT_OTA_SLOTS_MAX);
+    areas[0] = aloft_ptable_find_label(dev->ptable, ALOFT_FS_STAGE_LABEL);
+    for (int i = areas[0] ? 0 : 1; i <= n; i++) {
+        int r = recover_from(u, areas[i]);
+        if (r != 0)
+            return r;
+    }
+    return 0;
 }
 
 const aloft_image_info_t *aloft_update_image_info(const aloft_update_t *u)
@@ -631,17 +728,14 @@ uint32_t aloft_update_durable(const aloft_update_t *u)
     return u->state == ALOFT_UPDATE_DONE ? u->size : u->marked;
 }
 
-int aloft_update_find_resume(const aloft_device_t *dev, aloft_target_t target,
-                             aloft_update_resume_t *r)
+/* A resumable transfer of target journaled in part: 1 (and *r), 0, or an
+ * error. The journal sits in the last sector whatever the image size. */
+static int resume_in(const aloft_device_t *dev, const aloft_part_t *part, aloft_target_t target,
+                     aloft_update_resume_t *r)
 {
-    aloft_otadata_t od;
-    const aloft_part_t *part = NULL;
-    const char *where;
     uint8_t t;
-    int slot;
-    if (target_partition(dev, target, NULL, &od, &part, &slot, &where) != 0)
+    if (part == NULL || part->size < dev->flash->sector_size)
         return 0;
-    /* The journal sits in the last sector whatever the image size. */
     uint32_t addr = part->offset + part->size - dev->flash->sector_size;
     int durable = aloft_journal_read(dev->flash, addr, &t, &r->size, r->sha256);
     if (durable <= 0 || t != target || journal_addr(dev, part, r->size) != addr)
@@ -649,4 +743,31 @@ int aloft_update_find_resume(const aloft_device_t *dev, aloft_target_t target,
     r->target = target;
     r->offset = (uint32_t)durable;
     return 1;
+}
+
+int aloft_update_find_resume(const aloft_device_t *dev, aloft_target_t target,
+                             aloft_update_resume_t *r)
+{
+    aloft_otadata_t od;
+    const aloft_part_t *part = NULL;
+    const char *where;
+    int slot;
+    if (target_partition(dev, target, NULL, &od, &part, &slot, &where) != 0)
+        return 0;
+    if (target != ALOFT_TARGET_FS)
+        return resume_in(dev, part, target, r);
+    /* Where a filesystem image may have been staged, then in place. */
+    aloft_fs_slot_t stage_slot;
+    const aloft_part_t *areas[3] = {aloft_ptable_find_label(dev->ptable, ALOFT_FS_STAGE_LABEL),
+                                    NULL, part};
+    int err = inactive_slot(dev, &od, &stage_slot);
+    if (err)
+        return err;
+    areas[1] = stage_slot.part;
+    for (int i = 0; i < 3; i++) {
+        int found = resume_in(dev, areas[i], target, r);
+        if (found != 0)
+            return found;
+    }
+    return 0;
 }

@@ -524,6 +524,23 @@ static void login(aloft_web_t *w, aloft_web_exchange_t *x, aloft_sbuf_t *b, uint
 /* ------------------------------------------------------------------ */
 /* Updates. */
 
+/* Where a filesystem image may go: nothing but safe staging unless the
+ * user confirmed the slot or in place (docs/PROTOCOL.md 4.5). */
+static bool fs_stage_param(const char *q, aloft_fs_stage_t *stage)
+{
+    char v[16];
+    *stage = ALOFT_FS_STAGE_ASK;
+    if (!param(q, "stage", v, sizeof v))
+        return true;
+    if (streq(v, "slot"))
+        *stage = ALOFT_FS_STAGE_SLOT;
+    else if (streq(v, "inplace"))
+        *stage = ALOFT_FS_STAGE_AUTO;
+    else
+        return false;
+    return true;
+}
+
 /* A signed file's block comes as the body; the page sends the image alone. */
 static void begin(aloft_web_t *w, aloft_web_exchange_t *x, aloft_sbuf_t *b, uint32_t now_ms)
 {
@@ -545,6 +562,10 @@ static void begin(aloft_web_t *w, aloft_web_exchange_t *x, aloft_sbuf_t *b, uint
     }
     req.target = target[0] == 'f' ? ALOFT_TARGET_FS : ALOFT_TARGET_APP;
     req.sha256 = sha256;
+    if (!fs_stage_param(x->query, &req.fs_stage)) {
+        set_err(x, ALOFT_ERR_PROTO, 0, 0, "stage");
+        return;
+    }
     if (x->body_len) {
         req.sig_block = x->body;
         req.sig_block_len = x->body_len;
@@ -562,6 +583,10 @@ static void begin(aloft_web_t *w, aloft_web_exchange_t *x, aloft_sbuf_t *b, uint
     w->last_data_ms = now_ms;
     memset(&w->last, 0, sizeof w->last);
     json_kstr(b, "slot", aloft_update_partition(w->cfg.update)->label);
+    if (req.target == ALOFT_TARGET_FS) {
+        json_kstr(b, "fs", aloft_update_partition(w->cfg.update)->label);
+        json_kstr(b, "staging", aloft_update_staging(w->cfg.update)->label);
+    }
     json_ku32(b, "received", 0);
     json_ku32(b, "size", req.size);
 }
@@ -575,6 +600,8 @@ static void outcome(aloft_web_t *w, aloft_web_exchange_t *x, aloft_sbuf_t *b)
     json_kstr(b, "slot", aloft_update_partition(u)->label);
     json_kstr(b, "version", app && info->has_desc ? info->desc.version : "");
     json_kbool(b, "reboot", app);
+    if (!app)   /* the staging area, or the filesystem itself when in place */
+        json_kstr(b, "staging", aloft_update_staging(u)->label);
     x->resp.reboot = app;
 }
 
@@ -647,6 +674,7 @@ static uint16_t http_status(int err)
     case ALOFT_ERR_BUSY:
     case ALOFT_ERR_STATE:
     case ALOFT_ERR_PENDING:
+    case ALOFT_ERR_IN_PLACE:
     case ALOFT_ERR_TIMEOUT: return 409;   /* not 408: browsers resend on it */
     case ALOFT_ERR_IO:
     case ALOFT_ERR_CRYPTO:

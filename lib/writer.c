@@ -156,6 +156,23 @@ int aloft_writer_read(const aloft_writer_t *w, uint32_t off, void *buf, size_t n
     return err;
 }
 
+int aloft_writer_hash(const aloft_writer_t *w, const aloft_hash_alg_t *alg, uint8_t *digest)
+{
+    uint8_t chunk[256];
+    aloft_hash_ctx_t h;
+    int err = aloft_hash_init(alg, &h);
+    for (uint32_t off = 0; !err && off < w->len; off += sizeof chunk) {
+        uint32_t n = w->len - off < sizeof chunk ? w->len - off : (uint32_t)sizeof chunk;
+        if ((err = aloft_writer_read(w, off, chunk, n)) != 0)
+            aloft_hash_drop(alg, &h);
+        else
+            alg->update(&h, chunk, n);
+    }
+    if (!err)
+        alg->finish(&h, digest);
+    return err;
+}
+
 int aloft_writer_commit(aloft_writer_t *w)
 {
     uint8_t check;

@@ -160,6 +160,11 @@ static void on_progress(void *ctx, uint32_t done, uint32_t total)
     sim_device_t *sim = ctx;
     int percent = total ? (int)((uint64_t)done * 100 / total) : 100;
     const aloft_part_t *p = aloft_update_partition(&sim->update);
+    const aloft_part_t *stage = aloft_update_staging(&sim->update);
+    if (done == aloft_update_offset(&sim->update) && sim->update.target == ALOFT_TARGET_FS)
+        sim_log(sim, stage != p ? "aloft-sim: filesystem image for %s staged in %s"
+                                : "aloft-sim: writing %s in place: nowhere to stage it%s",
+                p->label, stage != p ? stage->label : "");
     snprintf(sim->activity, sizeof sim->activity, "updating %s %3d%% (%u / %u KiB)",
              p ? p->label : "?", percent, (unsigned)(done / 1024), (unsigned)(total / 1024));
     /* On a pipe, a line per 10 % is enough; on a tty refresh every piece. */
@@ -295,6 +300,16 @@ int sim_boot(sim_device_t *sim, uint64_t now_ms)
     sim->dev.running_slot = sim->boot.slot;
     sim->dev.running_desc = sim->boot.info.has_desc ? &sim->boot.info.desc : NULL;
     print_banner(sim);
+    /* Before anything could mount the filesystem (docs/PROTOCOL.md 4.5). */
+    int copied = aloft_update_recover_fs(&sim->update, &sim->dev);
+    if (copied < 0)
+        log_diag(sim, "aloft-sim: finishing the filesystem copy failed",
+                 aloft_update_diag(&sim->update));
+    else if (copied)
+        sim_log(sim, "aloft-sim: finished the staged filesystem copy into %s (from byte %u of %u)",
+                aloft_update_partition(&sim->update)->label,
+                (unsigned)aloft_update_offset(&sim->update), (unsigned)sim->update.size);
+    memset(&sim->update, 0, sizeof sim->update);
     sim_show_status(sim);
     return ALOFT_OK;
 }

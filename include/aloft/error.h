@@ -95,6 +95,7 @@ typedef enum aloft_err {
     ALOFT_ERR_HTTP_MISMATCH = -91,  /* HTTP response does not describe the release's file */
     ALOFT_ERR_COMMAND = -92,        /* a fleet command (MQTT) is malformed or incomplete */
     ALOFT_ERR_SESSION = -93,        /* web API: no session, or a request without its CSRF token */
+    ALOFT_ERR_IN_PLACE = -94,       /* filesystem image has nowhere to be staged; the client must choose */
 } aloft_err_t;
 
 /* Plain-words message for a code ("image is larger than the slot"). Never

@@ -65,6 +65,22 @@ typedef struct aloft_device {
     void *progress_ctx;
 } aloft_device_t;
 
+/* Where a filesystem image goes while it arrives (docs/PROTOCOL.md 4.5).
+ * Staged images are checked, then copied into the filesystem under a
+ * journal that the next boot finishes (aloft_update_recover_fs). */
+typedef enum aloft_fs_stage {
+    /* The fs_stage partition, else a free inactive app slot, else in
+     * place: for transports that cannot ask (espota, native), and for a
+     * user who confirmed writing in place. */
+    ALOFT_FS_STAGE_AUTO = 0,
+    /* The same, but refuse with ALOFT_ERR_IN_PLACE rather than write in
+     * place or erase the previous firmware: the client asks its user. */
+    ALOFT_FS_STAGE_ASK,
+    /* As ASK, and the inactive slot may be used even when it holds the
+     * previous firmware (the user gave up the rollback image). */
+    ALOFT_FS_STAGE_SLOT,
+} aloft_fs_stage_t;
+
 /* The transport's announcement. */
 typedef struct aloft_update_req {
     aloft_target_t target;
@@ -72,6 +88,7 @@ typedef struct aloft_update_req {
     const uint8_t *sha256;      /* expected SHA-256 (32 B) or NULL */
     const uint8_t *md5;         /* expected MD5 (16 B) or NULL */
     const char *fs_label;       /* ALOFT_TARGET_FS: partition label, NULL = first fs */
+    aloft_fs_stage_t fs_stage;  /* ALOFT_TARGET_FS: where it may be staged */
     /* A signature block sent ahead of the data (native protocol): checked
      * in begin, before anything is erased. NULL otherwise; then a block may
      * trail the image inside the size bytes (espota) and is checked in
@@ -109,7 +126,8 @@ typedef struct aloft_update {
     const aloft_device_t *dev;
     aloft_target_t target;
     uint8_t state;
-    const aloft_part_t *part;       /* partition being written */
+    const aloft_part_t *part;       /* partition being written (the staging area) */
+    const aloft_part_t *fs;         /* the filesystem a staged image is for, else NULL */
     int slot;                       /* its OTA slot index (app) */
     uint32_t size, received;
     bool has_sha256, has_md5;
@@ -138,7 +156,9 @@ typedef struct aloft_update {
  * activated and the device has not rebooted yet: RAM, and so u, starts
  * zeroed after a reboot),
  * ALOFT_ERR_SIZE, ALOFT_ERR_TOO_LARGE, ALOFT_ERR_NO_SLOT, ALOFT_ERR_SAME_SLOT,
- * ALOFT_ERR_NO_OTADATA, ALOFT_ERR_PENDING (running image unconfirmed), a
+ * ALOFT_ERR_NO_OTADATA, ALOFT_ERR_PENDING (running image unconfirmed),
+ * ALOFT_ERR_IN_PLACE (a filesystem image that could only be written in
+ * place or over the previous firmware, and fs_stage did not allow it), a
  * signature refusal (ALOFT_ERR_UNSIGNED, _SIGNATURE, _UNKNOWN_KEY,
  * _DOWNGRADE, _PROJECT, _SIGNED_MISMATCH, _IMG_CHIP), or a flash error
  * reading otadata. Returns 0 or one of those codes. */
@@ -202,8 +222,21 @@ int aloft_update_rollback(aloft_update_t *u, const aloft_device_t *dev);
 aloft_update_state_t aloft_update_state(const aloft_update_t *u);
 const aloft_diag_t *aloft_update_diag(const aloft_update_t *u);
 
-/* The partition being (or last) written, or NULL before begin. */
+/* The partition the update is for (the app slot, the filesystem), or NULL
+ * before begin. */
 const aloft_part_t *aloft_update_partition(const aloft_update_t *u);
+
+/* Where its bytes are written: the staging area of a staged filesystem
+ * image (the fs_stage partition or an app slot), else the partition. */
+const aloft_part_t *aloft_update_staging(const aloft_update_t *u);
+
+/* Finish a staged filesystem copy a power cut interrupted. Call at every
+ * boot before the application mounts a filesystem or starts a transport.
+ * u is scratch (as for rollback); afterwards aloft_update_partition(u) is
+ * the filesystem and aloft_update_offset(u) the byte the copy went on
+ * from. Returns 1 if it finished a copy, 0 if none was pending, or an
+ * error (flash; ALOFT_ERR_READBACK if the copy does not read back). */
+int aloft_update_recover_fs(aloft_update_t *u, const aloft_device_t *dev);
 
 /* What the streaming parser learned from the first bytes (app target). */
 const aloft_image_info_t *aloft_update_image_info(const aloft_update_t *u);

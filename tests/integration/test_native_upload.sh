@@ -101,6 +101,9 @@ contains "$tmp/out" "uncompressed); the device wrote the filesystem image"
 echo "native fs: $(grep '^done:' "$tmp/out")"
 cmp -s <(fs_bytes "$tmp/dev.flash" 60000) "$tmp/fs.bin" ||
     fail "the filesystem partition does not hold the uploaded image"
+# app1's 2.0.0 was rolled back (ABORTED): a free slot, where it was staged.
+contains "$sim_log" "filesystem image for spiffs staged in app1"
+contains "$tmp/out" "filesystem: staged in a fs_stage partition or the free slot app1"
 boots_before=$(boots "$sim_log")
 expect_rc 0 "$aloft" upload --json --auth needless "$dev" "$tmp/v2.bin"
 contains "$tmp/err" "warning: --auth was given but the device has no password"
@@ -115,6 +118,10 @@ contains "$tmp/out" "login       none: anyone on the device's network can update
 "$aloft" image make --chip esp32s3 --project espota-sim --version 9.0.0 --size 300000 \
     -o "$tmp/s3.bin" >/dev/null || fail "image make s3"
 wait_for "$sim_log" "confirmed (VALID)" 60 1 || fail "2.0.0 not confirmed"
+# app0 holds 3.0.0, the rollback image: in place, and the CLI says so.
+expect_rc 0 "$aloft" upload --fs "$dev" "$tmp/fs.bin"
+contains "$tmp/err" "warning: the inactive slot app0 holds espota-sim 3.0.0 (the rollback image)"
+contains "$sim_log" "writing spiffs in place: nowhere to stage it"
 expect_rc 1 "$aloft" upload "$dev" "$tmp/big.bin"
 contains "$tmp/err" "aloft: upload failed: image is larger than the slot"
 contains "$tmp/err" "hint: image is 1 400 000 bytes, slot app0 holds 1 310 720; choose the min_spiffs"

@@ -4,7 +4,10 @@
 # CLI's message and hint, and the firmware (otadata and both slots; for a
 # SHA-256 mismatch, found only at the end, otadata and the running slot)
 # is unchanged; the login shares the device's failed-login limiter; a good
-# upload, a signed one, a filesystem image, confirm and rollback work.
+# upload, a signed one, confirm and rollback work; filesystem images are
+# staged in a free slot, refused (-94) when only in place or over the
+# previous firmware is left, written in place when confirmed, and one broken
+# off while staged leaves the live filesystem unchanged.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/web_lib.sh"
 
@@ -14,6 +17,7 @@ demo_image big 3.0.0 --size 1400000
 "$aloft" image make --chip esp32c3 --project demo --version 2.0.0 --size 100000 \
     -o "$tmp/c3.bin" >/dev/null || fail "image make c3"
 head -c 100000 /dev/urandom >"$tmp/noise.bin"
+head -c 100000 /dev/urandom >"$tmp/noise2.bin"
 head -c 2000000 /dev/urandom >"$tmp/bigfs.bin"
 keys k1 k2
 sign_image v2 k1 v2-k1
@@ -62,14 +66,40 @@ web rollback || fail "rollback: $(cat "$tmp/out")"
 contains "$tmp/out" '"slot": "app0", "version": "1.0.0", "reboot": true'
 wait_until 20 running_is "$tmp/d1.log" "app0 demo 1.0.0 VALID" ||
     expect_running "$tmp/d1.log" "app0 demo 1.0.0 VALID"
-web upload "$tmp/noise.bin" --fs || fail "filesystem upload: $(cat "$tmp/out")"
+# Filesystem images: no fs_stage partition, and app1 holds 2.0.0 (the
+# rollback target), so nothing can stage this one unasked: -94, nothing
+# touched; confirmed in place it is written; staged in app1 (giving up
+# 2.0.0) and broken off halfway, the live filesystem is unchanged.
+fs_hash() { region "$flash" $((0x290000)) 100000; }
+live=$(fs_hash)
+fw=$(firmware_state "$flash")
+web_refused -94 "slot app1 holds the previous firmware. Stage it there" upload "$tmp/noise.bin" --fs
+[ "$(fs_hash)" = "$live" ] || fail "a refused filesystem upload changed spiffs"
+web upload "$tmp/noise.bin" --fs --stage inplace || fail "filesystem upload in place: $(cat "$tmp/out")"
 contains "$tmp/out" '"done": true, "slot": "spiffs", "version": "", "reboot": false'
+contains "$tmp/out" '"staging": "spiffs"'
+contains "$tmp/d1.log" "writing spiffs in place"
+[ "$(firmware_state "$flash")" = "$fw" ] || fail "a filesystem upload changed the firmware"
+live=$(fs_hash)
+[ "$live" = "$(head -c 100000 "$tmp/noise.bin" | sha256sum | cut -c1-64)" ] ||
+    fail "spiffs does not hold the image written in place"
+web upload "$tmp/noise2.bin" --fs --stage slot --stop-at 65536 || fail "staged upload: $(cat "$tmp/out")"
+contains "$tmp/out" '"broken_off": 65536'
+contains "$tmp/d1.log" "filesystem image for spiffs staged in app1"
+[ "$(fs_hash)" = "$live" ] || fail "a broken-off staged upload changed spiffs"
 stop_sim
 
 # A device that takes only images signed by k1.
 flash=$tmp/d2.flash
 new_device "$flash" "$tmp/v1.bin"
 start_web_sim "$flash" "$tmp/d2.log" --public-key "$tmp/k1.pub"
+fw=$(firmware_state "$flash")
+# A fresh device: app1 holds nothing, the filesystem image is staged there.
+web upload "$tmp/noise2.bin" --fs || fail "staged filesystem upload: $(cat "$tmp/out")"
+contains "$tmp/out" '"done": true, "slot": "spiffs"'
+contains "$tmp/out" '"staging": "app1"'
+[ "$(fs_hash)" = "$(sha256sum <"$tmp/noise2.bin" | cut -c1-64)" ] ||
+    fail "spiffs does not hold the staged image"
 fw=$(firmware_state "$flash")
 web_refused -69 "image is not signed" upload "$tmp/v2.bin"
 web_refused -71 "signed with an unknown key" upload "$tmp/v2-k2.bin"

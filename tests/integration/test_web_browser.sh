@@ -3,7 +3,9 @@
 # (tests/web/web.test.mjs): a wrong password, an image larger than the slot,
 # an upload of v2 whose progress comes from the device and after which the
 # page comes back on v2 by itself (confirm, then roll back), and a
-# signed-only device given an unsigned image; the firmware untouched by
+# signed-only device given an unsigned image; a filesystem image the device
+# cannot stage unasked (the page shows the warning and asks: cancel, then
+# in place) and one staged on a fresh device; the firmware untouched by
 # every refusal. Needs chromium, node and `npm ci` in tests/web (make deps).
 # ALOFT_WEB_SCREENSHOT=FILE also saves the page after the upload.
 set -euo pipefail
@@ -19,6 +21,7 @@ command -v node >/dev/null || skip_missing "node (apt-get install nodejs)"
 demo_image v1 1.0.0
 demo_image v2 2.0.0 --size 300000
 demo_image big 3.0.0 --size 1400000
+head -c 100000 /dev/urandom >"$tmp/fs.bin"
 keys k1
 
 new_device "$tmp/d1.flash" "$tmp/v1.bin"
@@ -30,6 +33,7 @@ url2=$web_url
 
 ALOFT_WEB_URL1=$url1 ALOFT_WEB_FLASH1=$tmp/d1.flash ALOFT_WEB_URL2=$url2 \
 ALOFT_WEB_FLASH2=$tmp/d2.flash ALOFT_WEB_V2=$tmp/v2.bin ALOFT_WEB_BIG=$tmp/big.bin \
+ALOFT_WEB_FS=$tmp/fs.bin \
 CHROMIUM=$chromium node --test --test-reporter=spec "$web_dir/web.test.mjs" >"$tmp/node.out" 2>&1 ||
     { cat "$tmp/node.out" "$tmp/d1.log" >&2; fail "browser tests"; }
 cat "$tmp/node.out"

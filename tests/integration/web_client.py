@@ -81,12 +81,16 @@ def upload(d, a):
     image, block = split_signed(data)
     size = a.size if a.size is not None else len(image)
     sha = a.sha256 or hashlib.sha256(image).hexdigest()
-    r = d.call("POST", "/api/update/begin?target=%s&size=%d&sha256=%s"
-               % ("fs" if a.fs else "app", size, sha), block or b"")
+    r = d.call("POST", "/api/update/begin?target=%s&size=%d&sha256=%s%s"
+               % ("fs" if a.fs else "app", size, sha, "&stage=" + a.stage if a.stage else ""),
+               block or b"")
     if not r.get("ok"):
         return r
     off = a.offset if a.offset is not None else 0
     while True:
+        if a.stop_at is not None and off >= a.stop_at:   # broken off: the upload stays open
+            r["broken_off"] = off
+            return r
         r = d.call("POST", "/api/update/data?offset=%d" % off, image[off:off + a.chunk])
         if not r.get("ok"):   # end it if the device still holds it (a refused offset)
             d.call("POST", "/api/update/abort")
@@ -104,6 +108,8 @@ def main():
     p.add_argument("cmd")
     p.add_argument("file", nargs="?")
     p.add_argument("--fs", action="store_true")
+    p.add_argument("--stage", choices=("slot", "inplace"))
+    p.add_argument("--stop-at", type=int)
     p.add_argument("--sha256")
     p.add_argument("--size", type=int)
     p.add_argument("--offset", type=int)

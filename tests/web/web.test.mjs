@@ -4,12 +4,13 @@
 //   ALOFT_WEB_URL1 / ALOFT_WEB_FLASH1   a device with a password
 //   ALOFT_WEB_URL2 / ALOFT_WEB_FLASH2   the same, taking signed images only
 //   ALOFT_WEB_V2, ALOFT_WEB_BIG          demo 2.0.0, and one larger than a slot
+//   ALOFT_WEB_FS                         a 100 000-byte filesystem image
 //   ALOFT_WEB_SCREENSHOT                 where to save the page (optional)
 // Every wait is on the page (a selector, a text), never a fixed time.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { openSync, readSync, closeSync } from "node:fs";
+import { openSync, readSync, closeSync, readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
 const env = process.env;
@@ -133,6 +134,56 @@ test("a signed-only device refuses an unsigned image before any erase", async ()
   await page.click("#upload");
   assert.match(await outcome(page, "image is not signed"), /error: image is not signed/);
   assert.equal(firmware(env.ALOFT_WEB_FLASH2), before);
+  await page.close();
+});
+
+// spiffs (0x290000, default scheme): the first len bytes, hashed.
+function spiffs(flash, len) {
+  const fd = openSync(flash, "r");
+  const b = Buffer.alloc(len);
+  readSync(fd, b, 0, len, 0x290000);
+  closeSync(fd);
+  return createHash("sha256").update(b).digest("hex");
+}
+
+async function uploadFs(page) {
+  await page.selectOption("#target", "fs");
+  await page.setInputFiles("#file", env.ALOFT_WEB_FS);
+  await page.click("#upload");
+}
+
+test("a filesystem image with nowhere safe to go: the page warns and asks; cancel, then in place", async () => {
+  // After the rollback above app1 holds 2.0.0, the previous firmware.
+  const fs = readFileSync(env.ALOFT_WEB_FS);
+  const before = firmware(env.ALOFT_WEB_FLASH1), live = spiffs(env.ALOFT_WEB_FLASH1, fs.length);
+  const page = await open(env.ALOFT_WEB_URL1);
+  await login(page, PASSWORD);
+  await outcome(page, "logged in");
+  await uploadFs(page);
+  await page.waitForSelector("#stagebox:not([hidden])");
+  assert.match(await page.textContent("#stagewarn"), /slot app1 holds the previous firmware\. Stage it there/);
+  assert.match(await page.textContent("#stagewarn"), /or write in place \(if the upload breaks off, the filesystem is left half-written\)/);
+  await page.click("#stagecancel");
+  await outcome(page, "not uploaded: the filesystem is unchanged");
+  assert.equal(spiffs(env.ALOFT_WEB_FLASH1, fs.length), live);
+  await uploadFs(page);
+  await page.click("#stageinplace");
+  await outcome(page, "the device wrote the filesystem image into spiffs in place");
+  assert.match(await page.textContent("#announce"), /writing spiffs in place/);
+  assert.equal(spiffs(env.ALOFT_WEB_FLASH1, fs.length), createHash("sha256").update(fs).digest("hex"));
+  assert.equal(firmware(env.ALOFT_WEB_FLASH1), before);
+  await page.close();
+});
+
+test("a filesystem image on a fresh device is staged in app1, then copied", async () => {
+  const fs = readFileSync(env.ALOFT_WEB_FS);
+  const page = await open(env.ALOFT_WEB_URL2);
+  await login(page, PASSWORD);
+  await outcome(page, "logged in");
+  await uploadFs(page);
+  await outcome(page, "the device checked the image staged in app1 and copied it into spiffs");
+  assert.match(await page.textContent("#announce"), /staged in app1, copied into spiffs once it checks out/);
+  assert.equal(spiffs(env.ALOFT_WEB_FLASH2, fs.length), createHash("sha256").update(fs).digest("hex"));
   await page.close();
 });
 

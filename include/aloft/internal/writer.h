@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aloft/port/crypto.h"
 #include "aloft/port/flash.h"
 
 /* Internal; do not rely on the fields. */
@@ -79,6 +80,10 @@ int aloft_writer_flush(aloft_writer_t *w);
  * with the held byte 0 taken from RAM. Returns 0 or a flash error. */
 int aloft_writer_read(const aloft_writer_t *w, uint32_t off, void *buf,
                       size_t n);
+
+/* The hash (alg, e.g. SHA-256) of the len bytes as aloft_writer_read
+ * gives them. Returns 0, or a flash or crypto error. */
+int aloft_writer_hash(const aloft_writer_t *w, const aloft_hash_alg_t *alg, uint8_t *digest);
 
 /* Program the held byte 0 (no-op without hold_head). Returns 0, or
  * ALOFT_ERR_READBACK if flash does not read back what was programmed, or a

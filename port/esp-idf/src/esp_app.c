@@ -296,6 +296,14 @@ static int open_device(const aloft_esp_config_t *cfg)
         return refuse(err, "cannot open the device");
     A.d.dev.quiesce = &A.hooks;
     A.d.dev.progress = on_progress;
+    /* A staged filesystem copy cut by a power cut goes on before anything
+     * mounts the filesystem (docs/PROTOCOL.md 4.5). */
+    err = aloft_update_recover_fs(&A.d.update, &A.d.dev);
+    if (err < 0)
+        ESP_LOGE(TAG, "finishing the filesystem copy failed: %s", aloft_strerror(err));
+    else if (err)
+        ESP_LOGI(TAG, "finished the staged filesystem copy into %s",
+                 aloft_update_partition(&A.d.update)->label);
     return 0;
 }
 

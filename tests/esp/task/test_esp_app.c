@@ -4,7 +4,8 @@
  * the status before aloft_start, what aloft_start refuses (with the reason
  * in the status), the task's life (created as configured, subscribed to
  * the watchdog, stop waits for it, start works again), no-task mode,
- * the hook registry's limit and the mDNS announcements (over a fake mdns).
+ * the hook registry's limit, the mDNS announcements (over a fake mdns), and
+ * a staged filesystem copy cut short finished by aloft_start.
  * Uploads are the integration scripts' part (tests/integration/test_esp_*.sh).
  */
 #include <setjmp.h>
@@ -281,6 +282,33 @@ static void nop(void *ctx)
 }
 
 /* Last: the registry outlives stop and start. */
+/* A staged filesystem copy cut short (here: its journal open without
+ * marks, spiffs erased, as a cut right after the journal's record leaves
+ * them) is
+ * finished by aloft_start before the application could mount spiffs. */
+static void test_start_finishes_fs_copy(void **state)
+{
+    enum { SPIFFS = 0x290000, JOURNAL = 0x150000 + 0x140000 - 0x1000, LEN = 70000 };
+    static uint8_t img[LEN];
+    aloft_esp_config_t cfg;
+    (void)state;
+    for (size_t i = 0; i < LEN; i++)
+        img[i] = (uint8_t)(i * 13 + (i >> 8));
+    assert_int_equal(espfx_open(&fx), 0);
+    assert_int_equal(espfx_update_target(&fx, ALOFT_TARGET_FS, img, LEN, 4096), 0);
+    assert_string_equal(aloft_update_staging(&fx.dev.update)->label, "app1");
+    uint8_t *mem = espfx_mem(&fx);
+    assert_memory_equal(mem + SPIFFS, img, LEN);
+    memset(mem + SPIFFS, 0xFF, 0x20000);
+    memset(mem + JOURNAL + 48, 0xFF, 4);    /* the closed word and the first */
+    memset(mem + JOURNAL + 256, 0xFF, 4);   /* mark, as before the copy */
+    config(&cfg);
+    assert_int_equal(start_on_free_port(&cfg), 0);
+    assert_memory_equal(mem + SPIFFS, img, LEN);
+    assert_memory_equal(mem + JOURNAL + 48, "\0\0\0\0", 4);   /* closed again */
+    aloft_stop();
+}
+
 static void test_hooks(void **state)
 {
     (void)state;
@@ -299,6 +327,7 @@ int main(void)
         cmocka_unit_test(test_task_life),
         cmocka_unit_test(test_no_task),
         cmocka_unit_test(test_mdns),
+        cmocka_unit_test(test_start_finishes_fs_copy),
         cmocka_unit_test(test_hooks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

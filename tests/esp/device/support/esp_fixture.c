@@ -55,9 +55,15 @@ void espfx_write_table(const char *path, const aloft_ptable_t *pt)
 
 int espfx_update(esp_fx_t *fx, const uint8_t *img, size_t len, size_t chunk)
 {
+    return espfx_update_target(fx, ALOFT_TARGET_APP, img, len, chunk);
+}
+
+int espfx_update_target(esp_fx_t *fx, aloft_target_t target, const uint8_t *img, size_t len,
+                        size_t chunk)
+{
     uint8_t sha[32];
     aloft_hash_oneshot(fx->dev.crypto.sha256, img, len, sha);
-    aloft_update_req_t req = {.target = ALOFT_TARGET_APP, .size = (uint32_t)len, .sha256 = sha};
+    aloft_update_req_t req = {.target = target, .size = (uint32_t)len, .sha256 = sha};
     int err = aloft_update_begin(&fx->dev.update, &fx->dev.dev, &req);
     for (size_t at = 0; err == 0 && at < len; at += chunk)
         err = aloft_update_feed(&fx->dev.update, img + at, len - at < chunk ? len - at : chunk);

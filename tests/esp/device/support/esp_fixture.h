@@ -39,6 +39,10 @@ void espfx_write_table(const char *path, const aloft_ptable_t *pt);
  * pieces of chunk bytes. Returns 0 or the pipeline's error. */
 int espfx_update(esp_fx_t *fx, const uint8_t *img, size_t len, size_t chunk);
 
+/* The same for a target (a filesystem image: ALOFT_TARGET_FS). */
+int espfx_update_target(esp_fx_t *fx, aloft_target_t target, const uint8_t *img, size_t len,
+                        size_t chunk);
+
 /* The flash as the NOR simulator holds it (powered on). */
 uint8_t *espfx_mem(esp_fx_t *fx);
 
