@@ -32,8 +32,6 @@
 
 enum { EXIT_USAGE = 2, EXIT_POWER_CUT = 3 };
 
-#define SIM_WINDOW_BITS 12   /* zlib window the simulated device inflates */
-
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)

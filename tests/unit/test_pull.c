@@ -43,7 +43,7 @@ static int setup(void **state)
 
 static int start(ctx_t *c)
 {
-    return aloft_pull_start(&c->p, &c->fx.sim.dev, &c->fx.sim.update, &c->rel, NULL);
+    return aloft_pull_start(&c->p, &c->fx.sim.dev, &c->fx.sim.update, &c->rel, NULL, NULL);
 }
 
 /* The port's side of one request: expect REQUEST from `from`. */

@@ -1,17 +1,24 @@
 /*
  * port/esp-idf/src/esp_app.h — what the application API (esp_app.c) lends
- * the HTTP pull (esp_pull.c): the device it serves, and its events.
- * Internal to the component; the first two under esp_task_lock().
+ * the HTTP pull (esp_pull.c): the device it serves, its delta stage, and
+ * its events. Internal to the component; the first three under
+ * esp_task_lock().
  */
 #ifndef ALOFT_ESP_APP_H
 #define ALOFT_ESP_APP_H
 
 #include <stdbool.h>
 
+#include "aloft/pull.h"
 #include "esp_device.h"
 
 /* The device once aloft_start served; NULL before (or after aloft_stop). */
 esp_device_t *esp_app_device(void);
+
+/* The delta stage the native server shares with the pull, and the inflate
+ * it decodes with; stage NULL when the device takes no patches
+ * (CONFIG_ALOFT_DELTA off, config delta false, or no inflate). */
+aloft_pull_delta_t esp_app_delta(void);
 
 /* While on, updates are reported as ALOFT_PROTO_HTTP. */
 void esp_app_set_pulling(bool on);
