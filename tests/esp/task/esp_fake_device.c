@@ -10,6 +10,7 @@
  *   esp_fake_device --flash FILE --port N [options]
  *   ... --pull URL --pull-size N --pull-sha256 HEX   on the first boot, after
  *                                  aloft_start: aloft_pull, and a restart
+ *   ... --pull-patch URL,SIZE,SHA256,BASE_SHA256     a patch of that release
  *
  * A supervisor process is the power supply: it runs the firmware in a
  * child and starts it again when the child restarts (the fake esp_restart
@@ -47,7 +48,7 @@ enum { STATUS_STOPPED = 5 };
 
 typedef struct options {
     const char *flash, *init_fw, *password, *espota_password, *verifier, *keys;
-    const char *pull_url, *pull_sha256;
+    const char *pull_url, *pull_sha256, *pull_patch;
     uint32_t pull_size;
     uint16_t port;
     bool no_native, no_espota, no_delta, pbkdf2, allow_open, timing, no_task, never_confirm, reject;
@@ -78,7 +79,8 @@ static void usage(void)
           "         [--espota-password P] [--verifier V] [--signing-keys TEXT] [--pbkdf2]\n"
           "         [--no-native] [--no-espota] [--no-delta] [--open] [--flash-timing esp32]\n"
           "         [--no-task] [--never-confirm | --reject] [--stop-at BYTES]\n"
-          "         [--idle-timeout MS] [--pull URL --pull-size N --pull-sha256 HEX]\n",
+          "         [--idle-timeout MS] [--pull URL --pull-size N --pull-sha256 HEX]\n"
+          "         [--pull-patch URL,SIZE,SHA256,BASE_SHA256]\n",
           stderr);
     exit(2);
 }
@@ -96,7 +98,8 @@ static void parse(int argc, char **argv)
         {"stop-at", required_argument, 0, 's'}, {"idle-timeout", required_argument, 0, 'I'},
         {"reject", no_argument, 0, 'R'}, {"pull", required_argument, 0, 'u'},
         {"pull-size", required_argument, 0, 'z'}, {"pull-sha256", required_argument, 0, 'h'},
-        {"no-delta", no_argument, 0, 'D'}, {0, 0, 0, 0}};
+        {"no-delta", no_argument, 0, 'D'}, {"pull-patch", required_argument, 0, 'X'},
+        {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
@@ -121,6 +124,7 @@ static void parse(int argc, char **argv)
         case 'u': opt.pull_url = optarg; break;
         case 'z': opt.pull_size = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'h': opt.pull_sha256 = optarg; break;
+        case 'X': opt.pull_patch = optarg; break;
         default: usage();
         }
     }
@@ -247,6 +251,19 @@ static void pull(void)
         !aloft_unhex(opt.pull_sha256, strlen(opt.pull_sha256), req.sha256, sizeof req.sha256)) {
         say("pull: --pull-sha256 needs 64 hex digits");
         return;
+    }
+    static char url[256], sha[65], base[65];
+    static aloft_pull_patch_t patch;
+    if (opt.pull_patch) {
+        if (sscanf(opt.pull_patch, "%255[^,],%u,%64[0-9a-f],%64[0-9a-f]", url, &patch.size, sha,
+                   base) != 4 || !aloft_unhex(sha, 64, patch.sha256, 32) ||
+            !aloft_unhex(base, 64, patch.base_sha256, 32)) {
+            say("pull: --pull-patch needs URL,SIZE,SHA256,BASE_SHA256");
+            return;
+        }
+        patch.url = url;
+        req.patches = &patch;
+        req.npatches = 1;
     }
     int err = aloft_pull(&req);
     if (err == 0) {
