@@ -67,8 +67,8 @@ static int begin(aloft_pull_t *p)
 static const char *choose(aloft_pull_t *p, const aloft_pull_delta_t *dl)
 {
     const aloft_pull_release_t *rel = p->rel;
-    if (rel->npatches == 0 || rel->patches == NULL)
-        return "the release has no patches";
+    if (rel->npatches == 0 || rel->patches == NULL)   /* an agent passes on only that one */
+        return "no patch from the running image";
     if (dl == NULL || dl->stage == NULL || dl->inflate == NULL)
         return "this device takes no patches";
     if (dl->stage->in_use)   /* a native patch upload runs: begin says BUSY */

@@ -489,7 +489,7 @@ static void test_delta_no_patch(void **state)
     c->delta.stage = &c->stage;
     c->rel.npatches = 0;
     assert_int_equal(start(c), 0);
-    assert_string_equal(status(c).why, "the release has no patches");
+    assert_string_equal(status(c).why, "no patch from the running image");
 }
 
 /* A cut mid-patch: the retry asks for the patch from the exact byte, and
