@@ -73,6 +73,8 @@ static const char *choose(aloft_pull_t *p, const aloft_pull_delta_t *dl)
         return "this device takes no patches";
     if (dl->stage->in_use)   /* a native patch upload runs: begin says BUSY */
         return "the patch decoder is busy";
+    if (aloft_update_state(p->update) == ALOFT_UPDATE_RECEIVING)
+        return "another update runs";   /* begin refuses BUSY before any request */
     aloft_nd_identify(dl->stage, p->dev);
     if (dl->stage->base_size == 0)
         return "the running image does not verify";

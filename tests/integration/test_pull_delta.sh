@@ -14,14 +14,16 @@ source "$(dirname "$0")/pull_lib.sh"
 start=$SECONDS
 
 # Same filler seed: a patch of a few hundred bytes. Seed 8 (v3): a patch
-# of ~120 KB, long enough to be cut in the middle.
+# of ~120 KB, long enough to be cut in the middle (lighttpd's first burst
+# is larger than its rate). 22.patch turns v2
+# into itself: a patch for another base than v1.
 demo_image v1 1.0.0 --seed 7
 demo_image v2 2.0.0 --seed 7
 demo_image v3 3.0.0 --seed 8
 size=$(stat -c %s "$tmp/v2.bin")
 "$aloft" delta make "$tmp/v1.bin" "$tmp/v2.bin" -o "$tmp/www/12.patch" >/dev/null || fail "delta make 1-2"
 "$aloft" delta make --fast "$tmp/v1.bin" "$tmp/v3.bin" -o "$tmp/www/13.patch" >/dev/null || fail "delta make 1-3"
-"$aloft" delta make --fast "$tmp/v3.bin" "$tmp/v2.bin" -o "$tmp/www/32.patch" >/dev/null || fail "delta make 3-2"
+"$aloft" delta make --fast "$tmp/v2.bin" "$tmp/v2.bin" -o "$tmp/www/22.patch" >/dev/null || fail "delta make 2-2"
 cp "$tmp/v2.bin" "$tmp/v3.bin" "$tmp/www/"
 new_device "$tmp/fresh.flash" "$tmp/v1.bin"
 sha() { sha256sum <"$1" | cut -c1-64; }
@@ -37,7 +39,7 @@ patch() {
 start_lighttpd
 
 # --- the patch from the running image, among others
-release rel v2.bin "patches=[$(patch 32.patch v3), $(patch 12.patch v1)]"
+release rel v2.bin "patches=[$(patch 22.patch v2), $(patch 12.patch v1)]"
 cp "$tmp/fresh.flash" "$tmp/dev.flash"
 pull "$tmp/dev.flash" "$tmp/patch.log" rel
 [ "$pull_rc" = 0 ] || { cat "$tmp/patch.log" >&2; fail "the patch pull exited $pull_rc"; }
@@ -47,7 +49,7 @@ contains "$tmp/patch.log" "pull complete: a $(psize 12.patch)-byte patch for the
 contains "$tmp/patch.log" "running app1 @0x150000: demo 2.0.0"
 
 # --- no patch from the running image: the full image, and why
-release rel v2.bin "patches=[$(patch 32.patch v3)]"
+release rel v2.bin "patches=[$(patch 22.patch v2)]"
 cp "$tmp/fresh.flash" "$tmp/dev.flash"
 pull "$tmp/dev.flash" "$tmp/full.log" rel
 [ "$pull_rc" = 0 ] || { cat "$tmp/full.log" >&2; fail "the full pull exited $pull_rc"; }
@@ -56,7 +58,7 @@ contains "$tmp/full.log" "pull complete: $size bytes in 1 attempt"
 
 # --- a patch for another base, listed as from v1: refused from its
 # header, the full image instead
-release rel v2.bin "patches=[$(patch 32.patch v1)]"
+release rel v2.bin "patches=[$(patch 22.patch v1)]"
 cp "$tmp/fresh.flash" "$tmp/dev.flash"
 pull "$tmp/dev.flash" "$tmp/base.log" rel
 [ "$pull_rc" = 0 ] || { cat "$tmp/base.log" >&2; fail "the fallback pull exited $pull_rc"; }
@@ -67,7 +69,7 @@ contains "$tmp/base.log" "pull complete: $size bytes in 1 attempt"
 contains "$tmp/base.log" "running app1 @0x150000: demo 2.0.0"
 
 # ... and with no full image to fall back to: refused, nothing erased
-release rel none.bin size=$size "sha256=\"$(sha "$tmp/v2.bin")\"" "patches=[$(patch 32.patch v1)]"
+release rel none.bin size=$size "sha256=\"$(sha "$tmp/v2.bin")\"" "patches=[$(patch 22.patch v1)]"
 cp "$tmp/fresh.flash" "$tmp/dev.flash"
 pull "$tmp/dev.flash" "$tmp/base404.log" rel
 [ "$pull_rc" != 0 ] || { cat "$tmp/base404.log" >&2; fail "a pull of nothing worked"; }
@@ -96,8 +98,9 @@ full=$(awk '$2 == "/v2.bin" && $4 == 200 { print $5 }' "$access_log" | head -1)
     { cat "$access_log" >&2; fail "lighttpd sent $wire bytes of the patch, $full of the image"; }
 echo "patch pulled: $wire bytes on the wire for a $size-byte image ($full in full)"
 
-# --- a cut mid-patch: lighttpd sends 48 KB/s and is killed in its first
-# burst, then started again; the retry asks for the rest of the patch
+# --- a cut mid-patch: lighttpd sends 48 KB/s (a burst a second) and is
+# killed after its first burst, then started again; the retry asks for the
+# rest of the patch
 lighttpd_extra="connection.kbytes-per-second = 48"
 access_log=$tmp/access2.log
 start_lighttpd
