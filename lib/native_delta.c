@@ -99,10 +99,11 @@ int aloft_nd_open(aloft_native_delta_t *dl, const aloft_native_device_config_t *
     return ALOFT_OK;
 }
 
-/* The device does not know where the resumed segment starts in the patch
- * (the host does): the header's end is a lower bound, which only loosens
- * the decoder's bound on segment lengths; the reconstructed image is
- * checked by its SHA-256 either way. */
+/* The device does not know where the host's stream starts in the patch
+ * (the host sends from the segment that holds the mark): the header's end
+ * is a lower bound, which only loosens the decoder's bound on segment
+ * lengths; the segment's own header says which it is, and the rebuilt
+ * image is checked by its SHA-256 either way. */
 int aloft_nd_start(aloft_native_delta_t *dl, uint32_t offset)
 {
     if (offset == 0)
