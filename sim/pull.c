@@ -273,11 +273,13 @@ static void end_request(sim_pull_t *p, CURLcode rc)
         log_diag(p, "failed");
     else if (ph == ALOFT_PULL_DONE && st.patch)
         sim_log(p->sim, "aloft-sim: pull complete: a %u-byte patch for the %u-byte file, %u bytes "
-                "on the wire in %u attempt%s%s, verified and %s activated",
+                "on the wire in %u attempt%s, verified and %s activated",
                 (unsigned)st.total, (unsigned)p->rel.file.size, (unsigned)st.wire,
                 (unsigned)st.attempt, st.attempt == 1 ? "" : "s",
-                st.resumed_from ? " (resumed from the journal)" : "",
                 aloft_update_partition(&p->sim->update)->label);
+    if (ph == ALOFT_PULL_DONE && st.patch && st.resumed_from)
+        sim_log(p->sim, "aloft-sim: pull: resumed from the journal: %u image bytes were in flash, "
+                "the patch's segments below them skipped", (unsigned)st.resumed_from);
     else if (ph == ALOFT_PULL_DONE)
         sim_log(p->sim, "aloft-sim: pull complete: %u bytes in %u attempt%s%s, verified and %s activated",
                 (unsigned)st.total, (unsigned)st.attempt, st.attempt == 1 ? "" : "s",

@@ -8,7 +8,9 @@
 # with no full image to fall back to, the flash is byte-identical); a
 # tampered patch fails before activation with the running firmware
 # untouched; a connection cut mid-patch resumes with a Range request from
-# the exact patch byte.
+# the exact patch byte; after a power cut mid-patch the pull fetches the
+# patch again and resumes at the journal's durable prefix, without
+# programming the flash below it again.
 set -euo pipefail
 source "$(dirname "$0")/pull_lib.sh"
 start=$SECONDS
@@ -124,5 +126,38 @@ stop_lighttpd
 grep -q "^GET /13.patch HTTP/1.1 206 $(( $(psize 13.patch) - from )) bytes=$from-$" "$access_log" ||
     { cat "$access_log" >&2; fail "no 206 with the rest of the patch from byte $from"; }
 echo "patch cut at byte $from of $(psize 13.patch): the 206 carried the rest"
+
+# --- a power cut three quarters through the flash operations of a patch
+# pull (counted on a dry run): started again, the pull fetches the patch
+# from its start, resumes at the journal's durable prefix and does not
+# program the flash below it again
+lighttpd_extra=""
+http_port=""
+access_log=$tmp/access3.log
+start_lighttpd
+release rel v3.bin version='"3.0.0"' "patches=[$(patch 13.patch v1)]"
+cp "$tmp/fresh.flash" "$tmp/dry.flash"
+pull "$tmp/dry.flash" "$tmp/dry.log" rel
+[ "$pull_rc" = 0 ] || { cat "$tmp/dry.log" >&2; fail "the dry run exited $pull_rc"; }
+read -r erases programs <<<"$(flash_ops "$tmp/dry.log")"
+cut_at=$(( (erases + programs) * 3 / 4 ))
+cp "$tmp/fresh.flash" "$tmp/dev.flash"
+pull "$tmp/dev.flash" "$tmp/pc1.log" rel --power-cut "$cut_at"
+[ "$pull_rc" = 3 ] || { cat "$tmp/pc1.log" >&2; fail "no power cut (exit $pull_rc)"; }
+pull "$tmp/dev.flash" "$tmp/pc2.log" rel
+[ "$pull_rc" = 0 ] || { cat "$tmp/pc2.log" >&2; fail "the pull after the power cut exited $pull_rc"; }
+held=$(sed -n 's/.*pull: resumed from the journal: \([0-9]*\) image bytes were in flash.*/\1/p' "$tmp/pc2.log")
+[ -n "$held" ] && [ "$held" -gt 0 ] && [ $((held % 65536)) = 0 ] ||
+    { cat "$tmp/pc2.log" >&2; fail "the patch did not resume from the journal"; }
+lacks "$tmp/pc2.log" "the full image instead"
+contains "$tmp/pc2.log" "running app1 @0x150000: demo 3.0.0"
+read -r erases2 programs2 <<<"$(flash_ops "$tmp/pc2.log")"
+# 256-byte programs: none of them below the durable prefix
+[ $((programs2 + held / 256)) -le $((programs + 2)) ] ||
+    fail "after the power cut $programs2 programs (the dry run $programs, $held bytes durable)"
+stop_lighttpd
+[ "$(tail -1 "$access_log")" = "GET /13.patch HTTP/1.1 200 $(psize 13.patch) -" ] ||
+    { cat "$access_log" >&2; fail "the resumed pull did not fetch the patch once, whole"; }
+echo "power cut at flash operation $cut_at of $((erases + programs)): resumed at $held of 200000 image bytes, $programs2 programs instead of $programs, the whole patch again on the wire"
 
 echo "ok: delta patches pulled, refused, resumed ($((SECONDS - start)) s)"
