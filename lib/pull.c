@@ -91,14 +91,16 @@ static const char *choose(aloft_pull_t *p, const aloft_pull_delta_t *dl)
     return "no patch from the running image";
 }
 
+/* The decoder (the stage held, as a native upload holds it) and the
+ * patch's hash. */
 static int open_patch(aloft_pull_t *p)
 {
-    int err = aloft_nd_init(p->stage, p->dev->flash, p->update, p->inflate, &p->diag);
-    if (err == 0)
-        err = aloft_hash_init(p->dev->crypto->sha256, &p->patch_hash);
-    if (err) {
-        aloft_delta_abort(&p->stage->u.dec);
-        return aloft_diag_set(&p->diag, err, 0, 0, "patch");
+    int err = aloft_hash_init(p->dev->crypto->sha256, &p->patch_hash);
+    if (err)
+        return aloft_diag_set(&p->diag, err, 0, 0, "patch hash");
+    if ((err = aloft_nd_init(p->stage, p->dev->flash, p->update, p->inflate, &p->diag)) != 0) {
+        aloft_hash_drop(p->dev->crypto->sha256, &p->patch_hash);
+        return err;
     }
     p->stage->in_use = p->held = p->hashing = true;
     return ALOFT_OK;
