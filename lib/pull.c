@@ -282,13 +282,14 @@ int aloft_pull_response(aloft_pull_t *p, int status, int64_t content_length,
 static int check_header(const aloft_pull_t *p, const aloft_delta_header_t *h, aloft_diag_t *d)
 {
     const aloft_pull_release_t *rel = p->rel;
-    uint32_t file = h->new_size + h->sig_len;
-    if (rel->is_signed ? file != rel->size || h->sig_len == 0
-                       : file != rel->size || memcmp(h->new_sha256, rel->sha256, 32) != 0)
-        return aloft_diag_set(d, ALOFT_ERR_PATCH, file, rel->size, "new image");
+    uint32_t file = h->new_size + h->sig_len;   /* the file the patch makes */
+    if (file != rel->size)
+        return aloft_diag_set(d, ALOFT_ERR_HTTP_MISMATCH, file, rel->size, "patch's image");
+    if (rel->is_signed ? h->sig_len == 0 : memcmp(h->new_sha256, rel->sha256, 32) != 0)
+        return aloft_diag_set(d, ALOFT_ERR_SHA256, 0, 0, "patch's image");
     if ((uint64_t)h->header_len + h->body_len != p->patch->size)
-        return aloft_diag_set(d, ALOFT_ERR_PATCH, h->header_len + h->body_len, p->patch->size,
-                              "patch size");
+        return aloft_diag_set(d, ALOFT_ERR_HTTP_MISMATCH, h->header_len + h->body_len,
+                              p->patch->size, "patch size");
     if (p->dev->nkeys > 0 && h->sig_len == 0)
         return aloft_diag_set(d, ALOFT_ERR_UNSIGNED, 0, 0, "patch");
     return ALOFT_OK;

@@ -5,7 +5,9 @@
 # showing the patch's bytes, not the image's; a release without one sends
 # the full image and says why; a patch whose header names another base is
 # refused before anything is erased and the full image comes instead (and
-# with no full image to fall back to, the flash is byte-identical); a
+# with no full image to fall back to, the flash is byte-identical); on a
+# device with keys a signed release's patch (its block in the header) is
+# pulled and an unsigned one gives way to the signed file; a
 # tampered patch fails before activation with the running firmware
 # untouched; a connection cut mid-patch resumes with a Range request from
 # the exact patch byte; after a power cut mid-patch the pull fetches the
@@ -78,6 +80,27 @@ pull "$tmp/dev.flash" "$tmp/base404.log" rel
 contains "$tmp/base404.log" "pull: the patch was refused (delta patch is for another base image: "
 contains "$tmp/base404.log" "pull refused: the server refused the download: it answered HTTP status 404"
 same_file "$tmp/fresh.flash" "$tmp/dev.flash"
+
+# --- a device with keys: a signed release's patch carries the block in its
+# header (checked before any erase, then against the rebuilt image); an
+# unsigned patch of it is refused from its header, the signed file instead
+keys k1
+sign_image v2 k1 v2s
+cp "$tmp/v2s.bin" "$tmp/www/"
+"$aloft" delta make "$tmp/v1.bin" "$tmp/v2s.bin" -o "$tmp/www/12s.patch" >/dev/null || fail "delta make 1-2s"
+ssize=$(stat -c %s "$tmp/v2s.bin")
+release rel v2s.bin signed=true "patches=[$(patch 12s.patch v1)]"
+cp "$tmp/fresh.flash" "$tmp/dev.flash"
+pull "$tmp/dev.flash" "$tmp/signed.log" rel --public-key "$tmp/k1.pub"
+[ "$pull_rc" = 0 ] || { cat "$tmp/signed.log" >&2; fail "the signed patch pull exited $pull_rc"; }
+contains "$tmp/signed.log" "pull complete: a $(psize 12s.patch)-byte patch for the $ssize-byte file"
+contains "$tmp/signed.log" "running app1 @0x150000: demo 2.0.0"
+release rel v2s.bin signed=true "patches=[$(patch 12.patch v1)]"
+cp "$tmp/fresh.flash" "$tmp/dev.flash"
+pull "$tmp/dev.flash" "$tmp/unsignedpatch.log" rel --public-key "$tmp/k1.pub"
+[ "$pull_rc" = 0 ] || { cat "$tmp/unsignedpatch.log" >&2; fail "the fallback to the signed file exited $pull_rc"; }
+contains "$tmp/unsignedpatch.log" "pull: the patch was refused (the server's file is not the release's: the response's patch's image is 200 000 where the release needs "
+contains "$tmp/unsignedpatch.log" "pull complete: $ssize bytes in 1 attempt"
 
 # --- a tampered patch (a byte of its second segment): fails before
 # activation; the full image is missing too, so the pull fails with the
