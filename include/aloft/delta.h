@@ -31,7 +31,7 @@
  * reconstructed image against the header's new_sha256 (the host's `aloft
  * delta apply` does the same). Errors are sticky: after one, every call
  * returns it again; aloft_delta_diag() names the field and patch offset.
- * RAM: sizeof(aloft_delta_t) (1088 bytes on x86-64, test_delta prints it) plus the inflate state the
+ * RAM: sizeof(aloft_delta_t) (1080 bytes on x86-64, test_delta prints it) plus the inflate state the
  * caller lends it (cfg->inflate, the same decoder compressed uploads use).
  */
 #ifndef ALOFT_DELTA_H

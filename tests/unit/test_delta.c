@@ -262,9 +262,9 @@ static void test_pieces_and_resume(void **state)
 {
     (void)state;
     /* P3 (3 marks) with two marks per segment, P1 (10 marks) with the
-     * encoder's span (one segment), P1 with one mark per segment. */
+     * encoder's span (one segment), P3 with one mark per segment. */
     static const struct { size_t pair; uint32_t span; } runs[] = {
-        {3, 2 * ALOFT_DELTA_MARK}, {0, 0}, {0, ALOFT_DELTA_MARK}};
+        {3, 2 * ALOFT_DELTA_MARK}, {0, 0}, {3, ALOFT_DELTA_MARK}};
     for (size_t w = 0; w < sizeof runs / sizeof runs[0]; w++) {
         made_t m;
         make_span(&pairs[runs[w].pair], DELTA_DEFAULT_WBITS, runs[w].span, &m);
