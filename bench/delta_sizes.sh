@@ -4,6 +4,9 @@
 #
 #   aloft w12    aloft delta make --window-bits 12 (the ESP-IDF port's
 #                default inflate window, 4 KiB; zlib and Zopfli, the smaller)
+#   segments     of that patch: count x span (format 2: the encoder puts as
+#                many 64 KiB marks in a segment as keep its deflated bytes,
+#                what a resume inside it sends again, under 16 KiB)
 #   w12 --fast   the same with --fast (zlib only: what upload --base sends)
 #   aloft w13    --window-bits 13 (8 KiB: 4 KiB more RAM on the device)
 #   aloft w15    --window-bits 15 (32 KiB)
@@ -41,20 +44,22 @@ P6 hello_world_esp32s3-6b741fc9 hello_world_esp32s3-25401b9d
 P7 micropython_esp8266-v1.9.4 micropython_esp8266-v1.10"
 
 cell() { printf '%7d %6.2f%%' "$1" "$(echo "scale=4; 100 * $1 / $2" | bc)"; }
-aloft_patch() { # OLD NEW BITS [--fast] -> size
-    "$aloft" delta make "$1" "$2" -o "$tmp/p" --window-bits "$3" ${4:-} >/dev/null
+aloft_patch() { # OLD NEW BITS [--fast] -> size (the make's line in $tmp/make)
+    "$aloft" delta make "$1" "$2" -o "$tmp/p" --window-bits "$3" ${4:-} >"$tmp/make"
     "$aloft" delta apply "$1" "$tmp/p" -o "$tmp/n" >/dev/null
     cmp -s "$tmp/n" "$2" || { echo "delta_sizes: patch $1 -> $2 does not rebuild it" >&2; exit 1; }
     stat -c %s "$tmp/p"
 }
 
-printf '%-4s %8s | %-15s | %-15s | %-15s | %-15s | %-15s | %-15s | %-15s | %s\n' pair new \
-    "aloft w12" "w12 --fast" "aloft w13" "aloft w15" "bsdiff" "xdelta3 -9" "gzip -9" "w12 vs bsdiff"
+printf '%-4s %8s | %-15s | %-10s | %-15s | %-15s | %-15s | %-15s | %-15s | %-15s | %s\n' pair new \
+    "aloft w12" "segments" "w12 --fast" "aloft w13" "aloft w15" "bsdiff" "xdelta3 -9" "gzip -9" \
+    "w12 vs bsdiff"
 status=0
 while read -r name old new; do
     o=$fx/$old.bin n=$fx/$new.bin
     size=$(stat -c %s "$n")
     a12=$(aloft_patch "$o" "$n" 12)
+    segs=$(sed -n 's/.*, \([0-9]*\) segments* of \([0-9]*\) KiB$/\1 x \2K/p' "$tmp/make")
     af=$(aloft_patch "$o" "$n" 12 --fast)
     a13=$(aloft_patch "$o" "$n" 13)
     a15=$(aloft_patch "$o" "$n" 15)
@@ -62,8 +67,8 @@ while read -r name old new; do
     xdelta3 -9 -e -f -s "$o" "$n" "$tmp/x"
     bs=$(stat -c %s "$tmp/b") xd=$(stat -c %s "$tmp/x") gz=$(gzip -9 -n -c "$n" | wc -c)
     verdict=$(printf '%+.1f%%' "$(echo "scale=4; 100 * ($a12 - $bs) / $bs" | bc)")
-    printf '%-4s %8d | %s | %s | %s | %s | %s | %s | %s | %s\n' "$name" "$size" \
-        "$(cell "$a12" "$size")" "$(cell "$af" "$size")" "$(cell "$a13" "$size")" \
+    printf '%-4s %8d | %s | %-10s | %s | %s | %s | %s | %s | %s | %s\n' "$name" "$size" \
+        "$(cell "$a12" "$size")" "$segs" "$(cell "$af" "$size")" "$(cell "$a13" "$size")" \
         "$(cell "$a15" "$size")" "$(cell "$bs" "$size")" "$(cell "$xd" "$size")" \
         "$(cell "$gz" "$size")" "$verdict"
     case $name in

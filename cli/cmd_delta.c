@@ -16,14 +16,14 @@
 #include "fileio.h"
 
 static const char delta_help[] =
-    "usage: aloft delta make OLD NEW -o PATCH [--window-bits N] [--fast]\n"
+    "usage: aloft delta make OLD NEW -o PATCH [--window-bits N] [--span N] [--fast]\n"
     "       aloft delta apply OLD PATCH -o NEW\n\n"
     "  make    write a patch that turns the app image OLD into NEW\n"
     "  apply   rebuild NEW from OLD and PATCH, as a device does, and check it\n\n"
     "Run 'aloft delta make --help' or 'aloft delta apply --help' for details.\n";
 
 static const char make_help[] =
-    "usage: aloft delta make OLD NEW -o PATCH [--window-bits N] [--fast]\n\n"
+    "usage: aloft delta make OLD NEW -o PATCH [--window-bits N] [--span N] [--fast]\n\n"
     "Write a delta patch (docs/FORMATS.md section 3) that turns OLD, the image\n"
     "the device runs, into NEW. A signed NEW keeps its signature block in the\n"
     "patch (the device checks it on the rebuilt image); a signed OLD is\n"
@@ -32,6 +32,10 @@ static const char make_help[] =
     "  --window-bits N      zlib window 2^N bytes, 9..15 (default 12: 4 KiB,\n"
     "                       what the ESP-IDF port decodes by default); at\n"
     "                       most the device's CONFIG_ALOFT_INFLATE_WINDOW_BITS\n"
+    "  --span N             new-image bytes per segment, a multiple of 65536\n"
+    "                       (default: the most that keeps each segment's\n"
+    "                       compressed bytes under 8 KiB, what a resume after\n"
+    "                       a cut sends again; fewer segments, smaller patch)\n"
     "  --fast               zlib only: milliseconds instead of seconds, about\n"
     "                       4 % larger (the default also tries Zopfli's optimal\n"
     "                       parser; 'aloft upload --base' uses --fast)\n\n"
@@ -58,10 +62,17 @@ static int fail_diag(const char *path, const aloft_diag_t *d)
     return cli_fail("%s: %s", path, msg);
 }
 
-/* OLD NEW/PATCH -o OUT [--window-bits N] [--fast] (wbits, fast NULL: no
+/* The options of make; NULL for apply, which has none of them. */
+typedef struct {
+    unsigned wbits;
+    uint32_t span;   /* 0: the encoder's choice */
+    bool fast;
+} make_opts_t;
+
+/* OLD NEW/PATCH -o OUT [--window-bits N] [--span N] [--fast] (mo NULL: no
  * such options). */
 static int parse(const char *cmd, const char *help, int argc, char **argv, const char *in[2],
-                 const char **out, unsigned *wbits, bool *fast)
+                 const char **out, make_opts_t *mo)
 {
     int n = 0;
     for (int i = 1; i < argc; i++) {
@@ -76,14 +87,20 @@ static int parse(const char *cmd, const char *help, int argc, char **argv, const
             if (m < 0)
                 return cli_usage(cmd, "-o needs a file name");
             *out = v;
-        } else if (wbits && (m = cli_opt(argc, argv, &i, "--window-bits", &v)) != 0) {
+        } else if (mo && (m = cli_opt(argc, argv, &i, "--window-bits", &v)) != 0) {
             uint32_t w;
             if (m < 0 || cli_parse_u32(v, false, &w) != 0 || w < ALOFT_DELTA_MIN_WBITS ||
                 w > ALOFT_DELTA_MAX_WBITS)
                 return cli_usage(cmd, "--window-bits takes 9..15 (got '%s')", v ? v : "");
-            *wbits = w;
-        } else if (fast && strcmp(argv[i], "--fast") == 0) {
-            *fast = true;
+            mo->wbits = w;
+        } else if (mo && (m = cli_opt(argc, argv, &i, "--span", &v)) != 0) {
+            uint32_t s;
+            if (m < 0 || cli_parse_u32(v, false, &s) != 0 || s == 0 || s % ALOFT_DELTA_MARK != 0)
+                return cli_usage(cmd, "--span takes a multiple of 65536 bytes (got '%s')",
+                                 v ? v : "");
+            mo->span = s;
+        } else if (mo && strcmp(argv[i], "--fast") == 0) {
+            mo->fast = true;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             return cli_usage(cmd, "unknown option '%s'", argv[i]);
         } else if (n == 2) {
@@ -102,9 +119,8 @@ static int parse(const char *cmd, const char *help, int argc, char **argv, const
 static int delta_make_cmd(int argc, char **argv)
 {
     const char *in[2] = {NULL, NULL}, *out = NULL;
-    unsigned wbits = DELTA_DEFAULT_WBITS;
-    bool fast = false;
-    int r = parse("delta make", make_help, argc, argv, in, &out, &wbits, &fast);
+    make_opts_t mo = {DELTA_DEFAULT_WBITS, 0, false};
+    int r = parse("delta make", make_help, argc, argv, in, &out, &mo);
     if (r != 0)
         return r < 0 ? CLI_OK : r;
     size_t ol, nl, pl;
@@ -116,14 +132,18 @@ static int delta_make_cmd(int argc, char **argv)
     size_t op = plain_len(old, ol), np = plain_len(nw, nl);
     if (op == 0 || np == 0) {
         r = cli_fail("%s is empty", op == 0 ? in[0] : in[1]);
-    } else if ((r = delta_make(old, op, nw, np, nw + np, nl - np, wbits,
-                             fast ? DELTA_FAST : DELTA_SMALLEST, &patch, &pl)) != 0) {
+    } else if ((r = delta_make(old, op, nw, np, nw + np, nl - np, mo.wbits, mo.span,
+                               mo.fast ? DELTA_FAST : DELTA_SMALLEST, &patch, &pl)) != 0) {
         r = cli_fail("cannot make the patch: %s", aloft_strerror(r));
     } else if (write_file(out, patch, pl) != 0) {
         r = CLI_FAIL;
     } else {
-        printf("%s: %zu bytes, %.2f %% of the new image (%zu bytes), window 2^%u\n", out, pl,
-               100.0 * (double)pl / (double)np, np, wbits);
+        aloft_delta_header_t h;
+        aloft_delta_parse_header(patch, pl, &h, NULL);
+        printf("%s: %zu bytes, %.2f %% of the new image (%zu bytes), window 2^%u, "
+               "%u segment%s of %u KiB\n",
+               out, pl, 100.0 * (double)pl / (double)np, np, mo.wbits, h.segment_count,
+               h.segment_count == 1 ? "" : "s", h.segment_span / 1024);
         r = CLI_OK;
     }
     free(old);
@@ -135,7 +155,7 @@ static int delta_make_cmd(int argc, char **argv)
 static int delta_apply_cmd(int argc, char **argv)
 {
     const char *in[2] = {NULL, NULL}, *out = NULL;
-    int r = parse("delta apply", apply_help, argc, argv, in, &out, NULL, NULL);
+    int r = parse("delta apply", apply_help, argc, argv, in, &out, NULL);
     if (r != 0)
         return r < 0 ? CLI_OK : r;
     size_t ol, pl, nl;
@@ -190,9 +210,9 @@ int delta_info(const char *path, const uint8_t *p, size_t n, bool json)
         json_str(path);
         printf(",\"kind\":\"delta patch\",\"file_size\":%zu,\"window_bits\":%u,"
                "\"base_size\":%u,\"base_sha256\":\"%s\",\"new_size\":%u,\"new_sha256\":\"%s\","
-               "\"signed\":%s,\"ratio_percent\":%.2f,\"segments\":[",
+               "\"signed\":%s,\"ratio_percent\":%.2f,\"segment_span\":%u,\"segments\":[",
                n, h.window_bits, h.base_size, bs, h.new_size, ns, h.sig_len ? "true" : "false",
-               ratio);
+               ratio, h.segment_span);
     } else {
         printf("file             %s\nkind             delta patch (format %u)\n", path,
                ALOFT_DELTA_VERSION);
@@ -201,7 +221,9 @@ int delta_info(const char *path, const uint8_t *p, size_t n, bool json)
         printf("new image        %u bytes, sha256 %s\n", h.new_size, ns);
         printf("signed           %s\n", h.sig_len ? "yes (block in the header)" : "no");
         printf("zlib window      2^%u bytes\n", h.window_bits);
-        printf("segments         %u\n", h.segment_count);
+        printf("segments         %u of %u KiB (%u journal mark%s each)\n", h.segment_count,
+               h.segment_span / 1024, h.segment_span / ALOFT_DELTA_MARK,
+               h.segment_span == ALOFT_DELTA_MARK ? "" : "s");
         printf("  #  new offset   new bytes  patch offset  patch bytes\n");
     }
     for (uint32_t k = 0; k < h.segment_count; k++) {
@@ -212,7 +234,7 @@ int delta_info(const char *path, const uint8_t *p, size_t n, bool json)
                 printf("]}\n");
             return fail_diag(path, &d);
         }
-        uint32_t off = k * ALOFT_DELTA_SEGMENT, len = aloft_delta_segment_len(&h, k);
+        uint32_t off = k * h.segment_span, len = aloft_delta_segment_len(&h, k);
         if (json)
             printf("%s{\"new_offset\":%u,\"new_len\":%u,\"patch_offset\":%ld,\"patch_len\":%u}",
                    k ? "," : "", off, len, at, comp + ALOFT_DELTA_SEG_HDR);

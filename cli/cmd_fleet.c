@@ -419,7 +419,7 @@ static char *make_patches(const release_args_t *a, const char *project, const ch
             continue;
         opl = ol - aloft_sig_trailer_len(old, ol);
         /* made once, fetched by many devices: the smallest patch */
-        if (delta_make(old, opl, img, plain, img + plain, total - plain, DELTA_DEFAULT_WBITS,
+        if (delta_make(old, opl, img, plain, img + plain, total - plain, DELTA_DEFAULT_WBITS, 0,
                        DELTA_SMALLEST, &patch, &pl) == 0) {
             uint8_t h[32];
             char hx[65], name[300];

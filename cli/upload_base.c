@@ -112,7 +112,7 @@ int upload_base_patch(const upload_args_t *a, const native_peer_t *peer, const u
     }
     const uint8_t *sig = a->sig_block_len ? a->sig_block : NULL;
     int err = bl ? delta_make(base, bl, img, len, sig, a->sig_block_len, DELTA_DEFAULT_WBITS,
-                              DELTA_FAST, patch, patch_len)
+                              0, DELTA_FAST, patch, patch_len)
                  : ALOFT_ERR_SIZE;
     free(base);
     if (err) {

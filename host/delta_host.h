@@ -14,6 +14,11 @@
 /* The device default (ESP-IDF CONFIG_ALOFT_INFLATE_WINDOW_BITS = 12). */
 #define DELTA_DEFAULT_WBITS 12u
 
+/* The encoder's span choice: a segment's deflated bytes (what a resume
+ * inside it sends again) stay below this. 16 KiB, not 8: P1's patch
+ * (10.4 KB) in one segment is no larger than bsdiff's, in two it is. */
+#define DELTA_SPAN_BOUND (16u * 1024u)
+
 /* How hard the encoder works at deflate. FAST: zlib -9, milliseconds (what
  * `aloft upload --base` makes on the fly, where a few hundred bytes more
  * cost less on the air than seconds of encoding). SMALLEST: Zopfli's
@@ -23,10 +28,13 @@ typedef enum { DELTA_FAST, DELTA_SMALLEST } delta_effort_t;
 
 /* Make a patch from old (the base, plain image) to new (plain image; sig
  * its signature block, sig_len 0 if unsigned) into *out (malloc'd, free()
- * it). window_bits 9..15. Returns 0 or ALOFT_ERR_ARG / ALOFT_ERR_SIZE. */
+ * it). window_bits 9..15; span: new-image bytes per segment, a multiple of
+ * ALOFT_DELTA_MARK (one past the image: a single segment), or 0 for the
+ * encoder's choice (DELTA_SPAN_BOUND). Returns 0 or ALOFT_ERR_ARG /
+ * ALOFT_ERR_SIZE. */
 int delta_make(const uint8_t *old, size_t old_len, const uint8_t *new_img, size_t new_len,
-               const uint8_t *sig, size_t sig_len, unsigned window_bits, delta_effort_t effort,
-               uint8_t **out, size_t *out_len);
+               const uint8_t *sig, size_t sig_len, unsigned window_bits, uint32_t span,
+               delta_effort_t effort, uint8_t **out, size_t *out_len);
 
 /* Apply patch to old with the core decoder: on success *out (malloc'd)
  * holds the new image (its signature block appended when the patch carries

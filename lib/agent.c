@@ -220,10 +220,10 @@ static bool get_true(const aloft_json_t *obj, const char *key)
     return aloft_json_member(obj, key, &v) && v.type == ALOFT_JSON_TRUE;
 }
 
-static int get_sha256(const aloft_json_t *obj, uint8_t out[32])
+static int get_sha256(const aloft_json_t *obj, const char *key, uint8_t out[32])
 {
     char hex[65];
-    if (get_str(obj, "sha256", hex, sizeof hex, false) != 0 ||
+    if (get_str(obj, key, hex, sizeof hex, false) != 0 ||
         !aloft_unhex(hex, strlen(hex), out, 32))
         return ALOFT_ERR_COMMAND;
     return 0;
@@ -232,6 +232,29 @@ static int get_sha256(const aloft_json_t *obj, uint8_t out[32])
 static bool http_url(const char *u)
 {
     return (aloft_str_starts(u, "http://") && u[7]) || (aloft_str_starts(u, "https://") && u[8]);
+}
+
+/* The patch from the running image among obj's "patches", into r. An
+ * entry that is malformed is passed over: the file serves instead. */
+static void find_patch(const aloft_agent_t *a, const aloft_json_t *obj, aloft_agent_release_t *r)
+{
+    const aloft_agent_slot_t *run = &a->dev->slots[a->dev->running];
+    aloft_json_t arr, e, v;
+    uint8_t base[32];
+    if (!run->has_image || !aloft_json_member(obj, "patches", &arr))
+        return;
+    for (size_t i = 0; aloft_json_element(&arr, i, &e); i++) {
+        if (get_sha256(&e, "base_sha256", base) != 0 || memcmp(base, run->sha256, 32) != 0 ||
+            !aloft_json_member(&e, "size", &v) || aloft_json_u32(&v, &r->patch_size) != 0 ||
+            get_sha256(&e, "sha256", r->patch_sha256) != 0 ||
+            get_str(&e, "url", r->patch_url, sizeof r->patch_url, false) != 0 ||
+            !http_url(r->patch_url)) {
+            r->patch_size = 0;
+            continue;
+        }
+        if (r->patch_size)
+            return;
+    }
 }
 
 /* The release object (FLEET.md §3) into r; *bad names the first member
@@ -259,13 +282,14 @@ static int parse_release(const aloft_agent_t *a, const aloft_json_t *obj, bool o
         return *bad = "version", ALOFT_ERR_COMMAND;
     if (get_str(obj, "url", r->url, sizeof r->url, false) != 0 || !http_url(r->url))
         return *bad = "url", ALOFT_ERR_COMMAND;
-    if (get_sha256(obj, r->sha256) != 0)
+    if (get_sha256(obj, "sha256", r->sha256) != 0)
         return *bad = "sha256", ALOFT_ERR_COMMAND;
     r->is_signed = get_true(obj, "signed");
     if (get_str(obj, "summary", r->summary, sizeof r->summary, true) != 0)
         return *bad = "summary", ALOFT_ERR_COMMAND;
     if (get_str(obj, "release_url", r->release_url, sizeof r->release_url, true) != 0)
         return *bad = "release_url", ALOFT_ERR_COMMAND;
+    find_patch(a, obj, r);
     return 0;
 }
 

@@ -3,11 +3,13 @@
  * in docs/FORMATS.md §3).
  *
  * Patch bytes pass through three phases: the header (buffered whole, then
- * checked), an 8-byte segment header, and the segment's zlib stream. The
+ * checked), an 8-byte segment header, and the segment's zlib stream (or,
+ * for a segment wholly below a resume's durable mark, its bytes skipped). The
  * inflated entries run through a small machine: three varints (seek, add
  * length, insert length), then the add bytes as runs of unchanged base
- * bytes each followed by one difference byte, then insert bytes (literal). A segment must produce exactly its 64 KiB of the
- * new image and its zlib stream must end exactly at its compressed length.
+ * bytes each followed by one difference byte, then insert bytes (literal).
+ * A segment must produce exactly its span of the new image and its zlib
+ * stream must end exactly at its compressed length.
  */
 #include <string.h>
 
@@ -15,7 +17,7 @@
 #include "aloft/util.h"
 #include "bytes.h"
 
-enum { PH_HEADER, PH_SEGHDR, PH_BODY, PH_DONE };
+enum { PH_HEADER, PH_SEGHDR, PH_BODY, PH_SKIP, PH_DONE };
 /* The varint fields come first: op < OP_DIFF reads a varint. */
 enum { OP_SEEK, OP_ADDLEN, OP_INSLEN, OP_RUN, OP_DIFF, OP_INS };
 
@@ -35,10 +37,10 @@ static int bad(aloft_diag_t *d, size_t at, const char *field)
 
 uint32_t aloft_delta_segment_len(const aloft_delta_header_t *h, uint32_t k)
 {
-    uint32_t start = k * ALOFT_DELTA_SEGMENT;
     if (k >= h->segment_count)
         return 0;
-    return h->new_size - start < ALOFT_DELTA_SEGMENT ? h->new_size - start : ALOFT_DELTA_SEGMENT;
+    uint32_t start = k * h->segment_span;   /* below new_size: no overflow */
+    return h->new_size - start < h->segment_span ? h->new_size - start : h->segment_span;
 }
 
 int aloft_delta_parse_header(const uint8_t *p, size_t len, aloft_delta_header_t *h,
@@ -50,6 +52,8 @@ int aloft_delta_parse_header(const uint8_t *p, size_t len, aloft_delta_header_t 
         return bad(d, len, "truncated");
     if (memcmp(p, ALOFT_DELTA_MAGIC, 4) != 0)
         return bad(d, 0, "magic");
+    if (p[4] == 1)   /* one segment per 64 KiB: no decoder for it is kept */
+        return bad(d, 4, "version 1 (old)");
     if (p[4] != ALOFT_DELTA_VERSION)
         return bad(d, 4, "version");
     uint16_t hlen = aloft_ld16(p + 6);
@@ -70,12 +74,15 @@ int aloft_delta_parse_header(const uint8_t *p, size_t len, aloft_delta_header_t 
     h->segment_count = aloft_ld16(p + 80);
     h->sig_len = aloft_ld16(p + 82);
     h->body_len = aloft_ld32(p + 84);
+    h->segment_span = aloft_ld32(p + 88);
 
     if (h->window_bits < ALOFT_DELTA_MIN_WBITS || h->window_bits > ALOFT_DELTA_MAX_WBITS)
         return bad(d, 5, "window bits");
     if (h->base_size == 0)
         return bad(d, 8, "base size");
-    uint32_t segs = h->new_size / ALOFT_DELTA_SEGMENT + (h->new_size % ALOFT_DELTA_SEGMENT != 0);
+    if (h->segment_span == 0 || h->segment_span % ALOFT_DELTA_MARK != 0)
+        return bad(d, 88, "segment span");
+    uint32_t segs = h->new_size / h->segment_span + (h->new_size % h->segment_span != 0);
     if (h->new_size == 0 || segs > 0xFFFFu)
         return bad(d, 44, "new size");
     if (h->segment_count != segs)
@@ -107,7 +114,7 @@ long aloft_delta_find_segment(const uint8_t *patch, size_t len, const aloft_delt
     for (uint32_t i = 0;; i++) {
         if (at + ALOFT_DELTA_SEG_HDR > end || at + ALOFT_DELTA_SEG_HDR > len)
             return bad(d, at, "truncated");
-        if (aloft_ld32(patch + at) != i * ALOFT_DELTA_SEGMENT)
+        if (aloft_ld32(patch + at) != i * h->segment_span)
             return bad(d, at, "segment offset");
         uint32_t comp = aloft_ld32(patch + at + 4);
         if (comp > end - at - ALOFT_DELTA_SEG_HDR)
@@ -136,9 +143,15 @@ const aloft_delta_header_t *aloft_delta_header(const aloft_delta_t *d)
     return d->phase == PH_HEADER ? NULL : &d->hdr;
 }
 
+/* Where the decoder is in the new image (written or dropped). */
+static uint32_t new_pos(const aloft_delta_t *d)
+{
+    return d->phase == PH_DONE ? d->hdr.new_size : d->seg * d->hdr.segment_span + d->seg_out;
+}
+
 uint32_t aloft_delta_new_offset(const aloft_delta_t *d)
 {
-    return d->seg * ALOFT_DELTA_SEGMENT + d->seg_out;
+    return d->phase == PH_HEADER || new_pos(d) < d->durable ? d->durable : new_pos(d);
 }
 
 const aloft_diag_t *aloft_delta_diag(const aloft_delta_t *d)
@@ -164,17 +177,20 @@ static int accept_header(aloft_delta_t *d)
     return ALOFT_OK;
 }
 
-int aloft_delta_resume(aloft_delta_t *d, uint32_t new_offset, uint32_t patch_offset)
+int aloft_delta_resume(aloft_delta_t *d, uint32_t durable, uint32_t patch_offset)
 {
     if (d->err)
         return d->err;
-    if (d->phase != PH_SEGHDR || d->seg != 0 || d->fill != 0)
+    if (d->phase != PH_SEGHDR || d->seg != 0 || d->fill != 0 || d->any_first ||
+        d->patch_pos != d->hdr.header_len)
         return ALOFT_ERR_STATE;
-    if (new_offset % ALOFT_DELTA_SEGMENT != 0 || new_offset >= d->hdr.new_size ||
+    /* A segment is at least its header and a zlib header and trailer. */
+    if (durable % ALOFT_DELTA_MARK != 0 || durable >= d->hdr.new_size ||
         patch_offset < d->hdr.header_len ||
-        patch_offset >= (uint64_t)d->hdr.header_len + d->hdr.body_len)
+        patch_offset > (uint64_t)d->hdr.header_len + d->hdr.body_len - (ALOFT_DELTA_SEG_HDR + 6u))
         return ALOFT_ERR_ARG;
-    d->seg = new_offset / ALOFT_DELTA_SEGMENT;
+    d->durable = durable;
+    d->any_first = true;
     d->patch_pos = patch_offset;
     return ALOFT_OK;
 }
@@ -184,22 +200,34 @@ static uint32_t body_end(const aloft_delta_t *d)
     return d->hdr.header_len + d->hdr.body_len;
 }
 
-/* The 8-byte segment header is in shdr. */
+/* The 8-byte segment header is in shdr. The first one after a resume may
+ * be any segment up to the one that holds durable; then they follow in
+ * order. A segment that ends at or before durable is skipped uninflated. */
 static int begin_segment(aloft_delta_t *d)
 {
-    uint32_t at = d->patch_pos - ALOFT_DELTA_SEG_HDR;
+    uint32_t at = d->patch_pos - ALOFT_DELTA_SEG_HDR, span = d->hdr.segment_span;
     uint32_t off = aloft_ld32(d->shdr), comp = aloft_ld32(d->shdr + 4);
-    if (off != d->seg * ALOFT_DELTA_SEGMENT)
-        return fail(d, ALOFT_ERR_PATCH, at, d->seg * ALOFT_DELTA_SEGMENT, "segment offset");
+    if (d->any_first) {
+        if (off % span != 0 || off / span > d->durable / span)
+            return fail(d, ALOFT_ERR_PATCH, at, d->durable / span * span, "segment offset");
+        d->seg = off / span;
+        d->any_first = false;
+    }
+    if (off != d->seg * span)
+        return fail(d, ALOFT_ERR_PATCH, at, d->seg * span, "segment offset");
     if (comp < 6 || comp > body_end(d) - d->patch_pos)
         return fail(d, ALOFT_ERR_PATCH, at + 4, body_end(d) - d->patch_pos, "segment length");
+    d->comp_left = comp;
+    d->seg_len = aloft_delta_segment_len(&d->hdr, d->seg);
+    d->seg_out = 0;
+    if ((uint64_t)off + d->seg_len <= d->durable) {
+        d->phase = PH_SKIP;
+        return ALOFT_OK;
+    }
     int r = d->cfg.inflate->begin(d->cfg.inflate->ctx, d->hdr.window_bits);
     if (r < 0)
         return fail(d, r, d->hdr.window_bits, d->cfg.inflate->max_window_bits, "inflate");
     d->inflating = true;
-    d->comp_left = comp;
-    d->seg_len = aloft_delta_segment_len(&d->hdr, d->seg);
-    d->seg_out = 0;
     d->old_pos = 0;
     d->op = OP_SEEK;
     d->vval = d->vshift = 0;
@@ -207,13 +235,23 @@ static int begin_segment(aloft_delta_t *d)
     return ALOFT_OK;
 }
 
+/* The next n new bytes: those below durable are dropped, not written. */
 static int emit(aloft_delta_t *d, const uint8_t *p, size_t n)
 {
-    int r = d->cfg.write(d->cfg.ctx, p, n);
-    if (r < 0)
-        return fail(d, r, aloft_delta_new_offset(d), 0, NULL);
+    uint32_t at = new_pos(d), drop = at >= d->durable ? 0 : d->durable - at;
+    if (drop < n) {
+        int r = d->cfg.write(d->cfg.ctx, p + drop, n - drop);
+        if (r < 0)
+            return fail(d, r, at + drop, 0, NULL);
+    }
     d->seg_out += (uint32_t)n;
     return ALOFT_OK;
+}
+
+/* Bytes from the decoder's position up to durable: output not wanted. */
+static uint32_t below_durable(const aloft_delta_t *d)
+{
+    return new_pos(d) < d->durable ? d->durable - new_pos(d) : 0;
 }
 
 /* After an add's bytes, or when it has none: the insert, or the next entry. */
@@ -241,17 +279,23 @@ static int base_at(aloft_delta_t *d, uint32_t pos, uint32_t *avail)
     return ALOFT_OK;
 }
 
-/* Copy n base bytes unchanged (a run of zero differences). */
+/* Copy n base bytes unchanged (a run of zero differences). Below durable
+ * the base is not even read. */
 static int copy_base(aloft_delta_t *d, uint32_t n)
 {
     while (n > 0) {
-        uint32_t k;
-        int r = base_at(d, d->old_pos, &k);
-        if (r < 0)
-            return r;
-        k = n < k ? n : k;
-        if ((r = emit(d, d->obuf + (d->old_pos - d->cache_off), k)) < 0)
-            return r;
+        uint32_t k = below_durable(d);
+        if (k > 0) {
+            k = n < k ? n : k;
+            d->seg_out += k;
+        } else {
+            int r = base_at(d, d->old_pos, &k);
+            if (r < 0)
+                return r;
+            k = n < k ? n : k;
+            if ((r = emit(d, d->obuf + (d->old_pos - d->cache_off), k)) < 0)
+                return r;
+        }
         d->old_pos += k;
         d->add_left -= k;
         n -= k;
@@ -307,10 +351,11 @@ static int run_entries(aloft_delta_t *d, const uint8_t *p, size_t n)
     while (n > 0) {
         if (d->op == OP_DIFF) {
             uint32_t avail;
-            int r = base_at(d, d->old_pos, &avail);
+            int r = below_durable(d) ? 0 : base_at(d, d->old_pos, &avail);
             if (r < 0)
                 return r;
-            uint8_t b = (uint8_t)(d->obuf[d->old_pos - d->cache_off] + *p++);
+            uint8_t b = below_durable(d) ? 0 : (uint8_t)(d->obuf[d->old_pos - d->cache_off] + *p);
+            p++;
             n--;
             if ((r = emit(d, &b, 1)) < 0)
                 return r;
@@ -348,6 +393,14 @@ static int run_entries(aloft_delta_t *d, const uint8_t *p, size_t n)
     return ALOFT_OK;
 }
 
+static void next_segment(aloft_delta_t *d)
+{
+    d->seg++;
+    d->seg_out = 0;
+    d->phase = d->seg == d->hdr.segment_count ? PH_DONE : PH_SEGHDR;
+    d->fill = 0;
+}
+
 /* The segment's zlib stream ended: it must have produced exactly its share. */
 static int end_segment(aloft_delta_t *d)
 {
@@ -357,9 +410,7 @@ static int end_segment(aloft_delta_t *d)
         return fail(d, ALOFT_ERR_PATCH, d->patch_pos, d->comp_left, "segment length");
     if (d->seg_out != d->seg_len || d->op != OP_SEEK || d->vshift != 0)
         return fail(d, ALOFT_ERR_PATCH, d->patch_pos, d->seg_len - d->seg_out, "segment short");
-    d->seg++;
-    d->phase = d->seg == d->hdr.segment_count ? PH_DONE : PH_SEGHDR;
-    d->fill = 0;
+    next_segment(d);
     return ALOFT_OK;
 }
 
@@ -444,6 +495,12 @@ int aloft_delta_feed(aloft_delta_t *d, const uint8_t *data, size_t len)
             if (r < 0)
                 return r;
             k = (size_t)r;
+        } else if (d->phase == PH_SKIP) {
+            k = d->comp_left < len ? d->comp_left : len;
+            d->comp_left -= (uint32_t)k;
+            d->patch_pos += (uint32_t)k;
+            if (d->comp_left == 0)
+                next_segment(d);
         } else {
             return fail(d, ALOFT_ERR_PATCH, d->patch_pos, body_end(d), "after the end");
         }

@@ -87,7 +87,7 @@ static const err_text_t texts[] = {
     {ALOFT_ERR_DOWNGRADE, "downgrade refused", "the image's secure_version is %h but the running firmware's is %w; build with a secure_version of at least %w"},
     {ALOFT_ERR_PROJECT, "image is for another project", "the device runs project %s; check that you picked the right firmware"},
     {ALOFT_ERR_SIGNED_MISMATCH, "signed metadata does not match the image", "the signature block describes another image (%s); sign the exact file you upload"},
-    {ALOFT_ERR_PATCH, "delta patch is malformed", "%s, at patch byte %h; the patch is damaged or not an aloft patch: copy it again or make it again with `aloft delta make`"},
+    {ALOFT_ERR_PATCH, "delta patch is malformed", "%s, at patch byte %h; the patch is damaged, from an older aloft or not an aloft patch: copy it again or make it again with this aloft (`aloft delta make`)"},
     {ALOFT_ERR_PATCH_BASE, "delta patch is for another base image", "the patch turns a %w-byte image into the new one, and the base here (%h bytes) differs in its %s; make the patch from the image the device runs (`aloft info` shows its SHA-256)"},
     {ALOFT_ERR_PATCH_WINDOW, "delta patch needs a larger zlib window", "the patch was made with --window-bits %h but the decoder keeps at most %w; make it again with `aloft delta make --window-bits %w`"},
     {ALOFT_ERR_UNCONFIRMED, "the new image never confirmed itself", "the device restarted before the image in %s confirmed itself, so the bootloader went back to the previous image; check the new firmware's health check (network, broker) and its log"},

@@ -211,6 +211,28 @@ int aloft_json_member(const aloft_json_t *obj, const char *key, aloft_json_t *ou
     }
 }
 
+int aloft_json_element(const aloft_json_t *arr, size_t index, aloft_json_t *out)
+{
+    if (arr->type != ALOFT_JSON_ARRAY)
+        return 0;
+    scan_t s = {arr->p, arr->n, 1};
+    skip_ws(&s);
+    if (s.i < s.n && s.p[s.i] == ']')
+        return 0;
+    for (size_t k = 0;; k++) {
+        aloft_json_t v;
+        if (scan_value(&s, 1, &v) != 0)
+            return 0;
+        if (k == index) {
+            *out = v;
+            return 1;
+        }
+        skip_ws(&s);
+        if (s.i >= s.n || s.p[s.i++] != ',')
+            return 0;
+    }
+}
+
 static void put_utf8(aloft_sbuf_t *b, uint32_t cp)
 {
     if (cp < 0x80) {

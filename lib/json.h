@@ -41,6 +41,10 @@ int aloft_json_parse(const char *p, size_t n, aloft_json_t *root);
  * member). Returns 1 with *out, 0 if there is none or obj is no object. */
 int aloft_json_member(const aloft_json_t *obj, const char *key, aloft_json_t *out);
 
+/* Element index (0-based) of arr (an array from aloft_json_parse or a
+ * member). Returns 1 with *out, 0 if there is none or arr is no array. */
+int aloft_json_element(const aloft_json_t *arr, size_t index, aloft_json_t *out);
+
 /* A string value unescaped into out (NUL-terminated). Returns its length,
  * ALOFT_ERR_BUFFER if it does not fit, ALOFT_ERR_PROTO if v is no string or
  * holds \u0000 or a lone surrogate. */

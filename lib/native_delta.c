@@ -44,26 +44,50 @@ static int write_new(void *ctx, const uint8_t *data, size_t len)
     return err;
 }
 
+int aloft_nd_init(aloft_native_delta_t *dl, const aloft_flash_t *flash, aloft_update_t *u,
+                  const aloft_inflate_t *z, aloft_diag_t *dg)
+{
+    aloft_delta_cfg_t dc = {.base_size = dl->base_size, .base_sha256 = dl->base_sha256,
+                            .read_base = read_base, .write = write_new, .inflate = z, .ctx = dl};
+    memset(dg, 0, sizeof *dg);
+    dl->flash = flash;
+    dl->update = u;
+    dl->pipe_err = false;
+    int err = aloft_delta_init(&dl->u.dec, &dc);
+    if (err)
+        aloft_diag_set(dg, err, 0, 0, "patch decoder");
+    return err;
+}
+
+/* One byte at a time: the decoder checks the header once it has all of
+ * it, and a byte more would start segment 0 (output before begin). */
+int aloft_nd_header(aloft_native_delta_t *dl, const uint8_t *p, size_t len, size_t *used,
+                    aloft_diag_t *dg)
+{
+    *used = 0;
+    while (*used < len && aloft_delta_header(&dl->u.dec) == NULL) {
+        int err = aloft_delta_feed(&dl->u.dec, p + *used, 1);
+        if (err) {
+            *dg = *aloft_delta_diag(&dl->u.dec);
+            dg->err = err;
+            return err;
+        }
+        (*used)++;
+    }
+    return ALOFT_OK;
+}
+
 int aloft_nd_open(aloft_native_delta_t *dl, const aloft_native_device_config_t *cfg,
                   const aloft_native_offer_t *o, aloft_diag_t *dg)
 {
-    aloft_delta_cfg_t dc = {.base_size = dl->base_size, .base_sha256 = dl->base_sha256,
-                            .read_base = read_base, .write = write_new,
-                            .inflate = cfg->inflate, .ctx = dl};
-    memset(dg, 0, sizeof *dg);
-    dl->flash = cfg->dev->flash;
-    dl->update = cfg->update;
-    dl->pipe_err = false;
-    int err = aloft_delta_init(&dl->u.dec, &dc);
+    size_t used = 0;
+    int err = aloft_nd_init(dl, cfg->dev->flash, cfg->update, cfg->inflate, dg);
     if (err == 0)
-        err = aloft_delta_feed(&dl->u.dec, o->patch_header, o->patch_header_len);
-    if (err) {
-        *dg = *aloft_delta_diag(&dl->u.dec);
-        dg->err = err;
+        err = aloft_nd_header(dl, o->patch_header, o->patch_header_len, &used, dg);
+    if (err)
         return err;
-    }
     const aloft_delta_header_t *h = aloft_delta_header(&dl->u.dec);
-    if (h == NULL || h->header_len != o->patch_header_len) {   /* cut short, or more than it */
+    if (h == NULL || used != o->patch_header_len) {   /* cut short, or more than it */
         aloft_diag_set(dg, ALOFT_ERR_PATCH, o->patch_header_len, h ? h->header_len : 0,
                        "patch header");
         return ALOFT_ERR_PATCH;
@@ -75,10 +99,11 @@ int aloft_nd_open(aloft_native_delta_t *dl, const aloft_native_device_config_t *
     return ALOFT_OK;
 }
 
-/* The device does not know where the resumed segment starts in the patch
- * (the host does): the header's end is a lower bound, which only loosens
- * the decoder's bound on segment lengths; the reconstructed image is
- * checked by its SHA-256 either way. */
+/* The device does not know where the host's stream starts in the patch
+ * (the host sends from the segment that holds the mark): the header's end
+ * is a lower bound, which only loosens the decoder's bound on segment
+ * lengths; the segment's own header says which it is, and the rebuilt
+ * image is checked by its SHA-256 either way. */
 int aloft_nd_start(aloft_native_delta_t *dl, uint32_t offset)
 {
     if (offset == 0)

@@ -152,18 +152,19 @@ static void progress(aloft_native_host_t *h)
     aloft_nh_emit(h, &ev);
 }
 
-/* The stream of a patch upload: its segments from the one that starts at
- * image offset `from` (a durable 64 KiB mark) on. */
+/* The stream of a patch upload: its segments from the one that holds
+ * image offset `from` (a durable 64 KiB mark) on; the device's decoder
+ * drops that segment's output below the mark. */
 static int open_patch(aloft_native_host_t *h, uint32_t from)
 {
     uint32_t comp;
     aloft_diag_t dg;
     long at = h->ph.header_len;
-    if (from % ALOFT_DELTA_SEGMENT != 0)
+    if (from % ALOFT_DELTA_MARK != 0)
         return ALOFT_ERR_PROTO;
-    if (from > 0 &&
+    if (from >= h->ph.segment_span &&
         (at = aloft_delta_find_segment(h->cfg.patch, h->cfg.patch_len, &h->ph,
-                                       from / ALOFT_DELTA_SEGMENT, &comp, &dg)) < 0)
+                                       from / h->ph.segment_span, &comp, &dg)) < 0)
         return (int)at;
     h->patch_off = (uint32_t)at;
     h->stream_len = h->ph.header_len + h->ph.body_len - h->patch_off;

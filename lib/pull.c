@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "aloft/pull.h"
+#include "native_delta.h"
 
 static void policy_defaults(aloft_pull_policy_t *p, const aloft_pull_policy_t *in)
 {
@@ -26,31 +27,117 @@ uint32_t aloft_pull_backoff(const aloft_pull_policy_t *policy, unsigned attempt)
     return wait < p.backoff_max_ms ? (uint32_t)wait : p.backoff_max_ms;
 }
 
-int aloft_pull_start(aloft_pull_t *p, const aloft_device_t *dev, aloft_update_t *u,
-                     const aloft_pull_release_t *rel, const aloft_pull_policy_t *policy)
+static uint32_t file_size(const aloft_pull_t *p)
 {
-    memset(p, 0, sizeof *p);
-    p->rel = rel;
-    p->update = u;
-    policy_defaults(&p->policy, policy);
-    p->phase = ALOFT_PULL_REFUSED;
-    if (rel == NULL || rel->url == NULL || rel->url[0] == '\0')
-        return aloft_diag_set(&p->diag, ALOFT_ERR_ARG, 0, 0, "url");
+    return p->patch ? p->patch->size : p->rel->size;
+}
+
+/* begin() for the file, or (patch) for the new image with the header's
+ * signature block; both resume from the journal when it holds them. */
+static int begin(aloft_pull_t *p)
+{
+    const aloft_pull_release_t *rel = p->rel;
     /* An unsigned file is the image alone, so a device with keys refuses
      * it here; a signed one carries its block at the end (checked by
-     * finish). Resume: the journal holds this file's prefix after a power
-     * cut. */
+     * finish). */
     aloft_update_req_t req = {.target = ALOFT_TARGET_APP, .size = rel->size,
                               .sha256 = rel->sha256, .image_only = !rel->is_signed,
                               .resume = true};
-    int err = aloft_update_begin(u, dev, &req);
+    const aloft_delta_header_t *h = p->patch ? aloft_delta_header(&p->stage->u.dec) : NULL;
+    if (h) {
+        req.size = h->new_size;
+        req.sha256 = h->new_sha256;
+        req.image_only = true;
+        req.sig_block = h->sig_len ? h->sig : NULL;
+        req.sig_block_len = h->sig_len;
+    }
+    int err = aloft_update_begin(p->update, p->dev, &req);
     if (err) {
-        p->diag = *aloft_update_diag(u);
+        p->diag = *aloft_update_diag(p->update);
         if (p->diag.err == 0)
             aloft_diag_set(&p->diag, err, 0, 0, NULL);
         return err;
     }
-    p->done = p->resumed_from = aloft_update_offset(u);
+    p->begun = true;
+    return ALOFT_OK;
+}
+
+/* The patch whose base is the running image, if the device takes patches;
+ * the reason either way. */
+static const char *choose(aloft_pull_t *p, const aloft_pull_delta_t *dl)
+{
+    const aloft_pull_release_t *rel = p->rel;
+    if (rel->npatches == 0 || rel->patches == NULL)   /* an agent passes on only that one */
+        return "no patch from the running image";
+    if (dl == NULL || dl->stage == NULL || dl->inflate == NULL)
+        return "this device takes no patches";
+    if (dl->stage->in_use)   /* a native patch upload runs: begin says BUSY */
+        return "the patch decoder is busy";
+    if (aloft_update_state(p->update) == ALOFT_UPDATE_RECEIVING)
+        return "another update runs";   /* begin refuses BUSY before any request */
+    aloft_nd_identify(dl->stage, p->dev);
+    if (dl->stage->base_size == 0)
+        return "the running image does not verify";
+    for (size_t i = 0; i < rel->npatches; i++) {
+        const aloft_pull_patch_t *pt = &rel->patches[i];
+        if (pt->url && pt->url[0] && pt->size &&
+            memcmp(pt->base_sha256, dl->stage->base_sha256, ALOFT_SHA256_LEN) == 0) {
+            p->patch = pt;
+            p->stage = dl->stage;
+            p->inflate = dl->inflate;
+            return "a patch from the running image";
+        }
+    }
+    return "no patch from the running image";
+}
+
+/* The decoder (the stage held, as a native upload holds it) and the
+ * patch's hash. */
+static int open_patch(aloft_pull_t *p)
+{
+    int err = aloft_hash_init(p->dev->crypto->sha256, &p->patch_hash);
+    if (err)
+        return aloft_diag_set(&p->diag, err, 0, 0, "patch hash");
+    if ((err = aloft_nd_init(p->stage, p->dev->flash, p->update, p->inflate, &p->diag)) != 0) {
+        aloft_hash_drop(p->dev->crypto->sha256, &p->patch_hash);
+        return err;
+    }
+    p->stage->in_use = p->held = p->hashing = true;
+    return ALOFT_OK;
+}
+
+/* The decoder and the patch's hash go back (the pipeline's session is the
+ * caller's business). */
+static void close_patch(aloft_pull_t *p)
+{
+    if (p->hashing)
+        aloft_hash_drop(p->dev->crypto->sha256, &p->patch_hash);
+    p->hashing = false;
+    if (p->held) {
+        aloft_delta_abort(&p->stage->u.dec);
+        p->stage->in_use = p->held = false;
+    }
+}
+
+int aloft_pull_start(aloft_pull_t *p, const aloft_device_t *dev, aloft_update_t *u,
+                     const aloft_pull_release_t *rel, const aloft_pull_policy_t *policy,
+                     const aloft_pull_delta_t *delta)
+{
+    memset(p, 0, sizeof *p);
+    p->rel = rel;
+    p->update = u;
+    p->dev = dev;
+    policy_defaults(&p->policy, policy);
+    p->phase = ALOFT_PULL_REFUSED;
+    if (rel == NULL || rel->url == NULL || rel->url[0] == '\0')
+        return aloft_diag_set(&p->diag, ALOFT_ERR_ARG, 0, 0, "url");
+    p->why = choose(p, delta);
+    int err = p->patch ? open_patch(p) : begin(p);
+    if (err)
+        return err;
+    /* Resume: the journal holds this file's prefix after a power cut (a
+     * patch's: found by begin once its header is in). */
+    p->done = p->resumed_from = p->begun ? aloft_update_offset(u) : 0;
     p->attempt = 1;
     p->phase = ALOFT_PULL_REQUEST;
     return ALOFT_OK;
@@ -63,7 +150,7 @@ aloft_pull_phase_t aloft_pull_poll(aloft_pull_t *p, uint64_t now_ms, aloft_pull_
         p->phase = ALOFT_PULL_REQUEST;
     n.phase = (aloft_pull_phase_t)p->phase;
     if (p->phase == ALOFT_PULL_REQUEST) {
-        n.url = p->rel->url;
+        n.url = p->patch ? p->patch->url : p->rel->url;
         n.from = p->from = p->done;
         p->skip = 0;
         p->retry_err = 0;
@@ -78,19 +165,57 @@ aloft_pull_phase_t aloft_pull_poll(aloft_pull_t *p, uint64_t now_ms, aloft_pull_
     return n.phase;
 }
 
-/* The pull is over: keep the first cause, end the pipeline's session
- * (abort is a no-op once it failed or finished). */
+/* A patch that cannot be used, refused or failed: the file instead, once,
+ * from its start. The patch's session, if begun, is closed first (nothing
+ * of it was activated). Returns why->err, for the port to stop this
+ * transfer; end() then leads to REQUEST for the file. */
+static int fall_back(aloft_pull_t *p, const aloft_diag_t *why)
+{
+    int err = why->err ? why->err : ALOFT_ERR_PATCH;
+    p->patch_diag = *why;
+    if (p->begun)
+        aloft_update_abort_diag(p->update, why);
+    p->begun = false;
+    close_patch(p);
+    p->patch = NULL;
+    p->why = p->fed_any ? "the patch failed" : "the patch was refused";
+    p->decided = true;
+    memset(&p->diag, 0, sizeof p->diag);
+    if (begin(p) != 0) {
+        p->phase = p->fed_any ? ALOFT_PULL_FAILED : ALOFT_PULL_REFUSED;
+        return err;
+    }
+    p->done = p->resumed_from = aloft_update_offset(p->update);
+    p->attempt = 1;
+    p->phase = ALOFT_PULL_REQUEST;
+    return err;
+}
+
+/* The pull is over (a patch: gives way to the file): keep why, end the
+ * pipeline's session (abort is a no-op once it failed or finished). */
+static int fail_with(aloft_pull_t *p, const aloft_diag_t *why)
+{
+    p->decided = true;
+    if (p->held && why->err != ALOFT_ERR_ABORTED)
+        return fall_back(p, why);
+    p->diag = *why;
+    if (p->begun)
+        aloft_update_abort_diag(p->update, &p->diag);
+    close_patch(p);
+    p->phase = p->fed_any ? ALOFT_PULL_FAILED : ALOFT_PULL_REFUSED;
+    return why->err;
+}
+
+/* fail_with the pipeline's own diag when it failed, else this one. */
 static int give_up(aloft_pull_t *p, int err, uint32_t have, uint32_t want, const char *where)
 {
+    aloft_diag_t d = {0};
     const aloft_diag_t *ud = aloft_update_diag(p->update);
-    if (ud->err)
-        p->diag = *ud;
+    if (p->begun && ud->err)
+        d = *ud;
     else
-        aloft_diag_set(&p->diag, err, have, want, where);
-    aloft_update_abort_diag(p->update, &p->diag);
-    p->phase = p->fed_any ? ALOFT_PULL_FAILED : ALOFT_PULL_REFUSED;
-    p->decided = true;
-    return err;
+        aloft_diag_set(&d, err, have, want, where);
+    return fail_with(p, &d);
 }
 
 /* A failure worth another attempt, if any are left; the session stays
@@ -101,7 +226,9 @@ static int retry_or_give_up(aloft_pull_t *p, int err, uint32_t have, uint32_t wa
     aloft_diag_set(&p->diag, err, have, want, where);
     p->decided = true;
     if (p->attempt >= p->policy.tries) {
-        aloft_update_abort_diag(p->update, &p->diag);
+        if (p->begun)
+            aloft_update_abort_diag(p->update, &p->diag);
+        close_patch(p);
         p->phase = p->fed_any ? ALOFT_PULL_FAILED : ALOFT_PULL_REFUSED;
         return err;
     }
@@ -119,7 +246,7 @@ static bool retryable_status(int status)
 int aloft_pull_response(aloft_pull_t *p, int status, int64_t content_length,
                         const char *content_range)
 {
-    uint32_t size = p->rel->size, want = size - p->from;
+    uint32_t size = file_size(p), want = size - p->from;
     if (p->phase != ALOFT_PULL_RECEIVING || p->decided)
         return ALOFT_ERR_STATE;
     p->http_status = (uint16_t)(status > 0 && status < 1000 ? status : 0);
@@ -151,6 +278,63 @@ int aloft_pull_response(aloft_pull_t *p, int status, int64_t content_length,
     return ALOFT_OK;
 }
 
+/* The header's promises against the release (aloft/pull.h). */
+static int check_header(const aloft_pull_t *p, const aloft_delta_header_t *h, aloft_diag_t *d)
+{
+    const aloft_pull_release_t *rel = p->rel;
+    uint32_t file = h->new_size + h->sig_len;   /* the file the patch makes */
+    if (file != rel->size)
+        return aloft_diag_set(d, ALOFT_ERR_HTTP_MISMATCH, file, rel->size, "patch's image");
+    if (rel->is_signed ? h->sig_len == 0 : memcmp(h->new_sha256, rel->sha256, 32) != 0)
+        return aloft_diag_set(d, ALOFT_ERR_SHA256, 0, 0, "patch's image");
+    if ((uint64_t)h->header_len + h->body_len != p->patch->size)
+        return aloft_diag_set(d, ALOFT_ERR_HTTP_MISMATCH, h->header_len + h->body_len,
+                              p->patch->size, "patch size");
+    if (p->dev->nkeys > 0 && h->sig_len == 0)
+        return aloft_diag_set(d, ALOFT_ERR_UNSIGNED, 0, 0, "patch");
+    return ALOFT_OK;
+}
+
+/* Patch bytes: the header until it is whole, checked, then begin (and a
+ * resume from the journal's durable prefix), then the decoder. */
+static int patch_body(aloft_pull_t *p, const uint8_t *b, size_t n)
+{
+    aloft_native_delta_t *dl = p->stage;
+    aloft_diag_t d = {0};
+    size_t used = 0;
+    int err;
+    p->dev->crypto->sha256->update(&p->patch_hash, b, n);
+    p->done += (uint32_t)n;
+    if (!p->begun) {
+        const aloft_delta_header_t *h;
+        if ((err = aloft_nd_header(dl, b, n, &used, &d)) != 0)
+            return fail_with(p, &d);
+        if ((h = aloft_delta_header(&dl->u.dec)) == NULL)
+            return ALOFT_OK;
+        if ((err = check_header(p, h, &d)) != 0)
+            return fail_with(p, &d);
+        if ((err = begin(p)) != 0)
+            return fail_with(p, &p->diag);
+        /* After a power cut: the decoder skips the segments the journal
+         * holds and the output below it. */
+        p->resumed_from = aloft_update_offset(p->update);
+        if (p->resumed_from &&
+            (err = aloft_delta_resume(&dl->u.dec, p->resumed_from, h->header_len)) != 0)
+            return give_up(p, err, p->resumed_from, h->new_size, "patch resume");
+    }
+    if (used == n)
+        return ALOFT_OK;
+    p->fed_any = true;
+    size_t taken;
+    if ((err = aloft_nd_feed(dl, b + used, n - used, SIZE_MAX, &taken)) == 0)
+        return ALOFT_OK;
+    if (dl->pipe_err)
+        return give_up(p, err, 0, 0, NULL);
+    d = *aloft_delta_diag(&dl->u.dec);
+    d.err = err;
+    return fail_with(p, &d);
+}
+
 int aloft_pull_body(aloft_pull_t *p, const void *data, size_t n)
 {
     const uint8_t *b = data;
@@ -158,19 +342,40 @@ int aloft_pull_body(aloft_pull_t *p, const void *data, size_t n)
         return ALOFT_ERR_STATE;
     if (p->retry_err)
         return p->retry_err;   /* a retryable status: its body is not the file */
+    p->wire += (uint32_t)n;
     size_t drop = n < p->skip ? n : p->skip;
     p->skip -= (uint32_t)drop;
     b += drop;
     n -= drop;
     if (n == 0)
         return ALOFT_OK;
-    if (n > p->rel->size - p->done)
-        return give_up(p, ALOFT_ERR_OVERFLOW, p->done + (uint32_t)n, p->rel->size, NULL);
+    if (n > file_size(p) - p->done)
+        return give_up(p, ALOFT_ERR_OVERFLOW, p->done + (uint32_t)n, file_size(p), NULL);
+    if (p->patch)
+        return patch_body(p, b, n);
     int err = aloft_update_feed(p->update, b, n);
     if (err)
         return give_up(p, err, 0, 0, NULL);
     p->fed_any = true;
     p->done += (uint32_t)n;
+    return ALOFT_OK;
+}
+
+/* The whole patch is in: its SHA-256, the decoder's end, then finish. */
+static int finish_patch(aloft_pull_t *p)
+{
+    uint8_t sha[ALOFT_SHA256_LEN];
+    aloft_diag_t d = {0};
+    p->dev->crypto->sha256->finish(&p->patch_hash, sha);
+    p->hashing = false;
+    if (memcmp(sha, p->patch->sha256, sizeof sha) != 0)
+        return give_up(p, ALOFT_ERR_SHA256, 0, 0, "patch");
+    int err = aloft_delta_finish(&p->stage->u.dec);
+    if (err) {
+        d = *aloft_delta_diag(&p->stage->u.dec);
+        d.err = err;
+        return fail_with(p, &d);
+    }
     return ALOFT_OK;
 }
 
@@ -182,14 +387,17 @@ aloft_pull_phase_t aloft_pull_end(aloft_pull_t *p, int err, uint64_t now_ms)
         if (p->retry_err)
             retry_or_give_up(p, p->retry_err, p->http_status, 0, NULL, now_ms);
         else if (err)
-            retry_or_give_up(p, err, p->done, p->rel->size, NULL, now_ms);
-        else if (p->done < p->rel->size)
-            retry_or_give_up(p, ALOFT_ERR_CLOSED, p->done, p->rel->size, NULL, now_ms);
+            retry_or_give_up(p, err, p->done, file_size(p), NULL, now_ms);
+        else if (p->done < file_size(p))
+            retry_or_give_up(p, ALOFT_ERR_CLOSED, p->done, file_size(p), NULL, now_ms);
+        else if (p->patch && finish_patch(p) != 0)
+            ;   /* the file next, or over */
         else if ((err = aloft_update_finish(p->update)) != 0)
             give_up(p, err, 0, 0, NULL);
         else {
             p->diag.err = 0;
             p->phase = ALOFT_PULL_DONE;
+            close_patch(p);
         }
     }
     return (aloft_pull_phase_t)p->phase;
@@ -207,7 +415,11 @@ void aloft_pull_status(const aloft_pull_t *p, aloft_pull_status_t *st)
     memset(st, 0, sizeof *st);
     st->phase = (aloft_pull_phase_t)p->phase;
     st->done = p->done;
-    st->total = p->rel ? p->rel->size : 0;
+    st->total = p->rel ? file_size(p) : 0;
+    st->patch = p->patch != NULL;
+    st->why = p->why;
+    st->patch_diag = p->patch_diag;
+    st->wire = p->wire;
     st->resumed_from = p->resumed_from;
     st->attempt = p->attempt;
     st->tries = p->policy.tries;

@@ -127,10 +127,17 @@ static void start_pull(sim_agent_t *sa, const aloft_agent_release_t *r)
     copy_str(sa->rel.project, sizeof sa->rel.project, r->project);
     copy_str(sa->rel.version, sizeof sa->rel.version, r->version);
     copy_str(sa->rel.url, sizeof sa->rel.url, r->url);
-    sa->rel.file.url = sa->rel.url;
     sa->rel.file.size = r->size;
     memcpy(sa->rel.file.sha256, r->sha256, sizeof sa->rel.file.sha256);
     sa->rel.file.is_signed = r->is_signed;
+    if (r->patch_size) {   /* the agent kept the one from the running image */
+        copy_str(sa->rel.patch_url[0], sizeof sa->rel.patch_url[0], r->patch_url);
+        sa->rel.patches[0].size = r->patch_size;
+        memcpy(sa->rel.patches[0].sha256, r->patch_sha256, 32);
+        memcpy(sa->rel.patches[0].base_sha256, sa->dev.slots[sa->dev.running].sha256, 32);
+        sa->rel.file.npatches = 1;
+    }
+    sim_release_own(&sa->rel);
     sim_log(sa->sim, "aloft-sim: %s: pulling %s %s from %s", sa->name, r->project, r->version,
             r->url);
     if (sim_pull_start(&sa->pull, sa->sim, &sa->rel, &sa->cfg.pull) != 0) {

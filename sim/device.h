@@ -23,6 +23,7 @@
 #include "nor_flash.h"
 
 #define SIM_FLASH_SIZE 0x400000u
+#define SIM_WINDOW_BITS 12   /* zlib window the simulated device inflates */
 
 /* What aloft-sim prints; sim_device reports through it. */
 typedef struct sim_display {

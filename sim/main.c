@@ -32,8 +32,6 @@
 
 enum { EXIT_USAGE = 2, EXIT_POWER_CUT = 3 };
 
-#define SIM_WINDOW_BITS 12   /* zlib window the simulated device inflates */
-
 static volatile sig_atomic_t stop_requested, readdress_requested;
 
 static void on_signal(int sig)
@@ -72,7 +70,8 @@ static void usage(FILE *out)
           "  --run-for SEC          exit after SEC seconds (0: boot, update, exit)\n"
           "\n"
           "HTTP pull (docs/FLEET.md §8): download a release, verify, activate, reboot:\n"
-          "  --pull-release FILE.json  a release object (url, size, sha256, signed)\n"
+          "  --pull-release FILE.json  a release object (url, size, sha256, signed; its\n"
+          "                         patch from the running image, if any, is pulled instead)\n"
           "  --pull URL --pull-size N --pull-sha256 HEX [--pull-signed]  the same, inline\n"
           "  --ca-file PEM          trust this CA for https:// (default: the system's)\n"
           "  --pull-tries N         attempts in all (default 5)\n"

@@ -27,33 +27,81 @@ static void copy_str(const cJSON *o, const char *name, char *out, size_t n)
         snprintf(out, n, "%s", v->valuestring);
 }
 
+void sim_release_own(sim_release_t *r)
+{
+    r->file.url = r->url;
+    r->file.patches = r->patches;
+    for (size_t i = 0; i < r->file.npatches; i++)
+        r->patches[i].url = r->patch_url[i];
+}
+
+static bool get_sha256(const cJSON *o, const char *name, uint8_t out[32])
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsString(v) && aloft_unhex(v->valuestring, strlen(v->valuestring), out, 32);
+}
+
+static bool http_url(const cJSON *v, size_t max)
+{
+    return cJSON_IsString(v) && strlen(v->valuestring) < max &&
+           (strncmp(v->valuestring, "http://", 7) == 0 ||
+            strncmp(v->valuestring, "https://", 8) == 0);
+}
+
+static bool file_size(const cJSON *v)
+{
+    return cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble <= UINT32_MAX &&
+           v->valuedouble == (double)(uint32_t)v->valuedouble;
+}
+
+/* "patches" (FLEET.md §3): the first SIM_PATCHES_MAX, each whole or a
+ * reason. */
+static const char *parse_patches(const cJSON *arr, sim_release_t *r)
+{
+    const cJSON *e;
+    if (arr == NULL)
+        return NULL;
+    if (!cJSON_IsArray(arr))
+        return "\"patches\" must be an array";
+    cJSON_ArrayForEach(e, arr) {
+        aloft_pull_patch_t *pt = &r->patches[r->file.npatches];
+        const cJSON *url = cJSON_GetObjectItemCaseSensitive(e, "url");
+        const cJSON *size = cJSON_GetObjectItemCaseSensitive(e, "size");
+        if (r->file.npatches == SIM_PATCHES_MAX)
+            break;
+        if (!http_url(url, SIM_URL_MAX) || !file_size(size) ||
+            !get_sha256(e, "sha256", pt->sha256) || !get_sha256(e, "base_sha256", pt->base_sha256))
+            return "each of \"patches\" needs base_sha256, url, size and sha256";
+        snprintf(r->patch_url[r->file.npatches], SIM_URL_MAX, "%s", url->valuestring);
+        pt->size = (uint32_t)size->valuedouble;
+        r->file.npatches++;
+    }
+    return NULL;
+}
+
 int sim_release_parse(const char *json, sim_release_t *r, char *err, size_t n)
 {
     memset(r, 0, sizeof *r);
     cJSON *o = cJSON_Parse(json);
     const cJSON *url = cJSON_GetObjectItemCaseSensitive(o, "url");
     const cJSON *size = cJSON_GetObjectItemCaseSensitive(o, "size");
-    const cJSON *sha = cJSON_GetObjectItemCaseSensitive(o, "sha256");
     const cJSON *sig = cJSON_GetObjectItemCaseSensitive(o, "signed");
     const char *why = NULL;
     if (!cJSON_IsObject(o))
         why = "not a JSON object";
-    else if (!cJSON_IsString(url) || strlen(url->valuestring) >= sizeof r->url ||
-             (strncmp(url->valuestring, "http://", 7) != 0 &&
-              strncmp(url->valuestring, "https://", 8) != 0))
+    else if (!http_url(url, sizeof r->url))
         why = "\"url\" must be an http:// or https:// URL";
-    else if (!cJSON_IsNumber(size) || size->valuedouble < 1 || size->valuedouble > UINT32_MAX ||
-             size->valuedouble != (double)(uint32_t)size->valuedouble)
+    else if (!file_size(size))
         why = "\"size\" must be the file's size in bytes";
-    else if (!cJSON_IsString(sha) ||
-             !aloft_unhex(sha->valuestring, strlen(sha->valuestring), r->file.sha256,
-                          sizeof r->file.sha256))
+    else if (!get_sha256(o, "sha256", r->file.sha256))
         why = "\"sha256\" must be 64 hex digits";
     else if (sig != NULL && !cJSON_IsBool(sig))
         why = "\"signed\" must be true or false";
+    else
+        why = parse_patches(cJSON_GetObjectItemCaseSensitive(o, "patches"), r);
     if (why == NULL) {
         snprintf(r->url, sizeof r->url, "%s", url->valuestring);
-        r->file.url = r->url;
+        sim_release_own(r);
         r->file.size = (uint32_t)size->valuedouble;
         r->file.is_signed = cJSON_IsTrue(sig);
         copy_str(o, "project", r->project, sizeof r->project);
@@ -211,12 +259,27 @@ static void end_request(sim_pull_t *p, CURLcode rc)
     aloft_pull_phase_t ph = aloft_pull_end(&p->engine, err, posix_now_ms());
     aloft_pull_status_t st;
     aloft_pull_status(&p->engine, &st);
+    if (st.patch_diag.err && !p->told_fallback) {
+        char text[320];
+        aloft_diag_format(&st.patch_diag, text, sizeof text);
+        sim_log(p->sim, "aloft-sim: pull: %s (%s): the full image instead", st.why, text);
+        p->told_fallback = true;
+    }
     if (ph == ALOFT_PULL_WAIT)
         log_diag(p, "attempt failed, retrying");
     else if (ph == ALOFT_PULL_REFUSED)
         log_diag(p, "refused");
     else if (ph == ALOFT_PULL_FAILED)
         log_diag(p, "failed");
+    else if (ph == ALOFT_PULL_DONE && st.patch)
+        sim_log(p->sim, "aloft-sim: pull complete: a %u-byte patch for the %u-byte file, %u bytes "
+                "on the wire in %u attempt%s, verified and %s activated",
+                (unsigned)st.total, (unsigned)p->rel.file.size, (unsigned)st.wire,
+                (unsigned)st.attempt, st.attempt == 1 ? "" : "s",
+                aloft_update_partition(&p->sim->update)->label);
+    if (ph == ALOFT_PULL_DONE && st.patch && st.resumed_from)
+        sim_log(p->sim, "aloft-sim: pull: resumed from the journal: %u image bytes were in flash, "
+                "the patch's segments below them skipped", (unsigned)st.resumed_from);
     else if (ph == ALOFT_PULL_DONE)
         sim_log(p->sim, "aloft-sim: pull complete: %u bytes in %u attempt%s%s, verified and %s activated",
                 (unsigned)st.total, (unsigned)st.attempt, st.attempt == 1 ? "" : "s",
@@ -233,7 +296,9 @@ int sim_pull_start(sim_pull_t *p, sim_device_t *sim, const sim_release_t *r,
     memset(p, 0, sizeof *p);
     p->sim = sim;
     p->rel = *r;
-    p->rel.file.url = p->rel.url;
+    sim_release_own(&p->rel);
+    inflate_zlib_init(&p->inflate, &p->zst, SIM_WINDOW_BITS);
+    aloft_pull_delta_t delta = {.stage = &p->stage, .inflate = &p->inflate};
     if (opt)
         p->opt = *opt;
     if (p->opt.stall_ms == 0)
@@ -241,13 +306,18 @@ int sim_pull_start(sim_pull_t *p, sim_device_t *sim, const sim_release_t *r,
     if (!curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
         curl_ready = true;
     int err = aloft_pull_start(&p->engine, &sim->dev, &sim->update, &p->rel.file,
-                               &p->opt.policy);
+                               &p->opt.policy, &delta);
+    aloft_pull_status_t st;
+    aloft_pull_status(&p->engine, &st);
+    if (st.patch)
+        sim_log(sim, "aloft-sim: pull: %s: %u bytes instead of %u", st.why, (unsigned)st.total,
+                (unsigned)p->rel.file.size);
+    else
+        sim_log(sim, "aloft-sim: pull: the full image: %s", st.why);
     if (err) {
         log_diag(p, "refused");
         return err;
     }
-    aloft_pull_status_t st;
-    aloft_pull_status(&p->engine, &st);
     if (st.resumed_from)
         sim_log(sim, "aloft-sim: pull: %u of %u bytes already in flash (journal), resuming",
                 (unsigned)st.resumed_from, (unsigned)st.total);

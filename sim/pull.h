@@ -23,20 +23,28 @@
 
 #include "aloft/pull.h"
 #include "device.h"
+#include "inflate_zlib.h"
 
 #define SIM_URL_MAX 512
+#define SIM_PATCHES_MAX 8
 
 /* A release object (docs/FLEET.md §3), what the simulator uses of it. */
 typedef struct sim_release {
     char project[32], version[32], chip[16];   /* "" when absent */
     char url[SIM_URL_MAX];
+    char patch_url[SIM_PATCHES_MAX][SIM_URL_MAX];
+    aloft_pull_patch_t patches[SIM_PATCHES_MAX];  /* urls point into patch_url */
     aloft_pull_release_t file;                 /* file.url points into url */
 } sim_release_t;
 
 /* Parse a release object's JSON text (url, size, sha256 required; signed,
- * project, version, chip optional; patches ignored). Returns 0, or -1 with
- * a reason in err. */
+ * project, version, chip, patches optional: the first SIM_PATCHES_MAX,
+ * each with base_sha256, url, size, sha256). Returns 0, or -1 with a
+ * reason in err. */
 int sim_release_parse(const char *json, sim_release_t *r, char *err, size_t n);
+
+/* Point r's pointers at its own strings again (after a copy). */
+void sim_release_own(sim_release_t *r);
 
 typedef struct sim_pull_options {
     const char *ca_file;          /* HTTPS: trust this CA bundle (PEM); NULL = system's */
@@ -51,6 +59,9 @@ typedef struct sim_pull {
     sim_release_t rel;
     sim_pull_options_t opt;
     aloft_pull_t engine;
+    aloft_native_delta_t stage;   /* patches: the decoder, the running image */
+    inflate_zlib_t zst;
+    aloft_inflate_t inflate;
     void *multi, *easy;           /* CURLM *, CURL * */
     void *headers;                /* struct curl_slist * */
     char range[32];
@@ -59,6 +70,7 @@ typedef struct sim_pull {
     int status;
     bool answered;                /* the response headers went to the engine */
     int body_err;                 /* the engine refused body bytes */
+    bool told_fallback;           /* the patch's refusal was logged */
     char curl_error[256];         /* CURL_ERROR_SIZE */
 } sim_pull_t;
 

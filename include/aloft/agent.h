@@ -86,6 +86,11 @@ typedef struct aloft_agent_release {
     bool is_signed;                 /* the file ends in a signature block */
     char summary[ALOFT_AGENT_SUMMARY_MAX];
     char release_url[ALOFT_AGENT_URL_MAX];
+    /* Of the release's `patches`, the one whose base_sha256 is the running
+     * image's (patch_size 0: none; the pull then fetches url). */
+    char patch_url[ALOFT_AGENT_URL_MAX];
+    uint32_t patch_size;
+    uint8_t patch_sha256[32];
 } aloft_agent_release_t;
 
 typedef struct aloft_agent_config {
@@ -129,7 +134,7 @@ typedef enum aloft_agent_phase {
     ALOFT_AGENT_PHASE_FAILED,
 } aloft_agent_phase_t;
 
-/* Internal; do not rely on the fields. About 2.5 KiB; may be static. */
+/* Internal; do not rely on the fields. About 3 KiB; may be static. */
 typedef struct aloft_agent {
     aloft_agent_config_t cfg;
     const aloft_agent_device_t *dev;

@@ -59,9 +59,11 @@
 
 /* The delta stage (docs/PROTOCOL.md §2.6, FORMATS.md §3): caller-owned,
  * shared by the connections like the inflate (only the one that owns the
- * update uses the decoder). The first HELLO identifies the running image
- * once (reads and hashes it, about as long as the verify at the end of an
- * update); later HELLOs reuse it until the device restarts. Zero it once.
+ * update uses the decoder) and by the HTTP pull (aloft/pull.h), which
+ * holds it for a patch as a connection's upload does. The first HELLO (or
+ * pull) identifies the running image once (reads and hashes it, about as
+ * long as the verify at the end of an update); later ones reuse it until
+ * the device restarts. Zero it once.
  * RAM: sizeof(aloft_native_delta_t) (test_native_delta prints it). */
 typedef struct aloft_native_delta {
     union {
@@ -74,7 +76,7 @@ typedef struct aloft_native_delta {
     uint8_t base_sha256[32];
     bool identified;                /* base_* hold the answer */
     bool pipe_err;                  /* the last error came from the pipeline */
-    bool in_use;                    /* a connection's patch upload holds the decoder */
+    bool in_use;                    /* a patch upload (or pull) holds the decoder */
 } aloft_native_delta_t;
 
 typedef struct aloft_native_device_config {

@@ -23,9 +23,27 @@
  * feed. SHA-256 and signature (devices with keys) are checked by finish,
  * before activation.
  *
+ * Patches (FLEET.md §3 `patches`, FORMATS.md §3): when the device lends
+ * the pull its delta stage and one of the release's patches has the
+ * running image's SHA-256 as base_sha256, the patch is pulled instead of
+ * the file (else the file, and the status says why). Nothing is begun
+ * before the patch header has arrived (the first body bytes) and been
+ * checked: base size and SHA-256 the running image's, the new image the
+ * release's (new_size = size, new_sha256 = sha256 when unsigned; new_size
+ * + the header's signature block = size when signed), header_len +
+ * body_len = the patch's size, a signature block when the device has
+ * keys. Only then begin (the new image, the header's signature block) and
+ * the pipeline's first-bytes checks. A patch refused from its header, or
+ * one that fails later (a corrupt segment, the patch's SHA-256, the
+ * reconstructed image's SHA-256 or signature), is dropped and the file is
+ * pulled instead, once (status.patch_diag says why); the running firmware
+ * is untouched either way.
+ *
  * A cut connection is retried from the byte where it stopped (the session
  * stays open); a power cut loses RAM, and the next start of the same
- * release resumes from the journal's durable prefix (PROTOCOL.md §2.7).
+ * release resumes from the journal's durable prefix (PROTOCOL.md §2.7);
+ * a patch is then fetched from its start again, and the decoder skips
+ * what the journal holds.
  * Retries are bounded: `tries` attempts in all, waiting backoff_ms before
  * the second and doubling up to backoff_max_ms. Only transport failures
  * (connect, cut, stall) and HTTP 408, 429 and 5xx are retried; everything
@@ -42,7 +60,16 @@
 #include <stdint.h>
 
 #include "aloft/error.h"
+#include "aloft/native_device.h"
 #include "aloft/update.h"
+
+/* A delta patch of the release (FLEET.md §3 patches[]). */
+typedef struct aloft_pull_patch {
+    const char *url;                       /* http:// or https:// */
+    uint32_t size;                         /* bytes of the patch file */
+    uint8_t sha256[ALOFT_SHA256_LEN];      /* of the patch file */
+    uint8_t base_sha256[ALOFT_SHA256_LEN]; /* of the image it applies to */
+} aloft_pull_patch_t;
 
 /* One downloadable file of a release (FLEET.md §3: url, size, sha256,
  * signed). */
@@ -51,7 +78,17 @@ typedef struct aloft_pull_release {
     uint32_t size;                    /* exact bytes of the file */
     uint8_t sha256[ALOFT_SHA256_LEN]; /* of the whole file */
     bool is_signed;                   /* the file ends with a signature block */
+    const aloft_pull_patch_t *patches;  /* patches from earlier images; may be NULL */
+    size_t npatches;
 } aloft_pull_release_t;
+
+/* What a device lends the pull to apply patches: its delta stage (shared
+ * with the native server, aloft/native_device.h) and the inflate the
+ * stage decodes with. */
+typedef struct aloft_pull_delta {
+    aloft_native_delta_t *stage;
+    const aloft_inflate_t *inflate;
+} aloft_pull_delta_t;
 
 /* Retry schedule; zero fields take the defaults. */
 typedef struct aloft_pull_policy {
@@ -78,7 +115,7 @@ typedef enum aloft_pull_phase {
 /* What aloft_pull_poll asks of the port. */
 typedef struct aloft_pull_next {
     aloft_pull_phase_t phase;
-    const char *url;          /* REQUEST: the release's url */
+    const char *url;          /* REQUEST: the release's url, or the patch's */
     uint32_t from;            /* REQUEST: first byte wanted; 0 = no Range header */
     uint32_t wait_ms;         /* WAIT: until the next attempt */
 } aloft_pull_next_t;
@@ -86,8 +123,13 @@ typedef struct aloft_pull_next {
 /* Where a pull stands, for progress reports (FLEET.md §5). */
 typedef struct aloft_pull_status {
     aloft_pull_phase_t phase;
-    uint32_t done;            /* bytes of the file in the pipeline */
-    uint32_t total;           /* the release's size */
+    uint32_t done;            /* bytes of the file (or patch) taken */
+    uint32_t total;           /* the release's size (or the patch's) */
+    bool patch;               /* a patch is pulled, not the file */
+    const char *why;          /* which and why: "a patch from the running image",
+                                 "no patch from the running image", ... */
+    aloft_diag_t patch_diag;  /* the patch's refusal when the file replaced it */
+    uint32_t wire;            /* body bytes received, all requests */
     uint32_t resumed_from;    /* journal prefix the pull started from (0 = none) */
     uint8_t attempt;          /* 1-based, of policy.tries */
     uint8_t tries;
@@ -110,15 +152,30 @@ typedef struct aloft_pull {
     uint32_t skip;            /* bytes of a 200 to drop before from */
     uint32_t done;            /* file bytes fed */
     uint32_t resumed_from;
+    uint32_t wire;
     uint64_t wake_ms;
     aloft_diag_t diag;
+    /* patches */
+    const aloft_device_t *dev;
+    aloft_native_delta_t *stage;
+    const aloft_inflate_t *inflate;
+    const aloft_pull_patch_t *patch;  /* being pulled; NULL: the file */
+    bool begun;                       /* the pipeline session is open */
+    bool held;                        /* the stage is ours (in_use) */
+    bool hashing;
+    const char *why;
+    aloft_diag_t patch_diag;
+    aloft_hash_ctx_t patch_hash;      /* of the patch bytes taken */
 } aloft_pull_t;
 
-/* Begin the update for rel (app target, resuming from the journal when it
- * holds this file). Returns 0 (phase REQUEST) or begin's refusal (phase
- * REFUSED, see aloft_update_begin; nothing erased). */
+/* Choose the patch or the file, and for the file begin the update (app
+ * target, resuming from the journal when it holds this file); a patch
+ * begins once its header is in. delta NULL: files only. Returns 0 (phase
+ * REQUEST) or begin's refusal (phase REFUSED, see aloft_update_begin;
+ * nothing erased). */
 int aloft_pull_start(aloft_pull_t *p, const aloft_device_t *dev, aloft_update_t *u,
-                     const aloft_pull_release_t *rel, const aloft_pull_policy_t *policy);
+                     const aloft_pull_release_t *rel, const aloft_pull_policy_t *policy,
+                     const aloft_pull_delta_t *delta);
 
 /* What to do now; fills next (may be NULL) and returns its phase. A WAIT
  * whose time has come turns into REQUEST; a REQUEST handed out turns into
@@ -132,7 +189,7 @@ int aloft_pull_response(aloft_pull_t *p, int status, int64_t content_length,
                         const char *content_range);
 
 /* n body bytes. Returns 0, or an error (stop the transfer, then call
- * end). */
+ * end; after a refused patch, end leads to REQUEST for the file). */
 int aloft_pull_body(aloft_pull_t *p, const void *data, size_t n);
 
 /* The request is over: err 0 when the response ended normally, else

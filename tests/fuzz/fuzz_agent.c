@@ -42,7 +42,8 @@ static unsigned drain(aloft_agent_t *a)
         if (act.kind == ALOFT_AGENT_SAVE && act.len)
             check(aloft_json_parse(act.payload, act.len, &root) == 0);
         if (act.kind == ALOFT_AGENT_PULL)
-            check(act.release->size > 0 && act.release->url[0]);
+            check(act.release->size > 0 && act.release->url[0] &&
+                  (act.release->patch_size == 0 || act.release->patch_url[0] == 'h'));
     }
     return kinds;
 }

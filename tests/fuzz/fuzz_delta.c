@@ -17,7 +17,10 @@
  * pieces gives the same answer, and for an accepted patch the same bytes
  * (CRC-32 and count). The pieces run for every accepted patch and one
  * refused input in four (byte 0 bits 6..7 both set): that keeps the
- * target above 20,000 runs a second.
+ * target above 20,000 runs a second. An accepted patch of more than one
+ * 64 KiB mark is decoded a third time, resumed at a mark (byte 0 picks
+ * which) and fed from the header's end: it must write exactly the bytes
+ * from that mark on that the first decoding wrote (CRC-32 and count).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -47,6 +50,8 @@ typedef struct {
     inflate_zlib_t zst;
     aloft_inflate_t inf;
     uint32_t crc, out;
+    uint32_t start;            /* new-image offset of the first byte written */
+    uint32_t tail_from, tail;  /* CRC-32 of the bytes from tail_from on */
 } run_t;
 
 static int rd(void *ctx, uint32_t off, uint8_t *buf, size_t len)
@@ -61,26 +66,45 @@ static int wr(void *ctx, const uint8_t *p, size_t len)
 {
     run_t *r = ctx;
     const aloft_delta_header_t *h = aloft_delta_header(&r->d);
-    check(h != NULL && len > 0 && r->out + len <= h->new_size);
+    uint32_t at = r->start + r->out;
+    check(h != NULL && len > 0 && at + len <= h->new_size);
+    check(aloft_delta_new_offset(&r->d) == at);
     r->crc = (uint32_t)crc32(r->crc, p, (uInt)len);   /* zlib's: not instrumented */
+    if (at + len > r->tail_from) {
+        size_t skip = at >= r->tail_from ? 0 : r->tail_from - at;
+        r->tail = (uint32_t)crc32(r->tail, p + skip, (uInt)(len - skip));
+    }
     r->out += (uint32_t)len;
     return 0;
 }
 
-static int decode(run_t *r, const uint8_t *p, size_t n, size_t step)
+/* Decode p in pieces of step; resumed with `durable` in place (> 0: fed
+ * the header, then told so, then the rest). tail_from: see run_t. */
+static int decode(run_t *r, const uint8_t *p, size_t n, size_t step, uint32_t durable,
+                  uint32_t tail_from)
 {
     memset(r, 0, sizeof *r);
+    r->start = durable;
+    r->tail_from = tail_from;
     inflate_zlib_init(&r->inf, &r->zst, 12);
     aloft_delta_cfg_t cfg = {BASE_LEN, base_sha, rd, wr, &r->inf, r};
     check(aloft_delta_init(&r->d, &cfg) == 0);
     int e = 0;
-    for (size_t at = 0; at < n && e == 0; at += step)
+    size_t at = 0;
+    if (durable > 0) {
+        uint16_t hl = (uint16_t)(p[6] | p[7] << 8);   /* parsed: durable > 0 */
+        e = aloft_delta_feed(&r->d, p, hl);
+        if (e == 0)
+            e = aloft_delta_resume(&r->d, durable, hl);
+        at = hl;
+    }
+    for (; at < n && e == 0; at += step)
         e = aloft_delta_feed(&r->d, p + at, n - at < step ? n - at : step);
     if (e == 0)
         e = aloft_delta_finish(&r->d);
     check(e <= 0 && e > -128);
     if (e == 0)
-        check(r->out == aloft_delta_header(&r->d)->new_size);
+        check(r->start + r->out == aloft_delta_header(&r->d)->new_size);
     aloft_delta_abort(&r->d);
     return e;
 }
@@ -122,15 +146,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             put32(buf + hl - 4, aloft_crc32(0, buf, hl - 4u));
         }
     }
-    int ea = decode(&a, buf, n, n ? n : 1);
+    /* The mark a third decoding resumes at, if the patch has more than one. */
+    aloft_delta_header_t h;
+    uint32_t marks = 0, mark = 0;
+    if (aloft_delta_parse_header(buf, n, &h, NULL) > 0) {
+        marks = h.new_size / ALOFT_DELTA_MARK + (h.new_size % ALOFT_DELTA_MARK != 0);
+        mark = marks > 1 ? (1u + (uint32_t)(data[0] >> 2) % (marks - 1)) * ALOFT_DELTA_MARK : 0;
+    }
+    int ea = decode(&a, buf, n, n ? n : 1, 0, mark ? mark : UINT32_MAX);
     /* The second decoding, in pieces, for accepted patches and one input
      * in four of the rest (byte 0's top bits): it costs more than the
      * first, and most inputs die early. */
     if (ea == 0 || (data[0] & 0xC0) == 0xC0) {
-        int eb = decode(&b, buf, n, (size_t)(data[0] >> 2) + 1);
+        int eb = decode(&b, buf, n, (size_t)(data[0] >> 2) + 1, 0, UINT32_MAX);
         /* On corrupt zlib data, how much inflate flushed before saying so
          * depends on the pieces; the answer does not. */
         check(ea == eb && (ea != 0 || (a.out == b.out && a.crc == b.crc)));
+    }
+    if (ea == 0 && mark > 0) {
+        static run_t c;
+        check(decode(&c, buf, n, 4096, mark, 0) == 0);
+        check(c.out == h.new_size - mark && c.crc == a.tail);
     }
     return 0;
 }

@@ -170,7 +170,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     image = image_make(&v2, &len);
     image_len = len;
     aloft_hash_oneshot(SHA, image, image_len, image_sha);
-    if (delta_make(v1_fw, v1_len, image, image_len, NULL, 0, 12, DELTA_FAST, &patch, &patch_len) != 0)
+    if (delta_make(v1_fw, v1_len, image, image_len, NULL, 0, 12, 0, DELTA_FAST, &patch, &patch_len) != 0)
         abort();
     image_free(v1_fw);
     native_source_init(&raw_source, image, image_len);

@@ -33,13 +33,25 @@ same_file "$p1_new" "$tmp/fast.out"
 [ "$(stat -c %s "$tmp/fast.patch")" -ge "$(stat -c %s "$tmp/p1.patch")" ] ||
     fail "--fast made a smaller patch than the default"
 
+# --- the span: the encoder's (P3's patch is small: one segment of all
+# three marks) or --span's
+expect_rc 0 "$aloft" delta make "$p3_old" "$p3_new" -o "$tmp/p3one.patch"
+contains "$tmp/out" "1 segment of 192 KiB"
+expect_rc 0 "$aloft" image info "$tmp/p3one.patch"
+contains "$tmp/out" "segments         1 of 192 KiB (3 journal marks each)"
+expect_rc 0 "$aloft" image info --json "$tmp/p3one.patch"
+contains "$tmp/out" '"segment_span":196608'
+
 # --- image info describes it
-expect_rc 0 "$aloft" delta make "$p3_old" "$p3_new" -o "$tmp/p3.patch"
+expect_rc 0 "$aloft" delta make "$p3_old" "$p3_new" -o "$tmp/p3.patch" --span 65536
+contains "$tmp/out" "3 segments of 64 KiB"
+expect_rc 0 "$aloft" delta apply "$p3_old" "$tmp/p3.patch" -o "$tmp/p3.out"
+same_file "$p3_new" "$tmp/p3.out"
 expect_rc 0 "$aloft" image info "$tmp/p3.patch"
-contains "$tmp/out" "kind             delta patch (format 1)"
+contains "$tmp/out" "kind             delta patch (format 2)"
 contains "$tmp/out" "base             144672 bytes, sha256 $(sha256sum "$p3_old" | cut -d' ' -f1)"
 contains "$tmp/out" "new image        144672 bytes, sha256 $(sha256sum "$p3_new" | cut -d' ' -f1)"
-contains "$tmp/out" "segments         3"
+contains "$tmp/out" "segments         3 of 64 KiB (1 journal mark each)"
 contains "$tmp/out" "zlib window      2^12 bytes"
 contains "$tmp/out" "  2  0x00020000"
 expect_rc 0 "$aloft" image info --json "$tmp/p3.patch"
@@ -62,9 +74,9 @@ contains "$tmp/err" "differs in its SHA-256"
 cp "$tmp/p3.patch" "$tmp/bad.patch"
 flip "$tmp/bad.patch" 50
 expect_rc 1 "$aloft" delta apply "$p3_old" "$tmp/bad.patch" -o "$tmp/wrong.bin"
-contains "$tmp/err" "delta patch is malformed: header CRC, at patch byte 88"
+contains "$tmp/err" "delta patch is malformed: header CRC, at patch byte 92"
 expect_rc 1 "$aloft" image info "$tmp/bad.patch"
-contains "$tmp/err" "header CRC, at patch byte 88"
+contains "$tmp/err" "header CRC, at patch byte 92"
 head -c 5000 "$tmp/p3.patch" >"$tmp/short.patch"
 expect_rc 1 "$aloft" delta apply "$p3_old" "$tmp/short.patch" -o "$tmp/wrong.bin"
 contains "$tmp/err" "delta patch is malformed: truncated, at patch byte"
@@ -73,6 +85,15 @@ size=$(stat -c %s "$tmp/flip.patch")
 flip "$tmp/flip.patch" $((size - 3000))
 expect_rc 1 "$aloft" delta apply "$p3_old" "$tmp/flip.patch" -o "$tmp/wrong.bin"
 contains "$tmp/err" "delta patch is malformed"
+[ ! -e "$tmp/wrong.bin" ] || fail "a refused patch left $tmp/wrong.bin"
+# A version 1 patch (made by an older aloft): the words say to make it again.
+cp "$tmp/p3.patch" "$tmp/v1.patch"
+printf '\001' | dd of="$tmp/v1.patch" bs=1 seek=4 conv=notrunc status=none
+expect_rc 1 "$aloft" delta apply "$p3_old" "$tmp/v1.patch" -o "$tmp/wrong.bin"
+contains "$tmp/err" "delta patch is malformed: version 1 (old), at patch byte 4"
+contains "$tmp/err" "make it again with this aloft"
+expect_rc 1 "$aloft" image info "$tmp/v1.patch"
+contains "$tmp/err" "version 1 (old)"
 [ ! -e "$tmp/wrong.bin" ] || fail "a refused patch left $tmp/wrong.bin"
 
 # --- a signed new image keeps its block; a signed old one is its plain image
@@ -97,6 +118,11 @@ expect_rc 2 "$aloft" delta make "$p3_old" "$p3_new"
 contains "$tmp/err" "missing -o FILE"
 expect_rc 2 "$aloft" delta make "$p3_old" "$p3_new" -o "$tmp/x" --window-bits 16
 contains "$tmp/err" "--window-bits takes 9..15 (got '16')"
+for s in 0 65535 100000 x; do
+    expect_rc 2 "$aloft" delta make "$p3_old" "$p3_new" -o "$tmp/x" --span "$s"
+    contains "$tmp/err" "--span takes a multiple of 65536 bytes (got '$s')"
+done
+[ ! -e "$tmp/x" ] || fail "a refused command line left $tmp/x"
 expect_rc 2 "$aloft" delta apply "$p3_old" -o "$tmp/x"
 contains "$tmp/err" "needs two files"
 expect_rc 1 "$aloft" delta make "$tmp/nope.bin" "$p3_new" -o "$tmp/x"

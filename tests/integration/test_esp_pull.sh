@@ -2,7 +2,8 @@
 # tests/integration/test_esp_pull.sh — aloft_pull, the ESP-IDF component's
 # HTTP pull, on Linux over the IDF fakes (esp_http_client over a socket)
 # against a real lighttpd: v2 downloaded with events of ALOFT_PROTO_HTTP,
-# activated, restarted into and confirmed; an image for another chip and
+# activated, restarted into and confirmed; v2 again as a delta patch from
+# v1 (its bytes on the wire, not the image's); an image for another chip and
 # a 404 refused with the words and numbers of the failure, both slots
 # untouched (nothing erased), v1 still serving.
 set -euo pipefail
@@ -10,8 +11,8 @@ source "$(dirname "$0")/esp_fake_lib.sh"
 source "$(dirname "$0")/pull_lib.sh"
 start=$SECONDS
 
-demo_image v1 1.0.0
-demo_image v2 2.0.0 --size 300000
+demo_image v1 1.0.0 --seed 7
+demo_image v2 2.0.0 --size 300000 --seed 7
 "$aloft" image make --chip esp32c3 --project demo --version 2.0.0 --size 300000 \
     -o "$tmp/www/c3.bin" >/dev/null || fail "image make c3"
 cp "$tmp/v2.bin" "$tmp/www/v2.bin"
@@ -26,6 +27,21 @@ wait_esp_boot "$tmp/esp.log" 2 2.0.0
 in_order "$tmp/esp.log" "event: START http" "event: PROGRESS http 300000/300000" \
     "event: END http 300000/300000" "pull: verified and activated, restarting" \
     "boot #2: running app1 demo 2.0.0, state PENDING_VERIFY" "confirm: confirmed (VALID)"
+stop_esp
+
+# --- v2 as a patch from v1: the patch's bytes on the wire
+"$aloft" delta make --fast "$tmp/v1.bin" "$tmp/v2.bin" -o "$tmp/www/12.patch" >/dev/null || fail "delta make"
+psize=$(stat -c %s "$tmp/www/12.patch")
+esp_init "$tmp/dp.flash" "$tmp/v1.bin"
+start_esp "$tmp/dp.flash" "$tmp/dp.log" --open \
+    --pull "$base_url/v2.bin" --pull-size 300000 --pull-sha256 "$(sha v2.bin)" \
+    --pull-patch "$base_url/12.patch,$psize,$(sha 12.patch),$(sha256sum <"$tmp/v1.bin" | cut -c1-64)"
+wait_esp_boot "$tmp/dp.log" 2 2.0.0
+in_order "$tmp/dp.log" "pull: a patch from the running image: $psize bytes instead of 300000" \
+    "GET $base_url/12.patch" "pull complete: $psize bytes (a patch) in 1 attempt(s), $psize on the wire" \
+    "pull: verified and activated, restarting" "boot #2: running app1 demo 2.0.0"
+lacks "$tmp/dp.log" "GET $base_url/v2.bin"
+echo "ESP pull of a patch: $psize bytes for a 300000-byte image"
 stop_esp
 
 # refused LOG URL SIZE SHA WORDS: the first boot's pull is refused with

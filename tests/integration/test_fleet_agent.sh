@@ -3,9 +3,11 @@
 # devices: `aloft-sim --fleet 4` (the MQTT agent with the HTTP pull, real
 # flash files and reboots), a real lighttpd serving the release directory,
 # a real mosquitto with FLEET.md's password file and ACL, everything over
-# TLS with the test CA. The release made by `aloft fleet release` is
-# pulled, checked, activated and confirmed by each device of the fleet, in
-# waves; a fifth device (its own aloft-sim) boots the new image but never
+# TLS with the test CA. The release made by `aloft fleet release` (with a
+# delta patch from the earlier release the fleet runs) is pulled as that
+# patch, checked, activated and confirmed by each device of the fleet, in
+# waves; a fifth device (its own aloft-sim, running another 1.0.0 build, so
+# it pulls the full image and says why) boots the new image but never
 # confirms it, is reset and rolls back: counted failed with the device's
 # -78. The broker's retained state shows the new version running from the
 # other slot on the four, the old one on the fifth.
@@ -14,10 +16,12 @@ source "$(dirname "$0")/fleet_lib.sh"
 
 start_broker node-1 node-2 node-3 node-4 zz-bad
 start_lighttpd
-demo_image v1 1.0.0
-demo_image v2 2.0.0
+demo_image v1 1.0.0 --seed 7
+demo_image v2 2.0.0 --seed 7
 fleet_port=$mqtts_port fleet_opts="--cafile $tmp/ca.pem"
-expect_rc 0 fleet release "$tmp/v2.bin" --url "$base_url" --dir "$tmp/www" --no-patches
+expect_rc 0 fleet release "$tmp/v1.bin" --url "$base_url" --dir "$tmp/www"
+expect_rc 0 fleet release "$tmp/v2.bin" --url "$base_url" --dir "$tmp/www"
+psize=$(stat -c %s "$tmp/www/demo/2.0.0/from-1.0.0.patch")
 spawn "$sim_bin" --flash "$tmp/node" --fleet 4 --firmware "$tmp/v1.bin" --name node \
     --mqtt "127.0.0.1:$mqtts_port" --mqtt-cafile "$tmp/ca.pem" --mqtt-password "$dev_pw" \
     --confirm-after 0.2 --pull-backoff 100 >"$tmp/fleet.log" 2>&1
@@ -60,9 +64,14 @@ for i in 1 2 3 4; do
 done
 grep -E "^zz-bad +(ESP32|esp32) +demo +1\.0\.0 +yes +app0 VALID 1\.0\.0\*" "$tmp/out" >/dev/null ||
     { cat "$tmp/out"; fail "zz-bad does not run 1.0.0 again"; }
-# Each device fetched the whole release from lighttpd (which writes its
-# access log out as it stops).
+# The fleet fetched the patch, zz-bad (another 1.0.0) the whole image, from
+# lighttpd (which writes its access log out as it stops).
+[ "$(grep -c "pull: a patch from the running image: $psize bytes instead of 200000" "$tmp/fleet.log")" = 4 ] ||
+    { cat "$tmp/fleet.log"; fail "the fleet did not pull the patch"; }
+contains "$tmp/bad.log" "pull: the full image: no patch from the running image"
 stop_lighttpd
-[ "$(grep -c "GET /demo/2\.0\.0/v2\.bin HTTP/1\.1 200 200000" "$access_log")" = 5 ] ||
-    { cat "$access_log"; fail "not five full downloads of v2.bin"; }
+[ "$(grep -c "GET /demo/2\.0\.0/from-1\.0\.0\.patch HTTP/1\.1 200 $psize" "$access_log")" = 4 ] &&
+    [ "$(grep -c "GET /demo/2\.0\.0/v2\.bin HTTP/1\.1 200 200000" "$access_log")" = 1 ] ||
+    { cat "$access_log"; fail "not four patch downloads and one of v2.bin"; }
+echo "rollout: $psize-byte patch pulled by 4 devices instead of the 200000-byte image"
 echo PASS

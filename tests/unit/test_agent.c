@@ -347,6 +347,35 @@ static void test_signed_only(void **state)
     assert_true(agent.release.is_signed);
 }
 
+/* Of the release's patches the agent keeps the one from the running image
+ * (malformed entries passed over); none: the file. */
+static void test_patch_choice(void **state)
+{
+    (void)state;
+#define H(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
+#define PATCH(base, url, size) \
+    "{\"base_sha256\":\"" H(base) "\",\"url\":\"" url "\",\"size\":" size "," SHA "}"
+#define PREL(patches) \
+    "{\"project\":\"gateway\",\"version\":\"2.1.0\",\"chip\":\"esp32\"," \
+    "\"url\":\"http://files.lan/gw.bin\",\"size\":915456," SHA ",\"patches\":[" patches "]}"
+    memset(dev.slots[dev.running].sha256, 0x11, 32);
+    cmd(INSTALL("p1", PREL(PATCH("22", "http://files.lan/a.patch", "10") ","
+                           PATCH("11", "ftp://files.lan/b.patch", "20") ","
+                           PATCH("11", "http://files.lan/c.patch", "2048"))));
+    assert_non_null(find(ALOFT_AGENT_PULL, NULL));
+    assert_int_equal(agent.release.patch_size, 2048);
+    assert_string_equal(agent.release.patch_url, "http://files.lan/c.patch");
+    assert_int_equal(agent.release.patch_sha256[1], 0x11);
+    aloft_agent_pull_done(&agent, &(aloft_diag_t){.err = ALOFT_ERR_SHA256});
+    drain();
+    cmd(INSTALL("p2", PREL(PATCH("22", "http://files.lan/a.patch", "10"))));
+    assert_non_null(find(ALOFT_AGENT_PULL, NULL));
+    assert_int_equal(agent.release.patch_size, 0);
+#undef PREL
+#undef PATCH
+#undef H
+}
+
 static void test_pending_and_busy(void **state)
 {
     (void)state;
@@ -528,6 +557,7 @@ int main(void)
         cmocka_unit_test_setup(test_pull_failed, setup),
         cmocka_unit_test_setup(test_refusals, setup),
         cmocka_unit_test_setup(test_signed_only, setup),
+        cmocka_unit_test_setup(test_patch_choice, setup),
         cmocka_unit_test_setup(test_pending_and_busy, setup),
         cmocka_unit_test_setup(test_omg, setup),
         cmocka_unit_test_setup(test_ha_install, setup),

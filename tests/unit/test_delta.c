@@ -2,7 +2,7 @@
  * tests/unit/test_delta.c — delta patches (docs/FORMATS.md §3) on the real
  * fixture pairs of shared/fixtures/firmware/SOURCES.md: made by the host
  * encoder, decoded by the core decoder in whole, in 1-byte pieces and
- * resumed at every segment, and (every ESP32-family pair) uploaded to a
+ * resumed at every 64 KiB mark (inside segments of several marks too), and (every ESP32-family pair) uploaded to a
  * simulated device of its chip that rebuilds and boots the new image; refused for another base, a larger window, a
  * truncation and every kind of tampering, before any output where the
  * header alone tells. Without the fixtures: exit 77 (fails under CI=true).
@@ -59,12 +59,32 @@ typedef struct {
     const uint8_t *old;
     size_t old_len;
     uint8_t *out;
-    size_t len, cap, reads;
+    size_t len, cap, reads, begins;
     uint8_t sha[32];
     inflate_zlib_t zst;
-    aloft_inflate_t inf;
+    aloft_inflate_t zinf, inf;   /* inf: zinf, its streams counted */
     aloft_delta_t d;
 } run_t;
+
+static int count_begin(void *ctx, unsigned wbits)
+{
+    run_t *r = ctx;
+    r->begins++;
+    return r->zinf.begin(r->zinf.ctx, wbits);
+}
+
+static int pass_run(void *ctx, const uint8_t *in, size_t in_len, size_t *in_used, uint8_t *out,
+                    size_t out_cap, size_t *out_len)
+{
+    run_t *r = ctx;
+    return r->zinf.run(r->zinf.ctx, in, in_len, in_used, out, out_cap, out_len);
+}
+
+static void pass_end(void *ctx)
+{
+    run_t *r = ctx;
+    r->zinf.end(r->zinf.ctx);
+}
 
 static int rd(void *ctx, uint32_t off, uint8_t *buf, size_t len)
 {
@@ -92,7 +112,12 @@ static run_t *run_new(const uint8_t *old, size_t old_len, size_t cap, unsigned m
     r->out = malloc(cap);
     r->cap = cap;
     delta_sha256(old, old_len, r->sha);
-    inflate_zlib_init(&r->inf, &r->zst, max_wbits);
+    inflate_zlib_init(&r->zinf, &r->zst, max_wbits);
+    r->inf = r->zinf;
+    r->inf.begin = count_begin;
+    r->inf.run = pass_run;
+    r->inf.end = pass_end;
+    r->inf.ctx = r;
     aloft_delta_cfg_t cfg = {(uint32_t)old_len, r->sha, rd, wr, &r->inf, r};
     assert_int_equal(aloft_delta_init(&r->d, &cfg), 0);
     return r;
@@ -123,12 +148,19 @@ typedef struct {
     size_t ol, nl, pl;
 } made_t;
 
-static void make(const pair_t *pr, unsigned wbits, made_t *m)
+/* span 0: the encoder's choice. */
+static void make_span(const pair_t *pr, unsigned wbits, uint32_t span, made_t *m)
 {
     m->old = load(pr->old, &m->ol);
     m->nw = load(pr->new_, &m->nl);
-    assert_int_equal(delta_make(m->old, m->ol, m->nw, m->nl, NULL, 0, wbits, DELTA_FAST, &m->patch, &m->pl),
+    assert_int_equal(delta_make(m->old, m->ol, m->nw, m->nl, NULL, 0, wbits, span, DELTA_FAST,
+                                &m->patch, &m->pl),
                      0);
+}
+
+static void make(const pair_t *pr, unsigned wbits, made_t *m)
+{
+    make_span(pr, wbits, 0, m);
 }
 
 static void unmake(made_t *m)
@@ -154,8 +186,11 @@ static void test_round_trip_every_pair(void **state)
             assert_int_equal(delta_apply(m.old, m.ol, m.patch, m.pl, &out, &n, &d), 0);
             assert_int_equal(n, m.nl);
             assert_memory_equal(out, m.nw, n);
-            printf("%-4s window 2^%-2u patch %7zu bytes = %5.2f %% of %zu\n", pairs[i].name,
-                   wbits[w], m.pl, 100.0 * (double)m.pl / (double)m.nl, m.nl);
+            aloft_delta_header_t h;
+            assert_true(aloft_delta_parse_header(m.patch, m.pl, &h, NULL) > 0);
+            printf("%-4s window 2^%-2u patch %7zu bytes = %5.2f %% of %zu, %u x %u KiB\n",
+                   pairs[i].name, wbits[w], m.pl, 100.0 * (double)m.pl / (double)m.nl, m.nl,
+                   h.segment_count, h.segment_span / 1024);
             if (w == 0 && strcmp(pairs[i].name, "P7") != 0) {   /* P7: ESP8266, no aloft device */
                 delta_device_run_t r;
                 if (delta_device_apply(m.old, m.ol, m.nw, m.nl, m.patch, m.pl, &r) != 0)
@@ -182,7 +217,7 @@ static void test_smallest(void **state)
         make(pr, runs[i].wbits, &m);
         uint8_t *small;
         size_t sl;
-        assert_int_equal(delta_make(m.old, m.ol, m.nw, m.nl, NULL, 0, runs[i].wbits,
+        assert_int_equal(delta_make(m.old, m.ol, m.nw, m.nl, NULL, 0, runs[i].wbits, 0,
                                     DELTA_SMALLEST, &small, &sl),
                          0);
         printf("%-4s window 2^%-2u fast %7zu, smallest %7zu bytes (%.1f %% less)\n", pr->name,
@@ -198,49 +233,95 @@ static void test_smallest(void **state)
     }
 }
 
-/* Whole, in 1-byte pieces, and resumed at every segment: the same bytes. */
+/* Resumed with `durable` new bytes in place, fed from patch offset `at`:
+ * exactly the new image from durable on comes out, and only the segments
+ * from durable's on are inflated. */
+static void resume_once(const made_t *m, const aloft_delta_header_t *h, uint32_t durable,
+                        long at)
+{
+    run_t *r = run_new(m->old, m->ol, m->nl, 15);
+    assert_int_equal(aloft_delta_resume(&r->d, durable, (uint32_t)at),
+                     ALOFT_ERR_STATE);   /* header not in yet */
+    assert_int_equal(aloft_delta_feed(&r->d, m->patch, h->header_len), 0);
+    assert_int_equal(aloft_delta_resume(&r->d, durable + 1, (uint32_t)at), ALOFT_ERR_ARG);
+    assert_int_equal(aloft_delta_resume(&r->d, durable, (uint32_t)at), 0);
+    assert_int_equal(aloft_delta_resume(&r->d, durable, (uint32_t)at), ALOFT_ERR_STATE);
+    assert_int_equal(aloft_delta_new_offset(&r->d), durable);
+    assert_int_equal(feed(r, m->patch + at, m->pl - (size_t)at, 4093), 0);
+    if (r->len != m->nl - durable || memcmp(r->out, m->nw + durable, r->len) != 0)
+        fail_msg("resumed at %u from patch byte %ld: %zu bytes out, want %zu", durable, at,
+                 r->len, m->nl - durable);
+    assert_int_equal(r->begins, h->segment_count - durable / h->segment_span);
+    run_free(r);
+}
+
+/* Whole, in 1-byte pieces, and resumed at every 64 KiB mark, from the
+ * header's end, from segment 0 and from the segment that holds the mark:
+ * the same bytes. */
 static void test_pieces_and_resume(void **state)
 {
     (void)state;
-    const size_t which[] = {3, 0};   /* P3 (3 segments) and P1 (10) */
-    for (size_t w = 0; w < 2; w++) {
+    /* P3 (3 marks) with two marks per segment, P1 (10 marks) with the
+     * encoder's span (one segment), P3 with one mark per segment. */
+    static const struct { size_t pair; uint32_t span; } runs[] = {
+        {3, 2 * ALOFT_DELTA_MARK}, {0, 0}, {3, ALOFT_DELTA_MARK}};
+    for (size_t w = 0; w < sizeof runs / sizeof runs[0]; w++) {
         made_t m;
-        make(&pairs[which[w]], DELTA_DEFAULT_WBITS, &m);
-        run_t *r = run_new(m.old, m.ol, m.nl, 15);
-        assert_int_equal(feed(r, m.patch, m.pl, 1), 0);
-        assert_int_equal(r->len, m.nl);
-        assert_memory_equal(r->out, m.nw, m.nl);
-        /* Base reads (flash reads on a device) come a buffer at a time. */
-        printf("%s: %zu base reads for %zu bytes\n", pairs[which[w]].name, r->reads, m.nl);
-        assert_true(r->reads < m.nl / 64);
-        run_free(r);
-
+        make_span(&pairs[runs[w].pair], DELTA_DEFAULT_WBITS, runs[w].span, &m);
         aloft_delta_header_t h;
         assert_true(aloft_delta_parse_header(m.patch, m.pl, &h, NULL) > 0);
-        for (uint32_t k = 0; k < h.segment_count; k++) {
-            uint32_t comp;
-            long at = aloft_delta_find_segment(m.patch, m.pl, &h, k, &comp, NULL);
-            assert_true(at >= h.header_len);
-            r = run_new(m.old, m.ol, m.nl, 15);
-            assert_int_equal(aloft_delta_resume(&r->d, k * ALOFT_DELTA_SEGMENT, (uint32_t)at),
-                             ALOFT_ERR_STATE);   /* header not in yet */
-            assert_int_equal(aloft_delta_feed(&r->d, m.patch, h.header_len), 0);
-            assert_int_equal(aloft_delta_resume(&r->d, k * ALOFT_DELTA_SEGMENT + 1, (uint32_t)at),
-                             ALOFT_ERR_ARG);
-            assert_int_equal(aloft_delta_resume(&r->d, k * ALOFT_DELTA_SEGMENT, (uint32_t)at), 0);
-            assert_int_equal(feed(r, m.patch + at, m.pl - (size_t)at, 4093), 0);
-            assert_int_equal(r->len, m.nl - k * ALOFT_DELTA_SEGMENT);
-            assert_memory_equal(r->out, m.nw + k * ALOFT_DELTA_SEGMENT, r->len);
+        printf("%s: %u segments of %u KiB\n", pairs[runs[w].pair].name, h.segment_count,
+               h.segment_span / 1024);
+        if (runs[w].span)
+            assert_int_equal(h.segment_span, runs[w].span);
+        else
+            assert_true(h.segment_span > ALOFT_DELTA_MARK);
+        if (w < 2) {
+            run_t *r = run_new(m.old, m.ol, m.nl, 15);
+            assert_int_equal(feed(r, m.patch, m.pl, 1), 0);
+            assert_int_equal(r->len, m.nl);
+            assert_memory_equal(r->out, m.nw, m.nl);
+            /* Base reads (flash reads on a device) come a buffer at a time. */
+            printf("%s: %zu base reads for %zu bytes\n", pairs[runs[w].pair].name, r->reads,
+                   m.nl);
+            assert_true(r->reads < m.nl / 64);
             run_free(r);
         }
+        uint32_t comp;
+        for (uint32_t durable = 0; durable < m.nl; durable += ALOFT_DELTA_MARK) {
+            uint32_t k = durable / h.segment_span;
+            long at = aloft_delta_find_segment(m.patch, m.pl, &h, k, &comp, NULL);
+            assert_true(at >= h.header_len);
+            resume_once(&m, &h, durable, h.header_len);
+            resume_once(&m, &h, durable, at);
+            if (k > 1)   /* from a segment between */
+                resume_once(&m, &h, durable,
+                            aloft_delta_find_segment(m.patch, m.pl, &h, 1, &comp, NULL));
+            /* Not a segment start: its bytes do not read as one. */
+            run_t *r = run_new(m.old, m.ol, m.nl, 15);
+            assert_int_equal(aloft_delta_feed(&r->d, m.patch, h.header_len), 0);
+            assert_int_equal(aloft_delta_resume(&r->d, durable, (uint32_t)at + 1), 0);
+            assert_int_equal(feed(r, m.patch + at + 1, m.pl - (size_t)at - 1, 4096),
+                             ALOFT_ERR_PATCH);
+            assert_int_equal(r->len, 0);
+            run_free(r);
+        }
+        /* patch_offset outside the body. */
+        run_t *r = run_new(m.old, m.ol, m.nl, 15);
+        assert_int_equal(aloft_delta_feed(&r->d, m.patch, h.header_len), 0);
+        assert_int_equal(aloft_delta_resume(&r->d, 0, h.header_len - 1u), ALOFT_ERR_ARG);
+        assert_int_equal(aloft_delta_resume(&r->d, 0, (uint32_t)m.pl), ALOFT_ERR_ARG);
+        assert_int_equal(aloft_delta_resume(&r->d, (uint32_t)(m.nl + ALOFT_DELTA_MARK) /
+                                                       ALOFT_DELTA_MARK * ALOFT_DELTA_MARK,
+                                            h.header_len),
+                         ALOFT_ERR_ARG);
+        run_free(r);
         /* Resumed at segment 1 but fed segment 2: its offset gives it away. */
         if (h.segment_count > 2) {
-            uint32_t comp;
             long at2 = aloft_delta_find_segment(m.patch, m.pl, &h, 2, &comp, NULL);
-            long at1 = aloft_delta_find_segment(m.patch, m.pl, &h, 1, &comp, NULL);
             r = run_new(m.old, m.ol, m.nl, 15);
             assert_int_equal(aloft_delta_feed(&r->d, m.patch, h.header_len), 0);
-            assert_int_equal(aloft_delta_resume(&r->d, ALOFT_DELTA_SEGMENT, (uint32_t)at1), 0);
+            assert_int_equal(aloft_delta_resume(&r->d, h.segment_span, h.header_len), 0);
             assert_int_equal(feed(r, m.patch + at2, m.pl - (size_t)at2, 4096), ALOFT_ERR_PATCH);
             assert_string_equal(aloft_delta_diag(&r->d)->where, "segment offset");
             assert_int_equal(r->len, 0);
@@ -296,7 +377,7 @@ static void test_tampered_and_truncated(void **state)
 {
     (void)state;
     made_t m;
-    make(&pairs[3], DELTA_DEFAULT_WBITS, &m);   /* P3: 3 segments */
+    make_span(&pairs[3], DELTA_DEFAULT_WBITS, ALOFT_DELTA_MARK, &m);   /* P3: 3 segments */
     uint8_t *t = malloc(m.pl);
     aloft_delta_header_t h;
     assert_true(aloft_delta_parse_header(m.patch, m.pl, &h, NULL) > 0);
@@ -326,6 +407,8 @@ static void test_tampered_and_truncated(void **state)
         {80, 9, ALOFT_ERR_PATCH, "segment count"},
         {82, 1, ALOFT_ERR_PATCH, "signature length"},
         {84, 0, ALOFT_ERR_PATCH, NULL},
+        {88, 1, ALOFT_ERR_PATCH, "segment span"},
+        {90, 0, ALOFT_ERR_PATCH, "segment span"},
     };
     for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
         memcpy(t, m.patch, m.pl);
@@ -346,8 +429,19 @@ static void test_tampered_and_truncated(void **state)
     t[0] = 'X';
     expect_refused_early(m.old, m.ol, t, m.pl, 15, ALOFT_ERR_PATCH, "magic");
     memcpy(t, m.patch, m.pl);
-    t[4] = 2;
+    t[4] = 3;
     expect_refused_early(m.old, m.ol, t, m.pl, 15, ALOFT_ERR_PATCH, "version");
+    /* A version 1 patch (a segment per 64 KiB, no span field): made again. */
+    memcpy(t, m.patch, m.pl);
+    t[4] = 1;
+    expect_refused_early(m.old, m.ol, t, m.pl, 15, ALOFT_ERR_PATCH, "version 1 (old)");
+    char msg[384];
+    aloft_diag_t dv = {0};
+    assert_int_equal(aloft_delta_parse_header(t, m.pl, &h, &dv), ALOFT_ERR_PATCH);
+    aloft_diag_format(&dv, msg, sizeof msg);
+    printf("version 1: %s\n", msg);
+    assert_non_null(strstr(msg, "make it again with this aloft"));
+    assert_true(aloft_delta_parse_header(m.patch, m.pl, &h, NULL) > 0);
     memcpy(t, m.patch, m.pl);
     t[6] = 3, t[7] = 0;
     expect_refused_early(m.old, m.ol, t, m.pl, 15, ALOFT_ERR_PATCH, "header length");
@@ -418,7 +512,8 @@ static void test_signed_new_image(void **state)
     uint8_t sig[8] = {0x30, 6, 2, 1, 1, 2, 1, 1}, block[ALOFT_SIG_BLOCK_MAX];
     int bl = aloft_sig_encode(&meta, sig, sizeof sig, block, sizeof block);
     assert_true(bl > 0);
-    assert_int_equal(delta_make(m.old, m.ol, m.nw, m.nl, block, (size_t)bl, 12, DELTA_FAST, &m.patch, &m.pl),
+    assert_int_equal(delta_make(m.old, m.ol, m.nw, m.nl, block, (size_t)bl, 12, 0, DELTA_FAST,
+                                &m.patch, &m.pl),
                      0);
     uint8_t *out;
     size_t n;
@@ -432,7 +527,8 @@ static void test_signed_new_image(void **state)
     /* A block that describes another image. */
     meta.image_sha256[0] ^= 1;
     bl = aloft_sig_encode(&meta, sig, sizeof sig, block, sizeof block);
-    assert_int_equal(delta_make(m.old, m.ol, m.nw, m.nl, block, (size_t)bl, 12, DELTA_FAST, &m.patch, &m.pl),
+    assert_int_equal(delta_make(m.old, m.ol, m.nw, m.nl, block, (size_t)bl, 12, 0, DELTA_FAST,
+                                &m.patch, &m.pl),
                      0);
     expect_refused_early(m.old, m.ol, m.patch, m.pl, 15, ALOFT_ERR_SIGNED_MISMATCH, NULL);
     unmake(&m);
@@ -446,7 +542,8 @@ static size_t crafted(const uint8_t *entries, size_t n, uint8_t *out)
     memset(base, 0x10, sizeof base);
     uint8_t *p;
     size_t pl;
-    assert_int_equal(delta_make(base, sizeof base, img, sizeof img, NULL, 0, 12, DELTA_FAST, &p, &pl), 0);
+    assert_int_equal(delta_make(base, sizeof base, img, sizeof img, NULL, 0, 12, 0, DELTA_FAST, &p, &pl),
+                     0);
     size_t hl = (size_t)(p[6] | p[7] << 8);
     memcpy(out, p, hl);
     free(p);

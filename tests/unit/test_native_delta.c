@@ -85,8 +85,8 @@ static void make_patch(ctx_t *c, const uint8_t *base, size_t base_len, const uin
                        size_t img_len)
 {
     free(c->patch);
-    assert_int_equal(delta_make(base, base_len, img, img_len, NULL, 0, 12, DELTA_FAST, &c->patch,
-                                &c->patch_len), 0);
+    assert_int_equal(delta_make(base, base_len, img, img_len, NULL, 0, 12, 0, DELTA_FAST,
+                                &c->patch, &c->patch_len), 0);
 }
 
 /* A patch from v1 to v2 with v2's signature block in its header. */
@@ -94,7 +94,7 @@ static void make_patch_signed(ctx_t *c, const uint8_t *block, size_t block_len)
 {
     free(c->patch);
     assert_int_equal(delta_make(c->fx.v1, c->fx.v1_len, c->fx.v2, c->fx.v2_len, block, block_len,
-                                12, DELTA_FAST, &c->patch, &c->patch_len), 0);
+                                12, 0, DELTA_FAST, &c->patch, &c->patch_len), 0);
 }
 
 /* The v1 -> v2 patch every case starts from, made once: the fixture's
@@ -412,19 +412,20 @@ static void test_signed_patch(void **state)
     free(sv.file);
 }
 
-/* The link breaks once segment 1 is durable: the next connection is
- * ACCEPTed at that mark and the host streams from the matching segment. */
-static void test_resume_mid_patch(void **state)
+/* The link breaks once `cut` bytes are durable: the next connection is
+ * ACCEPTed at that mark and the host streams from the segment that holds
+ * it, at its start (`inside` false) or inside it (the device drops that
+ * segment's output below the mark). */
+static void resume_mid_patch(ctx_t *c, uint32_t cut, bool inside)
 {
-    ctx_t *c = *state;
     aloft_native_host_config_t hc = host_cfg(c);
     connect(c, &hc);
-    while (c->durable < 2 * ALOFT_DELTA_SEGMENT && native_link_pump(&c->l))
+    while (c->durable < cut && native_link_pump(&c->l))
         ;
     native_link_drop(&c->l);
     assert_false(c->done);
     uint32_t mark = c->durable;
-    assert_true(mark >= 2 * ALOFT_DELTA_SEGMENT && mark % ALOFT_DELTA_SEGMENT == 0);
+    assert_true(mark >= cut && mark % ALOFT_DELTA_MARK == 0);
     uint64_t first_up = c->l.up;
 
     connect(c, &hc);
@@ -436,14 +437,35 @@ static void test_resume_mid_patch(void **state)
     aloft_delta_header_t ph;
     uint32_t comp;
     assert_true(aloft_delta_parse_header(c->patch, c->patch_len, &ph, NULL) > 0);
-    long at = aloft_delta_find_segment(c->patch, c->patch_len, &ph, mark / ALOFT_DELTA_SEGMENT,
+    long at = aloft_delta_find_segment(c->patch, c->patch_len, &ph, mark / ph.segment_span,
                                        &comp, NULL);
     assert_true(at > 0);
     assert_int_equal(c->h.patch_off, (uint32_t)at);
-    printf("cut at %u durable after %llu bytes; resumed at patch offset %ld, %llu bytes up\n",
-           mark, (unsigned long long)first_up, at, (unsigned long long)c->l.up);
+    assert_int_equal(mark % ph.segment_span != 0, inside);
+    printf("%u segments of %u KiB: cut at %u durable after %llu bytes; resumed at patch "
+           "offset %ld, %llu bytes up\n",
+           ph.segment_count, ph.segment_span / 1024, mark, (unsigned long long)first_up, at,
+           (unsigned long long)c->l.up);
     reboot(c);
     expect_running(c, c->fx.v2, c->fx.v2_len);
+}
+
+/* The shared patch has a segment per mark: resumed at a segment start. */
+static void test_resume_mid_patch(void **state)
+{
+    resume_mid_patch(*state, 2 * ALOFT_DELTA_MARK, false);
+}
+
+/* Two marks per segment, cut after three: the host sends segment 1 from
+ * its start, the device drops its first 64 KiB. */
+static void test_resume_inside_segment(void **state)
+{
+    ctx_t *c = *state;
+    free(c->patch);
+    assert_int_equal(delta_make(c->fx.v1, c->fx.v1_len, c->fx.v2, c->fx.v2_len, NULL, 0, 12,
+                                2 * ALOFT_DELTA_MARK, DELTA_FAST, &c->patch, &c->patch_len),
+                     0);
+    resume_mid_patch(c, 3 * ALOFT_DELTA_MARK, true);
 }
 
 /* A second connection's patch while the first one's is being decoded:
@@ -456,7 +478,7 @@ static void test_second_patch_is_busy(void **state)
     aloft_native_host_config_t hc2 = hc;
     hc2.on_event = NULL;
     connect(c, &hc);
-    while (c->durable < ALOFT_DELTA_SEGMENT && native_link_pump(&c->l))
+    while (c->durable < ALOFT_DELTA_MARK && native_link_pump(&c->l))
         ;
     aloft_native_device_config_t dc = {
         .dev = &c->fx.sim.dev, .update = &c->fx.sim.update, .inflate = &c->z,
@@ -486,6 +508,7 @@ int main(void)
         T(test_wrong_image_refused),
         T(test_signed_patch),
         T(test_resume_mid_patch),
+        T(test_resume_inside_segment),
         T(test_second_patch_is_busy),
     };
     return cmocka_run_group_tests(tests, NULL, free_v1v2);

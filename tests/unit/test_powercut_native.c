@@ -15,7 +15,7 @@
  * at every operation must still boot a complete image.
  * The delta life: life A with v2 sent as a delta patch of v1 (the device's
  * delta stage reads v1 from the running slot and feeds the pipeline), every
- * operation cut once; the retries resume the patch at a durable segment.
+ * operation cut once; the retries resume the patch at a durable mark inside its segment.
  * Random multi-cut runs: life A (and the delta life) with several random
  * cuts until it completes. ALOFT_SWEEP_STRIDE (default 1) thins the sweep
  * for slow builds; ALOFT_SWEEP_RUNS (default 10) sets the random multi-cut
@@ -263,15 +263,22 @@ static void test_native_life_sweep(void **state)
     sweep_teardown(s);
 }
 
-/* The delta life: v2 as a patch of v1 (same filler; two segments, so a
- * retry can resume at the second), every operation of its life cut once. */
+/* The delta life: v2 as a patch of v1 (same filler; two 64 KiB marks in
+ * one segment, so a retry resumes inside it: the device drops the
+ * segment's output below the mark), every operation of its life cut once. */
 static void test_delta_life_sweep(void **state)
 {
     (void)state;
     sweep_t *s = calloc(1, sizeof *s);
     sweep_setup(s, 70000, 90000);
     assert_int_equal(delta_make(s->fx.v1, s->fx.v1_len, s->fx.v2, s->fx.v2_len, NULL, 0,
-                                DELTA_DEFAULT_WBITS, DELTA_FAST, &s->patch, &s->patch_len), 0);
+                                DELTA_DEFAULT_WBITS, 2 * ALOFT_DELTA_MARK, DELTA_FAST, &s->patch,
+                                &s->patch_len),
+                     0);
+    aloft_delta_header_t ph;
+    assert_true(aloft_delta_parse_header(s->patch, s->patch_len, &ph, NULL) > 0);
+    assert_int_equal(ph.segment_count, 1);
+    assert_int_equal(ph.segment_span, 2 * ALOFT_DELTA_MARK);
     uint8_t *base = simfx_snapshot(&s->fx);
     uint64_t n_up = ops_of(s, upload_only);
     assert_int_equal(s->patched, 1);

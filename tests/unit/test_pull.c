@@ -3,7 +3,10 @@
  * simulated device, with the test as the HTTP port: which range it asks
  * for, which responses it refuses (and that a refusal leaves the flash
  * byte-identical), the retry schedule, resume after a cut and after a
- * power cut (RAM lost, the journal kept).
+ * power cut (RAM lost, the journal kept); and delta patches: the one from
+ * the running image pulled, nothing begun before its header is checked,
+ * a cut resumed at the exact patch byte, a patch for another base or a
+ * tampered one giving way to the file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +20,9 @@
 
 #include "aloft/pull.h"
 #include "crypto_mbedtls.h"
+#include "delta_host.h"
 #include "image_make.h"
+#include "inflate_zlib.h"
 #include "sim_fixture.h"
 
 #define SIZE2 300000u
@@ -27,6 +32,14 @@ typedef struct ctx {
     aloft_pull_t p;
     aloft_pull_release_t rel;
     uint64_t now;
+    /* patches */
+    aloft_pull_patch_t patch;
+    aloft_native_delta_t stage;
+    inflate_zlib_t zst;
+    aloft_inflate_t z;
+    aloft_pull_delta_t delta;   /* .stage NULL: files only */
+    uint8_t *pbytes;            /* the patch v1 -> v2 (the fixture's, made once) */
+    size_t plen;
 } ctx_t;
 
 static int setup(void **state)
@@ -43,17 +56,23 @@ static int setup(void **state)
 
 static int start(ctx_t *c)
 {
-    return aloft_pull_start(&c->p, &c->fx.sim.dev, &c->fx.sim.update, &c->rel, NULL);
+    return aloft_pull_start(&c->p, &c->fx.sim.dev, &c->fx.sim.update, &c->rel, NULL,
+                            c->delta.stage ? &c->delta : NULL);
 }
 
-/* The port's side of one request: expect REQUEST from `from`. */
-static void expect_request(ctx_t *c, uint32_t from)
+/* The port's side of one request: expect REQUEST of url from `from`. */
+static void expect_get(ctx_t *c, const char *url, uint32_t from)
 {
     aloft_pull_next_t n;
     assert_int_equal(aloft_pull_poll(&c->p, c->now, &n), ALOFT_PULL_REQUEST);
-    assert_string_equal(n.url, c->rel.url);
+    assert_string_equal(n.url, url);
     assert_int_equal(n.from, from);
     assert_int_equal(aloft_pull_poll(&c->p, c->now, NULL), ALOFT_PULL_RECEIVING);
+}
+
+static void expect_request(ctx_t *c, uint32_t from)
+{
+    expect_get(c, c->rel.url, from);
 }
 
 /* Body bytes [from, to) of data in 1460-byte pieces. */
@@ -391,9 +410,235 @@ static void test_cancel(void **state)
     assert_int_equal(aloft_update_state(&c->fx.sim.update), ALOFT_UPDATE_FAILED);
 }
 
+
+/* ------------------------------------------------------------- patches */
+
+/* The fixture with a patch v1 -> v2 among the release's patches and the
+ * device lending its delta stage. */
+static int setup_delta(void **state)
+{
+    static uint8_t *made;
+    static size_t made_len;
+    if (setup(state) != 0)
+        return -1;
+    ctx_t *c = *state;
+    if (made == NULL && delta_make(c->fx.v1, c->fx.v1_len, c->fx.v2, c->fx.v2_len, NULL, 0,
+                                   DELTA_DEFAULT_WBITS, 0, DELTA_FAST, &made, &made_len) != 0)
+        return -1;
+    c->pbytes = made;
+    c->plen = made_len;
+    c->patch.url = "http://files.lan/demo/2.0.0/from-1.0.0.patch";
+    c->patch.size = (uint32_t)made_len;
+    aloft_hash_oneshot(&aloft_mbedtls_sha256, made, made_len, c->patch.sha256);
+    aloft_hash_oneshot(&aloft_mbedtls_sha256, c->fx.v1, c->fx.v1_len, c->patch.base_sha256);
+    c->rel.patches = &c->patch;
+    c->rel.npatches = 1;
+    inflate_zlib_init(&c->z, &c->zst, DELTA_DEFAULT_WBITS);
+    c->delta = (aloft_pull_delta_t){.stage = &c->stage, .inflate = &c->z};
+    return 0;
+}
+
+/* The patch's bytes [from, to) as the body of the request out. */
+static void patch_body(ctx_t *c, const uint8_t *data, uint32_t from, uint32_t to)
+{
+    for (uint32_t off = from; off < to; off += 1000) {
+        uint32_t n = to - off < 1000 ? to - off : 1000;
+        assert_int_equal(aloft_pull_body(&c->p, data + off, n), 0);
+    }
+}
+
+static void test_delta_pulled(void **state)
+{
+    ctx_t *c = *state;
+    uint8_t *snap = simfx_snapshot(&c->fx);
+    assert_int_equal(start(c), 0);
+    aloft_pull_status_t st = status(c);
+    assert_true(st.patch);
+    assert_string_equal(st.why, "a patch from the running image");
+    assert_int_equal(st.total, c->plen);
+    expect_get(c, c->patch.url, 0);
+    assert_int_equal(aloft_pull_response(&c->p, 200, (int64_t)c->plen, NULL), 0);
+    /* the header but one byte: nothing begun, nothing written */
+    patch_body(c, c->pbytes, 0, ALOFT_DELTA_FIXED_LEN + 3);
+    assert_int_equal(aloft_update_state(&c->fx.sim.update), ALOFT_UPDATE_IDLE);
+    assert_true(simfx_same(&c->fx, snap, 0, c->fx.sim.nor.size));
+    patch_body(c, c->pbytes, ALOFT_DELTA_FIXED_LEN + 3, (uint32_t)c->plen);
+    assert_int_equal(aloft_pull_end(&c->p, 0, c->now), ALOFT_PULL_DONE);
+    st = status(c);
+    assert_true(st.patch);
+    assert_int_equal(st.done, c->plen);
+    assert_int_equal(st.wire, c->plen);
+    assert_false(c->stage.in_use);   /* the native server may take patches again */
+    free(snap);
+    expect_booted_v2(c);
+}
+
+static void test_delta_no_patch(void **state)
+{
+    ctx_t *c = *state;
+    c->patch.base_sha256[0] ^= 1;
+    assert_int_equal(start(c), 0);
+    assert_false(status(c).patch);
+    assert_string_equal(status(c).why, "no patch from the running image");
+    expect_request(c, 0);
+    aloft_pull_cancel(&c->p);
+    c->delta.stage = NULL;
+    assert_int_equal(start(c), 0);
+    assert_string_equal(status(c).why, "this device takes no patches");
+    aloft_pull_cancel(&c->p);
+    c->delta.stage = &c->stage;
+    c->rel.npatches = 0;
+    assert_int_equal(start(c), 0);
+    assert_string_equal(status(c).why, "no patch from the running image");
+}
+
+/* A cut mid-patch: the retry asks for the patch from the exact byte, and
+ * the decoder (in RAM) goes on. */
+static void test_delta_cut(void **state)
+{
+    ctx_t *c = *state;
+    uint32_t cut = (uint32_t)c->plen / 2 + 7, size = (uint32_t)c->plen;
+    char range[64];
+    assert_int_equal(start(c), 0);
+    expect_get(c, c->patch.url, 0);
+    assert_int_equal(aloft_pull_response(&c->p, 200, size, NULL), 0);
+    patch_body(c, c->pbytes, 0, cut);
+    assert_int_equal(aloft_pull_end(&c->p, ALOFT_ERR_CLOSED, c->now), ALOFT_PULL_WAIT);
+    c->now += 1000;
+    expect_get(c, c->patch.url, cut);
+    snprintf(range, sizeof range, "bytes %u-%u/%u", cut, size - 1, size);
+    assert_int_equal(aloft_pull_response(&c->p, 206, size - cut, range), 0);
+    patch_body(c, c->pbytes, cut, size);
+    assert_int_equal(aloft_pull_end(&c->p, 0, c->now), ALOFT_PULL_DONE);
+    assert_int_equal(status(c).attempt, 2);
+    expect_booted_v2(c);
+}
+
+/* Listed as from v1 but made from v2: refused from its header before
+ * anything is begun or written, then the file from byte 0. */
+static void test_delta_other_base(void **state)
+{
+    ctx_t *c = *state;
+    uint8_t *other;
+    size_t olen;
+    assert_int_equal(delta_make(c->fx.v2, c->fx.v2_len, c->fx.v2, c->fx.v2_len, NULL, 0,
+                                DELTA_DEFAULT_WBITS, 0, DELTA_FAST, &other, &olen), 0);
+    c->patch.size = (uint32_t)olen;
+    uint8_t *snap = simfx_snapshot(&c->fx);
+    assert_int_equal(start(c), 0);
+    expect_get(c, c->patch.url, 0);
+    assert_int_equal(aloft_pull_response(&c->p, 200, (int64_t)olen, NULL), 0);
+    assert_int_equal(aloft_pull_body(&c->p, other, olen), ALOFT_ERR_PATCH_BASE);
+    assert_true(simfx_same(&c->fx, snap, 0, c->fx.sim.nor.size));
+    assert_int_equal(aloft_pull_end(&c->p, ALOFT_ERR_CLOSED, c->now), ALOFT_PULL_REQUEST);
+    aloft_pull_status_t st = status(c);
+    assert_false(st.patch);
+    assert_string_equal(st.why, "the patch was refused");
+    assert_int_equal(st.patch_diag.err, ALOFT_ERR_PATCH_BASE);
+    assert_int_equal(st.total, c->rel.size);
+    expect_request(c, 0);
+    assert_int_equal(aloft_pull_response(&c->p, 200, (int64_t)c->rel.size, NULL), 0);
+    body(c, c->fx.v2, 0, c->rel.size);
+    assert_int_equal(aloft_pull_end(&c->p, 0, c->now), ALOFT_PULL_DONE);
+    free(snap);
+    free(other);
+    expect_booted_v2(c);
+}
+
+/* A byte of the last segment changed: the patch fails after writing began
+ * (never activated), and the file replaces it; with the file failing too,
+ * the pull fails and v1 boots. */
+static void test_delta_tampered(void **state)
+{
+    ctx_t *c = *state;
+    uint8_t *bad = malloc(c->plen);
+    assert_non_null(bad);
+    memcpy(bad, c->pbytes, c->plen);
+    bad[c->plen - 20] ^= 0x55;
+    assert_int_equal(start(c), 0);
+    expect_get(c, c->patch.url, 0);
+    assert_int_equal(aloft_pull_response(&c->p, 200, (int64_t)c->plen, NULL), 0);
+    for (uint32_t off = 0; off < c->plen; off += 1000) {
+        uint32_t n = c->plen - off < 1000 ? (uint32_t)c->plen - off : 1000;
+        if (aloft_pull_body(&c->p, bad + off, n) != 0)
+            break;
+    }
+    aloft_pull_end(&c->p, 0, c->now);
+    aloft_pull_status_t st = status(c);
+    assert_int_equal(st.phase, ALOFT_PULL_REQUEST);
+    assert_string_equal(st.why, "the patch failed");
+    /* the decoder's, the patch's SHA-256 or the image's own hash: where the
+     * change shows depends on the byte */
+    assert_true(st.patch_diag.err == ALOFT_ERR_PATCH || st.patch_diag.err == ALOFT_ERR_SHA256 ||
+                st.patch_diag.err == ALOFT_ERR_IMG_HASH);
+    expect_request(c, 0);
+    assert_int_equal(aloft_pull_response(&c->p, 404, -1, NULL), ALOFT_ERR_HTTP);
+    assert_int_equal(aloft_pull_end(&c->p, 0, c->now), ALOFT_PULL_FAILED);
+    assert_int_equal(status(c).diag.err, ALOFT_ERR_HTTP);
+    free(bad);
+    assert_int_equal(simfx_reboot(&c->fx), 0);
+    assert_int_equal(c->fx.sim.boot.slot, 0);
+}
+
+/* A power cut mid-patch: RAM (the decoder) is gone, the journal holds the
+ * durable prefix of the new image. The same release again fetches the
+ * patch from its start; the decoder skips what the journal holds, so the
+ * flash below the prefix is not programmed again. */
+static void test_delta_power_cut(void **state)
+{
+    ctx_t *c = *state;
+    uint32_t size = (uint32_t)c->plen;
+    assert_int_equal(start(c), 0);
+    expect_get(c, c->patch.url, 0);
+    assert_int_equal(aloft_pull_response(&c->p, 200, size, NULL), 0);
+    patch_body(c, c->pbytes, 0, size - size / 8);
+    uint32_t durable = aloft_update_durable(&c->fx.sim.update);
+    assert_true(durable >= 0x10000);
+    assert_int_equal(simfx_reboot(&c->fx), 0);   /* nothing ended the session */
+    assert_int_equal(c->fx.sim.boot.slot, 0);
+    memset(&c->stage, 0, sizeof c->stage);        /* RAM lost */
+
+    assert_int_equal(start(c), 0);
+    assert_true(status(c).patch);
+    expect_get(c, c->patch.url, 0);
+    assert_int_equal(aloft_pull_response(&c->p, 200, size, NULL), 0);
+    patch_body(c, c->pbytes, 0, size);
+    assert_int_equal(status(c).resumed_from, durable);
+    assert_int_equal(aloft_pull_end(&c->p, 0, c->now), ALOFT_PULL_DONE);
+    assert_int_equal(status(c).patch_diag.err, 0);   /* no fallback */
+    /* what was programmed: the rest of the image (and journal records) */
+    uint64_t programmed = c->fx.sim.nor.count.prog_bytes;
+    printf("power cut at %u of %u image bytes: %llu bytes programmed after it\n", durable,
+           (unsigned)c->rel.size, (unsigned long long)programmed);
+    assert_true(programmed < c->rel.size - durable + 4096);
+    expect_booted_v2(c);
+}
+
+/* A device with keys takes no unsigned patch: refused from its header;
+ * the (unsigned) file is then refused by begin. Nothing written. */
+static void test_delta_unsigned_on_keyed_device(void **state)
+{
+    ctx_t *c = *state;
+    static aloft_pubkey_t key;   /* any key: the device then requires signatures */
+    uint8_t *snap = simfx_snapshot(&c->fx);
+    c->fx.sim.dev.keys = &key;
+    c->fx.sim.dev.nkeys = 1;
+    assert_int_equal(start(c), 0);   /* a patch may carry a block: its header says */
+    expect_get(c, c->patch.url, 0);
+    assert_int_equal(aloft_pull_response(&c->p, 200, (int64_t)c->plen, NULL), 0);
+    assert_int_equal(aloft_pull_body(&c->p, c->pbytes, 400), ALOFT_ERR_UNSIGNED);
+    assert_int_equal(aloft_pull_end(&c->p, ALOFT_ERR_CLOSED, c->now), ALOFT_PULL_REFUSED);
+    assert_int_equal(status(c).patch_diag.err, ALOFT_ERR_UNSIGNED);
+    assert_int_equal(status(c).diag.err, ALOFT_ERR_UNSIGNED);
+    c->fx.sim.dev.nkeys = 0;
+    assert_true(simfx_same(&c->fx, snap, 0, c->fx.sim.nor.size));
+    free(snap);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, simfx_ctx_teardown)
+#define D(f) cmocka_unit_test_setup_teardown(f, setup_delta, simfx_ctx_teardown)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backoff_schedule),
         cmocka_unit_test(test_parse_range),
@@ -411,6 +656,13 @@ int main(void)
         T(test_bounded_retries),
         T(test_unsigned_on_keyed_device),
         T(test_cancel),
+        D(test_delta_pulled),
+        D(test_delta_no_patch),
+        D(test_delta_cut),
+        D(test_delta_other_base),
+        D(test_delta_tampered),
+        D(test_delta_power_cut),
+        D(test_delta_unsigned_on_keyed_device),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,6 +31,7 @@
 
 #include "aloft/agent.h"
 #include "aloft/error.h"
+#include "aloft/pull.h"
 #include "aloft/wire/espota.h"
 #include "aloft/wire/signature.h"
 
@@ -178,6 +179,12 @@ typedef struct aloft_esp_pull {
     uint8_t tries;              /* attempts in all; 0 = 5 */
     uint32_t backoff_ms;        /* before the first retry, doubling up to 16 s; 0 = 1000 */
     uint32_t timeout_ms;        /* a silent connection is cut after this; 0 = 10000 */
+    /* Delta patches of the release (FLEET.md §3 patches): the one from the
+     * running image is pulled instead of url when the device takes patches
+     * (aloft_esp_config_t.delta); NULL/0: the file always. Kept until the
+     * pull returns. */
+    const aloft_pull_patch_t *patches;
+    size_t npatches;
 } aloft_esp_pull_t;
 
 /* Download the file and install it, in the caller's task (it blocks for
@@ -186,7 +193,9 @@ typedef struct aloft_esp_pull {
  * order: size against the slot, the HTTP status (200, or 206 to a Range
  * request), Content-Length and Content-Range against the release, the
  * first bytes (magic, chip) — all before the first erase — then SHA-256
- * and the signature before activation. A cut connection is retried from
+ * and the signature before activation. A patch (req->patches) begins only
+ * once its header has been checked against the running image and the
+ * release; one refused or failing gives way to the file, once. A cut connection is retried from
  * where it stopped with a Range request; after a power cut the same
  * release resumes from the journal. Events (on_event) carry
  * ALOFT_PROTO_HTTP.

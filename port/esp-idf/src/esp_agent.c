@@ -55,6 +55,7 @@ static struct {
     esp_timer_handle_t reboot_timer;
     esp_timer_handle_t report_timer;  /* the default pull's progress */
     aloft_esp_pull_t req;             /* the default pull's file */
+    aloft_pull_patch_t patch;         /* and its patch */
     bool started;
 } G;
 
@@ -189,6 +190,13 @@ static int default_pull(const aloft_agent_release_t *rel)
     memcpy(G.req.sha256, rel->sha256, sizeof G.req.sha256);
     G.req.is_signed = rel->is_signed;
     G.req.cert_pem = G.cfg.pull_ca_pem;
+    if (rel->patch_size) {   /* the agent kept the one from the running image */
+        G.patch = (aloft_pull_patch_t){.url = rel->patch_url, .size = rel->patch_size};
+        memcpy(G.patch.sha256, rel->patch_sha256, 32);
+        memcpy(G.patch.base_sha256, G.dev.slots[G.dev.running].sha256, 32);
+        G.req.patches = &G.patch;
+        G.req.npatches = 1;
+    }
     if (xTaskCreatePinnedToCore(pull_task, "aloft-pull", PULL_STACK, NULL, 5, NULL,
                                 tskNO_AFFINITY) != pdPASS)
         return ALOFT_ERR_STATE;

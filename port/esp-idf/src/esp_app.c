@@ -211,6 +211,18 @@ esp_device_t *esp_app_device(void)
     return esp_task_running() ? &A.d : NULL;
 }
 
+aloft_pull_delta_t esp_app_delta(void)
+{
+    aloft_pull_delta_t dl = {0};
+#ifdef CONFIG_ALOFT_DELTA
+    if (A.cfg.delta && A.d.inflate.max_window_bits) {
+        dl.stage = &A.delta;
+        dl.inflate = &A.d.inflate;
+    }
+#endif
+    return dl;
+}
+
 void esp_app_set_source(aloft_esp_proto_t proto)
 {
     A.source = proto;

@@ -32,6 +32,7 @@ static const char *TAG = "aloft";
 /* One pull at a time (the pipeline has one session anyway). */
 static struct {
     bool running;
+    bool told_fallback;     /* the patch's refusal was logged */
     aloft_pull_t engine;
     aloft_pull_release_t rel;
     char content_range[80];
@@ -121,7 +122,14 @@ static void one_request(const aloft_esp_pull_t *req, const aloft_pull_next_t *ne
     }
     esp_task_lock();
     aloft_pull_end(&P.engine, err, now_ms());
+    aloft_pull_status(&P.engine, &st);
     esp_task_unlock();
+    if (st.patch_diag.err && !P.told_fallback) {
+        char text[192];
+        aloft_diag_format(&st.patch_diag, text, sizeof text);
+        ESP_LOGW(TAG, "pull: %s (%s): the full image instead", st.why, text);
+        P.told_fallback = true;
+    }
 }
 
 /* Take the pull slot (*taken) and begin; not taken: not started, or a
@@ -134,12 +142,22 @@ static int start(const aloft_esp_pull_t *req, bool *taken)
     *taken = err == 0;
     if (err == 0) {
         P.rel = (aloft_pull_release_t){.url = req->url, .size = req->size,
-                                       .is_signed = req->is_signed};
+                                       .is_signed = req->is_signed, .patches = req->patches,
+                                       .npatches = req->npatches};
         memcpy(P.rel.sha256, req->sha256, sizeof P.rel.sha256);
         aloft_pull_policy_t policy = {.tries = req->tries, .backoff_ms = req->backoff_ms};
+        aloft_pull_delta_t delta = esp_app_delta();
         esp_app_set_source(ALOFT_PROTO_HTTP);
         P.running = true;
-        err = aloft_pull_start(&P.engine, &d->dev, &d->update, &P.rel, &policy);
+        P.told_fallback = false;
+        err = aloft_pull_start(&P.engine, &d->dev, &d->update, &P.rel, &policy, &delta);
+        aloft_pull_status_t st;
+        aloft_pull_status(&P.engine, &st);
+        if (st.patch)
+            ESP_LOGI(TAG, "pull: %s: %u bytes instead of %u", st.why, (unsigned)st.total,
+                     (unsigned)req->size);
+        else
+            ESP_LOGI(TAG, "pull: the full image: %s", st.why);
     }
     esp_task_unlock();
     return err;
@@ -190,7 +208,8 @@ int aloft_pull(const aloft_esp_pull_t *req)
                  (unsigned)st.attempt, text);
         return st.diag.err ? st.diag.err : ALOFT_ERR_FAILED;
     }
-    ESP_LOGI(TAG, "pull complete: %u bytes in %u attempt(s), verified and activated",
-             (unsigned)st.total, (unsigned)st.attempt);
+    ESP_LOGI(TAG, "pull complete: %u bytes%s in %u attempt(s), %u on the wire, verified and "
+             "activated", (unsigned)st.total, st.patch ? " (a patch)" : "", (unsigned)st.attempt,
+             (unsigned)st.wire);
     return 0;
 }

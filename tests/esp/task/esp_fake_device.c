@@ -12,6 +12,7 @@
  *                                  esp_http_server fake) on TCP port N
  *   ... --pull URL --pull-size N --pull-sha256 HEX   on the first boot, after
  *                                  aloft_start: aloft_pull, and a restart
+ *   ... --pull-patch URL,SIZE,SHA256,BASE_SHA256     a patch of that release
  *
  * A supervisor process is the power supply: it runs the firmware in a
  * child and starts it again when the child restarts (the fake esp_restart
@@ -49,7 +50,7 @@ enum { STATUS_STOPPED = 5 };
 
 typedef struct options {
     const char *flash, *init_fw, *password, *espota_password, *verifier, *keys;
-    const char *pull_url, *pull_sha256;
+    const char *pull_url, *pull_sha256, *pull_patch;
     uint32_t pull_size;
     uint16_t port, web_port;
     bool no_native, no_espota, no_delta, pbkdf2, allow_open, timing, no_task, never_confirm, reject;
@@ -81,7 +82,7 @@ static void usage(void)
           "         [--no-native] [--no-espota] [--no-delta] [--open] [--flash-timing esp32]\n"
           "         [--no-task] [--never-confirm | --reject] [--stop-at BYTES]\n"
           "         [--idle-timeout MS] [--pull URL --pull-size N --pull-sha256 HEX]\n"
-          "         [--web-port N]\n",
+          "         [--web-port N] [--pull-patch URL,SIZE,SHA256,BASE_SHA256]\n",
           stderr);
     exit(2);
 }
@@ -100,6 +101,7 @@ static void parse(int argc, char **argv)
         {"reject", no_argument, 0, 'R'}, {"pull", required_argument, 0, 'u'},
         {"pull-size", required_argument, 0, 'z'}, {"pull-sha256", required_argument, 0, 'h'},
         {"no-delta", no_argument, 0, 'D'}, {"web-port", required_argument, 0, 'W'},
+        {"pull-patch", required_argument, 0, 'X'},
         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -126,6 +128,7 @@ static void parse(int argc, char **argv)
         case 'z': opt.pull_size = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'h': opt.pull_sha256 = optarg; break;
         case 'W': opt.web_port = (uint16_t)strtoul(optarg, NULL, 10); break;
+        case 'X': opt.pull_patch = optarg; break;
         default: usage();
         }
     }
@@ -258,6 +261,19 @@ static void pull(void)
         !aloft_unhex(opt.pull_sha256, strlen(opt.pull_sha256), req.sha256, sizeof req.sha256)) {
         say("pull: --pull-sha256 needs 64 hex digits");
         return;
+    }
+    static char url[256], sha[65], base[65];
+    static aloft_pull_patch_t patch;
+    if (opt.pull_patch) {
+        if (sscanf(opt.pull_patch, "%255[^,],%u,%64[0-9a-f],%64[0-9a-f]", url, &patch.size, sha,
+                   base) != 4 || !aloft_unhex(sha, 64, patch.sha256, 32) ||
+            !aloft_unhex(base, 64, patch.base_sha256, 32)) {
+            say("pull: --pull-patch needs URL,SIZE,SHA256,BASE_SHA256");
+            return;
+        }
+        patch.url = url;
+        req.patches = &patch;
+        req.npatches = 1;
     }
     int err = aloft_pull(&req);
     if (err == 0) {
