@@ -393,6 +393,7 @@ static int run_entries(aloft_delta_t *d, const uint8_t *p, size_t n)
     return ALOFT_OK;
 }
 
+/* A segment decoded or skipped: the next one's header, or the end. */
 static void next_segment(aloft_delta_t *d)
 {
     d->seg++;

@@ -35,7 +35,7 @@ same_file "$p1_new" "$tmp/fast.out"
 
 # --- the span: the encoder's (P3's patch is small: one segment of all
 # three marks) or --span's
-expect_rc 0 "$aloft" delta make "$p3_old" "$p3_new" -o "$tmp/p3one.patch"
+expect_rc 0 "$aloft" delta make "$p3_old" "$p3_new" -o "$tmp/p3one.patch" --fast
 contains "$tmp/out" "1 segment of 192 KiB"
 expect_rc 0 "$aloft" image info "$tmp/p3one.patch"
 contains "$tmp/out" "segments         1 of 192 KiB (3 journal marks each)"
