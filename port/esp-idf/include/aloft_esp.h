@@ -221,6 +221,7 @@ typedef struct aloft_agent_esp_config {
     const char *username;        /* NULL: name (FLEET.md §2) */
     const char *password;
     const char *ca_pem;          /* mqtts: the broker's CA, PEM; NULL: none */
+    int reconnect_ms;            /* retry a lost broker after this; 0: esp-mqtt's 10 s */
     bool signed_only;            /* the firmware holds signing keys */
     /* Start downloading rel into the update slot (a task of its own);
      * report with aloft_agent_pull_report and aloft_agent_pull_result.

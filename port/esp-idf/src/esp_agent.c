@@ -10,8 +10,13 @@
  * Built only with CONFIG_ALOFT_MQTT_AGENT (the component needs the mqtt
  * component then).
  *
- * Threads: esp-mqtt's task delivers events, the pull reports from its own;
- * one mutex serialises the engine. A reboot the engine asks for is an
+ * Threads: the engine runs in esp-mqtt's task only, in its event handler.
+ * The pull's reports and aloft_confirm's hook come from other tasks: they
+ * leave them in a mailbox (the one mutex here, never held while calling
+ * esp-mqtt) and post an MQTT_USER_EVENT, whose handler takes the mail. (The
+ * MQTT task holds esp-mqtt's API lock while it runs handlers, and every
+ * esp-mqtt call takes it: a task calling esp-mqtt under a lock the handler
+ * also takes would deadlock with it.) A reboot the engine asks for is an
  * esp_timer one-shot 1.5 s later, so the MQTT task can still send the
  * `rebooting` report.
  */
@@ -50,11 +55,17 @@ static struct {
     size_t rx_len;
     bool rx_dropped;
     esp_mqtt_client_handle_t client;
-    SemaphoreHandle_t lock;
+    SemaphoreHandle_t lock;         /* the mailbox */
     StaticSemaphore_t lock_mem;
+    struct {
+        bool progress, result, confirmed;
+        uint32_t done, total;
+        aloft_diag_t diag;          /* result: err 0 = verified and activated */
+    } mail;
     esp_timer_handle_t reboot_timer;
     esp_timer_handle_t report_timer;  /* the default pull's progress */
     aloft_esp_pull_t req;             /* the default pull's file */
+    bool connected;                   /* to log a lost session once */
     bool started;
 } G;
 
@@ -68,6 +79,15 @@ void aloft_agent_esp_config_default(aloft_agent_esp_config_t *cfg)
     cfg->username = CONFIG_ALOFT_MQTT_USERNAME[0] ? CONFIG_ALOFT_MQTT_USERNAME : NULL;
     cfg->password = CONFIG_ALOFT_MQTT_PASSWORD[0] ? CONFIG_ALOFT_MQTT_PASSWORD : NULL;
     cfg->signed_only = CONFIG_ALOFT_SIGNING_KEYS[0] != '\0';
+}
+
+/* Wake the MQTT task for the mail. When its queue is full, an event is
+ * queued already, and its handler reads the mail. */
+static void post_mail(void)
+{
+    esp_mqtt_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    (void)esp_mqtt_dispatch_custom_event(G.client, &ev);
 }
 
 static void copy_str(char *dst, size_t n, const char *src)
@@ -267,19 +287,57 @@ static void on_data(const esp_mqtt_event_t *ev)
                         G.rx_len);
 }
 
+/* What the other tasks left for the engine, in the order they happened. */
+static void take_mail(void)
+{
+    xSemaphoreTake(G.lock, portMAX_DELAY);
+    bool progress = G.mail.progress, result = G.mail.result, confirmed = G.mail.confirmed;
+    uint32_t done = G.mail.done, total = G.mail.total;
+    aloft_diag_t diag = G.mail.diag;
+    G.mail.progress = G.mail.result = G.mail.confirmed = false;
+    xSemaphoreGive(G.lock);
+    if (progress)
+        aloft_agent_pull_progress(&G.agent, (uint64_t)(esp_timer_get_time() / 1000), done, total);
+    if (result) {
+        aloft_agent_pull_done(&G.agent, &diag);
+        /* the update slot changed, whatever the outcome (FLEET.md §4) */
+        describe();
+        aloft_agent_device_changed(&G.agent);
+    }
+    if (confirmed) {
+        describe();
+        aloft_agent_confirmed(&G.agent);
+        aloft_agent_device_changed(&G.agent);
+    }
+}
+
 static void on_mqtt(void *arg, esp_event_base_t base, int32_t id, void *data)
 {
     const esp_mqtt_event_t *ev = data;
     (void)arg;
     (void)base;
-    xSemaphoreTake(G.lock, portMAX_DELAY);
     switch ((esp_mqtt_event_id_t)id) {
     case MQTT_EVENT_CONNECTED:
         ESP_LOGI(TAG, "connected to %s as %s", G.cfg.broker_uri, G.cfg.name);
+        G.connected = true;
         aloft_agent_connected(&G.agent);
         break;
     case MQTT_EVENT_DISCONNECTED:
+        if (G.connected)
+            ESP_LOGW(TAG, "lost the broker %s: reconnecting", G.cfg.broker_uri);
+        G.connected = false;
         aloft_agent_disconnected(&G.agent);
+        break;
+    case MQTT_EVENT_ERROR:
+        if (ev->error_handle->error_type == MQTT_ERROR_TYPE_CONNECTION_REFUSED)
+            ESP_LOGE(TAG, "the broker refused %s (CONNACK %d: %s)", G.cfg.name,
+                     (int)ev->error_handle->connect_return_code,
+                     ev->error_handle->connect_return_code == MQTT_CONNECTION_REFUSE_NOT_AUTHORIZED
+                         ? "not authorised: check the username and password"
+                         : "see the broker's log");
+        else if (ev->error_handle->error_type == MQTT_ERROR_TYPE_TCP_TRANSPORT)
+            ESP_LOGW(TAG, "cannot reach %s (errno %d): retrying", G.cfg.broker_uri,
+                     ev->error_handle->esp_transport_sock_errno);
         break;
     case MQTT_EVENT_DATA:
         on_data(ev);
@@ -287,19 +345,17 @@ static void on_mqtt(void *arg, esp_event_base_t base, int32_t id, void *data)
     default:
         break;
     }
+    take_mail();
     drain();
-    xSemaphoreGive(G.lock);
 }
 
 /* aloft_confirm() passed: the running image is VALID now. */
 static void on_confirmed(void)
 {
     xSemaphoreTake(G.lock, portMAX_DELAY);
-    describe();
-    aloft_agent_confirmed(&G.agent);
-    aloft_agent_device_changed(&G.agent);
-    drain();
+    G.mail.confirmed = true;
     xSemaphoreGive(G.lock);
+    post_mail();
 }
 
 int aloft_agent_start(const aloft_agent_esp_config_t *cfg)
@@ -346,7 +402,11 @@ int aloft_agent_start(const aloft_agent_esp_config_t *cfg)
     mc.session.last_will.msg = "offline";
     mc.session.last_will.qos = 1;
     mc.session.last_will.retain = 1;
-    mc.buffer.size = (int)sizeof G.rx;
+    mc.network.reconnect_timeout_ms = cfg->reconnect_ms;
+    /* esp-mqtt's default receive buffer: larger messages come in pieces,
+     * put together in G.rx; the largest payload goes out whole */
+    mc.buffer.size = 1024;
+    mc.buffer.out_size = (int)sizeof G.buf + ALOFT_AGENT_TOPIC_MAX + 8;
     G.client = esp_mqtt_client_init(&mc);
     if (G.client == NULL)
         return ALOFT_ERR_ARG;
@@ -363,9 +423,11 @@ void aloft_agent_pull_report(uint32_t done, uint32_t total)
     if (!G.started)
         return;
     xSemaphoreTake(G.lock, portMAX_DELAY);
-    aloft_agent_pull_progress(&G.agent, (uint64_t)(esp_timer_get_time() / 1000), done, total);
-    drain();
+    G.mail.progress = true;
+    G.mail.done = done;
+    G.mail.total = total;
     xSemaphoreGive(G.lock);
+    post_mail();
 }
 
 void aloft_agent_pull_result(const aloft_diag_t *diag)
@@ -373,9 +435,12 @@ void aloft_agent_pull_result(const aloft_diag_t *diag)
     if (!G.started)
         return;
     xSemaphoreTake(G.lock, portMAX_DELAY);
-    aloft_agent_pull_done(&G.agent, diag);
-    drain();
+    G.mail.result = true;
+    memset(&G.mail.diag, 0, sizeof G.mail.diag);
+    if (diag)
+        G.mail.diag = *diag;
     xSemaphoreGive(G.lock);
+    post_mail();
 }
 
 #else

@@ -10,6 +10,10 @@
  *   esp_fake_device --flash FILE --port N [options]
  *   ... --pull URL --pull-size N --pull-sha256 HEX   on the first boot, after
  *                                  aloft_start: aloft_pull, and a restart
+ *   ... --mqtt URI --mqtt-name DEV [--mqtt-password P] [--mqtt-ca PEM]
+ *       [--mqtt-reconnect MS]      the MQTT agent (aloft_agent_start) after
+ *                                  aloft_start, its record in FILE.nvs/; the
+ *                                  health check (confirm) runs after it
  *
  * A supervisor process is the power supply: it runs the firmware in a
  * child and starts it again when the child restarts (the fake esp_restart
@@ -48,6 +52,8 @@ enum { STATUS_STOPPED = 5 };
 typedef struct options {
     const char *flash, *init_fw, *password, *espota_password, *verifier, *keys;
     const char *pull_url, *pull_sha256;
+    const char *mqtt, *mqtt_name, *mqtt_password, *mqtt_ca;
+    int mqtt_reconnect;
     uint32_t pull_size;
     uint16_t port;
     bool no_native, no_espota, no_delta, pbkdf2, allow_open, timing, no_task, never_confirm, reject;
@@ -78,7 +84,9 @@ static void usage(void)
           "         [--espota-password P] [--verifier V] [--signing-keys TEXT] [--pbkdf2]\n"
           "         [--no-native] [--no-espota] [--no-delta] [--open] [--flash-timing esp32]\n"
           "         [--no-task] [--never-confirm | --reject] [--stop-at BYTES]\n"
-          "         [--idle-timeout MS] [--pull URL --pull-size N --pull-sha256 HEX]\n",
+          "         [--idle-timeout MS] [--pull URL --pull-size N --pull-sha256 HEX]\n"
+          "         [--mqtt URI --mqtt-name DEV [--mqtt-password P] [--mqtt-ca PEM]\n"
+          "          [--mqtt-reconnect MS]]\n",
           stderr);
     exit(2);
 }
@@ -96,7 +104,10 @@ static void parse(int argc, char **argv)
         {"stop-at", required_argument, 0, 's'}, {"idle-timeout", required_argument, 0, 'I'},
         {"reject", no_argument, 0, 'R'}, {"pull", required_argument, 0, 'u'},
         {"pull-size", required_argument, 0, 'z'}, {"pull-sha256", required_argument, 0, 'h'},
-        {"no-delta", no_argument, 0, 'D'}, {0, 0, 0, 0}};
+        {"no-delta", no_argument, 0, 'D'}, {"mqtt", required_argument, 0, 'm'},
+        {"mqtt-name", required_argument, 0, 'n'}, {"mqtt-password", required_argument, 0, 'w'},
+        {"mqtt-ca", required_argument, 0, 'c'}, {"mqtt-reconnect", required_argument, 0, 'r'},
+        {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
@@ -121,10 +132,16 @@ static void parse(int argc, char **argv)
         case 'u': opt.pull_url = optarg; break;
         case 'z': opt.pull_size = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'h': opt.pull_sha256 = optarg; break;
+        case 'm': opt.mqtt = optarg; break;
+        case 'n': opt.mqtt_name = optarg; break;
+        case 'w': opt.mqtt_password = optarg; break;
+        case 'c': opt.mqtt_ca = optarg; break;
+        case 'r': opt.mqtt_reconnect = atoi(optarg); break;
         default: usage();
         }
     }
-    if (opt.flash == NULL || (opt.port == 0 && opt.init_fw == NULL) || optind != argc)
+    if (opt.flash == NULL || (opt.port == 0 && opt.init_fw == NULL) || optind != argc ||
+        (opt.mqtt && opt.mqtt_name == NULL))
         usage();
 }
 
@@ -272,6 +289,46 @@ static int stop_and_start_again(const aloft_esp_config_t *cfg)
     return start(cfg);
 }
 
+/* --mqtt: the agent, as an application starts it after aloft_start. */
+static int start_agent(void)
+{
+    static char nvs_dir[256];
+    aloft_agent_esp_config_t ac;
+    size_t len = 0;
+    char *ca = NULL;
+    snprintf(nvs_dir, sizeof nvs_dir, "%s.nvs", opt.flash);
+    fake_nvs_dir = nvs_dir;
+    aloft_agent_esp_config_default(&ac);
+    ac.broker_uri = opt.mqtt;
+    ac.name = opt.mqtt_name;
+    ac.password = opt.mqtt_password;
+    ac.reconnect_ms = opt.mqtt_reconnect;
+    if (opt.mqtt_ca) {
+        uint8_t *pem = read_file(opt.mqtt_ca, &len);
+        if (pem == NULL || (ca = realloc(pem, len + 1)) == NULL)
+            return 1;
+        ca[len] = '\0';
+        ac.ca_pem = ca;   /* esp-mqtt keeps the pointer: never freed */
+    }
+    int err = aloft_agent_start(&ac);
+    say("agent: %s", err ? aloft_strerror(err) : "started");
+    return err ? 1 : 0;
+}
+
+/* The health check: confirm (or reject, or neither) a PENDING_VERIFY image. */
+static void health_check(const aloft_status_t *st)
+{
+    int err;
+    if (st->pending_verify && opt.reject) {   /* the health check failed */
+        say("reject: rolling back");
+        err = aloft_reject();   /* restarts; returns only when it cannot */
+        say("reject: %s", aloft_strerror(err));
+    } else if (st->pending_verify && !opt.never_confirm) {   /* the health check passed */
+        err = aloft_confirm();
+        say("confirm: %s", err ? aloft_strerror(err) : "confirmed (VALID)");
+    }
+}
+
 static int firmware(void)
 {
     static fake_chip_t chip;
@@ -302,17 +359,16 @@ static int firmware(void)
         : st.pending_verify                  ? "PENDING_VERIFY"
                                              : "other",
         st.rolled_back ? ", rolled back" : "");
-    if (st.pending_verify && opt.reject) {   /* the health check failed */
-        say("reject: rolling back");
-        err = aloft_reject();   /* restarts; returns only when it cannot */
-        say("reject: %s", aloft_strerror(err));
-    } else if (st.pending_verify && !opt.never_confirm) {   /* the health check passed */
-        err = aloft_confirm();
-        say("confirm: %s", err ? aloft_strerror(err) : "confirmed (VALID)");
-    }
+    if (opt.mqtt == NULL)
+        health_check(&st);
     fill_config(&cfg);
     if (start(&cfg) != 0)
         return 1;
+    if (opt.mqtt) {
+        if (start_agent() != 0)
+            return 1;
+        health_check(&st);
+    }
     if (opt.pull_url && boot_no == 1)
         pull();
     uint32_t octet = 10;
