@@ -490,7 +490,7 @@ int esp_mqtt_client_publish(esp_mqtt_client_handle_t c, const char *topic, const
         mid = -1;
     pthread_mutex_unlock(&c->api);
     wake(c);
-    return qos > 0 ? mid : 0;
+    return mid < 0 ? -1 : qos > 0 ? mid : 0;   /* esp-mqtt: 0 for QoS 0 */
 }
 
 int esp_mqtt_client_enqueue(esp_mqtt_client_handle_t c, const char *topic, const char *data,
