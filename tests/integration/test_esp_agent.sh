@@ -9,7 +9,7 @@
 # installed, `confirmed` only after the reboot once the image confirmed
 # itself; Home Assistant's Install of the retained release, an image that
 # never confirms itself rolled back at the next power-on and reported
-# `failed` -78 under the same id.
+# `failed` -78 under the same id; a wrong broker password said so.
 set -euo pipefail
 source "$(dirname "$0")/esp_fake_lib.sh"
 source "$(dirname "$0")/mqtt_lib.sh"
@@ -32,6 +32,12 @@ release old v2.0.0.bin version='"0.9.0"'
 watch_topics "$tmp/watch.log" 'aloft/#' 'homeassistant/#'
 
 esp_init "$tmp/dev.flash" "$tmp/v1.bin"
+# a wrong broker password: refused, said so, retried
+start_esp "$tmp/dev.flash" "$tmp/badpw.log" --open --mqtt "mqtt://127.0.0.1:$mqtt_port" \
+    --mqtt-name esp1 --mqtt-password wrong --mqtt-reconnect 300
+wait_for "$tmp/badpw.log" "the broker refused esp1 (CONNACK 5: not authorised: check the username and password)" 30 2 ||
+    { cat "$tmp/badpw.log"; fail "a wrong password not reported"; }
+stop_esp
 agent_args=(--open --mqtt "mqtts://127.0.0.1:$mqtts_port" --mqtt-name esp1
             --mqtt-password "$dev_pw" --mqtt-ca "$tmp/ca.pem" --mqtt-reconnect 300)
 start_esp "$tmp/dev.flash" "$tmp/esp.log" "${agent_args[@]}"

@@ -10,15 +10,15 @@
  * Built only with CONFIG_ALOFT_MQTT_AGENT (the component needs the mqtt
  * component then).
  *
- * Threads: the engine runs in esp-mqtt's task only, in its event handler.
- * The pull's reports and aloft_confirm's hook come from other tasks: they
- * leave them in a mailbox (the one mutex here, never held while calling
- * esp-mqtt) and post an MQTT_USER_EVENT, whose handler takes the mail. (The
- * MQTT task holds esp-mqtt's API lock while it runs handlers, and every
- * esp-mqtt call takes it: a task calling esp-mqtt under a lock the handler
- * also takes would deadlock with it.) A reboot the engine asks for is an
- * esp_timer one-shot 1.5 s later, so the MQTT task can still send the
- * `rebooting` report.
+ * Threads: esp-mqtt's task delivers events, the pull (and its progress
+ * timer) and aloft_confirm's hook report from theirs; G.lock serialises the
+ * engine. esp-mqtt's task holds the client's API lock while it runs the
+ * handler, and every esp-mqtt call takes that lock: so only the handler
+ * calls esp-mqtt under G.lock. Another task copies each publish out under
+ * G.lock and sends it after releasing it (drain_elsewhere); else it would
+ * wait for the API lock while holding G.lock, and the handler for G.lock
+ * while holding the API lock. A reboot the engine asks for is an esp_timer
+ * one-shot 1.5 s later, so the `rebooting` report still goes out.
  */
 #include "esp_kconfig.h"
 
@@ -40,6 +40,7 @@
 #define REBOOT_DELAY_US 1500000
 #define PULL_REPORT_US 500000
 #define PULL_STACK 6144
+#define PAYLOAD_MAX 2048   /* the engine's payloads */
 
 static const char *TAG = "aloft-agent";
 
@@ -49,19 +50,21 @@ static struct {
     aloft_update_t scratch;         /* a rollback's session */
     aloft_agent_t agent;
     aloft_agent_device_t dev;
-    char buf[2048];                 /* the engine's payloads */
+    char buf[PAYLOAD_MAX];
     char rx_topic[ALOFT_AGENT_TOPIC_MAX];
     char rx[2048];                  /* a message esp-mqtt delivers in pieces */
     size_t rx_len;
     bool rx_dropped;
     esp_mqtt_client_handle_t client;
-    SemaphoreHandle_t lock;         /* the mailbox */
+    SemaphoreHandle_t lock;         /* the engine, G.dev */
     StaticSemaphore_t lock_mem;
-    struct {
-        bool progress, result, confirmed;
-        uint32_t done, total;
-        aloft_diag_t diag;          /* result: err 0 = verified and activated */
-    } mail;
+    SemaphoreHandle_t out_lock;     /* G.out: one sender besides esp-mqtt's task */
+    StaticSemaphore_t out_lock_mem;
+    struct {                        /* a publish copied out of G.buf */
+        char topic[ALOFT_AGENT_TOPIC_MAX];
+        char payload[PAYLOAD_MAX];
+        aloft_agent_action_t act;
+    } out;
     esp_timer_handle_t reboot_timer;
     esp_timer_handle_t report_timer;  /* the default pull's progress */
     aloft_esp_pull_t req;             /* the default pull's file */
@@ -79,15 +82,6 @@ void aloft_agent_esp_config_default(aloft_agent_esp_config_t *cfg)
     cfg->username = CONFIG_ALOFT_MQTT_USERNAME[0] ? CONFIG_ALOFT_MQTT_USERNAME : NULL;
     cfg->password = CONFIG_ALOFT_MQTT_PASSWORD[0] ? CONFIG_ALOFT_MQTT_PASSWORD : NULL;
     cfg->signed_only = CONFIG_ALOFT_SIGNING_KEYS[0] != '\0';
-}
-
-/* Wake the MQTT task for the mail. When its queue is full, an event is
- * queued already, and its handler reads the mail. */
-static void post_mail(void)
-{
-    esp_mqtt_event_t ev;
-    memset(&ev, 0, sizeof ev);
-    (void)esp_mqtt_dispatch_custom_event(G.client, &ev);
 }
 
 static void copy_str(char *dst, size_t n, const char *src)
@@ -216,48 +210,94 @@ static int default_pull(const aloft_agent_release_t *rel)
     return 0;
 }
 
-/* Carry out every action the engine has now; under G.lock. */
+/* A subscription or publish, through esp-mqtt. */
+static void send(const aloft_agent_action_t *act)
+{
+    if (act->kind == ALOFT_AGENT_SUBSCRIBE)
+        esp_mqtt_client_subscribe_single(G.client, act->topic, 1);
+    else   /* enqueue: never blocks the MQTT task this often runs in */
+        esp_mqtt_client_enqueue(G.client, act->topic, act->payload, (int)act->len, 1,
+                                act->retain, true);
+}
+
+static bool is_send(const aloft_agent_action_t *act)
+{
+    return act->kind == ALOFT_AGENT_SUBSCRIBE || act->kind == ALOFT_AGENT_PUBLISH;
+}
+
+/* Any other action; under G.lock. */
+static void carry_out(const aloft_agent_action_t *act)
+{
+    switch (act->kind) {
+    case ALOFT_AGENT_SAVE:
+        save_record(act->payload, act->len);
+        break;
+    case ALOFT_AGENT_PULL: {
+        int err = G.cfg.pull ? G.cfg.pull(G.cfg.ctx, act->release) : default_pull(act->release);
+        if (err) {
+            aloft_diag_t diag = {0};
+            aloft_diag_set(&diag, err, 0, 0, NULL);
+            aloft_agent_pull_done(&G.agent, &diag);
+        }
+        break;
+    }
+    case ALOFT_AGENT_ROLLBACK:
+        rollback();
+        break;
+    case ALOFT_AGENT_REBOOT:
+        esp_timer_start_once(G.reboot_timer, REBOOT_DELAY_US);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Every action the engine has now, in esp-mqtt's task (the handler), under
+ * G.lock: this task holds the API lock already, calling in cannot wait. */
 static void drain(void)
 {
     aloft_agent_action_t act;
     int r;
     while ((r = aloft_agent_poll(&G.agent, &act)) != 0) {
+        if (r < 0)
+            ESP_LOGE(TAG, "a payload did not fit the agent's buffer");
+        else if (is_send(&act))
+            send(&act);
+        else
+            carry_out(&act);
+    }
+}
+
+/* The same from any other task, called without G.lock: each publish is
+ * copied out under it and sent once it is released. */
+static void drain_elsewhere(void)
+{
+    xSemaphoreTake(G.out_lock, portMAX_DELAY);
+    for (;;) {
+        aloft_agent_action_t act;
+        bool out = false;
+        xSemaphoreTake(G.lock, portMAX_DELAY);
+        int r = aloft_agent_poll(&G.agent, &act);
         if (r < 0) {
             ESP_LOGE(TAG, "a payload did not fit the agent's buffer");
-            continue;
+        } else if (r > 0 && is_send(&act)) {
+            copy_str(G.out.topic, sizeof G.out.topic, act.topic);
+            if (act.payload)
+                memcpy(G.out.payload, act.payload, act.len);   /* from G.buf */
+            G.out.act = act;
+            G.out.act.topic = G.out.topic;
+            G.out.act.payload = G.out.payload;
+            out = true;
+        } else if (r > 0) {
+            carry_out(&act);
         }
-        switch (act.kind) {
-        case ALOFT_AGENT_SUBSCRIBE:
-            esp_mqtt_client_subscribe_single(G.client, act.topic, 1);
+        xSemaphoreGive(G.lock);
+        if (r == 0)
             break;
-        case ALOFT_AGENT_PUBLISH:
-            /* enqueue: never blocks the MQTT task this often runs in */
-            esp_mqtt_client_enqueue(G.client, act.topic, act.payload, (int)act.len, 1,
-                                    act.retain, true);
-            break;
-        case ALOFT_AGENT_SAVE:
-            save_record(act.payload, act.len);
-            break;
-        case ALOFT_AGENT_PULL: {
-            aloft_diag_t diag = {0};
-            int err = G.cfg.pull ? G.cfg.pull(G.cfg.ctx, act.release) : default_pull(act.release);
-            if (err) {
-                if (diag.err == 0)
-                    aloft_diag_set(&diag, err, 0, 0, NULL);
-                aloft_agent_pull_done(&G.agent, &diag);
-            }
-            break;
-        }
-        case ALOFT_AGENT_ROLLBACK:
-            rollback();
-            break;
-        case ALOFT_AGENT_REBOOT:
-            esp_timer_start_once(G.reboot_timer, REBOOT_DELAY_US);
-            break;
-        case ALOFT_AGENT_NONE:
-            break;
-        }
+        if (out)
+            send(&G.out.act);
     }
+    xSemaphoreGive(G.out_lock);
 }
 
 static void on_data(const esp_mqtt_event_t *ev)
@@ -287,35 +327,12 @@ static void on_data(const esp_mqtt_event_t *ev)
                         G.rx_len);
 }
 
-/* What the other tasks left for the engine, in the order they happened. */
-static void take_mail(void)
-{
-    xSemaphoreTake(G.lock, portMAX_DELAY);
-    bool progress = G.mail.progress, result = G.mail.result, confirmed = G.mail.confirmed;
-    uint32_t done = G.mail.done, total = G.mail.total;
-    aloft_diag_t diag = G.mail.diag;
-    G.mail.progress = G.mail.result = G.mail.confirmed = false;
-    xSemaphoreGive(G.lock);
-    if (progress)
-        aloft_agent_pull_progress(&G.agent, (uint64_t)(esp_timer_get_time() / 1000), done, total);
-    if (result) {
-        aloft_agent_pull_done(&G.agent, &diag);
-        /* the update slot changed, whatever the outcome (FLEET.md §4) */
-        describe();
-        aloft_agent_device_changed(&G.agent);
-    }
-    if (confirmed) {
-        describe();
-        aloft_agent_confirmed(&G.agent);
-        aloft_agent_device_changed(&G.agent);
-    }
-}
-
 static void on_mqtt(void *arg, esp_event_base_t base, int32_t id, void *data)
 {
     const esp_mqtt_event_t *ev = data;
     (void)arg;
     (void)base;
+    xSemaphoreTake(G.lock, portMAX_DELAY);
     switch ((esp_mqtt_event_id_t)id) {
     case MQTT_EVENT_CONNECTED:
         ESP_LOGI(TAG, "connected to %s as %s", G.cfg.broker_uri, G.cfg.name);
@@ -345,17 +362,19 @@ static void on_mqtt(void *arg, esp_event_base_t base, int32_t id, void *data)
     default:
         break;
     }
-    take_mail();
     drain();
+    xSemaphoreGive(G.lock);
 }
 
 /* aloft_confirm() passed: the running image is VALID now. */
 static void on_confirmed(void)
 {
     xSemaphoreTake(G.lock, portMAX_DELAY);
-    G.mail.confirmed = true;
+    describe();
+    aloft_agent_confirmed(&G.agent);
+    aloft_agent_device_changed(&G.agent);
     xSemaphoreGive(G.lock);
-    post_mail();
+    drain_elsewhere();
 }
 
 int aloft_agent_start(const aloft_agent_esp_config_t *cfg)
@@ -387,6 +406,7 @@ int aloft_agent_start(const aloft_agent_esp_config_t *cfg)
         return err;
     }
     G.lock = xSemaphoreCreateMutexStatic(&G.lock_mem);
+    G.out_lock = xSemaphoreCreateMutexStatic(&G.out_lock_mem);
     const esp_timer_create_args_t targs = {.callback = reboot_now, .name = "aloft-reboot"};
     const esp_timer_create_args_t rargs = {.callback = report_progress, .name = "aloft-pull"};
     if (esp_timer_create(&targs, &G.reboot_timer) != ESP_OK ||
@@ -423,11 +443,9 @@ void aloft_agent_pull_report(uint32_t done, uint32_t total)
     if (!G.started)
         return;
     xSemaphoreTake(G.lock, portMAX_DELAY);
-    G.mail.progress = true;
-    G.mail.done = done;
-    G.mail.total = total;
+    aloft_agent_pull_progress(&G.agent, (uint64_t)(esp_timer_get_time() / 1000), done, total);
     xSemaphoreGive(G.lock);
-    post_mail();
+    drain_elsewhere();
 }
 
 void aloft_agent_pull_result(const aloft_diag_t *diag)
@@ -435,12 +453,12 @@ void aloft_agent_pull_result(const aloft_diag_t *diag)
     if (!G.started)
         return;
     xSemaphoreTake(G.lock, portMAX_DELAY);
-    G.mail.result = true;
-    memset(&G.mail.diag, 0, sizeof G.mail.diag);
-    if (diag)
-        G.mail.diag = *diag;
+    aloft_agent_pull_done(&G.agent, diag);
+    /* the update slot changed, whatever the outcome (FLEET.md §4) */
+    describe();
+    aloft_agent_device_changed(&G.agent);
     xSemaphoreGive(G.lock);
-    post_mail();
+    drain_elsewhere();
 }
 
 #else

@@ -26,7 +26,6 @@ ESP_EVENT_DEFINE_BASE(MQTT_EVENTS);
 static const char *TAG = "mqtt_client";
 
 #define HANDLERS 4
-#define USER_EVENTS 8             /* esp-mqtt's event queue: CONFIG_MQTT_EVENT_QUEUE_SIZE */
 #define CONNACK_WAIT_MS 10000
 
 typedef struct out_msg {
@@ -58,9 +57,6 @@ struct esp_mqtt_client {
         void *arg;
     } handlers[HANDLERS];
     size_t nhandlers;
-    pthread_mutex_t qlock;        /* user events only: not the API lock */
-    esp_mqtt_event_t queue[USER_EVENTS];
-    size_t nqueued;
     out_msg_t *outbox, **outbox_tail;
     esp_mqtt_error_codes_t err;
 };
@@ -211,24 +207,6 @@ static void start_connect(esp_mqtt_client_handle_t c)
     abort_connection(c);
 }
 
-static void run_user_events(esp_mqtt_client_handle_t c)
-{
-    for (;;) {
-        esp_mqtt_event_t ev;
-        pthread_mutex_lock(&c->qlock);
-        bool have = c->nqueued > 0;
-        if (have) {
-            ev = c->queue[0];
-            memmove(c->queue, c->queue + 1, --c->nqueued * sizeof c->queue[0]);
-        }
-        pthread_mutex_unlock(&c->qlock);
-        if (!have)
-            return;
-        ev.event_id = MQTT_USER_EVENT;
-        dispatch(c, &ev);
-    }
-}
-
 static void send_outbox(esp_mqtt_client_handle_t c)
 {
     while (c->state == ST_CONNECTED && c->outbox) {
@@ -258,7 +236,6 @@ static void *task(void *arg)
             pthread_mutex_unlock(&c->api);
             return NULL;
         }
-        run_user_events(c);
         int64_t waited = now_ms() - c->tick_ms;
         if (c->state == ST_INIT ||
             (c->state == ST_WAIT_RECONNECT && c->auto_reconnect && waited >= c->reconnect_ms))
@@ -380,7 +357,6 @@ esp_mqtt_client_handle_t esp_mqtt_client_init(const esp_mqtt_client_config_t *cf
     pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&c->api, &ma);
     pthread_mutexattr_destroy(&ma);
-    pthread_mutex_init(&c->qlock, NULL);
     c->ca_fd = -1;
     c->wake[0] = c->wake[1] = -1;
     c->outbox_tail = &c->outbox;
@@ -444,7 +420,6 @@ esp_err_t esp_mqtt_client_destroy(esp_mqtt_client_handle_t c)
         if (c->wake[i] >= 0)
             close(c->wake[i]);
     pthread_mutex_destroy(&c->api);
-    pthread_mutex_destroy(&c->qlock);
     free(c);
     return ESP_OK;
 }
@@ -521,18 +496,4 @@ int esp_mqtt_client_enqueue(esp_mqtt_client_handle_t c, const char *topic, const
     pthread_mutex_unlock(&c->api);
     wake(c);
     return id;
-}
-
-esp_err_t esp_mqtt_dispatch_custom_event(esp_mqtt_client_handle_t c, esp_mqtt_event_t *event)
-{
-    esp_err_t err = ESP_FAIL;
-    pthread_mutex_lock(&c->qlock);
-    if (c->nqueued < USER_EVENTS) {
-        c->queue[c->nqueued++] = *event;
-        err = ESP_OK;
-    }
-    pthread_mutex_unlock(&c->qlock);
-    if (err == ESP_OK)
-        wake(c);
-    return err;
 }

@@ -10,7 +10,8 @@
  * too) while it does; a message larger than buffer.size arrives as several
  * MQTT_EVENT_DATA pieces (total_data_len, current_data_offset; only the
  * first has the topic); mqtts:// verifies the broker with
- * broker.verification.certificate (PEM). MQTT 3.1.1 only.
+ * broker.verification.certificate (PEM). esp_mqtt_client_enqueue's outbox
+ * is sent by the task once connected. MQTT 3.1.1 only; no user events.
  */
 #ifndef FAKE_MQTT_CLIENT_H
 #define FAKE_MQTT_CLIENT_H
@@ -137,8 +138,5 @@ int esp_mqtt_client_publish(esp_mqtt_client_handle_t client, const char *topic, 
 /* Queues for the task (the outbox): message id; sent once connected. */
 int esp_mqtt_client_enqueue(esp_mqtt_client_handle_t client, const char *topic, const char *data,
                             int len, int qos, int retain, bool store);
-/* Queues *event (copied) for the task, which runs the handlers with
- * MQTT_USER_EVENT; ESP_FAIL when the queue is full. Takes no lock. */
-esp_err_t esp_mqtt_dispatch_custom_event(esp_mqtt_client_handle_t client, esp_mqtt_event_t *event);
 
 #endif
