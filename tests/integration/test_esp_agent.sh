@@ -110,6 +110,11 @@ contains "$tmp/esp3.log" "boot #1: running app1 demo 2.0.0, state VALID, rolled 
 retained aloft/esp1/state "$tmp/state3.json"
 [ "$(json_get "$tmp/state3.json" 'o["version"], o["slots"][0]["state"]')" = "('2.0.0', 'ABORTED')" ] ||
     fail "after the rollback: $(cat "$tmp/state3.json")"
+# an empty message (the retained release cleared) is taken in stride
+ctl_pub aloft/release/demo "" -r
+n=$(grep -c '^aloft/esp1/state ' "$tmp/watch.log")
+ctl_pub aloft/esp1/cmd '{"op":"state"}'
+wait_for "$tmp/watch.log" "aloft/esp1/state {" 20 $((n + 1)) || { cat "$tmp/esp3.log"; fail "esp1 gone"; }
 stop_esp
 wait_until 10 grep -q '^aloft/esp1/online offline' "$tmp/watch.log" || fail "no will on the stop"
 echo "ok: the ESP-IDF agent over esp-mqtt's fake ($((SECONDS - start)) s)"

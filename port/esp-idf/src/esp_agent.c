@@ -312,7 +312,7 @@ static void on_data(const esp_mqtt_event_t *ev)
     }
     if (G.rx_len + (size_t)ev->data_len > sizeof G.rx)
         G.rx_dropped = true;
-    if (!G.rx_dropped) {
+    if (!G.rx_dropped && ev->data_len > 0) {   /* an empty message has data NULL */
         memcpy(G.rx + G.rx_len, ev->data, (size_t)ev->data_len);
         G.rx_len += (size_t)ev->data_len;
     }
