@@ -2,11 +2,11 @@
 # test_agent_reconnect.sh — the broker restarts under the agents: mosquitto
 # stopped and started again on the same port (its retained messages gone,
 # persistence off) while aloft-sim's agent and the ESP-IDF agent (over the
-# esp-mqtt fake) are idle, and once during aloft-sim's pull. Each agent
+# esp-mqtt fake) are idle, and once during their pulls. Each agent
 # notices, retries (aloft-sim with a doubling backoff), reconnects,
 # republishes availability and its retained state and resubscribes: a
-# command sent after the reconnect is carried out, and the pull that ran
-# through the restart ends `confirmed` on the new broker.
+# command sent after the reconnect is carried out, and the pulls that ran
+# through the restart end `confirmed` on the new broker.
 set -euo pipefail
 source "$(dirname "$0")/esp_fake_lib.sh"
 source "$(dirname "$0")/mqtt_lib.sh"
@@ -57,20 +57,28 @@ watch_topics "$tmp/watch.log" 'aloft/#'
 ctl_pub aloft/esp1/cmd "{\"op\":\"install\",\"id\":\"esp-old\",\"release\":$(cat "$tmp/old.json")}"
 wait_until 20 grep -q '^aloft/esp1/update {"id":"esp-old","version":"0.9.0","phase":"refused".*"code":-79' \
     "$tmp/watch.log" || { cat "$tmp/esp.log"; fail "esp1 took no command after the reconnect"; }
-ctl_pub aloft/gw1/cmd "{\"op\":\"install\",\"id\":\"r1\",\"release\":$(cat "$tmp/v2.json")}"
+for d in gw1 esp1; do
+    ctl_pub "aloft/$d/cmd" "{\"op\":\"install\",\"id\":\"r1-$d\",\"release\":$(cat "$tmp/v2.json")}"
+done
 
-# --- during the pull: the broker goes and comes back, the pull goes on
-wait_until 30 grep -q '^aloft/gw1/update {"id":"r1","version":"2.0.0","phase":"downloading"' \
-    "$tmp/watch.log" || { cat "$tmp/gw1.log"; fail "r1 not downloading"; }
+# --- during the pulls: the broker goes and comes back, the pulls go on
+for d in gw1 esp1; do
+    wait_until 30 grep -q "^aloft/$d/update {\"id\":\"r1-$d\",\"version\":\"2.0.0\",\"phase\":\"downloading\"" \
+        "$tmp/watch.log" || { cat "$tmp/gw1.log" "$tmp/esp.log"; fail "$d not downloading"; }
+done
 stop_broker
 wait_for "$tmp/gw1.log" "gw1: MQTT connection lost" 30 2 || fail "gw1 did not notice the second stop"
 restart_broker
-wait_until 60 has_retained aloft/gw1/update '"id":"r1","version":"2.0.0","phase":"confirmed"' ||
-    { cat "$tmp/gw1.log"; fail "r1's outcome not reported after the reconnect"; }
-back_on gw1
-# the broker went and came back while the pull ran
+for d in gw1 esp1; do
+    wait_until 60 has_retained "aloft/$d/update" "\"id\":\"r1-$d\",\"version\":\"2.0.0\",\"phase\":\"confirmed\"" ||
+        { cat "$tmp/gw1.log" "$tmp/esp.log"; fail "$d: r1's outcome not reported after the reconnect"; }
+    back_on "$d"
+    has_retained "aloft/$d/state" '"version":"2.0.0"' || fail "$d does not run 2.0.0"
+done
+# the broker went and came back while the pulls ran
 in_order "$tmp/gw1.log" "gw1: pulling demo 2.0.0" "gw1: MQTT connection lost" \
     "gw1: connected to MQTT" "gw1: release verified and activated" "gw1: rebooting"
-has_retained aloft/gw1/state '"version":"2.0.0"' || fail "gw1 does not run 2.0.0"
+in_order "$tmp/esp.log" "event: START http" "lost the broker" "connected to mqtt" \
+    "pull complete" "esp_restart()" "confirm: confirmed (VALID)"
 contains "$tmp/gw1.log" "health check passed"
 echo "ok: agents through broker restarts ($((SECONDS - start)) s)"
