@@ -56,6 +56,7 @@ static struct {
     size_t rx_len;
     bool rx_dropped;
     esp_mqtt_client_handle_t client;
+    bool connected;                 /* to log a lost session once */
     SemaphoreHandle_t lock;         /* the engine, G.dev */
     StaticSemaphore_t lock_mem;
     SemaphoreHandle_t out_lock;     /* G.out: one sender besides esp-mqtt's task */
@@ -68,7 +69,6 @@ static struct {
     esp_timer_handle_t reboot_timer;
     esp_timer_handle_t report_timer;  /* the default pull's progress */
     aloft_esp_pull_t req;             /* the default pull's file */
-    bool connected;                   /* to log a lost session once */
     bool started;
 } G;
 

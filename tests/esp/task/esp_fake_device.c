@@ -8,12 +8,12 @@
  *
  *   esp_fake_device --flash FILE --init FW.bin     a new 4 MB flash, FW in app0
  *   esp_fake_device --flash FILE --port N [options]
- *   ... --pull URL --pull-size N --pull-sha256 HEX   on the first boot, after
- *                                  aloft_start: aloft_pull, and a restart
  *   ... --mqtt URI --mqtt-name DEV [--mqtt-password P] [--mqtt-ca PEM]
  *       [--mqtt-reconnect MS]      the MQTT agent (aloft_agent_start) after
  *                                  aloft_start, its record in FILE.nvs/; the
  *                                  health check (confirm) runs after it
+ *   ... --pull URL --pull-size N --pull-sha256 HEX   on the first boot, after
+ *                                  aloft_start: aloft_pull, and a restart
  *
  * A supervisor process is the power supply: it runs the firmware in a
  * child and starts it again when the child restarts (the fake esp_restart
@@ -52,12 +52,12 @@ enum { STATUS_STOPPED = 5 };
 typedef struct options {
     const char *flash, *init_fw, *password, *espota_password, *verifier, *keys;
     const char *pull_url, *pull_sha256;
-    const char *mqtt, *mqtt_name, *mqtt_password, *mqtt_ca;
-    int mqtt_reconnect;
     uint32_t pull_size;
     uint16_t port;
     bool no_native, no_espota, no_delta, pbkdf2, allow_open, timing, no_task, never_confirm, reject;
     uint32_t stop_at, idle_ms;
+    const char *mqtt, *mqtt_name, *mqtt_password, *mqtt_ca;
+    int mqtt_reconnect;
 } options_t;
 
 static options_t opt;
@@ -80,13 +80,13 @@ static void say(const char *fmt, ...)
 static void usage(void)
 {
     fputs("usage: esp_fake_device --flash FILE --init FW.bin\n"
+          "       esp_fake_device --flash FILE --port N --mqtt URI --mqtt-name DEV\n"
+          "         [--mqtt-password P] [--mqtt-ca PEM] [--mqtt-reconnect MS] [options below]\n"
           "       esp_fake_device --flash FILE --port N [--password P]\n"
           "         [--espota-password P] [--verifier V] [--signing-keys TEXT] [--pbkdf2]\n"
           "         [--no-native] [--no-espota] [--no-delta] [--open] [--flash-timing esp32]\n"
           "         [--no-task] [--never-confirm | --reject] [--stop-at BYTES]\n"
-          "         [--idle-timeout MS] [--pull URL --pull-size N --pull-sha256 HEX]\n"
-          "         [--mqtt URI --mqtt-name DEV [--mqtt-password P] [--mqtt-ca PEM]\n"
-          "          [--mqtt-reconnect MS]]\n",
+          "         [--idle-timeout MS] [--pull URL --pull-size N --pull-sha256 HEX]\n",
           stderr);
     exit(2);
 }
@@ -95,6 +95,9 @@ static void parse(int argc, char **argv)
 {
     static const struct option lo[] = {
         {"flash", required_argument, 0, 'f'}, {"init", required_argument, 0, 'i'},
+        {"mqtt", required_argument, 0, 'm'}, {"mqtt-name", required_argument, 0, 'n'},
+        {"mqtt-password", required_argument, 0, 'w'}, {"mqtt-ca", required_argument, 0, 'c'},
+        {"mqtt-reconnect", required_argument, 0, 'r'},
         {"port", required_argument, 0, 'p'}, {"password", required_argument, 0, 'P'},
         {"espota-password", required_argument, 0, 'E'}, {"verifier", required_argument, 0, 'v'},
         {"signing-keys", required_argument, 0, 'k'}, {"pbkdf2", no_argument, 0, 'b'},
@@ -104,14 +107,16 @@ static void parse(int argc, char **argv)
         {"stop-at", required_argument, 0, 's'}, {"idle-timeout", required_argument, 0, 'I'},
         {"reject", no_argument, 0, 'R'}, {"pull", required_argument, 0, 'u'},
         {"pull-size", required_argument, 0, 'z'}, {"pull-sha256", required_argument, 0, 'h'},
-        {"no-delta", no_argument, 0, 'D'}, {"mqtt", required_argument, 0, 'm'},
-        {"mqtt-name", required_argument, 0, 'n'}, {"mqtt-password", required_argument, 0, 'w'},
-        {"mqtt-ca", required_argument, 0, 'c'}, {"mqtt-reconnect", required_argument, 0, 'r'},
-        {0, 0, 0, 0}};
+        {"no-delta", no_argument, 0, 'D'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
         case 'f': opt.flash = optarg; break;
+        case 'm': opt.mqtt = optarg; break;
+        case 'n': opt.mqtt_name = optarg; break;
+        case 'w': opt.mqtt_password = optarg; break;
+        case 'c': opt.mqtt_ca = optarg; break;
+        case 'r': opt.mqtt_reconnect = atoi(optarg); break;
         case 'i': opt.init_fw = optarg; break;
         case 'p': opt.port = (uint16_t)strtoul(optarg, NULL, 10); break;
         case 'P': opt.password = optarg; break;
@@ -132,11 +137,6 @@ static void parse(int argc, char **argv)
         case 'u': opt.pull_url = optarg; break;
         case 'z': opt.pull_size = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'h': opt.pull_sha256 = optarg; break;
-        case 'm': opt.mqtt = optarg; break;
-        case 'n': opt.mqtt_name = optarg; break;
-        case 'w': opt.mqtt_password = optarg; break;
-        case 'c': opt.mqtt_ca = optarg; break;
-        case 'r': opt.mqtt_reconnect = atoi(optarg); break;
         default: usage();
         }
     }
