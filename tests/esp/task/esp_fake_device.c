@@ -8,10 +8,6 @@
  *
  *   esp_fake_device --flash FILE --init FW.bin     a new 4 MB flash, FW in app0
  *   esp_fake_device --flash FILE --port N [options]
- *   ... --mqtt URI --mqtt-name DEV [--mqtt-password P] [--mqtt-ca PEM]
- *       [--mqtt-reconnect MS]      the MQTT agent (aloft_agent_start) after
- *                                  aloft_start, its record in FILE.nvs/; the
- *                                  health check (confirm) runs after it
  *   ... --pull URL --pull-size N --pull-sha256 HEX   on the first boot, after
  *                                  aloft_start: aloft_pull, and a restart
  *
@@ -23,6 +19,11 @@
  *   SIGHUP   DHCP renewed the same address (GOT_IP, ip_changed false)
  *   SIGUSR2  it lost its address (IP_EVENT_STA_LOST_IP)
  *   SIGTERM  aloft_stop, print the counters, end
+ *
+ * --mqtt URI --mqtt-name DEV [--mqtt-password P] [--mqtt-ca PEM]
+ * [--mqtt-reconnect MS]: the MQTT agent (aloft_agent_start) after
+ * aloft_start, its NVS in FILE.nvs/; the health check (confirm) runs after
+ * it then, as an application confirms once it reached its broker.
  */
 #include <arpa/inet.h>
 #include <errno.h>
