@@ -23,7 +23,7 @@
  * --mqtt URI --mqtt-name DEV [--mqtt-password P] [--mqtt-ca PEM]
  * [--mqtt-reconnect MS]: the MQTT agent (aloft_agent_start) after
  * aloft_start, its NVS in FILE.nvs/; the health check (confirm) runs after
- * it then, as an application confirms once it reached its broker.
+ * it then.
  */
 #include <arpa/inet.h>
 #include <errno.h>
