@@ -9,7 +9,8 @@
 # installed, `confirmed` only after the reboot once the image confirmed
 # itself; Home Assistant's Install of the retained release, an image that
 # never confirms itself rolled back at the next power-on and reported
-# `failed` -78 under the same id; a wrong broker password said so.
+# `failed` -78 under the same id; a wrong broker password and a message
+# over the agent's 2 KiB said so in the log.
 set -euo pipefail
 source "$(dirname "$0")/esp_fake_lib.sh"
 source "$(dirname "$0")/mqtt_lib.sh"
@@ -58,7 +59,9 @@ retained aloft/esp1/state "$tmp/state.json"
 # esp-mqtt hands it over in pieces
 slot1=$(region_sum "$tmp/dev.flash" $((APP0 + SLOT_LEN)) "$SLOT_LEN")
 notes=$(printf 'n%.0s' $(seq 900))
-ctl_pub aloft/esp1/cmd "{\"op\":\"install\",\"id\":\"c3\",\"notes\":\"$notes\",\"release\":$(cat "$tmp/c3.json")}"
+cmd="{\"op\":\"install\",\"id\":\"c3\",\"notes\":\"$notes\",\"release\":$(cat "$tmp/c3.json")}"
+[ ${#cmd} -gt 1100 ] || fail "the command is not over 1 KiB"
+ctl_pub aloft/esp1/cmd "$cmd"
 wait_until 20 grep -q '^aloft/esp1/update {"id":"c3","version":"2.5.0","phase":"refused".*"code":-30' \
     "$tmp/watch.log" || { cat "$tmp/esp.log"; fail "another chip not refused"; }
 ctl_pub aloft/esp1/cmd "{\"op\":\"install\",\"id\":\"old\",\"release\":$(cat "$tmp/old.json")}"
@@ -66,6 +69,11 @@ wait_until 20 grep -q '^aloft/esp1/update {"id":"old","version":"0.9.0","phase":
     "$tmp/watch.log" || { cat "$tmp/esp.log"; fail "an older version not refused"; }
 [ "$(region_sum "$tmp/dev.flash" $((APP0 + SLOT_LEN)) "$SLOT_LEN")" = "$slot1" ] ||
     fail "a refusal changed the update slot"
+# over the agent's 2 KiB: dropped, and the log says so
+long="{\"op\":\"state\",\"notes\":\"$notes$notes$notes\"}"
+ctl_pub aloft/esp1/cmd "$long"
+wait_for "$tmp/esp.log" "dropped a message of ${#long} bytes (at most 2048)" 20 ||
+    { cat "$tmp/esp.log"; fail "a long message not reported"; }
 lacks "$tmp/esp.log" "hook: paused"
 lacks "$tmp/esp.log" "event: START"
 
