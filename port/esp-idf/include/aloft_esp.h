@@ -13,8 +13,9 @@
  *
  * One instance per firmware (static storage inside the component, no
  * allocation after aloft_start). Callbacks (on_event, quiesce hooks) run in
- * aloft's task, or in the caller of aloft_handle() when cfg.task is false;
- * keep them short and thread-safe. Pause hooks run only once an update was
+ * aloft's task, or in the caller of aloft_handle() when cfg.task is false,
+ * and during aloft_pull() in its caller's task too; keep them short and
+ * thread-safe. Pause hooks run only once an update was
  * authenticated and accepted (nothing is paused for a refused one) and are
  * always resumed: success, error, timeout, abort, stop.
  *

@@ -431,10 +431,14 @@ int aloft_agent_start(const aloft_agent_esp_config_t *cfg)
     if (G.client == NULL)
         return ALOFT_ERR_ARG;
     esp_mqtt_client_register_event(G.client, MQTT_EVENT_ANY, on_mqtt, NULL);
-    aesp_confirm_hook = on_confirmed;
-    if (esp_mqtt_client_start(G.client) != ESP_OK)
-        return ALOFT_ERR_CONNECT;
+    /* before the MQTT task starts: the reports it leads to read it */
     G.started = true;
+    aesp_confirm_hook = on_confirmed;
+    if (esp_mqtt_client_start(G.client) != ESP_OK) {
+        aesp_confirm_hook = NULL;
+        G.started = false;
+        return ALOFT_ERR_CONNECT;
+    }
     return 0;
 }
 

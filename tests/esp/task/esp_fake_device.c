@@ -170,19 +170,19 @@ static const char *proto_name(aloft_esp_proto_t p)
 
 static void on_event(void *ctx, const aloft_esp_event_t *ev)
 {
-    static unsigned last_tenth;
+    static atomic_uint last_tenth;   /* aloft's task and a pull's caller both report */
     (void)ctx;
     switch (ev->kind) {
     case ALOFT_EV_START:
-        last_tenth = 0;
+        atomic_store(&last_tenth, 0);
         say("event: START %s%s %u/%u (hook %s)", proto_name(ev->proto), ev->fs ? " fs" : "",
             (unsigned)ev->done, (unsigned)ev->total, atomic_load(&paused) ? "paused" : "running");
         break;
     case ALOFT_EV_PROGRESS: {
         /* A line per tenth: tests wait on them, not on the clock. */
         unsigned tenth = ev->total ? (unsigned)((uint64_t)ev->done * 10 / ev->total) : 0;
-        if (tenth > last_tenth || ev->done == ev->total) {
-            last_tenth = tenth;
+        if (tenth > atomic_load(&last_tenth) || ev->done == ev->total) {
+            atomic_store(&last_tenth, tenth);
             say("event: PROGRESS %s %u/%u", proto_name(ev->proto), (unsigned)ev->done,
                 (unsigned)ev->total);
         }
