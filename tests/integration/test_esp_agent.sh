@@ -95,7 +95,9 @@ states = [json.loads(p) for t, p in lines if t == "aloft/esp1/state"]
 assert states[-1]["version"] == "2.0.0" and states[-1]["running_slot"] == "app1", states[-1]
 assert states[-1]["slots"][1]["state"] == "VALID", states[-1]
 PY
-[ ! -e "$tmp/dev.flash.nvs/aloft.agent" ] || fail "the record outlived the outcome"
+# the record goes once the outcome is out (right after it: wait for it)
+no_record() { [ ! -e "$tmp/dev.flash.nvs/aloft.agent" ]; }
+wait_until 10 no_record || fail "the record outlived the outcome"
 stop_esp
 
 # --- Home Assistant's Install of the retained release, into an image that
