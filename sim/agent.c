@@ -16,6 +16,12 @@
 
 static const aloft_crypto_t *crypto = &aloft_mbedtls_crypto;
 
+/* Broker reconnects: the first at once, then 250 ms doubling up to 30 s,
+ * so that a fleet whose broker restarts does not come back all at once
+ * and keep hammering it (libmosquitto's own backoff is for its threaded
+ * loop, which the simulator does not use). */
+enum { BACKOFF_FIRST_MS = 250, BACKOFF_MAX_MS = 30000 };
+
 void sim_agent_lib_init(void)
 {
     mosquitto_lib_init();
@@ -211,6 +217,7 @@ static void on_connect(struct mosquitto *m, void *ctx, int rc)
         return;
     }
     sa->connected = true;
+    sa->backoff_ms = BACKOFF_FIRST_MS;
     sim_log(sa->sim, "aloft-sim: %s: connected to MQTT %s:%d%s", sa->name, sa->cfg.host,
             sa->cfg.port, sa->cfg.cafile ? " (TLS)" : "");
     aloft_agent_connected(&sa->agent);
@@ -253,11 +260,14 @@ static void try_connect(sim_agent_t *sa, uint64_t now_ms)
 {
     int rc = sa->retry_ms == 0 ? mosquitto_connect(sa->m, sa->cfg.host, sa->cfg.port, 30)
                                : mosquitto_reconnect(sa->m);
-    sa->retry_ms = now_ms + 1000;
+    /* a refused CONNACK comes later: the same wait before the next try */
+    sa->retry_ms = now_ms + sa->backoff_ms;
     if (rc != MOSQ_ERR_SUCCESS)
-        sim_log(sa->sim, "aloft-sim: %s: cannot reach MQTT %s:%d: %s (retrying)", sa->name,
-                sa->cfg.host, sa->cfg.port,
-                rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+        sim_log(sa->sim, "aloft-sim: %s: cannot reach MQTT %s:%d: %s (retrying in %u ms)",
+                sa->name, sa->cfg.host, sa->cfg.port,
+                rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc),
+                (unsigned)sa->backoff_ms);
+    sa->backoff_ms = sa->backoff_ms * 2 < BACKOFF_MAX_MS ? sa->backoff_ms * 2 : BACKOFF_MAX_MS;
 }
 
 /* Every piece the pipeline takes (one sim_pull_step may write many):
@@ -303,6 +313,7 @@ static int new_client(sim_agent_t *sa)
         return -1;
     sa->unacked = 0;
     sa->retry_ms = 0;
+    sa->backoff_ms = BACKOFF_FIRST_MS;
     return 0;
 }
 

@@ -48,6 +48,7 @@ typedef struct sim_agent {
     bool connected, reboot;
     unsigned unacked;            /* QoS 1 publishes the broker has not acknowledged */
     uint64_t retry_ms;           /* next connection attempt */
+    uint32_t backoff_ms;         /* before the attempt after a failed one (doubling) */
     sim_pull_t pull;
     sim_release_t rel;
     bool pulling;

@@ -165,3 +165,20 @@ marked_acl() {
     ctl_pub aloft/release/acl marker
     grep -q "^aloft/release/acl marker" "$tmp/spy.log" 2>/dev/null
 }
+
+# stop_broker / restart_broker: mosquitto stopped (SIGTERM: sessions end,
+# and with persistence off every retained message goes), then started
+# again with the same configuration, on the same ports.
+stop_broker() { stop_pid "$broker_pid"; }
+restart_broker() {
+    spawn "$mosquitto_bin" -c "$tmp/mosquitto.conf"
+    broker_pid=$spawned
+    wait_until 30 broker_up || { cat "$tmp/mosquitto.log" >&2; fail "mosquitto did not start again"; }
+}
+
+# has_retained TOPIC PATTERN: the broker holds a retained message on TOPIC
+# matching the grep PATTERN
+has_retained() {
+    mosquitto_sub -h 127.0.0.1 -p "$mqtt_port" -u "$ctl_user" -P "$ctl_pw" -C 1 -W 2 -t "$1" \
+        2>/dev/null | grep -q -- "$2"
+}

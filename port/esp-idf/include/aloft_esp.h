@@ -13,8 +13,9 @@
  *
  * One instance per firmware (static storage inside the component, no
  * allocation after aloft_start). Callbacks (on_event, quiesce hooks) run in
- * aloft's task, or in the caller of aloft_handle() when cfg.task is false;
- * keep them short and thread-safe. Pause hooks run only once an update was
+ * aloft's task, or in the caller of aloft_handle() when cfg.task is false,
+ * and during aloft_pull() in its caller's task too; keep them short and
+ * thread-safe. Pause hooks run only once an update was
  * authenticated and accepted (nothing is paused for a refused one) and are
  * always resumed: success, error, timeout, abort, stop.
  *
@@ -231,6 +232,7 @@ typedef struct aloft_agent_esp_config {
     const char *username;        /* NULL: name (FLEET.md §2) */
     const char *password;
     const char *ca_pem;          /* mqtts: the broker's CA, PEM; NULL: none */
+    int reconnect_ms;            /* retry a lost broker after this; 0: esp-mqtt's 10 s */
     bool signed_only;            /* the firmware holds signing keys */
     /* Start downloading rel into the update slot (a task of its own);
      * report with aloft_agent_pull_report and aloft_agent_pull_result.

@@ -10,10 +10,15 @@
  * Built only with CONFIG_ALOFT_MQTT_AGENT (the component needs the mqtt
  * component then).
  *
- * Threads: esp-mqtt's task delivers events, the pull reports from its own;
- * one mutex serialises the engine. A reboot the engine asks for is an
- * esp_timer one-shot 1.5 s later, so the MQTT task can still send the
- * `rebooting` report.
+ * Threads: esp-mqtt's task delivers events, the pull (and its progress
+ * timer) and aloft_confirm's hook report from theirs; G.lock serialises the
+ * engine. esp-mqtt's task holds the client's API lock while it runs the
+ * handler, and every esp-mqtt call takes that lock: so only the handler
+ * calls esp-mqtt under G.lock. Another task copies each publish out under
+ * G.lock and sends it after releasing it (drain_elsewhere); else it would
+ * wait for the API lock while holding G.lock, and the handler for G.lock
+ * while holding the API lock. A reboot the engine asks for is an esp_timer
+ * one-shot 1.5 s later, so the `rebooting` report still goes out.
  */
 #include "esp_kconfig.h"
 
@@ -35,6 +40,7 @@
 #define REBOOT_DELAY_US 1500000
 #define PULL_REPORT_US 500000
 #define PULL_STACK 6144
+#define PAYLOAD_MAX 2048   /* the engine's payloads */
 
 static const char *TAG = "aloft-agent";
 
@@ -44,14 +50,22 @@ static struct {
     aloft_update_t scratch;         /* a rollback's session */
     aloft_agent_t agent;
     aloft_agent_device_t dev;
-    char buf[2048];                 /* the engine's payloads */
+    char buf[PAYLOAD_MAX];
     char rx_topic[ALOFT_AGENT_TOPIC_MAX];
     char rx[2048];                  /* a message esp-mqtt delivers in pieces */
     size_t rx_len;
     bool rx_dropped;
     esp_mqtt_client_handle_t client;
-    SemaphoreHandle_t lock;
+    bool connected;                 /* to log a lost session once */
+    SemaphoreHandle_t lock;         /* the engine, G.dev */
     StaticSemaphore_t lock_mem;
+    SemaphoreHandle_t out_lock;     /* G.out: one sender besides esp-mqtt's task */
+    StaticSemaphore_t out_lock_mem;
+    struct {                        /* a publish copied out of G.buf */
+        char topic[ALOFT_AGENT_TOPIC_MAX];
+        char payload[PAYLOAD_MAX];
+        aloft_agent_action_t act;
+    } out;
     esp_timer_handle_t reboot_timer;
     esp_timer_handle_t report_timer;  /* the default pull's progress */
     aloft_esp_pull_t req;             /* the default pull's file */
@@ -204,48 +218,94 @@ static int default_pull(const aloft_agent_release_t *rel)
     return 0;
 }
 
-/* Carry out every action the engine has now; under G.lock. */
+/* A subscription or publish, through esp-mqtt. */
+static void send(const aloft_agent_action_t *act)
+{
+    if (act->kind == ALOFT_AGENT_SUBSCRIBE)
+        esp_mqtt_client_subscribe_single(G.client, act->topic, 1);
+    else   /* enqueue: never blocks the MQTT task this often runs in */
+        esp_mqtt_client_enqueue(G.client, act->topic, act->payload, (int)act->len, 1,
+                                act->retain, true);
+}
+
+static bool is_send(const aloft_agent_action_t *act)
+{
+    return act->kind == ALOFT_AGENT_SUBSCRIBE || act->kind == ALOFT_AGENT_PUBLISH;
+}
+
+/* Any other action; under G.lock. */
+static void carry_out(const aloft_agent_action_t *act)
+{
+    switch (act->kind) {
+    case ALOFT_AGENT_SAVE:
+        save_record(act->payload, act->len);
+        break;
+    case ALOFT_AGENT_PULL: {
+        int err = G.cfg.pull ? G.cfg.pull(G.cfg.ctx, act->release) : default_pull(act->release);
+        if (err) {
+            aloft_diag_t diag = {0};
+            aloft_diag_set(&diag, err, 0, 0, NULL);
+            aloft_agent_pull_done(&G.agent, &diag);
+        }
+        break;
+    }
+    case ALOFT_AGENT_ROLLBACK:
+        rollback();
+        break;
+    case ALOFT_AGENT_REBOOT:
+        esp_timer_start_once(G.reboot_timer, REBOOT_DELAY_US);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Every action the engine has now, in esp-mqtt's task (the handler), under
+ * G.lock: this task holds the API lock already, calling in cannot wait. */
 static void drain(void)
 {
     aloft_agent_action_t act;
     int r;
     while ((r = aloft_agent_poll(&G.agent, &act)) != 0) {
+        if (r < 0)
+            ESP_LOGE(TAG, "a payload did not fit the agent's buffer");
+        else if (is_send(&act))
+            send(&act);
+        else
+            carry_out(&act);
+    }
+}
+
+/* The same from any other task, called without G.lock: each publish is
+ * copied out under it and sent once it is released. */
+static void drain_elsewhere(void)
+{
+    xSemaphoreTake(G.out_lock, portMAX_DELAY);
+    for (;;) {
+        aloft_agent_action_t act;
+        bool out = false;
+        xSemaphoreTake(G.lock, portMAX_DELAY);
+        int r = aloft_agent_poll(&G.agent, &act);
         if (r < 0) {
             ESP_LOGE(TAG, "a payload did not fit the agent's buffer");
-            continue;
+        } else if (r > 0 && is_send(&act)) {
+            copy_str(G.out.topic, sizeof G.out.topic, act.topic);
+            if (act.payload)
+                memcpy(G.out.payload, act.payload, act.len);   /* from G.buf */
+            G.out.act = act;
+            G.out.act.topic = G.out.topic;
+            G.out.act.payload = G.out.payload;
+            out = true;
+        } else if (r > 0) {
+            carry_out(&act);
         }
-        switch (act.kind) {
-        case ALOFT_AGENT_SUBSCRIBE:
-            esp_mqtt_client_subscribe_single(G.client, act.topic, 1);
+        xSemaphoreGive(G.lock);
+        if (r == 0)
             break;
-        case ALOFT_AGENT_PUBLISH:
-            /* enqueue: never blocks the MQTT task this often runs in */
-            esp_mqtt_client_enqueue(G.client, act.topic, act.payload, (int)act.len, 1,
-                                    act.retain, true);
-            break;
-        case ALOFT_AGENT_SAVE:
-            save_record(act.payload, act.len);
-            break;
-        case ALOFT_AGENT_PULL: {
-            aloft_diag_t diag = {0};
-            int err = G.cfg.pull ? G.cfg.pull(G.cfg.ctx, act.release) : default_pull(act.release);
-            if (err) {
-                if (diag.err == 0)
-                    aloft_diag_set(&diag, err, 0, 0, NULL);
-                aloft_agent_pull_done(&G.agent, &diag);
-            }
-            break;
-        }
-        case ALOFT_AGENT_ROLLBACK:
-            rollback();
-            break;
-        case ALOFT_AGENT_REBOOT:
-            esp_timer_start_once(G.reboot_timer, REBOOT_DELAY_US);
-            break;
-        case ALOFT_AGENT_NONE:
-            break;
-        }
+        if (out)
+            send(&G.out.act);
     }
+    xSemaphoreGive(G.out_lock);
 }
 
 static void on_data(const esp_mqtt_event_t *ev)
@@ -260,7 +320,7 @@ static void on_data(const esp_mqtt_event_t *ev)
     }
     if (G.rx_len + (size_t)ev->data_len > sizeof G.rx)
         G.rx_dropped = true;
-    if (!G.rx_dropped) {
+    if (!G.rx_dropped && ev->data_len > 0) {   /* an empty message has data NULL */
         memcpy(G.rx + G.rx_len, ev->data, (size_t)ev->data_len);
         G.rx_len += (size_t)ev->data_len;
     }
@@ -284,10 +344,25 @@ static void on_mqtt(void *arg, esp_event_base_t base, int32_t id, void *data)
     switch ((esp_mqtt_event_id_t)id) {
     case MQTT_EVENT_CONNECTED:
         ESP_LOGI(TAG, "connected to %s as %s", G.cfg.broker_uri, G.cfg.name);
+        G.connected = true;
         aloft_agent_connected(&G.agent);
         break;
     case MQTT_EVENT_DISCONNECTED:
+        if (G.connected)
+            ESP_LOGW(TAG, "lost the broker %s: reconnecting", G.cfg.broker_uri);
+        G.connected = false;
         aloft_agent_disconnected(&G.agent);
+        break;
+    case MQTT_EVENT_ERROR:
+        if (ev->error_handle->error_type == MQTT_ERROR_TYPE_CONNECTION_REFUSED)
+            ESP_LOGE(TAG, "the broker refused %s (CONNACK %d: %s)", G.cfg.name,
+                     (int)ev->error_handle->connect_return_code,
+                     ev->error_handle->connect_return_code == MQTT_CONNECTION_REFUSE_NOT_AUTHORIZED
+                         ? "not authorised: check the username and password"
+                         : "see the broker's log");
+        else if (ev->error_handle->error_type == MQTT_ERROR_TYPE_TCP_TRANSPORT)
+            ESP_LOGW(TAG, "cannot reach %s (errno %d): retrying", G.cfg.broker_uri,
+                     ev->error_handle->esp_transport_sock_errno);
         break;
     case MQTT_EVENT_DATA:
         on_data(ev);
@@ -306,8 +381,8 @@ static void on_confirmed(void)
     describe();
     aloft_agent_confirmed(&G.agent);
     aloft_agent_device_changed(&G.agent);
-    drain();
     xSemaphoreGive(G.lock);
+    drain_elsewhere();
 }
 
 int aloft_agent_start(const aloft_agent_esp_config_t *cfg)
@@ -339,6 +414,7 @@ int aloft_agent_start(const aloft_agent_esp_config_t *cfg)
         return err;
     }
     G.lock = xSemaphoreCreateMutexStatic(&G.lock_mem);
+    G.out_lock = xSemaphoreCreateMutexStatic(&G.out_lock_mem);
     const esp_timer_create_args_t targs = {.callback = reboot_now, .name = "aloft-reboot"};
     const esp_timer_create_args_t rargs = {.callback = report_progress, .name = "aloft-pull"};
     if (esp_timer_create(&targs, &G.reboot_timer) != ESP_OK ||
@@ -354,15 +430,23 @@ int aloft_agent_start(const aloft_agent_esp_config_t *cfg)
     mc.session.last_will.msg = "offline";
     mc.session.last_will.qos = 1;
     mc.session.last_will.retain = 1;
-    mc.buffer.size = (int)sizeof G.rx;
+    mc.network.reconnect_timeout_ms = cfg->reconnect_ms;
+    /* esp-mqtt's default receive buffer: larger messages come in pieces,
+     * put together in G.rx; the largest payload goes out whole */
+    mc.buffer.size = 1024;
+    mc.buffer.out_size = (int)sizeof G.buf + ALOFT_AGENT_TOPIC_MAX + 8;
     G.client = esp_mqtt_client_init(&mc);
     if (G.client == NULL)
         return ALOFT_ERR_ARG;
     esp_mqtt_client_register_event(G.client, MQTT_EVENT_ANY, on_mqtt, NULL);
-    aesp_confirm_hook = on_confirmed;
-    if (esp_mqtt_client_start(G.client) != ESP_OK)
-        return ALOFT_ERR_CONNECT;
+    /* before the MQTT task starts: the reports it leads to read it */
     G.started = true;
+    aesp_confirm_hook = on_confirmed;
+    if (esp_mqtt_client_start(G.client) != ESP_OK) {
+        aesp_confirm_hook = NULL;
+        G.started = false;
+        return ALOFT_ERR_CONNECT;
+    }
     return 0;
 }
 
@@ -372,8 +456,8 @@ void aloft_agent_pull_report(uint32_t done, uint32_t total)
         return;
     xSemaphoreTake(G.lock, portMAX_DELAY);
     aloft_agent_pull_progress(&G.agent, (uint64_t)(esp_timer_get_time() / 1000), done, total);
-    drain();
     xSemaphoreGive(G.lock);
+    drain_elsewhere();
 }
 
 void aloft_agent_pull_result(const aloft_diag_t *diag)
@@ -382,8 +466,11 @@ void aloft_agent_pull_result(const aloft_diag_t *diag)
         return;
     xSemaphoreTake(G.lock, portMAX_DELAY);
     aloft_agent_pull_done(&G.agent, diag);
-    drain();
+    /* the update slot changed, whatever the outcome (FLEET.md §4) */
+    describe();
+    aloft_agent_device_changed(&G.agent);
     xSemaphoreGive(G.lock);
+    drain_elsewhere();
 }
 
 #else

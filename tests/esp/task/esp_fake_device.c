@@ -22,6 +22,11 @@
  *   SIGHUP   DHCP renewed the same address (GOT_IP, ip_changed false)
  *   SIGUSR2  it lost its address (IP_EVENT_STA_LOST_IP)
  *   SIGTERM  aloft_stop, print the counters, end
+ *
+ * --mqtt URI --mqtt-name DEV [--mqtt-password P] [--mqtt-ca PEM]
+ * [--mqtt-reconnect MS]: the MQTT agent (aloft_agent_start) after
+ * aloft_start, its NVS in FILE.nvs/; the health check (confirm) runs after
+ * it then.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -55,6 +60,8 @@ typedef struct options {
     uint16_t port, web_port;
     bool no_native, no_espota, no_delta, pbkdf2, allow_open, timing, no_task, never_confirm, reject;
     uint32_t stop_at, idle_ms;
+    const char *mqtt, *mqtt_name, *mqtt_password, *mqtt_ca;
+    int mqtt_reconnect;
 } options_t;
 
 static options_t opt;
@@ -77,6 +84,8 @@ static void say(const char *fmt, ...)
 static void usage(void)
 {
     fputs("usage: esp_fake_device --flash FILE --init FW.bin\n"
+          "       esp_fake_device --flash FILE --port N --mqtt URI --mqtt-name DEV\n"
+          "         [--mqtt-password P] [--mqtt-ca PEM] [--mqtt-reconnect MS] [options below]\n"
           "       esp_fake_device --flash FILE --port N [--password P]\n"
           "         [--espota-password P] [--verifier V] [--signing-keys TEXT] [--pbkdf2]\n"
           "         [--no-native] [--no-espota] [--no-delta] [--open] [--flash-timing esp32]\n"
@@ -91,6 +100,9 @@ static void parse(int argc, char **argv)
 {
     static const struct option lo[] = {
         {"flash", required_argument, 0, 'f'}, {"init", required_argument, 0, 'i'},
+        {"mqtt", required_argument, 0, 'm'}, {"mqtt-name", required_argument, 0, 'n'},
+        {"mqtt-password", required_argument, 0, 'w'}, {"mqtt-ca", required_argument, 0, 'c'},
+        {"mqtt-reconnect", required_argument, 0, 'r'},
         {"port", required_argument, 0, 'p'}, {"password", required_argument, 0, 'P'},
         {"espota-password", required_argument, 0, 'E'}, {"verifier", required_argument, 0, 'v'},
         {"signing-keys", required_argument, 0, 'k'}, {"pbkdf2", no_argument, 0, 'b'},
@@ -107,6 +119,11 @@ static void parse(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
         case 'f': opt.flash = optarg; break;
+        case 'm': opt.mqtt = optarg; break;
+        case 'n': opt.mqtt_name = optarg; break;
+        case 'w': opt.mqtt_password = optarg; break;
+        case 'c': opt.mqtt_ca = optarg; break;
+        case 'r': opt.mqtt_reconnect = atoi(optarg); break;
         case 'i': opt.init_fw = optarg; break;
         case 'p': opt.port = (uint16_t)strtoul(optarg, NULL, 10); break;
         case 'P': opt.password = optarg; break;
@@ -132,7 +149,8 @@ static void parse(int argc, char **argv)
         default: usage();
         }
     }
-    if (opt.flash == NULL || (opt.port == 0 && opt.init_fw == NULL) || optind != argc)
+    if (opt.flash == NULL || (opt.port == 0 && opt.init_fw == NULL) || optind != argc ||
+        (opt.mqtt && opt.mqtt_name == NULL))
         usage();
 }
 
@@ -163,19 +181,19 @@ static const char *proto_name(aloft_esp_proto_t p)
 
 static void on_event(void *ctx, const aloft_esp_event_t *ev)
 {
-    static unsigned last_tenth;
+    static atomic_uint last_tenth;   /* aloft's task and a pull's caller both report */
     (void)ctx;
     switch (ev->kind) {
     case ALOFT_EV_START:
-        last_tenth = 0;
+        atomic_store(&last_tenth, 0);
         say("event: START %s%s %u/%u (hook %s)", proto_name(ev->proto), ev->fs ? " fs" : "",
             (unsigned)ev->done, (unsigned)ev->total, atomic_load(&paused) ? "paused" : "running");
         break;
     case ALOFT_EV_PROGRESS: {
         /* A line per tenth: tests wait on them, not on the clock. */
         unsigned tenth = ev->total ? (unsigned)((uint64_t)ev->done * 10 / ev->total) : 0;
-        if (tenth > last_tenth || ev->done == ev->total) {
-            last_tenth = tenth;
+        if (tenth > atomic_load(&last_tenth) || ev->done == ev->total) {
+            atomic_store(&last_tenth, tenth);
             say("event: PROGRESS %s %u/%u", proto_name(ev->proto), (unsigned)ev->done,
                 (unsigned)ev->total);
         }
@@ -299,6 +317,46 @@ static int stop_and_start_again(const aloft_esp_config_t *cfg)
     return start(cfg);
 }
 
+/* --mqtt: the agent, as an application starts it after aloft_start. */
+static int start_agent(void)
+{
+    static char nvs_dir[256];
+    aloft_agent_esp_config_t ac;
+    size_t len = 0;
+    char *ca = NULL;
+    snprintf(nvs_dir, sizeof nvs_dir, "%s.nvs", opt.flash);
+    fake_nvs_dir = nvs_dir;
+    aloft_agent_esp_config_default(&ac);
+    ac.broker_uri = opt.mqtt;
+    ac.name = opt.mqtt_name;
+    ac.password = opt.mqtt_password;
+    ac.reconnect_ms = opt.mqtt_reconnect;
+    if (opt.mqtt_ca) {
+        uint8_t *pem = read_file(opt.mqtt_ca, &len);
+        if (pem == NULL || (ca = realloc(pem, len + 1)) == NULL)
+            return 1;
+        ca[len] = '\0';
+        ac.ca_pem = ca;   /* esp-mqtt keeps the pointer: never freed */
+    }
+    int err = aloft_agent_start(&ac);
+    say("agent: %s", err ? aloft_strerror(err) : "started");
+    return err ? 1 : 0;
+}
+
+/* The health check: confirm (or reject, or neither) a PENDING_VERIFY image. */
+static void health_check(const aloft_status_t *st)
+{
+    int err;
+    if (st->pending_verify && opt.reject) {   /* the health check failed */
+        say("reject: rolling back");
+        err = aloft_reject();   /* restarts; returns only when it cannot */
+        say("reject: %s", aloft_strerror(err));
+    } else if (st->pending_verify && !opt.never_confirm) {   /* the health check passed */
+        err = aloft_confirm();
+        say("confirm: %s", err ? aloft_strerror(err) : "confirmed (VALID)");
+    }
+}
+
 static int firmware(void)
 {
     static fake_chip_t chip;
@@ -329,17 +387,16 @@ static int firmware(void)
         : st.pending_verify                  ? "PENDING_VERIFY"
                                              : "other",
         st.rolled_back ? ", rolled back" : "");
-    if (st.pending_verify && opt.reject) {   /* the health check failed */
-        say("reject: rolling back");
-        err = aloft_reject();   /* restarts; returns only when it cannot */
-        say("reject: %s", aloft_strerror(err));
-    } else if (st.pending_verify && !opt.never_confirm) {   /* the health check passed */
-        err = aloft_confirm();
-        say("confirm: %s", err ? aloft_strerror(err) : "confirmed (VALID)");
-    }
+    if (opt.mqtt == NULL)
+        health_check(&st);
     fill_config(&cfg);
     if (start(&cfg) != 0)
         return 1;
+    if (opt.mqtt) {
+        if (start_agent() != 0)
+            return 1;
+        health_check(&st);
+    }
     if (opt.pull_url && boot_no == 1)
         pull();
     uint32_t octet = 10;

@@ -70,4 +70,7 @@ typedef struct fake_mdns {
 } fake_mdns_t;
 extern fake_mdns_t fake_mdns;
 
+/* nvs.c: the directory NVS lives in (NULL: nvs_open fails NOT_INITIALIZED). */
+extern const char *fake_nvs_dir;
+
 #endif
