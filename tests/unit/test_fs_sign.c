@@ -142,7 +142,8 @@ static int upload_file(ctx_t *c, const uint8_t *img, uint32_t len, const uint8_t
 {
     uint8_t *file = malloc(len + (size_t)blen);
     memcpy(file, img, len);
-    memcpy(file + len, block, (size_t)blen);
+    if (blen)
+        memcpy(file + len, block, (size_t)blen);
     aloft_update_req_t req = {.target = ALOFT_TARGET_FS, .size = len + (uint32_t)blen};
     int err = aloft_update_begin(U(c), D(c), &req);
     if (!err)
