@@ -8,7 +8,8 @@
 # Refused, with spiffs byte-identical: an unsigned image (native and web
 # before any erase, espota before the copy), one signed for the ESP32-S3
 # (web), a block whose target byte was changed after signing (native). Accepted: the signed images, and
-# spiffs then holds exactly the image without its block.
+# spiffs then holds exactly the image without its block. Also `aloft sign
+# --fs` needs --chip, and `aloft verify` / `aloft image info` show target 1.
 set -euo pipefail
 source "$(dirname "$0")/web_lib.sh"
 start=$SECONDS
@@ -20,6 +21,20 @@ for n in 1 2 3; do head -c 50000 /dev/urandom >"$tmp/fs$n.bin"; done
 "$aloft" sign --key "$tmp/k1.key" --fs --chip esp32 -o "$tmp/fs2-k1.bin" "$tmp/fs2.bin" >/dev/null
 "$aloft" sign --key "$tmp/k1.key" --fs --chip esp32 -o "$tmp/fs3-k1.bin" "$tmp/fs3.bin" >/dev/null
 "$aloft" sign --key "$tmp/k1.key" --fs --chip esp32s3 -o "$tmp/fs1-s3.bin" "$tmp/fs1.bin" >/dev/null
+# The CLI: --chip is required with --fs; verify and image info see target 1.
+expect_rc 2 "$aloft" sign --key "$tmp/k1.key" --fs -o "$tmp/x.bin" "$tmp/fs1.bin"
+contains "$tmp/err" "--fs needs --chip CHIP"
+expect_rc 0 "$aloft" verify --key "$tmp/k1.pub" "$tmp/fs1-k1.bin"
+contains "$tmp/out" "target          filesystem"
+contains "$tmp/out" "image           50000 bytes"
+expect_rc 0 "$aloft" image info "$tmp/fs1-s3.bin"
+contains "$tmp/out" "type             filesystem image (signed as target 1)"
+contains "$tmp/out" "chip             ESP32-S3 (chip id 9)"
+python3 -c 'import sys; f = bytearray(open(sys.argv[1], "rb").read()); f[1000] ^= 1
+open(sys.argv[2], "wb").write(f)' "$tmp/fs1-k1.bin" "$tmp/fs1-changed.bin"
+expect_rc 1 "$aloft" verify --key "$tmp/k1.pub" "$tmp/fs1-changed.bin"
+contains "$tmp/err" "the image was changed after signing"
+
 # The block changed after signing (its target byte set to 0, an app's).
 python3 - "$tmp/fs1-k1.bin" "$tmp/fs1-app.bin" <<'PY'
 import struct, sys
