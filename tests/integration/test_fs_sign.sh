@@ -8,7 +8,8 @@
 # Refused, with spiffs byte-identical: an unsigned image (native and web
 # before any erase, espota before the copy), one signed for the ESP32-S3
 # (web), a block whose target byte was changed after signing (native). Accepted: the signed images, and
-# spiffs then holds exactly the image without its block. Also `aloft sign
+# spiffs then holds exactly the image without its block. After an app
+# update (no free slot left) espota is refused -94 before any erase. Also `aloft sign
 # --fs` needs --chip, and `aloft verify` / `aloft image info` show target 1.
 set -euo pipefail
 source "$(dirname "$0")/web_lib.sh"
@@ -16,6 +17,8 @@ start=$SECONDS
 
 keys k1
 demo_image v1 1.0.0
+demo_image v2 2.0.0
+sign_image v2 k1 v2-k1
 for n in 1 2 3; do head -c 50000 /dev/urandom >"$tmp/fs$n.bin"; done
 "$aloft" sign --key "$tmp/k1.key" --fs --chip esp32 -o "$tmp/fs1-k1.bin" "$tmp/fs1.bin" >/dev/null
 "$aloft" sign --key "$tmp/k1.key" --fs --chip esp32 -o "$tmp/fs2-k1.bin" "$tmp/fs2.bin" >/dev/null
@@ -89,4 +92,15 @@ unchanged "espota unsigned"
 expect_rc 0 "$aloft" upload --auth "$WEB_PASSWORD" --protocol espota --fs --timeout 5 "$dev" "$tmp/fs3-k1.bin"
 holds 3
 [ "$(region "$flash" $APP0 $SLOT_LEN)" = "$app0" ] || fail "the running slot app0 changed"
+
+# --- espota with nowhere to stage (app1 then holds 2.0.0, app0 the
+# previous firmware): in place the block could only be checked after the
+# live filesystem is overwritten, so the invitation is refused (-94).
+expect_rc 0 "$aloft" upload --auth "$WEB_PASSWORD" "$dev" "$tmp/v2-k1.bin"
+wait_for "$sim_log" "confirmed (VALID)" 60 || fail "2.0.0 not confirmed"
+fw=$(firmware_state "$flash")
+expect_rc 1 "$aloft" upload --auth "$WEB_PASSWORD" --protocol espota --fs --timeout 5 "$dev" "$tmp/fs1-k1.bin"
+contains "$tmp/err" "filesystem image cannot be staged"
+unchanged "espota in place"
+[ "$(firmware_state "$flash")" = "$fw" ] || fail "espota in place: the firmware changed"
 echo "fs signatures: native, web, espota in $((SECONDS - start)) s"
