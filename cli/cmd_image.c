@@ -398,6 +398,22 @@ static void json_signed(const scan_t *s)
     printf("{\"key_id\":\"%s\",\"block_len\":%zu}", id, s->sig.block_len);
 }
 
+/* A signed filesystem image: its block's fields. */
+static void json_fs(const scan_t *s)
+{
+    const aloft_signed_meta_t *m = &s->sig.meta;
+    char sha[65];
+    hex(sha, m->image_sha256, sizeof m->image_sha256);
+    printf(",\"type\":\"filesystem\",\"chip\":");
+    json_str(aloft_chip_name(m->chip_id));
+    printf(",\"chip_id\":%u,\"project\":", m->chip_id);
+    json_str(m->project);
+    printf(",\"version\":");
+    json_str(m->version);
+    printf(",\"image_length\":%u,\"image_sha256\":\"%s\"", (unsigned)m->image_size, sha);
+    json_signed(s);
+}
+
 static int print_json(const scan_t *s)
 {
     const aloft_image_info_t *in = aloft_image_info(&s->im);
@@ -417,18 +433,9 @@ static int print_json(const scan_t *s)
         json_str(msg);
         putchar('}');
     }
-    if (s->is_fs) {
-        hex(sha, s->sig.meta.image_sha256, sizeof s->sig.meta.image_sha256);
-        printf(",\"type\":\"filesystem\",\"chip\":");
-        json_str(aloft_chip_name(s->sig.meta.chip_id));
-        printf(",\"chip_id\":%u,\"project\":", s->sig.meta.chip_id);
-        json_str(s->sig.meta.project);
-        printf(",\"version\":");
-        json_str(s->sig.meta.version);
-        printf(",\"image_length\":%u,\"image_sha256\":\"%s\"",
-               (unsigned)s->sig.meta.image_size, sha);
-        json_signed(s);
-    } else if (in->have_header)
+    if (s->is_fs)
+        json_fs(s);
+    else if (in->have_header)
         json_header(in);
     else if (in->chip_id == ALOFT_CHIP_ESP8266)
         printf(",\"chip\":\"ESP8266\",\"chip_id\":null");

@@ -33,6 +33,9 @@ contains "$tmp/out" "image           50000 bytes"
 expect_rc 0 "$aloft" image info "$tmp/fs1-s3.bin"
 contains "$tmp/out" "type             filesystem image (signed as target 1)"
 contains "$tmp/out" "chip             ESP32-S3 (chip id 9)"
+expect_rc 0 "$aloft" image info --json "$tmp/fs1-s3.bin"
+[ "$(json_get "$tmp/out" 'o["type"], o["chip"], o["image_length"], o["valid"]')" = \
+    "('filesystem', 'ESP32-S3', 50000, True)" ] || fail "image info --json: $(cat "$tmp/out")"
 python3 -c 'import sys; f = bytearray(open(sys.argv[1], "rb").read()); f[1000] ^= 1
 open(sys.argv[2], "wb").write(f)' "$tmp/fs1-k1.bin" "$tmp/fs1-changed.bin"
 expect_rc 1 "$aloft" verify --key "$tmp/k1.pub" "$tmp/fs1-changed.bin"
