@@ -240,7 +240,8 @@ int sign_file(const sign_key_t *k, const uint8_t *file, size_t len, const sign_o
             snprintf(why, n, "it ends with a damaged signature block (its lengths or fields do "
                      "not add up); sign the original, unsigned image instead");
         else
-            snprintf(why, n, "it is not a valid app image: %s", msg);
+            snprintf(why, n, "it is not a valid app image: %s (a filesystem image? sign it "
+                     "with --fs --chip CHIP)", msg);
         return rc;
     }
     memset(&meta, 0, sizeof meta);

@@ -27,6 +27,8 @@ for n in 1 2 3; do head -c 50000 /dev/urandom >"$tmp/fs$n.bin"; done
 # The CLI: --chip is required with --fs; verify and image info see target 1.
 expect_rc 2 "$aloft" sign --key "$tmp/k1.key" --fs -o "$tmp/x.bin" "$tmp/fs1.bin"
 contains "$tmp/err" "--fs needs --chip CHIP"
+expect_rc 1 "$aloft" sign --key "$tmp/k1.key" -o "$tmp/x.bin" "$tmp/fs1.bin"
+contains "$tmp/err" "a filesystem image? sign it with --fs --chip CHIP"
 expect_rc 0 "$aloft" verify --key "$tmp/k1.pub" "$tmp/fs1-k1.bin"
 contains "$tmp/out" "target          filesystem"
 contains "$tmp/out" "image           50000 bytes"
