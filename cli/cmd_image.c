@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aloft/update.h"
 #include "aloft/wire/image.h"
 #include "aloft/wire/signature.h"
 #include "cli.h"
@@ -65,6 +66,7 @@ typedef struct {
     size_t tail_len;
     bool is_signed;         /* a signature block follows the image exactly */
     aloft_sig_block_t sig;  /* when is_signed; points into tail */
+    bool is_fs;             /* signed as a filesystem image (target 1) */
 } scan_t;
 
 static uint32_t sat32(uint64_t v)
@@ -91,13 +93,21 @@ static void keep_tail(scan_t *s, const uint8_t *p, size_t n)
 }
 
 /* A complete image followed by exactly one signature block is signed, not
- * trailing garbage. */
+ * trailing garbage. A block with target 1 for the bytes before it makes
+ * the file a signed filesystem image, whatever those bytes are. */
 static void find_signature(scan_t *s)
 {
     const aloft_image_info_t *info = aloft_image_info(&s->im);
     size_t tl = aloft_sig_trailer_len(s->tail, s->tail_len);
-    if (s->rc == 0 && info->complete && tl > 0 && s->file_size - info->image_len == tl)
-        s->is_signed = aloft_sig_parse(s->tail + s->tail_len - tl, tl, &s->sig) == 0;
+    if (tl == 0 || aloft_sig_parse(s->tail + s->tail_len - tl, tl, &s->sig) != 0)
+        return;
+    if (s->sig.meta.target == ALOFT_TARGET_FS && s->sig.meta.image_size == s->file_size - tl) {
+        s->is_signed = s->is_fs = true;
+        s->rc = 0;
+        memset(&s->diag, 0, sizeof s->diag);
+        return;
+    }
+    s->is_signed = s->rc == 0 && info->complete && s->file_size - info->image_len == tl;
 }
 
 /* Stream the file through the parser and a whole-file SHA-256. Returns 0,
@@ -135,6 +145,8 @@ static int scan_file(scan_t *s)
 
     const aloft_image_info_t *info = aloft_image_info(&s->im);
     find_signature(s);
+    if (s->is_fs)
+        return CLI_OK;
     if (s->rc == 0 && info->complete && s->file_size > info->image_len && !s->is_signed)
         s->rc = aloft_diag_set(&s->diag, ALOFT_ERR_IMG_TRAILING, sat32(s->file_size),
                                info->image_len, NULL);
@@ -274,6 +286,23 @@ static void print_signed(const scan_t *s)
            "use 'aloft verify')\n", id, s->sig.block_len);
 }
 
+/* A signed filesystem image: what its block says (the bytes have no
+ * format aloft checks). */
+static int print_fs_text(const scan_t *s)
+{
+    const aloft_signed_meta_t *m = &s->sig.meta;
+    char sha[65];
+    hex(sha, m->image_sha256, sizeof m->image_sha256);
+    printf("type             filesystem image (signed as target 1)\n");
+    printf("chip             %s (chip id %u)\n", aloft_chip_name(m->chip_id), m->chip_id);
+    print_safe("project", m->project[0] ? m->project : "(none)");
+    print_safe("version", m->version[0] ? m->version : "(none)");
+    printf("image length     %u bytes\n", (unsigned)m->image_size);
+    printf("image sha256     %s (signed)\n", sha);
+    print_signed(s);
+    return CLI_OK;
+}
+
 static int print_text(const scan_t *s)
 {
     const aloft_image_info_t *in = aloft_image_info(&s->im);
@@ -282,6 +311,8 @@ static int print_text(const scan_t *s)
     printf("file             %s\n", s->path);
     printf("file size        %llu bytes\n", (unsigned long long)s->file_size);
     printf("file sha256      %s\n", sha);
+    if (s->is_fs)
+        return print_fs_text(s);
     if (in->have_header)
         print_header(in);
     else if (in->chip_id == ALOFT_CHIP_ESP8266)
@@ -367,6 +398,22 @@ static void json_signed(const scan_t *s)
     printf("{\"key_id\":\"%s\",\"block_len\":%zu}", id, s->sig.block_len);
 }
 
+/* A signed filesystem image: its block's fields. */
+static void json_fs(const scan_t *s)
+{
+    const aloft_signed_meta_t *m = &s->sig.meta;
+    char sha[65];
+    hex(sha, m->image_sha256, sizeof m->image_sha256);
+    printf(",\"type\":\"filesystem\",\"chip\":");
+    json_str(aloft_chip_name(m->chip_id));
+    printf(",\"chip_id\":%u,\"project\":", m->chip_id);
+    json_str(m->project);
+    printf(",\"version\":");
+    json_str(m->version);
+    printf(",\"image_length\":%u,\"image_sha256\":\"%s\"", (unsigned)m->image_size, sha);
+    json_signed(s);
+}
+
 static int print_json(const scan_t *s)
 {
     const aloft_image_info_t *in = aloft_image_info(&s->im);
@@ -386,13 +433,15 @@ static int print_json(const scan_t *s)
         json_str(msg);
         putchar('}');
     }
-    if (in->have_header)
+    if (s->is_fs)
+        json_fs(s);
+    else if (in->have_header)
         json_header(in);
     else if (in->chip_id == ALOFT_CHIP_ESP8266)
         printf(",\"chip\":\"ESP8266\",\"chip_id\":null");
-    if (in->have_desc)
+    if (in->have_desc && !s->is_fs)
         json_desc(in);
-    if (in->complete) {
+    if (in->complete && !s->is_fs) {
         hex(sha, in->sha256, sizeof in->sha256);
         printf(",\"image_length\":%u,\"checksum\":%u,\"image_sha256\":\"%s\"",
                (unsigned)in->image_len, in->checksum, sha);

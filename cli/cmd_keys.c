@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "aloft/error.h"
+#include "aloft/update.h"
 #include "aloft/wire/image.h"
 #include "aloft/wire/signature.h"
 #include "cli.h"
@@ -28,7 +29,9 @@ static const char keygen_help[] =
     "Exit status: 0 written, 1 failure (e.g. the files exist), 2 usage.\n";
 
 static const char sign_help[] =
-    "usage: aloft sign --key KEY.key [--secure-version N] -o OUT IN\n\n"
+    "usage: aloft sign --key KEY.key [--secure-version N] -o OUT IN\n"
+    "       aloft sign --key KEY.key --fs --chip CHIP [--project P] [--version V]\n"
+    "                  -o OUT IN\n\n"
     "Check the app image IN and write OUT = IN + a signature block (ECDSA\n"
     "P-256, SHA-256) over its size, SHA-256, chip, project, version and\n"
     "secure_version, all taken from the image. Signing a signed file replaces\n"
@@ -38,6 +41,13 @@ static const char sign_help[] =
     "                        prime256v1 key in PEM)\n"
     "  --secure-version N    for images without an app description; with one,\n"
     "                        N must equal the description's secure_version\n"
+    "  --fs                  IN is a filesystem image (SPIFFS, LittleFS, FAT):\n"
+    "                        signed for the chip given, its bytes as they are\n"
+    "  --chip CHIP           with --fs: the devices' chip, as 'aloft image info'\n"
+    "                        names it (esp32, esp32s3, ...)\n"
+    "  --project P           with --fs: a device then also requires that its\n"
+    "                        firmware is project P (default: none signed)\n"
+    "  --version V           with --fs: shown by 'aloft verify' (default: none)\n"
     "  -o, --output OUT      signed file to write (may be IN)\n\n"
     "Exit status: 0 signed, 1 invalid image or key, 2 usage.\n";
 
@@ -71,6 +81,12 @@ static void put_safe(const char *s)
     }
 }
 
+static const char *target_name(uint8_t target)
+{
+    return target == ALOFT_TARGET_APP ? "app" : target == ALOFT_TARGET_FS ? "filesystem"
+                                                                           : "unknown";
+}
+
 static void print_meta(const aloft_signed_meta_t *m)
 {
     char sha[65], id[17];
@@ -82,6 +98,7 @@ static void print_meta(const aloft_signed_meta_t *m)
     put_safe(m->version[0] ? m->version : "(none)");
     printf("\n  secure_version  %u\n", (unsigned)m->secure_version);
     printf("  chip            %s (chip id %u)\n", aloft_chip_name(m->chip_id), m->chip_id);
+    printf("  target          %s\n", target_name(m->target));
     printf("  image           %u bytes, sha256 %s\n", (unsigned)m->image_size, sha);
     printf("  key id          %s\n", id);
 }
@@ -143,8 +160,9 @@ int cmd_keygen(int argc, char **argv)
 
 int cmd_sign(int argc, char **argv)
 {
-    const char *key_path = NULL, *out_path = NULL, *in_path = NULL, *v;
-    sign_opts_t opts = {false, 0};
+    const char *key_path = NULL, *out_path = NULL, *in_path = NULL, *chip = NULL, *v;
+    sign_opts_t opts;
+    memset(&opts, 0, sizeof opts);
     for (int i = 1; i < argc; i++) {
         int m;
         if (cli_is_help(argv[i])) {
@@ -158,6 +176,20 @@ int cmd_sign(int argc, char **argv)
             if (m < 0 || cli_parse_u32(v, false, &opts.secure_version) != 0)
                 return cli_usage("sign", "--secure-version needs a number");
             opts.have_secure_version = true;
+        } else if (strcmp(argv[i], "--fs") == 0) {
+            opts.fs = true;
+        } else if ((m = cli_opt(argc, argv, &i, "--chip", &v)) != 0) {
+            if (m < 0)
+                return cli_usage("sign", "--chip needs a value (e.g. esp32)");
+            chip = v;
+        } else if ((m = cli_opt(argc, argv, &i, "--project", &v)) != 0) {
+            if (m < 0)
+                return cli_usage("sign", "--project needs a value");
+            opts.project = v;
+        } else if ((m = cli_opt(argc, argv, &i, "--version", &v)) != 0) {
+            if (m < 0)
+                return cli_usage("sign", "--version needs a value");
+            opts.version = v;
         } else if ((m = cli_opt(argc, argv, &i, "--output", &v)) != 0 ||
                    (m = cli_opt(argc, argv, &i, "-o", &v)) != 0) {
             if (m < 0)
@@ -178,6 +210,15 @@ int cmd_sign(int argc, char **argv)
         return cli_usage("sign", "missing IN (the app image to sign)");
     if (out_path == NULL)
         return cli_usage("sign", "-o OUT is required (the signed file to write)");
+    if (!opts.fs && (chip || opts.project || opts.version))
+        return cli_usage("sign", "--chip, --project and --version are for --fs: an app image "
+                         "says them itself");
+    if (opts.fs && chip == NULL)
+        return cli_usage("sign", "--fs needs --chip CHIP (the devices' chip, e.g. esp32): a "
+                         "filesystem image does not say it");
+    if (opts.fs && aloft_chip_parse(chip, &opts.chip_id) != 0)
+        return cli_usage("sign", "unknown chip '%s' (esp32, esp32s2, esp32s3, esp32c3, ...)",
+                         chip);
 
     size_t len, out_len;
     uint8_t *file = read_file(in_path, &len), *out = NULL;
@@ -205,7 +246,7 @@ int cmd_sign(int argc, char **argv)
         if (replaced)
             printf("  (the old signature block of %s was replaced)\n", in_path);
         print_meta(&meta);
-        if (meta.project[0] == '\0')
+        if (meta.project[0] == '\0' && !opts.fs)
             printf("note: the image has no app description, so no project is signed; "
                    "devices that check the project will refuse it\n");
     }
@@ -246,8 +287,9 @@ static void json_verify(const char *path, const sig_report_t *r, const char *key
         json_str(m->version);
         printf(",\"secure_version\":%u,\"chip\":", (unsigned)m->secure_version);
         json_str(aloft_chip_name(m->chip_id));
-        printf(",\"chip_id\":%u,\"image_size\":%u,\"image_sha256\":\"%s\"", m->chip_id,
-               (unsigned)m->image_size, sha);
+        printf(",\"chip_id\":%u,\"target\":", m->chip_id);
+        json_str(target_name(m->target));
+        printf(",\"image_size\":%u,\"image_sha256\":\"%s\"", (unsigned)m->image_size, sha);
     }
     printf("}\n");
 }

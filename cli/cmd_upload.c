@@ -508,6 +508,26 @@ static void note_signature(upload_args_t *a, const uint8_t *data, size_t len)
                 "refuse it\n", a->file);
 }
 
+/* A filesystem image has no format to check: say what it is, and warn
+ * when its block is not a filesystem image's. */
+static int check_fs_image(upload_args_t *a, const uint8_t *data, size_t len)
+{
+    aloft_sig_block_t b;
+    char n[32];
+    note_signature(a, data, len);
+    if (a->sig_block_len && aloft_sig_parse(a->sig_block, a->sig_block_len, &b) == 0 &&
+        b.meta.target != ALOFT_TARGET_FS)
+        fprintf(stderr, "aloft: warning: %s is signed as an app image, not a filesystem image; "
+                "a device that requires signatures will refuse it (sign it with 'aloft sign "
+                "--fs --chip CHIP')\n", a->file);
+    if (!a->json)
+        printf("%s: filesystem image, %s bytes, %s%s%s\n", a->file,
+               host_grouped(len - a->sig_block_len, n),
+               a->sig_block_len ? "signed (key id " : "not signed",
+               a->sig_block_len ? a->key_id : "", a->sig_block_len ? ")" : "");
+    return CLI_OK;
+}
+
 /* Refuse a broken app image before the device sees it; note its project
  * and version for the native OFFER, and its signature block if signed. */
 static int check_app_image(upload_args_t *a, const uint8_t *data, size_t len,
@@ -571,7 +591,8 @@ int cmd_upload(int argc, char **argv)
     if (data != NULL && len == 0)
         host_error_set(&o.error, ALOFT_ERR_SIZE, "the firmware file is empty",
                        "%s has no bytes; rebuild it or pick the right file", a.file);
-    else if (data != NULL && (a.fs || check_app_image(&a, data, len, &o) == CLI_OK))
+    else if (data != NULL && (a.fs ? check_fs_image(&a, data, len)
+                                     : check_app_image(&a, data, len, &o)) == CLI_OK)
         find_protocol(a.protocol)->run(&a, data, len, &ui, &o);
     free(data);
     return report(&a, &o, &ui);

@@ -27,8 +27,6 @@ static void end_err_line(upload_ui_t *ui)
 static void say_signatures(const upload_args_t *a, const aloft_native_hello_t *h)
 {
     bool required = (h->caps & ALOFT_CAP_SIGNED) != 0;
-    if (a->fs)
-        return;
     if (required && a->sig_block_len)
         printf("signatures: required by the device; this file is signed (key id %s): the "
                "signature goes ahead of the image and is checked before anything is erased\n",

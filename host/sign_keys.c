@@ -165,6 +165,59 @@ static int check_app(const uint8_t *img, size_t len, aloft_image_info_t *info, c
     return rc;
 }
 
+/* *out = image + the block signing meta. */
+static int append_block(const sign_key_t *k, aloft_signed_meta_t *meta, const uint8_t *img,
+                        size_t img_len, uint8_t **out, size_t *out_len,
+                        aloft_signed_meta_t *meta_out, char *why, size_t n)
+{
+    uint8_t block[ALOFT_SIG_BLOCK_MAX];
+    int blen = sign_meta(k, meta, block, sizeof block);
+    if (blen < 0) {
+        snprintf(why, n, "signing failed: %s", aloft_strerror(blen));
+        return blen;
+    }
+    *out = xmalloc(img_len + (size_t)blen);
+    memcpy(*out, img, img_len);
+    memcpy(*out + img_len, block, (size_t)blen);
+    *out_len = img_len + (size_t)blen;
+    if (meta_out)
+        *meta_out = *meta;
+    return 0;
+}
+
+/* A filesystem image: any bytes; what describes it is the signer's. */
+static int sign_fs(const sign_key_t *k, const uint8_t *img, size_t img_len,
+                   const sign_opts_t *opts, uint8_t **out, size_t *out_len,
+                   aloft_signed_meta_t *meta_out, char *why, size_t n)
+{
+    aloft_signed_meta_t meta;
+    const char *strs[2] = {opts->project ? opts->project : "", opts->version ? opts->version : ""};
+    if (opts->have_secure_version) {
+        snprintf(why, n, "--secure-version is an app image's (anti-rollback); a filesystem "
+                 "image has none: drop it");
+        return ALOFT_ERR_ARG;
+    }
+    for (int i = 0; i < 2; i++)
+        if (strlen(strs[i]) > ALOFT_SIG_STR_MAX) {
+            snprintf(why, n, "--%s is longer than %u bytes", i ? "version" : "project",
+                     ALOFT_SIG_STR_MAX);
+            return ALOFT_ERR_ARG;
+        }
+    if (img_len == 0 || img_len > UINT32_MAX) {
+        snprintf(why, n, "a filesystem image of %zu bytes cannot be signed (1 byte to 4 GiB)",
+                 img_len);
+        return ALOFT_ERR_SIZE;
+    }
+    memset(&meta, 0, sizeof meta);
+    meta.image_size = (uint32_t)img_len;
+    aloft_hash_oneshot(host_crypto->sha256, img, img_len, meta.image_sha256);
+    meta.chip_id = opts->chip_id;
+    meta.target = ALOFT_TARGET_FS;
+    memcpy(meta.project, strs[0], strlen(strs[0]));
+    memcpy(meta.version, strs[1], strlen(strs[1]));
+    return append_block(k, &meta, img, img_len, out, out_len, meta_out, why, n);
+}
+
 int sign_file(const sign_key_t *k, const uint8_t *file, size_t len, const sign_opts_t *opts,
               uint8_t **out, size_t *out_len, aloft_signed_meta_t *meta_out, bool *replaced,
               char *why, size_t n)
@@ -172,19 +225,23 @@ int sign_file(const sign_key_t *k, const uint8_t *file, size_t len, const sign_o
     static const sign_opts_t no_opts;
     aloft_image_info_t info;
     aloft_signed_meta_t meta;
-    uint8_t block[ALOFT_SIG_BLOCK_MAX];
     char msg[400];
     size_t old = aloft_sig_trailer_len(file, len), img_len = len - old;
-    int rc, blen;
+    int rc;
 
     if (opts == NULL)
         opts = &no_opts;
+    if (replaced)
+        *replaced = old > 0;
+    if (opts->fs)
+        return sign_fs(k, file, img_len, opts, out, out_len, meta_out, why, n);
     if ((rc = check_app(file, img_len, &info, msg, sizeof msg)) != 0) {
         if (rc == ALOFT_ERR_IMG_TRAILING && ends_with_magic(file, len))
             snprintf(why, n, "it ends with a damaged signature block (its lengths or fields do "
                      "not add up); sign the original, unsigned image instead");
         else
-            snprintf(why, n, "it is not a valid app image: %s", msg);
+            snprintf(why, n, "it is not a valid app image: %s (a filesystem image? sign it "
+                     "with --fs --chip CHIP)", msg);
         return rc;
     }
     memset(&meta, 0, sizeof meta);
@@ -208,19 +265,7 @@ int sign_file(const sign_key_t *k, const uint8_t *file, size_t len, const sign_o
     } else {
         meta.secure_version = opts->have_secure_version ? opts->secure_version : 0;
     }
-    if ((blen = sign_meta(k, &meta, block, sizeof block)) < 0) {
-        snprintf(why, n, "signing failed: %s", aloft_strerror(blen));
-        return blen;
-    }
-    *out = xmalloc(img_len + (size_t)blen);
-    memcpy(*out, file, img_len);
-    memcpy(*out + img_len, block, (size_t)blen);
-    *out_len = img_len + (size_t)blen;
-    if (meta_out)
-        *meta_out = meta;
-    if (replaced)
-        *replaced = old > 0;
-    return 0;
+    return append_block(k, &meta, file, img_len, out, out_len, meta_out, why, n);
 }
 
 static int report(sig_report_t *r, int err, const char *fmt, ...)
@@ -264,6 +309,8 @@ static int check_matches(sig_report_t *r, const uint8_t *file)
                       "SHA-256 starts %s, the signed one %s); restore the original file or "
                       "sign the new one again", a, b);
     }
+    if (m->target == ALOFT_TARGET_FS)
+        return 0;   /* a filesystem image's bytes have no format to check */
     if ((rc = check_app(file, r->image_len, &r->info, msg, sizeof msg)) != 0)
         return report(r, rc, "the signed image is not a valid app image: %s", msg);
     if (m->chip_id != r->info.chip_id)

@@ -82,9 +82,15 @@ int sign_meta(const sign_key_t *k, aloft_signed_meta_t *meta, uint8_t *out, size
 typedef struct sign_opts {
     bool have_secure_version;   /* --secure-version given */
     uint32_t secure_version;
+    /* A filesystem image (target 1): the file's bytes are not checked;
+     * chip, project and version (may be NULL) are the signer's. */
+    bool fs;
+    uint16_t chip_id;
+    const char *project, *version;
 } sign_opts_t;
 
-/* Sign an app image file: file[0..len) is an app image, possibly already
+/* Sign an app image file (or with opts->fs a filesystem image, FORMATS.md
+ * 1.2): file[0..len) is an app image, possibly already
  * signed (the old block is dropped). The image must pass aloft_image_check;
  * chip, project, version and secure_version come from it (an image without
  * an app description signs empty project/version and opts->secure_version
@@ -115,7 +121,8 @@ typedef struct sig_report {
  * trails it, it is signed by one of keys[0..nkeys), and the signed
  * metadata describes the image (size, SHA-256, chip, and the app
  * description's project, version and secure_version), which is a valid
- * app image. Returns r->err: 0, ALOFT_ERR_UNSIGNED, ALOFT_ERR_PROTO (block
+ * app image; or, for a block with target 1, a filesystem image (its bytes
+ * are not checked: size and SHA-256 only). Returns r->err: 0, ALOFT_ERR_UNSIGNED, ALOFT_ERR_PROTO (block
  * damaged), ALOFT_ERR_UNKNOWN_KEY, ALOFT_ERR_SIGNATURE,
  * ALOFT_ERR_SIGNED_MISMATCH, or the image's own defect. */
 int sign_check_file(const uint8_t *file, size_t len, const aloft_pubkey_t *keys, size_t nkeys,

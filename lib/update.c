@@ -151,8 +151,16 @@ static int inactive_slot(const aloft_device_t *dev, aloft_otadata_t *od, aloft_f
     return ALOFT_OK;
 }
 
-/* A filesystem image: the filesystem, then where it is staged. An image
- * that cannot fit the filesystem is left to begin's size checks. */
+/* Whether a signature block may trail the image inside the size bytes
+ * (espota sends the file as is). */
+static bool may_trail(const aloft_update_req_t *req)
+{
+    return req->sig_block == NULL && !req->image_only;
+}
+
+/* A filesystem image: the filesystem, then where it is staged. A staged
+ * file may be a signature block longer than the filesystem (the block is
+ * not copied). An image that cannot fit is left to begin's size checks. */
 static int choose_fs_stage(aloft_update_t *u, const aloft_update_req_t *req)
 {
     const aloft_device_t *dev = u->dev;
@@ -161,10 +169,15 @@ static int choose_fs_stage(aloft_update_t *u, const aloft_update_req_t *req)
     int err = inactive_slot(dev, &u->otadata, &slot);
     if (err)
         return refuse(u, err, 0, 0, "otadata");
-    if (req->size == 0 || req->size > u->part->size)
+    if (req->size == 0 || req->size > u->part->size + may_trail(req) * ALOFT_SIG_BLOCK_MAX)
         return ALOFT_OK;
-    err = aloft_fs_stage_choose(dev->flash, dev->ptable, u->part, req->size, req->fs_stage,
-                                &slot, &stage, &u->diag);
+    /* With keys, a trailing block can only be checked once the data is
+     * in: in place, that is in the live filesystem. */
+    aloft_fs_stage_t policy = req->fs_stage;
+    if (dev->nkeys && may_trail(req) && policy == ALOFT_FS_STAGE_AUTO)
+        policy = ALOFT_FS_STAGE_ASK;
+    err = aloft_fs_stage_choose(dev->flash, dev->ptable, u->part, req->size, policy, &slot,
+                                &stage, &u->diag);
     if (err) {
         u->state = ALOFT_UPDATE_FAILED;
         return err;
@@ -206,7 +219,10 @@ static int check_meta(aloft_update_t *u, const aloft_signed_meta_t *m, uint32_t 
     if (m->chip_id != u->dev->chip_id)
         return refuse(u, ALOFT_ERR_IMG_CHIP, m->chip_id, u->dev->chip_id, NULL);
     size_t plen = strlen(run ? run->project_name : "");
-    if (run && u->target == ALOFT_TARGET_APP && plen &&
+    /* A filesystem image need not name a project; one that does must
+     * name the running firmware's. */
+    bool named = u->target == ALOFT_TARGET_APP || m->project[0] != '\0';
+    if (run && named && plen &&
         (strlen(m->project) != plen || memcmp(m->project, run->project_name, plen) != 0))
         return refuse(u, ALOFT_ERR_PROJECT, 0, 0, run->project_name);
     if (run && u->target == ALOFT_TARGET_APP && m->secure_version < run->secure_version)
@@ -371,7 +387,7 @@ int aloft_update_begin(aloft_update_t *u, const aloft_device_t *dev,
             return refuse(u, ALOFT_ERR_SIGNED_MISMATCH, 0, 0, "SHA-256");
         memcpy(u->sig_block, req->sig_block, req->sig_block_len);
         u->sig_block_len = (uint32_t)req->sig_block_len;
-    } else if (dev->nkeys && req->image_only && req->target == ALOFT_TARGET_APP) {
+    } else if (dev->nkeys && req->image_only) {
         return refuse(u, ALOFT_ERR_UNSIGNED, 0, 0, NULL);
     }
     if (req->sha256)   /* a journal needs to know which image it is */
@@ -542,6 +558,65 @@ static int check_signature(aloft_update_t *u)
     return ALOFT_OK;
 }
 
+/* A signature block the staged file ends with (espota): copied into
+ * u->trailer; returns its length, 0 if none, or a flash error. */
+static int staged_trailer(aloft_update_t *u)
+{
+    uint32_t n = u->size < sizeof u->trailer ? u->size : (uint32_t)sizeof u->trailer;
+    int err = aloft_writer_read(&u->writer, u->size - n, u->trailer, n);
+    if (err)
+        return err;
+    size_t len = aloft_sig_trailer_len(u->trailer, n);
+    memmove(u->trailer, u->trailer + n - len, len);
+    return (int)len;
+}
+
+/* A staged file may exceed the filesystem by a block's size; what is
+ * copied may not. */
+static int fits_fs(aloft_update_t *u, uint32_t image_len)
+{
+    if (u->fs && image_len > u->fs->size)
+        return refuse(u, ALOFT_ERR_TOO_LARGE, image_len, u->fs->size, u->fs->label);
+    return ALOFT_OK;
+}
+
+/* The signature policy of a filesystem image, once it is read back and
+ * before the live filesystem is touched: the block announced in begin, or
+ * one the staged file ends with, which is then not copied (trailer_len).
+ * A device without keys only strips a trailing block that describes the
+ * bytes before it. Leaves the SHA-256 of what is copied in want_sha256. */
+static int check_fs_signature(aloft_update_t *u)
+{
+    bool announced = u->sig_block_len > 0;
+    const uint8_t *block = announced ? u->sig_block : u->trailer;
+    int len = announced ? (int)u->sig_block_len : u->fs ? staged_trailer(u) : 0;
+    aloft_sig_block_t b;
+    int err;
+    if (len < 0)
+        return refuse(u, len, u->part->offset + u->size, 0, u->part->label);
+    if (len == 0 && u->dev->nkeys)
+        return refuse(u, ALOFT_ERR_UNSIGNED, 0, 0, NULL);
+    if (len == 0)
+        return fits_fs(u, u->size);
+    uint32_t image_len = u->size - (announced ? 0 : (uint32_t)len);
+    if (aloft_sig_parse(block, (size_t)len, &b) != 0)   /* parsed once already */
+        return refuse(u, ALOFT_ERR_SIGNATURE, 0, 0, NULL);
+    if (u->dev->nkeys == 0 && (b.meta.target != ALOFT_TARGET_FS || b.meta.image_size != image_len))
+        return fits_fs(u, u->size);   /* the image's own bytes, by chance: keep them */
+    if ((err = check_block(u, block, (size_t)len, image_len, &b)) != 0)
+        return err;
+    if (!announced) {   /* the staged image without its block */
+        u->trailer_len = (uint32_t)len;
+        if ((err = aloft_writer_begin(&u->writer, u->dev->flash, u->part->offset, u->part->size,
+                                      image_len, false)) != 0 ||
+            (err = aloft_writer_hash(&u->writer, u->dev->crypto->sha256, u->want_sha256)) != 0)
+            return refuse(u, err, u->part->offset, 0, u->part->label);
+    }
+    if (u->dev->nkeys && aloft_sig_check_image(&b.meta, image_len, u->want_sha256) != 0)
+        return refuse(u, ALOFT_ERR_SIGNED_MISMATCH, b.meta.image_size, image_len, "SHA-256");
+    return fits_fs(u, image_len);
+}
+
 /* The checks of finish before anything is activated: image, signature,
  * the announced hashes, and the flash read back. */
 static int verify_all(aloft_update_t *u)
@@ -571,7 +646,11 @@ static int verify_all(aloft_update_t *u)
         if (memcmp(md5, u->want_md5, sizeof md5) != 0)
             return fail(u, ALOFT_ERR_MD5, 0, 0, NULL);
     }
-    return verify_readback(u, u->target == ALOFT_TARGET_APP ? image_sha : sha);
+    if ((err = verify_readback(u, u->target == ALOFT_TARGET_APP ? image_sha : sha)) != 0)
+        return err;
+    if (u->target == ALOFT_TARGET_FS && (err = check_fs_signature(u)) != 0)
+        return fail(u, err, 0, 0, NULL);
+    return ALOFT_OK;
 }
 
 int aloft_update_finish(aloft_update_t *u)
@@ -587,8 +666,8 @@ int aloft_update_finish(aloft_update_t *u)
     /* The journal closes before otadata switches, so the switch is the
      * update's last flash operation: a cut before it keeps the old image. */
     close_journal(u);
-    if (u->fs && (err = aloft_fs_copy(u->dev, &u->writer, u->part, u->fs, u->size,
-                                      u->want_sha256, false, 0)) != 0)
+    if (u->fs && (err = aloft_fs_copy(u->dev, &u->writer, u->part, u->fs,
+                                      u->size - u->trailer_len, u->want_sha256, false, 0)) != 0)
         return fail(u, err, u->fs->offset, 0, u->fs->label);
     if (u->target == ALOFT_TARGET_APP) {
         if ((err = aloft_writer_commit(&u->writer)) != 0)

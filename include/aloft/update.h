@@ -89,10 +89,13 @@ typedef struct aloft_update_req {
     const uint8_t *md5;         /* expected MD5 (16 B) or NULL */
     const char *fs_label;       /* ALOFT_TARGET_FS: partition label, NULL = first fs */
     aloft_fs_stage_t fs_stage;  /* ALOFT_TARGET_FS: where it may be staged */
-    /* A signature block sent ahead of the data (native protocol): checked
-     * in begin, before anything is erased. NULL otherwise; then a block may
-     * trail the image inside the size bytes (espota) and is checked in
-     * finish, before activation. */
+    /* A signature block sent ahead of the data (native protocol, web):
+     * checked in begin, before anything is erased. NULL otherwise; then a
+     * block may trail the image inside the size bytes (espota) and is
+     * checked in finish, before activation (a filesystem image: before the
+     * copy, the block is not copied; with keys it must be staged, so one
+     * that could only be written in place is refused ALOFT_ERR_IN_PLACE).
+     * Filesystem blocks have target 1; a device with keys requires one. */
     const uint8_t *sig_block;
     size_t sig_block_len;
     /* The size bytes are the image and nothing else (no trailing block):

@@ -94,8 +94,10 @@ flash=$tmp/d2.flash
 new_device "$flash" "$tmp/v1.bin"
 start_web_sim "$flash" "$tmp/d2.log" --public-key "$tmp/k1.pub"
 fw=$(firmware_state "$flash")
-# A fresh device: app1 holds nothing, the filesystem image is staged there.
-web upload "$tmp/noise2.bin" --fs || fail "staged filesystem upload: $(cat "$tmp/out")"
+# A fresh device: app1 holds nothing, the filesystem image is staged there
+# (signed: the device requires it of filesystem images too).
+"$aloft" sign --key "$tmp/k1.key" --fs --chip esp32 -o "$tmp/noise2-k1.bin" "$tmp/noise2.bin" >/dev/null
+web upload "$tmp/noise2-k1.bin" --fs || fail "staged filesystem upload: $(cat "$tmp/out")"
 contains "$tmp/out" '"done": true, "slot": "spiffs"'
 contains "$tmp/out" '"staging": "app1"'
 [ "$(fs_hash)" = "$(sha256sum <"$tmp/noise2.bin" | cut -c1-64)" ] ||

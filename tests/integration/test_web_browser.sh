@@ -23,6 +23,8 @@ demo_image v2 2.0.0 --size 300000
 demo_image big 3.0.0 --size 1400000
 head -c 100000 /dev/urandom >"$tmp/fs.bin"
 keys k1
+"$aloft" sign --key "$tmp/k1.key" --fs --chip esp32 -o "$tmp/fs-k1.bin" "$tmp/fs.bin" >/dev/null ||
+    fail "sign --fs"
 
 new_device "$tmp/d1.flash" "$tmp/v1.bin"
 start_web_sim "$tmp/d1.flash" "$tmp/d1.log" --never-confirm
@@ -33,7 +35,7 @@ url2=$web_url
 
 ALOFT_WEB_URL1=$url1 ALOFT_WEB_FLASH1=$tmp/d1.flash ALOFT_WEB_URL2=$url2 \
 ALOFT_WEB_FLASH2=$tmp/d2.flash ALOFT_WEB_V2=$tmp/v2.bin ALOFT_WEB_BIG=$tmp/big.bin \
-ALOFT_WEB_FS=$tmp/fs.bin \
+ALOFT_WEB_FS=$tmp/fs.bin ALOFT_WEB_FS_SIGNED=$tmp/fs-k1.bin \
 CHROMIUM=$chromium node --test --test-reporter=spec "$web_dir/web.test.mjs" >"$tmp/node.out" 2>&1 ||
     { cat "$tmp/node.out" "$tmp/d1.log" >&2; fail "browser tests"; }
 cat "$tmp/node.out"

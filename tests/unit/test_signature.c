@@ -494,11 +494,54 @@ static void test_wrong_and_rotated_keys(void **state)
     free(r);
 }
 
+/* --fs: any bytes, the signer's chip and strings, target 1; verify checks
+ * size and SHA-256 only, and sees the target. */
+static void test_sign_fs(void **state)
+{
+    uint8_t fs[3000];
+    sign_opts_t opts = {.fs = true, .chip_id = 9, .project = "demo", .version = "fs-2"};
+    aloft_signed_meta_t m;
+    file_t out, again;
+    char why[512];
+    bool replaced = true;
+    sig_report_t *r = malloc(sizeof *r);
+    (void)state;
+    assert_non_null(r);
+    memset(fs, 0xFF, sizeof fs);
+    memcpy(fs, "not an app image", 16);
+    assert_int_equal(sign_file(keys[0], fs, sizeof fs, &opts, &out.buf, &out.len, &m, &replaced,
+                               why, sizeof why), 0);
+    assert_false(replaced);
+    assert_int_equal(m.target, 1);
+    assert_int_equal(m.chip_id, 9);
+    assert_int_equal(m.image_size, sizeof fs);
+    assert_string_equal(m.project, "demo");
+    assert_string_equal(m.version, "fs-2");
+    assert_int_equal(sign_check_file(out.buf, out.len, sign_key_public(keys[0]), 1, r), 0);
+    assert_int_equal(r->block.meta.target, 1);
+    assert_int_equal(r->image_len, sizeof fs);
+    /* Signing again replaces the block. */
+    assert_int_equal(sign_file(keys[0], out.buf, out.len, &opts, &again.buf, &again.len, &m,
+                               &replaced, why, sizeof why), 0);
+    assert_true(replaced);
+    assert_int_equal(again.len, out.len);
+    free(again.buf);
+    out.buf[100] ^= 1;
+    assert_int_equal(sign_check_file(out.buf, out.len, sign_key_public(keys[0]), 1, r),
+                     ALOFT_ERR_SIGNED_MISMATCH);
+    free(out.buf);
+    opts.have_secure_version = true;   /* an app image's: a usage error */
+    assert_int_equal(sign_file(keys[0], fs, sizeof fs, &opts, &out.buf, &out.len, &m, NULL, why,
+                               sizeof why), ALOFT_ERR_ARG);
+    assert_non_null(strstr(why, "--secure-version"));
+    free(r);
+}
+
 static void test_sign_file_rules(void **state)
 {
     file_t img = make_image("rules", 5, false), legacy = make_image("x", 0, true);
     aloft_signed_meta_t m;
-    sign_opts_t opts = {true, 5};
+    sign_opts_t opts = {.have_secure_version = true, .secure_version = 5};
     file_t out;
     char why[512];
     bool replaced = true;
@@ -595,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_tampered_block),
         cmocka_unit_test(test_wrong_and_rotated_keys),
         cmocka_unit_test(test_sign_file_rules),
+        cmocka_unit_test(test_sign_fs),
         cmocka_unit_test(test_pem_roundtrip),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

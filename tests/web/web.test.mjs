@@ -5,6 +5,7 @@
 //   ALOFT_WEB_URL2 / ALOFT_WEB_FLASH2   the same, taking signed images only
 //   ALOFT_WEB_V2, ALOFT_WEB_BIG          demo 2.0.0, and one larger than a slot
 //   ALOFT_WEB_FS                         a 100 000-byte filesystem image
+//   ALOFT_WEB_FS_SIGNED                  the same, signed for URL2's key (aloft sign --fs)
 //   ALOFT_WEB_SCREENSHOT                 where to save the page (optional)
 // Every wait is on the page (a selector, a text), never a fixed time.
 import { test, before, after } from "node:test";
@@ -146,9 +147,9 @@ function spiffs(flash, len) {
   return createHash("sha256").update(b).digest("hex");
 }
 
-async function uploadFs(page) {
+async function uploadFs(page, file = env.ALOFT_WEB_FS) {
   await page.selectOption("#target", "fs");
-  await page.setInputFiles("#file", env.ALOFT_WEB_FS);
+  await page.setInputFiles("#file", file);
   await page.click("#upload");
 }
 
@@ -175,14 +176,20 @@ test("a filesystem image with nowhere safe to go: the page warns and asks; cance
   await page.close();
 });
 
-test("a filesystem image on a fresh device is staged in app1, then copied", async () => {
+test("a signed filesystem image on a fresh signed-only device is staged in app1, then copied; an unsigned one refused", async () => {
   const fs = readFileSync(env.ALOFT_WEB_FS);
+  const live = spiffs(env.ALOFT_WEB_FLASH2, fs.length);
   const page = await open(env.ALOFT_WEB_URL2);
   await login(page, PASSWORD);
   await outcome(page, "logged in");
   await uploadFs(page);
+  assert.match(await outcome(page, "image is not signed"), /error: image is not signed/);
+  assert.equal(spiffs(env.ALOFT_WEB_FLASH2, fs.length), live);
+  await uploadFs(page, env.ALOFT_WEB_FS_SIGNED);
   await outcome(page, "the device checked the image staged in app1 and copied it into spiffs");
   assert.match(await page.textContent("#announce"), /staged in app1, copied into spiffs once it checks out/);
+  // The page sent the image alone and its block ahead, as for an app.
+  assert.match(await page.textContent("#announce"), /100\u2009000 bytes, SHA-256 [0-9a-f]{64}, signed;/);
   assert.equal(spiffs(env.ALOFT_WEB_FLASH2, fs.length), createHash("sha256").update(fs).digest("hex"));
   await page.close();
 });

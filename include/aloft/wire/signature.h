@@ -1,8 +1,9 @@
 /*
  * aloft/wire/signature.h — signed images: the signature block appended to an
- * ESP-IDF app image, and its checks. docs/FORMATS.md has the byte layout.
+ * ESP-IDF app image (target 0) or a filesystem image (target 1), and its
+ * checks. docs/FORMATS.md has the byte layout (filesystem images: 1.5).
  *
- * A signed file is the unchanged app image followed by a signature block:
+ * A signed file is the unchanged image followed by a signature block:
  *
  *   "ALSG" | version u8 (1) | 0 u8 | meta_len u16 | meta[meta_len] |
  *   sig_len u8 | sig[sig_len] | block_len u32 | "ALSG"
