@@ -115,6 +115,12 @@ typedef struct native_upload {
      * the full image); NULL = none. */
     const uint8_t *patch;
     size_t patch_len;
+    /* Or, when patch is NULL, a patch made by this, once, as soon as the
+     * first connection is up: it runs while the HELLO is on its way, so
+     * that its time and the round trip overlap. It sets *patch (NULL:
+     * none) and *patch_len; what it points to must outlive the upload. */
+    void (*make_patch)(void *patch_ctx, const uint8_t **patch, size_t *patch_len);
+    void *patch_ctx;
     const char *project;         /* from the app description, or NULL */
     const char *version;
     uint32_t secure_version;

@@ -234,6 +234,10 @@ int native_session_run(native_session_t *s, native_run_t *run)
     }
     s->connected = true;
     emit_simple(run, NATIVE_EV_CONNECTED, run->addr_text, NULL);
+    if (run->u && run->u->make_patch && !run->patch_made) {   /* the HELLO is on its way */
+        run->patch_made = true;
+        run->u->make_patch(run->u->patch_ctx, &run->cfg.patch, &run->cfg.patch_len);
+    }
     err = aloft_native_host_init(&s->eng, &run->cfg, (uint32_t)host_now_ms());
     if (err)
         return host_error_set(run->error, err, "internal error", "the native session did not "
