@@ -87,11 +87,27 @@ void upload_progress_start(upload_ui_t *ui, uint64_t done);
 void upload_native(const upload_args_t *a, const uint8_t *data, size_t len, upload_ui_t *ui,
                    upload_outcome_t *o);
 
-/* --base (upload_base.c): the patch from the running image to the image
- * (len bytes, without its signature block) into *patch (free() it), or
- * NULL with one line saying why the full image goes. CLI_OK, or CLI_FAIL
- * when --base cannot be read (said on stderr). */
-int upload_base_patch(const upload_args_t *a, const native_peer_t *peer, const uint8_t *img,
-                      size_t len, uint8_t **patch, size_t *patch_len);
+/* --base (upload_base.c), in two steps so that the patch can be made
+ * while the connection waits for the HELLO. load: the base, read from the
+ * file, or from a directory the file of the image the device runs (one
+ * extra connection asks), or none with one line saying why the full image
+ * goes; CLI_OK, or CLI_FAIL when --base cannot be read (said on stderr).
+ * make: the patch from it to img (len bytes, without its signature block,
+ * kept by load) into b->patch, or NULL with one line saying why. end: free both. */
+typedef struct upload_base {
+    const upload_args_t *a;
+    const uint8_t *img;
+    size_t img_len;
+    uint8_t *base;
+    size_t base_len;
+    char path[1024];
+    uint8_t *patch;
+    size_t patch_len;
+} upload_base_t;
+
+int upload_base_load(const upload_args_t *a, const native_peer_t *peer, const uint8_t *img,
+                     size_t len, upload_base_t *b);
+void upload_base_make(upload_base_t *b);
+void upload_base_end(upload_base_t *b);
 
 #endif /* ALOFT_UPLOAD_H */

@@ -87,43 +87,58 @@ static uint8_t *base_from_dir(const upload_args_t *a, const native_peer_t *peer,
     return p;
 }
 
-int upload_base_patch(const upload_args_t *a, const native_peer_t *peer, const uint8_t *img,
-                      size_t len, uint8_t **patch, size_t *patch_len)
+int upload_base_load(const upload_args_t *a, const native_peer_t *peer, const uint8_t *img,
+                     size_t len, upload_base_t *b)
 {
     struct stat st;
-    char path[1024];
-    size_t bl = 0;
-    uint8_t *base;
-    *patch = NULL;
-    *patch_len = 0;
+    memset(b, 0, sizeof *b);
+    b->a = a;
+    b->img = img;
+    b->img_len = len;
     if (stat(a->base, &st) != 0) {
         cli_fail("--base %s: no such file or directory", a->base);
         return CLI_FAIL;
     }
     if (S_ISDIR(st.st_mode)) {
-        base = base_from_dir(a, peer, &bl, path, sizeof path);
-        if (base == NULL)
-            return CLI_OK;
-    } else {
-        if ((base = read_file(a->base, &bl)) == NULL)
-            return CLI_FAIL;
-        bl -= aloft_sig_trailer_len(base, bl);
-        snprintf(path, sizeof path, "%s", a->base);
-    }
-    const uint8_t *sig = a->sig_block_len ? a->sig_block : NULL;
-    int err = bl ? delta_make(base, bl, img, len, sig, a->sig_block_len, DELTA_DEFAULT_WBITS,
-                              0, DELTA_FAST, patch, patch_len)
-                 : ALOFT_ERR_SIZE;
-    free(base);
-    if (err) {
-        char why[1280];
-        snprintf(why, sizeof why, "no patch from %s (%s)", path, aloft_strerror(err));
-        say_full(a, why);
-        *patch = NULL;
+        b->base = base_from_dir(a, peer, &b->base_len, b->path, sizeof b->path);
         return CLI_OK;
     }
-    if (!a->json)
-        printf("made a delta patch from %s: %zu bytes (%.1f %% of the image)\n", path, *patch_len,
-               100.0 * (double)*patch_len / (double)len);
+    if ((b->base = read_file(a->base, &b->base_len)) == NULL)
+        return CLI_FAIL;
+    b->base_len -= aloft_sig_trailer_len(b->base, b->base_len);
+    snprintf(b->path, sizeof b->path, "%s", a->base);
     return CLI_OK;
+}
+
+void upload_base_make(upload_base_t *b)
+{
+    const uint8_t *img = b->img;
+    size_t len = b->img_len;
+    const upload_args_t *a = b->a;
+    const uint8_t *sig = a->sig_block_len ? a->sig_block : NULL;
+    if (b->base == NULL)
+        return;   /* the directory held no base: said already */
+    int err = b->base_len ? delta_make(b->base, b->base_len, img, len, sig, a->sig_block_len,
+                                       DELTA_DEFAULT_WBITS, 0, DELTA_FAST, &b->patch, &b->patch_len)
+                          : ALOFT_ERR_SIZE;
+    free(b->base);
+    b->base = NULL;
+    if (err) {
+        char why[1280];
+        snprintf(why, sizeof why, "no patch from %s (%s)", b->path, aloft_strerror(err));
+        say_full(a, why);
+        b->patch = NULL;
+        b->patch_len = 0;
+        return;
+    }
+    if (!a->json)
+        printf("made a delta patch from %s: %zu bytes (%.1f %% of the image)\n", b->path,
+               b->patch_len, 100.0 * (double)b->patch_len / (double)len);
+}
+
+void upload_base_end(upload_base_t *b)
+{
+    free(b->base);
+    free(b->patch);
+    memset(b, 0, sizeof *b);
 }

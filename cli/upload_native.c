@@ -167,6 +167,16 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
         progress_update(&ui->progress, done, progress_clock());
 }
 
+/* --base: the patch is made once the connection is up (native_upload_t
+ * make_patch), from the base loaded before. */
+static void make_patch(void *ctx, const uint8_t **patch, size_t *patch_len)
+{
+    upload_base_t *b = ctx;
+    upload_base_make(b);
+    *patch = b->patch;
+    *patch_len = b->patch_len;
+}
+
 void upload_native(const upload_args_t *a, const uint8_t *data, size_t len, upload_ui_t *ui,
                    upload_outcome_t *o)
 {
@@ -194,16 +204,21 @@ void upload_native(const upload_args_t *a, const uint8_t *data, size_t len, uplo
     u.on_progress = on_progress;
     u.on_event = on_event;
     u.ctx = ui;
-    uint8_t *patch = NULL;
-    if (a->base && upload_base_patch(a, &u.peer, data, u.size, &patch, &u.patch_len) != CLI_OK) {
+    upload_base_t base;
+    memset(&base, 0, sizeof base);
+    if (a->base && upload_base_load(a, &u.peer, data, u.size, &base) != CLI_OK) {
+        upload_base_end(&base);
         host_error_set(&o->error, ALOFT_ERR_IO, "cannot read --base",
                        "%s: check the path (a file, or a directory of earlier builds)", a->base);
         o->protocol = "native";
         return;
     }
-    u.patch = patch;
+    if (a->base) {
+        u.make_patch = make_patch;
+        u.patch_ctx = &base;
+    }
     native_upload(&u, &r);
-    free(patch);
+    upload_base_end(&base);
     end_err_line(ui);
     o->protocol = "native";
     o->ok = o->activated = r.ok;

@@ -57,6 +57,8 @@
                                             earlier, dead connection of this upload: longer
                                             than its 10 s idle timeout */
 #define NATIVE_HOST_BACKOFF_MAX_S 30u
+#define NATIVE_HOST_PATCH_REDIAL_MS 1000u   /* make_patch took longer: a new connection, so
+                                               the device's 10 s login deadline starts anew */
 
 /* Who to talk to, and how patiently (0 = the defaults above). */
 typedef struct native_peer {
@@ -115,6 +117,14 @@ typedef struct native_upload {
      * the full image); NULL = none. */
     const uint8_t *patch;
     size_t patch_len;
+    /* Or, when patch is NULL, a patch made by this, once, as soon as the
+     * first connection is up: it runs while the HELLO is on its way, so
+     * that its time and the round trip overlap (when it takes longer than
+     * NATIVE_HOST_PATCH_REDIAL_MS, that connection is dropped for a new
+     * one). It sets *patch (NULL: none) and *patch_len; what it points to
+     * must outlive the upload. */
+    void (*make_patch)(void *patch_ctx, const uint8_t **patch, size_t *patch_len);
+    void *patch_ctx;
     const char *project;         /* from the app description, or NULL */
     const char *version;
     uint32_t secure_version;

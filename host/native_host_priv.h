@@ -71,6 +71,7 @@ typedef struct native_run {
     aloft_native_keys_t keys;        /* derived once, for every reconnect */
     native_source_t source;
     bool warned_open;                /* the open-device warning was given */
+    bool patch_made;                 /* u->make_patch ran */
     bool ever_accepted;              /* some session reached DATA */
     bool resuming;                   /* this session reconnects a broken one */
     uint32_t resumed_from;           /* the first ACCEPT's offset */

@@ -234,6 +234,22 @@ int native_session_run(native_session_t *s, native_run_t *run)
     }
     s->connected = true;
     emit_simple(run, NATIVE_EV_CONNECTED, run->addr_text, NULL);
+    if (run->u && run->u->make_patch && !run->patch_made) {   /* the HELLO is on its way */
+        uint64_t t = host_now_ms();
+        run->patch_made = true;
+        run->u->make_patch(run->u->patch_ctx, &run->cfg.patch, &run->cfg.patch_len);
+        /* A slow one (a large image, a slow host) took the device's login
+         * deadline with it: connect afresh. */
+        if (host_now_ms() - t > NATIVE_HOST_PATCH_REDIAL_MS) {
+            native_conn_close(&s->conn);
+            s->connected = false;
+            if ((err = native_conn_open(&s->conn, &run->addr, run->connect_ms, &s->refused))) {
+                native_conn_close(&s->conn);
+                return connect_failed(s, err);
+            }
+            s->connected = true;
+        }
+    }
     err = aloft_native_host_init(&s->eng, &run->cfg, (uint32_t)host_now_ms());
     if (err)
         return host_error_set(run->error, err, "internal error", "the native session did not "

@@ -197,6 +197,11 @@ static void describe_image(const aloft_flash_t *f, const aloft_part_t *p, aloft_
     memcpy(s->sha256, desc + 144, 32);
 }
 
+void aloft_native_device_identify(aloft_native_delta_t *dl, const aloft_device_t *dev)
+{
+    aloft_nd_identify(dl, dev);
+}
+
 void aloft_native_describe_slots(const aloft_device_t *dev, aloft_native_hello_t *h)
 {
     const aloft_part_t *slots[ALOFT_NATIVE_MAX_SLOTS];

@@ -25,14 +25,20 @@ void aloft_nh_next_request(aloft_native_host_t *h)
 
 /* ---- offer ------------------------------------------------------------ */
 
-static void say_raw(aloft_native_host_t *h, aloft_native_raw_why_t why, uint32_t have)
+/* Event NO_DEFLATE (raw_why) or NO_PATCH (full_why): why the stream is
+ * not what was asked for. Returns false (for pick_patch). */
+static bool say(aloft_native_host_t *h, aloft_native_event_kind_t kind, int why, uint32_t have)
 {
     aloft_native_event_t ev;
     memset(&ev, 0, sizeof ev);
-    ev.kind = ALOFT_NATIVE_EV_NO_DEFLATE;
-    ev.raw_why = why;
+    ev.kind = kind;
+    if (kind == ALOFT_NATIVE_EV_NO_DEFLATE)
+        ev.raw_why = (aloft_native_raw_why_t)why;
+    else
+        ev.full_why = (aloft_native_full_why_t)why;
     ev.have = have;
     aloft_nh_emit(h, &ev);
+    return false;
 }
 
 /* windowBits to deflate with, 0 for raw: zlib only when the device
@@ -46,34 +52,23 @@ static unsigned pick_bits(aloft_native_host_t *h)
     if (!h->cfg.compress)
         return 0;
     if (!(h->hello.caps & ALOFT_CAP_DEFLATE)) {
-        say_raw(h, ALOFT_NATIVE_RAW_NO_CAP, 0);
+        say(h, ALOFT_NATIVE_EV_NO_DEFLATE, ALOFT_NATIVE_RAW_NO_CAP, 0);
         return 0;
     }
     if (bits < ALOFT_NATIVE_DEFLATE_MIN_BITS) {
-        say_raw(h, ALOFT_NATIVE_RAW_WINDOW, dev);
+        say(h, ALOFT_NATIVE_EV_NO_DEFLATE, ALOFT_NATIVE_RAW_WINDOW, dev);
         return 0;
     }
     int err = src->open(src->ctx, 0, bits, &len);
     if (err) {
-        say_raw(h, ALOFT_NATIVE_RAW_FAILED, (uint32_t)-err);
+        say(h, ALOFT_NATIVE_EV_NO_DEFLATE, ALOFT_NATIVE_RAW_FAILED, (uint32_t)-err);
         return 0;
     }
     if (len >= h->cfg.size) {
-        say_raw(h, ALOFT_NATIVE_RAW_NO_GAIN, len);
+        say(h, ALOFT_NATIVE_EV_NO_DEFLATE, ALOFT_NATIVE_RAW_NO_GAIN, len);
         return 0;
     }
     return bits;
-}
-
-static bool say_full(aloft_native_host_t *h, aloft_native_full_why_t why, uint32_t have)
-{
-    aloft_native_event_t ev;
-    memset(&ev, 0, sizeof ev);
-    ev.kind = ALOFT_NATIVE_EV_NO_PATCH;
-    ev.full_why = why;
-    ev.have = have;
-    aloft_nh_emit(h, &ev);
-    return false;
 }
 
 /* A patch goes when the device takes them and runs the patch's base; the
@@ -88,14 +83,15 @@ static bool pick_patch(aloft_native_host_t *h)
     if (err < 0 || c->patch_len != (size_t)h->ph.header_len + h->ph.body_len ||
         h->ph.new_size != c->size || memcmp(h->ph.new_sha256, c->sha256, 32) != 0 ||
         c->target != 0)
-        return say_full(h, ALOFT_NATIVE_FULL_BAD_PATCH, (uint32_t)(err < 0 ? -err : 0));
+        return say(h, ALOFT_NATIVE_EV_NO_PATCH, ALOFT_NATIVE_FULL_BAD_PATCH,
+                   (uint32_t)(err < 0 ? -err : 0));
     if (!(h->hello.caps & ALOFT_CAP_DELTA))
-        return say_full(h, ALOFT_NATIVE_FULL_NO_CAP, 0);
+        return say(h, ALOFT_NATIVE_EV_NO_PATCH, ALOFT_NATIVE_FULL_NO_CAP, 0);
     if (h->hello.base_size != h->ph.base_size ||
         memcmp(h->hello.base_sha256, h->ph.base_sha256, 32) != 0)
-        return say_full(h, ALOFT_NATIVE_FULL_OTHER_BASE, h->hello.base_size);
+        return say(h, ALOFT_NATIVE_EV_NO_PATCH, ALOFT_NATIVE_FULL_OTHER_BASE, h->hello.base_size);
     if (h->ph.window_bits > h->hello.inflate_window_bits)
-        return say_full(h, ALOFT_NATIVE_FULL_WINDOW, h->ph.window_bits);
+        return say(h, ALOFT_NATIVE_EV_NO_PATCH, ALOFT_NATIVE_FULL_WINDOW, h->ph.window_bits);
     return true;
 }
 

@@ -62,8 +62,9 @@
  * update uses the decoder) and by the HTTP pull (aloft/pull.h), which
  * holds it for a patch as a connection's upload does. The first HELLO (or
  * pull) identifies the running image once (reads and hashes it, about as
- * long as the verify at the end of an update); later ones reuse it until
- * the device restarts. Zero it once.
+ * long as the verify at the end of an update), unless the port did it
+ * already while idle (aloft_native_device_identify); later ones reuse it
+ * until the device restarts. Zero it once.
  * RAM: sizeof(aloft_native_delta_t) (test_native_delta prints it). */
 typedef struct aloft_native_delta {
     union {
@@ -204,5 +205,12 @@ int aloft_native_device_last_error(const aloft_native_device_t *d);
  * label, size, otadata state and, cheaply (one small read, no verify), the
  * project and version at its start. Shared with the web API's info. */
 void aloft_native_describe_slots(const aloft_device_t *dev, aloft_native_hello_t *h);
+
+/* Identify the running image for the delta stage now (a read and a hash
+ * of it), as the first HELLO would otherwise: a port calls this while
+ * idle after a restart, so that an upload does not wait for it. Once per
+ * restart (a no-op while dl->identified, or while a patch upload holds
+ * the decoder). */
+void aloft_native_device_identify(aloft_native_delta_t *dl, const aloft_device_t *dev);
 
 #endif /* ALOFT_NATIVE_DEVICE_H */

@@ -17,7 +17,9 @@
 
 /* ArduinoOTA reads at most one TCP segment's worth per loop. */
 #define READ_MAX 1460
-/* The ESP32 core restarts 100 ms after sending "OK". */
+/* The ESP32 core restarts 100 ms after sending "OK". A native update
+ * restarts as soon as its RESULT has left (serve_native_sent), at the
+ * latest this long after. */
 #define REBOOT_DELAY_MS 100
 
 static uint64_t now_ms(const serve_t *n)
@@ -77,7 +79,7 @@ int serve_open(serve_t *n, const serve_config_t *cfg)
     memset(n, 0, sizeof *n);
     n->cfg = *cfg;
     n->tcp = n->udp = -1;
-    n->native.listen_fd = -1;
+    n->native.listen_fd = n->native.last_fd = -1;
     for (int i = 0; i < SERVE_NATIVE_CONNS; i++)
         n->native.conn[i].fd = -1;
     if (cfg->now_ms == NULL) {
@@ -308,6 +310,10 @@ int serve_step(serve_t *n, int wait_ms)
     aloft_espota_tick(&n->espota, now32(n));
     run_actions(n);
     serve_native_tick(&n->native);
+    /* Idle after a restart: identify the running image now rather than in
+     * the first HELLO, where an upload would wait for it. */
+    if (n->native.cfg.delta && !n->native.cfg.delta->identified && !serve_busy(n))
+        aloft_native_device_identify(n->native.cfg.delta, n->cfg.dev);
 
     struct pollfd pfd[POLLFDS];
     int nfds = pollfds(n, pfd);
@@ -323,12 +329,7 @@ int serve_step(serve_t *n, int wait_ms)
     } else if (ready == 0) {
         serve_native_step(&n->native);
     }
-    if (n->native.reboot) {
-        n->native.reboot = false;
-        serve_request_reboot(n);
-    }
-
-    if (n->reboot_pending && now_ms(n) >= n->reboot_at_ms) {
+    if (n->reboot_pending && (now_ms(n) >= n->reboot_at_ms || serve_native_sent(&n->native))) {
         n->reboot_pending = false;
         close_tcp(n);
         serve_native_close(&n->native, false);   /* a restart drops every connection */
@@ -337,6 +338,12 @@ int serve_step(serve_t *n, int wait_ms)
             n->cfg.delta->identified = false;
         aloft_espota_init(&n->espota, &cfg);
         return n->cfg.reboot ? n->cfg.reboot(n->cfg.ctx) : 0;
+    }
+    /* Asked for in this turn: the restart comes in a later one, so that the
+     * port's work after a turn (its END event) sees the update done. */
+    if (n->native.reboot) {
+        n->native.reboot = false;
+        serve_request_reboot(n);
     }
     return 0;
 }

@@ -27,8 +27,9 @@ typedef struct serve_config {
     aloft_update_t *update;        /* the pipeline, shared by both protocols */
     /* Monotonic milliseconds (never stepped); required. */
     uint64_t (*now_ms)(void *ctx);
-    /* Restart the device (REBOOT_DELAY_MS after an update asked for it,
-     * every connection closed and every session forgotten first). Returns
+    /* Restart the device (after an update asked for it: a native one once
+     * its RESULT has left, else REBOOT_DELAY_MS later; every connection
+     * closed and every session forgotten first). Returns
      * 0, or a negative error that serve_step passes up (no bootable image).
      * NULL: nothing happens (the sessions are still forgotten). */
     int (*reboot)(void *ctx);
@@ -74,7 +75,8 @@ typedef struct serve {
  * line through cfg->log saying why. */
 int serve_open(serve_t *n, const serve_config_t *cfg);
 
-/* Handle timers, then wait up to wait_ms for network events and handle
+/* Handle timers (idle after a restart: identify the running image for the
+ * delta stage), then wait up to wait_ms for network events and handle
  * them; performs a pending reboot. Returns 0 or cfg->reboot's error. */
 int serve_step(serve_t *n, int wait_ms);
 

@@ -16,6 +16,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#endif
 
 static uint32_t now32(const serve_native_t *s)
 {
@@ -34,7 +38,7 @@ int serve_native_open(serve_native_t *s, const serve_config_t *cfg, aloft_login_
     int one = 1;
     memset(s, 0, sizeof *s);
     s->serve = cfg;
-    s->listen_fd = -1;
+    s->listen_fd = s->last_fd = -1;
     for (int i = 0; i < SERVE_NATIVE_CONNS; i++)
         s->conn[i].fd = -1;
     if (cfg->no_native)
@@ -75,15 +79,20 @@ int serve_native_open(serve_native_t *s, const serve_config_t *cfg, aloft_login_
 }
 
 /* Unread input makes close() send a reset, which can overtake the last
- * frame (an ERROR) on its way to the host: read away what has arrived
- * first, as serve.c does for the connect-back. */
-static void drop_conn(serve_native_conn_t *c)
+ * frame (an ERROR, a RESULT) on its way to the host: read away what has
+ * arrived first, as serve.c does for the connect-back. */
+static void half_close(int fd)
 {
     uint8_t sink[512];
+    shutdown(fd, SHUT_WR);
+    while (recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0)
+        ;
+}
+
+static void drop_conn(serve_native_conn_t *c)
+{
     if (c->fd >= 0) {
-        shutdown(c->fd, SHUT_WR);
-        while (recv(c->fd, sink, sizeof sink, MSG_DONTWAIT) > 0)
-            ;
+        half_close(c->fd);
         close(c->fd);
     }
     c->fd = -1;
@@ -114,8 +123,15 @@ static void close_if_over(serve_native_t *s, serve_native_conn_t *c, bool force)
     unsigned st = aloft_native_device_state(&c->eng);
     if (!(st & ALOFT_NATIVE_CLOSED) || ((st & ALOFT_NATIVE_HAS_TX) && !force))
         return;
-    if (st & ALOFT_NATIVE_REBOOT)
+    if (st & ALOFT_NATIVE_REBOOT) {   /* kept open until the restart: serve_native_sent */
         s->reboot = true;
+        half_close(c->fd);
+        if (s->last_fd >= 0)
+            close(s->last_fd);
+        s->last_fd = c->fd;
+        c->fd = -1;
+        return;
+    }
     drop_conn(c);
 }
 
@@ -246,6 +262,17 @@ void serve_native_tick(serve_native_t *s)
     }
 }
 
+bool serve_native_sent(const serve_native_t *s)
+{
+#ifdef SIOCOUTQNSD
+    int unsent = 0;
+    return s->last_fd >= 0 && ioctl(s->last_fd, SIOCOUTQNSD, &unsent) == 0 && unsent == 0;
+#else
+    (void)s;
+    return false;
+#endif
+}
+
 bool serve_native_active(const serve_native_t *s)
 {
     for (int i = 0; i < SERVE_NATIVE_CONNS; i++)
@@ -262,6 +289,9 @@ void serve_native_close(serve_native_t *s, bool close_listen)
             aloft_native_device_peer_closed(&c->eng, now32(s));   /* abandons an update */
         drop_conn(c);
     }
+    if (s->last_fd >= 0)
+        close(s->last_fd);
+    s->last_fd = -1;
     if (close_listen && s->listen_fd >= 0) {
         close(s->listen_fd);
         s->listen_fd = -1;

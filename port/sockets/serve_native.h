@@ -33,6 +33,8 @@ typedef struct serve_native {
     aloft_native_device_config_t cfg;
     aloft_native_verifier_t verifier;
     bool reboot;                   /* an update finished and asked for a restart */
+    int last_fd;                   /* that update's connection, closed for writing while
+                                      its RESULT leaves; -1 when none */
 } serve_native_t;
 
 /* Listen on TCP addr:port (network byte order address, host order port)
@@ -58,6 +60,12 @@ void serve_native_step(serve_native_t *s);
 
 /* Timeouts. */
 void serve_native_tick(serve_native_t *s);
+
+/* True once the connection that asked for the restart has handed all it
+ * sent, its RESULT and FIN, to the network: the restart need not wait
+ * longer. False while bytes wait, and where the stack cannot tell (lwIP
+ * has no SIOCOUTQNSD): serve then waits its fixed delay. */
+bool serve_native_sent(const serve_native_t *s);
 
 /* True while a connection is open. */
 bool serve_native_active(const serve_native_t *s);

@@ -11,6 +11,8 @@
  *    before activation: otadata and the running slot byte for byte as they
  *    were, and the old image still boots (a good signature goes through);
  *  - a cut mid-patch resumes at the last durable segment;
+ *  - the running image identified while idle (as serve does after a
+ *    restart): the HELLO reads none of it and still names it;
  *  - RAM of the stage (printed).
  */
 #include <setjmp.h>
@@ -495,6 +497,30 @@ static void test_second_patch_is_busy(void **state)
     expect_running(c, c->fx.v2, c->fx.v2_len);
 }
 
+/* Identified while idle: composing the HELLO reads no image (only the
+ * slots' small headers), where identifying in it reads the whole of v1;
+ * the HELLO still names v1, so the patch goes. */
+static void test_identified_while_idle(void **state)
+{
+    ctx_t *c = *state;
+    const nor_counters_t *n = &c->fx.sim.nor.count;
+    aloft_native_host_config_t hc = host_cfg(c);
+    uint64_t before = n->read_bytes;
+    connect(c, &hc);
+    assert_true(n->read_bytes - before >= c->fx.v1_len);   /* identified in the HELLO */
+    reboot(c);
+    aloft_native_device_identify(&c->delta, &c->fx.sim.dev);
+    assert_true(c->delta.identified);
+    before = n->read_bytes;
+    connect(c, &hc);
+    assert_true(n->read_bytes - before < 4096);
+    native_link_run(&c->l);
+    assert_int_equal(aloft_native_host_last_error(&c->h), 0);
+    assert_true(c->done && c->accepted_patch);
+    reboot(c);
+    expect_running(c, c->fx.v2, c->fx.v2_len);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 int main(void)
 {
@@ -510,6 +536,7 @@ int main(void)
         T(test_resume_mid_patch),
         T(test_resume_inside_segment),
         T(test_second_patch_is_busy),
+        T(test_identified_while_idle),
     };
     return cmocka_run_group_tests(tests, NULL, free_v1v2);
 }
