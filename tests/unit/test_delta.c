@@ -176,7 +176,17 @@ static void test_round_trip_every_pair(void **state)
     /* Every pair at the device's window; P3 also at the largest and the
      * smallest (the encoder's time is ASan-bound, so not all of them). */
     static const unsigned wbits[] = {DELTA_DEFAULT_WBITS, 15, 9};
-    for (size_t i = 0; i < NPAIRS; i++)
+    for (size_t i = 0; i < NPAIRS; i++) {
+#ifdef __SANITIZE_ADDRESS__
+        /* 7 s each under ASan, all of it the host encoder's instrumented
+         * match search; P1 decodes the same kind of image, and the normal
+         * build round-trips these two as well. */
+        if (strcmp(pairs[i].name, "P1x") == 0 || strcmp(pairs[i].name, "P2") == 0) {
+            printf("%-4s round trip in the normal build only (ASan: encoder time)\n",
+                   pairs[i].name);
+            continue;
+        }
+#endif
         for (size_t w = 0; w < (strcmp(pairs[i].name, "P3") == 0 ? 3u : 1u); w++) {
             made_t m;
             make(&pairs[i], wbits[w], &m);
@@ -201,6 +211,7 @@ static void test_round_trip_every_pair(void **state)
             free(out);
             unmake(&m);
         }
+    }
 }
 
 /* DELTA_SMALLEST (Zopfli, which looks back 32 KiB): never larger than
