@@ -162,3 +162,21 @@ for _ in range(1000):
     print(p)
     break'
 }
+
+# in_order FILE TEXT...: each fixed TEXT occurs in FILE, each after the one
+# before (no pipe into grep -m1: under pipefail its early exit fails the
+# caller now and then, silently)
+in_order() {
+    local file=$1
+    shift
+    python3 - "$file" "$@" <<'PY' || { tail -40 "$file" >&2; fail "$file: not in order: $*"; }
+import sys
+text = open(sys.argv[1], errors="replace").read()
+at = 0
+for want in sys.argv[2:]:
+    i = text.find(want, at)
+    if i < 0:
+        sys.exit("missing after offset %d: %r" % (at, want))
+    at = i + len(want)
+PY
+}

@@ -58,24 +58,13 @@ stop_esp() {
 esp_booted() {
     local at
     at=$(grep -n -m1 "^boot #$2: running app[0-9] [^ ]* $3," "$1" | cut -d: -f1)
-    [ -n "$at" ] && tail -n +"$at" "$1" | grep -q '^serving on'
+    [ -n "$at" ] && awk -v from="$at" 'NR >= from && /^serving on/ { f = 1; exit }
+                                         END { exit !f }' "$1"
 }
 
 # wait_esp_boot LOG N VERSION
 wait_esp_boot() {
     wait_until 60 esp_booted "$1" "$2" "$3" || { tail -20 "$1" >&2; fail "no boot #$2 into $3"; }
-}
-
-# in_order LOG PATTERN... : the first lines matching each fixed PATTERN come
-# in this order (each after the previous one).
-in_order() {
-    local log=$1 at=0 n
-    shift
-    for p in "$@"; do
-        n=$(tail -n +$((at + 1)) "$log" | grep -nF -m1 -- "$p" | cut -d: -f1)
-        [ -n "$n" ] || { cat "$log" >&2; fail "'$p' missing after line $at of $log"; }
-        at=$((at + n))
-    done
 }
 
 # region_sum FLASH OFFSET LEN: sha256 of those bytes (firmware untouched?);
