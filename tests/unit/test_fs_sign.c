@@ -41,22 +41,14 @@ typedef struct ctx {
 static aloft_update_t *U(ctx_t *c) { return &c->fx.sim.update; }
 static const aloft_device_t *D(ctx_t *c) { return &c->fx.sim.dev; }
 
-static uint8_t *fs_image(size_t len, unsigned seed)
-{
-    uint8_t *p = malloc(len);
-    for (size_t i = 0; i < len; i++)
-        p[i] = (i / 256) % 4 ? 0xFF : (uint8_t)(i * 7 + seed + (i >> 9));
-    return p;
-}
-
 static int setup(void **state)
 {
     ctx_t *c = calloc(1, sizeof *c);
     if (c == NULL || simfx_setup(&c->fx, ALOFT_CHIP_ESP32, 60000, 70000) != 0 ||
         (c->key = sign_key_generate()) == NULL)
         return -1;
-    c->old_fs = fs_image(FS_LEN, 1);
-    c->new_fs = fs_image(FS_LEN, 2);
+    c->old_fs = simfx_fs_image(FS_LEN, 1);
+    c->new_fs = simfx_fs_image(FS_LEN, 2);
     memcpy(c->fx.sim.nor.mem + SPIFFS, c->old_fs, FS_LEN);
     c->fs_size = aloft_ptable_find_fs(c->fx.sim.dev.ptable, NULL)->size;
     c->base = simfx_snapshot(&c->fx);
@@ -228,7 +220,7 @@ static void test_tampered(void **state)
     uint8_t block[ALOFT_SIG_BLOCK_MAX];
     restore(c, true);
     int blen = sign_fs(c, c->new_fs, FS_LEN, &FS_SIGNED, block);
-    uint8_t *bad = fs_image(FS_LEN, 2);
+    uint8_t *bad = simfx_fs_image(FS_LEN, 2);
     bad[FS_LEN / 2] ^= 1;
     uint64_t ops = nor_ops(&c->fx.sim.nor);
     assert_int_equal(begin_announced(c, bad, FS_LEN, block, blen), ALOFT_ERR_SIGNED_MISMATCH);

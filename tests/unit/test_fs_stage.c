@@ -46,22 +46,13 @@ typedef struct ctx {
 static aloft_update_t *U(ctx_t *c) { return &c->fx.sim.update; }
 static const aloft_device_t *D(ctx_t *c) { return &c->fx.sim.dev; }
 
-/* A filesystem-like image: a data page, then three erased (0xFF) ones. */
-static uint8_t *fs_image(size_t len, unsigned seed)
-{
-    uint8_t *p = malloc(len);
-    for (size_t i = 0; i < len; i++)
-        p[i] = (i / 256) % 4 ? 0xFF : (uint8_t)(i * 7 + seed + (i >> 9));
-    return p;
-}
-
 static int setup(void **state)
 {
     ctx_t *c = calloc(1, sizeof *c);
     if (c == NULL || simfx_setup(&c->fx, ALOFT_CHIP_ESP32, 60000, 70000) != 0)
         return -1;
-    c->old_fs = fs_image(FS_LEN, 1);
-    c->new_fs = fs_image(FS_LEN, 2);
+    c->old_fs = simfx_fs_image(FS_LEN, 1);
+    c->new_fs = simfx_fs_image(FS_LEN, 2);
     memcpy(c->fx.sim.nor.mem + SPIFFS, c->old_fs, FS_LEN);
     c->base = simfx_snapshot(&c->fx);
     *state = c;
@@ -149,7 +140,7 @@ static void test_failures_leave_fs(void **state)
     aloft_update_abort(U(c), ALOFT_ERR_CLOSED);
     assert_true(spiffs_is(c, c->old_fs));
 
-    uint8_t *bad = fs_image(FS_LEN, 2);
+    uint8_t *bad = simfx_fs_image(FS_LEN, 2);
     bad[FS_LEN - 1] ^= 1;
     assert_int_equal(begin_fs(c, c->new_fs, FS_LEN, ALOFT_FS_STAGE_ASK), 0);
     assert_int_equal(feed(c, bad, 0, FS_LEN), 0);
@@ -226,7 +217,7 @@ static void test_stage_partition(void **state)
     aloft_part_t *cd = &c->fx.sim.boot.pt.parts[5];
     assert_string_equal(cd->label, "coredump");
     strcpy(cd->label, "fs_stage");
-    uint8_t *small = fs_image(60000, 3);
+    uint8_t *small = simfx_fs_image(60000, 3);
     assert_int_equal(upload(c, small, 60000, ALOFT_FS_STAGE_ASK), 0);
     assert_string_equal(aloft_update_staging(U(c))->label, "fs_stage");
     assert_memory_equal(c->fx.sim.nor.mem + SPIFFS, small, 60000);
@@ -235,7 +226,7 @@ static void test_stage_partition(void **state)
     aloft_update_abort(U(c), ALOFT_ERR_ABORTED);
 
     /* A copy out of fs_stage cut short is finished from there too. */
-    uint8_t *other = fs_image(60000, 4);
+    uint8_t *other = simfx_fs_image(60000, 4);
     assert_int_equal(begin_fs(c, other, 60000, ALOFT_FS_STAGE_ASK), 0);
     assert_int_equal(feed(c, other, 0, 60000), 0);
     assert_true(test_flash_run_cut(&c->fx.sim.nor, 30, 1, do_finish, c, NULL));

@@ -72,6 +72,14 @@ uint8_t *simfx_snapshot(const sim_fixture_t *fx)
     return copy;
 }
 
+uint8_t *simfx_fs_image(size_t len, unsigned seed)
+{
+    uint8_t *p = xmalloc(len);
+    for (size_t i = 0; i < len; i++)
+        p[i] = (i / 256) % 4 ? 0xFF : (uint8_t)(i * 7 + seed + (i >> 9));
+    return p;
+}
+
 int simfx_same(const sim_fixture_t *fx, const uint8_t *snap, uint32_t addr, uint32_t len)
 {
     return memcmp(fx->sim.nor.mem + addr, snap + addr, len) == 0;

@@ -42,4 +42,8 @@ int simfx_ctx_teardown(void **state);
 uint8_t *simfx_snapshot(const sim_fixture_t *fx);
 int simfx_same(const sim_fixture_t *fx, const uint8_t *snap, uint32_t addr, uint32_t len);
 
+/* A filesystem-like image of len bytes (free() it): a data page, then three
+ * erased (0xFF) ones; seed makes two images differ. */
+uint8_t *simfx_fs_image(size_t len, unsigned seed);
+
 #endif
