@@ -24,31 +24,31 @@ new_device "$tmp/dev.flash" "$tmp/v1.bin"
 cp "$tmp/dev.flash" "$tmp/before.flash"
 start_lighttpd
 
-# refused_before_erase REL WORDS... [-- SIM ARGS]: the pull of REL is
-# refused with each of WORDS in its log, and the flash is unchanged
-refused_before_erase() {
-    local rel=$1 w words=() args=()
-    shift
+# pull_ends HOW REL WORDS... [-- SIM ARGS]: the pull of REL exits 1 with
+# "pull HOW: " and each of WORDS in its log
+pull_ends() {
+    local how=$1 rel=$2 w words=() args=()
+    shift 2
     while [ $# -gt 0 ] && [ "$1" != -- ]; do words+=("$1"); shift; done
     [ $# -gt 0 ] && shift && args=("$@")
     pull "$tmp/dev.flash" "$tmp/$rel.log" "$rel" "${args[@]}"
     [ "$pull_rc" = 1 ] || { cat "$tmp/$rel.log" >&2; fail "$rel: the pull exited $pull_rc"; }
-    contains "$tmp/$rel.log" "pull refused: "
+    contains "$tmp/$rel.log" "pull $how: "
     for w in "${words[@]}"; do contains "$tmp/$rel.log" "$w"; done
+}
+
+# refused_before_erase REL WORDS... [-- SIM ARGS]: the pull of REL is
+# refused with each of WORDS in its log, and the flash is unchanged
+refused_before_erase() {
+    pull_ends refused "$@"
     same_file "$tmp/before.flash" "$tmp/dev.flash"
 }
 
 # failed_before_activation REL WORDS... [-- SIM ARGS]: downloaded, refused
 # by the final checks; v1 still runs from app0, otadata untouched
 failed_before_activation() {
-    local rel=$1 w words=() args=()
-    shift
-    while [ $# -gt 0 ] && [ "$1" != -- ]; do words+=("$1"); shift; done
-    [ $# -gt 0 ] && shift && args=("$@")
-    pull "$tmp/dev.flash" "$tmp/$rel.log" "$rel" "${args[@]}"
-    [ "$pull_rc" = 1 ] || { cat "$tmp/$rel.log" >&2; fail "$rel: the pull exited $pull_rc"; }
-    contains "$tmp/$rel.log" "pull failed: "
-    for w in "${words[@]}"; do contains "$tmp/$rel.log" "$w"; done
+    local rel=$1
+    pull_ends failed "$@"
     [ "$(region "$tmp/dev.flash" $APP0 $SLOT_LEN)" = "$(region "$tmp/before.flash" $APP0 $SLOT_LEN)" ] ||
         fail "$rel: app0 changed"
     [ "$(region "$tmp/dev.flash" $OTADATA $OTADATA_LEN)" = "$(region "$tmp/before.flash" $OTADATA $OTADATA_LEN)" ] ||
